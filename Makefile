@@ -1,0 +1,43 @@
+# make run  — set up and start the app on http://127.0.0.1:8080 with the seed catalogue
+# make test — set up and run every test (installs Debian's chromium and CJK fonts if missing)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run test browser seed bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	@if $(BIN)/python -c "import lxml" 2>/dev/null; then \
+		echo "lxml is installed: openpyxl would write Chinese as numeric entities; removing it"; \
+		$(BIN)/pip uninstall -q -y lxml; fi
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/county-app init
+	$(BIN)/county-app serve --host 127.0.0.1 --port 8080
+
+# Browser and print tests drive Debian's chromium; without CJK fonts Chinese renders as boxes.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk; fi
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+seed: setup
+	$(BIN)/python build/make_seed_catalog.py
+
+bench: setup
+	$(BIN)/python bench/catalogue_bench.py
+
+clean:
+	rm -rf $(VENV) build/dist build/work .pytest_cache

@@ -1,0 +1,34 @@
+"""Who may do what: the roles and the one table of permissions.
+
+Every role check in the program asks ``allowed(role, permission)``; no view or
+command compares role names itself.
+"""
+
+ROLES = {
+    "clerk": "窗口人员",
+    "county": "目录管理员",
+    "department": "部门审批人员",
+    "admin": "系统管理员",
+}
+
+PERMISSIONS = {
+    "catalogue.browse": {"clerk", "county", "department", "admin"},
+    "catalogue.import": {"county"},
+    "catalogue.export": {"county", "admin"},
+    "users.manage": {"admin"},
+    "audit.view": {"admin"},
+    "settings.manage": {"admin"},
+}
+
+
+class AccessDenied(Exception):
+    """The user's role does not allow the action."""
+
+
+def allowed(role, permission):
+    return role in PERMISSIONS[permission]
+
+
+def check(role, permission):
+    if not allowed(role, permission):
+        raise AccessDenied(f"当前角色（{ROLES.get(role, role)}）无权进行此操作")

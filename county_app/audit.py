@@ -1,0 +1,23 @@
+"""The audit log: every write records who did what to which record, and when.
+
+Call ``record`` inside the transaction of the write it describes, so that the
+log and the change land together or not at all.
+"""
+import json
+
+from .models import AuditLog
+
+
+def record(actor, action, entity, entity_id="", **detail):
+    """Append one audit entry; ``detail`` is kept as JSON."""
+    return AuditLog.create(
+        actor=actor or "system",
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else "",
+    )
+
+
+def recent(limit=200):
+    return list(AuditLog.select().order_by(AuditLog.id.desc()).limit(limit))

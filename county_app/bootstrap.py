@@ -1,0 +1,41 @@
+"""Creating or upgrading a node's data folder: what ``init`` (and ``serve``) do first."""
+import secrets
+from dataclasses import dataclass, field
+
+from . import accounts, audit, paths, settings
+from .catalogue import store
+from .db import bind, database_path, db
+from .migrations import migrate
+from .models import CatalogueVersion, User
+
+
+@dataclass
+class InitReport:
+    applied: list = field(default_factory=list)
+    backup: object = None
+    seed: object = None  # store.ImportOutcome when the seed was loaded
+    admin_password: str | None = None
+
+
+def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_seed=True):
+    """Migrate the database of ``data_dir`` and make the node usable. Idempotent.
+
+    Sets the node role, centre code and name when given; loads the bundled seed
+    catalogue when no catalogue is loaded yet; creates the first administrator
+    with a random password (returned once) when there is no user at all.
+    """
+    bind(data_dir)
+    report = InitReport()
+    report.applied, report.backup = migrate(database_path(data_dir))
+    with db.connection_context():
+        with db.atomic():
+            for key, value in (("node.role", role), ("centre.code", code), ("centre.name", name)):
+                if value is not None and settings.get(key) != value:
+                    settings.put(key, value)
+                    audit.record(actor, "config.set", "setting", key, value=value)
+            if not User.select().exists():
+                report.admin_password = secrets.token_urlsafe(12)
+                accounts.add_user("admin", "admin", report.admin_password, actor=actor, display_name="系统管理员")
+        if load_seed and CatalogueVersion.in_force() is None:
+            report.seed = store.import_workbook(paths.seed_catalogue_path(), actor="seed")
+    return report

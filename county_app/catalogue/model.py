@@ -1,0 +1,105 @@
+"""The catalogue as plain data: what a workbook holds once read and validated.
+
+Enumerated values are the codes of ``vocabulary`` (``instant``, ``required`` …),
+never the workbook's Chinese words. Lists keep the workbook's row order.
+"""
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass
+class CatalogueInfo:
+    version: str
+    issuer: str = ""
+    published_on: date | None = None
+    region_code: str = ""
+
+
+@dataclass
+class Matter:
+    code: str
+    name: str
+    kind: str  # vocabulary.MATTER_KINDS code
+    department: str
+    handling: str  # "instant" | "promised"
+    statutory_days: int
+    promised_days: int
+    visits: int = 0
+    fee: str = ""
+    result_name: str = ""
+    conditions: str = ""
+    legal_basis: str = ""
+    enabled: bool = True
+
+
+@dataclass
+class Material:
+    matter_code: str
+    code: str
+    name: str
+    form: str  # vocabulary.MATERIAL_FORMS code
+    copies: int
+    medium: str  # vocabulary.MEDIA code
+    source: str  # vocabulary.SOURCES code
+    necessity: str  # "required" | "optional" | "deferrable"
+    waiver: str | None = None  # None | "e_licence" | "data_sharing" | "commitment"
+    instructions: str = ""
+
+
+@dataclass
+class Field:
+    matter_code: str
+    code: str
+    name: str
+    type: str  # vocabulary.FIELD_TYPES code
+    required: bool
+    options: tuple[str, ...] = ()
+    prefill: str | None = None  # None | "name" | "id_number" | "phone" | "address"
+
+
+@dataclass
+class Bundle:
+    code: str
+    name: str
+    lead_department: str
+    audience: str  # "person" | "company"
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass
+class BundleMember:
+    bundle_code: str
+    matter_code: str
+    required: bool
+    condition: str = ""  # the condition grammar of catalogue-xlsx.md, "" = always
+    position: int = 0
+
+
+@dataclass
+class Question:
+    bundle_code: str
+    code: str
+    text: str
+    options: tuple[str, ...]
+    condition: str = ""
+    position: int = 0
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    kind: str  # "rest" | "work"
+    name: str = ""
+
+
+@dataclass
+class Catalogue:
+    info: CatalogueInfo
+    matters: list[Matter] = field(default_factory=list)
+    materials: list[Material] = field(default_factory=list)
+    fields: list[Field] = field(default_factory=list)
+    bundles: list[Bundle] = field(default_factory=list)
+    members: list[BundleMember] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+    calendar: list[CalendarDay] = field(default_factory=list)

@@ -1,0 +1,204 @@
+"""The catalogue in the database: import (all or nothing, versioned), load, export.
+
+A workbook is read into plain data and validated first (``xlsx_read``); only a
+file without errors is written, in one transaction, as a new catalogue version.
+"""
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import audit
+from ..db import db
+from ..models import (
+    BundleMemberRow,
+    BundleRow,
+    CalendarDayRow,
+    CatalogueVersion,
+    FieldRow,
+    MaterialRow,
+    MatterRow,
+    QuestionRow,
+)
+from ..workdays import WorkCalendar
+from . import model, pinyin
+from .diff import diff_catalogues
+from .xlsx_read import read_workbook
+from .xlsx_write import write_workbook
+
+BATCH = 500
+
+
+class CatalogueError(Exception):
+    """A catalogue operation that cannot be done (message in Chinese)."""
+
+
+@dataclass
+class ImportOutcome:
+    status: str  # "applied" | "unchanged" | "invalid" | "checked" (a dry run)
+    sha256: str
+    version: str | None = None
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    diff: object = None  # diff.CatalogueDiff
+
+    def summary(self):
+        """What happened, in Chinese, with the differences for an applied or checked file."""
+        head = {
+            "applied": f"已导入目录版本 {self.version}",
+            "unchanged": f"目录版本 {self.version} 已在使用，未做任何更改",
+            "invalid": f"目录有 {len(self.errors)} 处错误，未做任何更改",
+            "checked": f"检查通过（未导入）：目录版本 {self.version}",
+        }[self.status]
+        lines = [head]
+        if self.diff is not None and self.status in ("applied", "checked"):
+            lines.extend(self.diff.lines())
+        return "\n".join(lines)
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_workbook(path, *, actor, dry_run=False, filename=None):
+    """Validate the workbook at ``path`` and, unless ``dry_run``, make it the catalogue in force."""
+    path = Path(path)
+    if not path.is_file():
+        return ImportOutcome("invalid", "", errors=[f"文件: 找不到文件 {path}"])
+    sha = file_sha256(path)
+    result = read_workbook(path)
+    if result.errors:
+        return ImportOutcome("invalid", sha, errors=result.errors, warnings=result.warnings)
+    new = result.catalogue
+    outcome = ImportOutcome("checked", sha, version=new.info.version, warnings=list(result.warnings))
+    with db.atomic():
+        current = CatalogueVersion.in_force()
+        if current is not None and current.version == new.info.version:
+            outcome.status = "unchanged"
+            if current.sha256 != sha:
+                outcome.warnings.append(
+                    f"目录信息: 文件内容与正在使用的版本 {current.version} 不同；如要发布修改，请更改目录版本号")
+            return outcome
+        outcome.diff = diff_catalogues(load_catalogue(current) if current else None, new)
+        if dry_run:
+            return outcome
+        version = _write(new, sha=sha, filename=filename or path.name, actor=actor)
+        audit.record(actor, "catalogue.import", "catalogue_version", version.id, version=new.info.version,
+                     sha256=sha, filename=filename or path.name)
+    outcome.status = "applied"
+    return outcome
+
+
+def _insert(model_class, rows):
+    for start in range(0, len(rows), BATCH):
+        model_class.insert_many(rows[start:start + BATCH]).execute()
+
+
+def _write(catalogue, *, sha, filename, actor):
+    info = catalogue.info
+    version = CatalogueVersion.create(version=info.version, issuer=info.issuer, published_on=info.published_on,
+                                      region_code=info.region_code, sha256=sha, filename=filename,
+                                      imported_by=actor)
+    _insert(MatterRow, [
+        dict(catalogue=version.id, code=m.code, name=m.name, initials=pinyin.initials(m.name), kind=m.kind,
+             department=m.department, handling=m.handling, statutory_days=m.statutory_days,
+             promised_days=m.promised_days, visits=m.visits, fee=m.fee, result_name=m.result_name,
+             conditions=m.conditions, legal_basis=m.legal_basis, enabled=m.enabled, position=i)
+        for i, m in enumerate(catalogue.matters)])
+    matter_ids = dict(MatterRow.select(MatterRow.code, MatterRow.id).where(MatterRow.catalogue == version).tuples())
+    _insert(MaterialRow, [
+        dict(catalogue=version.id, matter=matter_ids[m.matter_code], code=m.code, name=m.name, form=m.form,
+             copies=m.copies, medium=m.medium, source=m.source, necessity=m.necessity, waiver=m.waiver,
+             instructions=m.instructions, position=i)
+        for i, m in enumerate(catalogue.materials)])
+    _insert(FieldRow, [
+        dict(catalogue=version.id, matter=matter_ids[f.matter_code], code=f.code, name=f.name, type=f.type,
+             required=f.required, options="|".join(f.options), prefill=f.prefill, position=i)
+        for i, f in enumerate(catalogue.fields)])
+    _insert(BundleRow, [
+        dict(catalogue=version.id, code=b.code, name=b.name, initials=pinyin.initials(b.name),
+             lead_department=b.lead_department, audience=b.audience, description=b.description,
+             enabled=b.enabled, position=i)
+        for i, b in enumerate(catalogue.bundles)])
+    bundle_ids = dict(BundleRow.select(BundleRow.code, BundleRow.id).where(BundleRow.catalogue == version).tuples())
+    _insert(BundleMemberRow, [
+        dict(bundle=bundle_ids[m.bundle_code], matter=matter_ids[m.matter_code], required=m.required,
+             condition=m.condition, position=m.position)
+        for m in catalogue.members])
+    _insert(QuestionRow, [
+        dict(bundle=bundle_ids[q.bundle_code], code=q.code, text=q.text, options="|".join(q.options),
+             condition=q.condition, position=q.position)
+        for q in catalogue.questions])
+    _insert(CalendarDayRow, [dict(catalogue=version.id, day=d.day, kind=d.kind, name=d.name)
+                             for d in catalogue.calendar])
+    return version
+
+
+def _split(text):
+    return tuple(text.split("|")) if text else ()
+
+
+def load_catalogue(version):
+    """The catalogue of ``version`` (a CatalogueVersion row) as plain data, in workbook order."""
+    matter_codes = {}
+    matters = []
+    for row in MatterRow.select().where(MatterRow.catalogue == version).order_by(MatterRow.position).dicts():
+        matter_codes[row["id"]] = row["code"]
+        matters.append(model.Matter(**{k: row[k] for k in (
+            "code", "name", "kind", "department", "handling", "statutory_days", "promised_days", "visits", "fee",
+            "result_name", "conditions", "legal_basis", "enabled")}))
+    materials = [
+        model.Material(matter_code=matter_codes[r["matter"]], code=r["code"], name=r["name"], form=r["form"],
+                       copies=r["copies"], medium=r["medium"], source=r["source"], necessity=r["necessity"],
+                       waiver=r["waiver"], instructions=r["instructions"])
+        for r in MaterialRow.select().where(MaterialRow.catalogue == version).order_by(MaterialRow.position).dicts()]
+    fields = [
+        model.Field(matter_code=matter_codes[r["matter"]], code=r["code"], name=r["name"], type=r["type"],
+                    required=r["required"], options=_split(r["options"]), prefill=r["prefill"])
+        for r in FieldRow.select().where(FieldRow.catalogue == version).order_by(FieldRow.position).dicts()]
+    bundle_codes, bundles = {}, []
+    for r in BundleRow.select().where(BundleRow.catalogue == version).order_by(BundleRow.position).dicts():
+        bundle_codes[r["id"]] = r["code"]
+        bundles.append(model.Bundle(code=r["code"], name=r["name"], lead_department=r["lead_department"],
+                                    audience=r["audience"], description=r["description"], enabled=r["enabled"]))
+    in_version = list(bundle_codes)
+    members = [
+        model.BundleMember(bundle_code=bundle_codes[r["bundle"]], matter_code=matter_codes[r["matter"]],
+                           required=r["required"], condition=r["condition"], position=r["position"])
+        for r in BundleMemberRow.select().where(BundleMemberRow.bundle.in_(in_version))
+        .order_by(BundleMemberRow.id).dicts()]
+    questions = [
+        model.Question(bundle_code=bundle_codes[r["bundle"]], code=r["code"], text=r["text"],
+                       options=_split(r["options"]), condition=r["condition"], position=r["position"])
+        for r in QuestionRow.select().where(QuestionRow.bundle.in_(in_version)).order_by(QuestionRow.id).dicts()]
+    calendar = [model.CalendarDay(day=r.day, kind=r.kind, name=r.name)
+                for r in CalendarDayRow.select().where(CalendarDayRow.catalogue == version)
+                .order_by(CalendarDayRow.id)]
+    info = model.CatalogueInfo(version=version.version, issuer=version.issuer, published_on=version.published_on,
+                               region_code=version.region_code)
+    return model.Catalogue(info, matters, materials, fields, bundles, members, questions, calendar)
+
+
+def export_workbook(path):
+    """Write the catalogue in force to ``path``; returns its version string."""
+    current = CatalogueVersion.in_force()
+    if current is None:
+        raise CatalogueError("还没有导入任何事项目录，无法导出")
+    write_workbook(load_catalogue(current), path)
+    return current.version
+
+
+def versions():
+    """Every imported version, newest first (the first is in force)."""
+    return list(CatalogueVersion.select().order_by(CatalogueVersion.id.desc()))
+
+
+def work_calendar():
+    """The working-day calendar with the 节假日 overrides of the catalogue in force."""
+    current = CatalogueVersion.in_force()
+    if current is None:
+        return WorkCalendar()
+    return WorkCalendar.from_days(CalendarDayRow.select().where(CalendarDayRow.catalogue == current))

@@ -1,0 +1,52 @@
+"""The catalogue's enumerations: the Chinese words of the workbook and the codes the program uses.
+
+This is the one place where a catalogue word such as 即办件 is tied to a code
+such as ``instant``. The reader, the writer and the UI all look words up here.
+"""
+
+MATTER_KINDS = {
+    "行政许可": "licence",
+    "行政确认": "confirmation",
+    "行政给付": "benefit",
+    "行政裁决": "adjudication",
+    "行政奖励": "award",
+    "行政备案": "filing",
+    "其他行政权力": "other_power",
+    "公共服务": "public_service",
+}
+HANDLING = {"即办件": "instant", "承诺件": "promised"}
+STATUS = {"启用": True, "停用": False}
+MATERIAL_FORMS = {"原件": "original", "复印件": "copy", "原件和复印件": "original_and_copy"}
+MEDIA = {"纸质": "paper", "电子": "electronic", "纸质或电子": "either"}
+SOURCES = {"申请人自备": "applicant", "政府部门核发": "government", "其他": "other"}
+NECESSITY = {"必要": "required", "非必要": "optional", "容缺": "deferrable"}
+WAIVERS = {"电子证照": "e_licence", "数据共享": "data_sharing", "告知承诺": "commitment"}
+FIELD_TYPES = {
+    "文本": "text",
+    "整数": "integer",
+    "金额": "money",
+    "日期": "date",
+    "身份证号": "id_number",
+    "统一社会信用代码": "credit_code",
+    "手机号": "phone",
+    "单选": "single",
+    "多选": "multi",
+}
+YES_NO = {"是": True, "否": False}
+PREFILL = {
+    "申请人.姓名": "name",
+    "申请人.证件号码": "id_number",
+    "申请人.手机号": "phone",
+    "申请人.地址": "address",
+}
+AUDIENCES = {"个人": "person", "企业": "company"}
+MEMBERSHIP = {"必选": True, "可选": False}
+DAY_KINDS = {"休息日": "rest", "工作日": "work"}
+
+
+def word_for(table, code):
+    """The catalogue word for ``code`` in ``table`` (the reverse look-up), or '' for None."""
+    for word, value in table.items():
+        if value == code:
+            return word
+    return ""

@@ -1,0 +1,297 @@
+"""The ``county-app`` command: a thin adapter over the domain modules.
+
+A user error prints a clear message on stderr, exits 1 and changes nothing.
+"""
+import getpass
+import sys
+from datetime import date
+from functools import update_wrapper
+
+import click
+
+from . import accounts, paths, settings
+from .catalogue import store
+from .db import bind, db
+
+
+def _actor():
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name on some service accounts
+        return "cli"
+
+
+def with_data_dir(command):
+    """Give a command ``--data-dir`` (also accepted before the command name)."""
+
+    @click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
+                  help="数据文件夹（默认：环境变量 COUNTY_APP_DATA，否则本机用户数据目录）")
+    @click.pass_context
+    def wrapper(ctx, data_dir, **kwargs):
+        chosen = data_dir or (ctx.obj or {}).get("data_dir")
+        ctx.obj = {"data_dir": paths.resolve_data_dir(chosen)}
+        return ctx.invoke(command, **kwargs)
+
+    return update_wrapper(wrapper, command)
+
+
+def _open(ctx):
+    """Bind and connect the database of the chosen data folder; it must be initialised."""
+    from .migrations import pending
+
+    data_dir = ctx.obj["data_dir"]
+    bind(data_dir)
+    db.connect(reuse_if_open=True)
+    if pending():
+        raise click.ClickException(f"数据文件夹 {data_dir} 尚未初始化或需要升级，请先运行 county-app init")
+    return data_dir
+
+
+@click.group(invoke_without_command=True)
+@click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
+              help="数据文件夹（默认：环境变量 COUNTY_APP_DATA，否则本机用户数据目录）")
+@click.version_option(package_name="county-app")
+@click.pass_context
+def cli(ctx, data_dir):
+    """一件事一次办：乡镇便民服务中心窗口系统。不带命令时等同于 serve。"""
+    ctx.obj = {"data_dir": data_dir}
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@cli.command()
+@click.option("--role", type=click.Choice(["township", "hub"]), default=None, help="节点角色（首次默认 township）")
+@click.option("--code", default=None, help="本中心 12 位区划代码")
+@click.option("--name", default=None, help="本中心名称")
+@with_data_dir
+@click.pass_context
+def init(ctx, role, code, name):
+    """创建或升级数据库，并在没有目录时载入内置的示例事项目录。"""
+    from .bootstrap import initialise
+
+    try:
+        report = initialise(ctx.obj["data_dir"], role=role, code=code, name=name, actor=_actor())
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
+    if report.backup:
+        click.echo(f"升级前的数据库已备份到：{report.backup}")
+    click.echo("已执行的数据库迁移：" + (", ".join(report.applied) if report.applied else "无（已是最新）"))
+    if report.seed is not None:
+        click.echo(report.seed.summary())
+    if report.admin_password:
+        click.echo("已创建管理员账号 admin，初始密码（只显示这一次，请登录后立即修改）：")
+        click.echo(report.admin_password)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_data_dir
+@click.pass_context
+def serve(ctx, host, port, threads):
+    """启动网页界面和接口（waitress），后台任务随之运行。"""
+    import waitress
+
+    from . import create_app, jobs
+    from .bootstrap import initialise
+
+    report = initialise(ctx.obj["data_dir"], actor=_actor())
+    if report.admin_password:
+        click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
+    app = create_app(ctx.obj["data_dir"])
+    scheduler = jobs.start(app)
+    click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
+    click.echo(f"请在浏览器打开 http://{host}:{port}/")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="county-app")
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@cli.group()
+def user():
+    """用户账号。"""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(sorted(accounts.ROLES)))
+@click.option("--department", default=None, help="部门审批人员所属部门（role=department 时必填）")
+@click.option("--display-name", default="", help="显示的姓名")
+@click.option("--phone", default="", help="联系电话（打印在通知书上）")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
+@with_data_dir
+@click.pass_context
+def user_add(ctx, name, role, department, display_name, phone, password_stdin):
+    """创建用户。"""
+    _open(ctx)
+    generated = False
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    else:
+        password, generated = accounts.random_password(), True
+    try:
+        with db.atomic():
+            accounts.add_user(name, role, password, department=department, display_name=display_name,
+                              phone=phone, actor=_actor())
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已创建用户 {name}（{accounts.ROLES[role]}）")
+    if generated:
+        click.echo("初始密码（只显示这一次）：")
+        click.echo(password)
+
+
+@cli.group()
+def token():
+    """接口令牌（API token）。"""
+
+
+@token.command("issue")
+@click.argument("name")
+@with_data_dir
+@click.pass_context
+def token_issue(ctx, name):
+    """为用户签发一个新的接口令牌，令牌单独打印在最后一行。"""
+    _open(ctx)
+    try:
+        with db.atomic():
+            issued = accounts.issue_token(name, actor=_actor())
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已为 {name} 签发令牌（编号 {issued.prefix}）；令牌只显示这一次：")
+    click.echo(issued.token)
+
+
+@token.command("revoke")
+@click.argument("prefix")
+@with_data_dir
+@click.pass_context
+def token_revoke(ctx, prefix):
+    """吊销令牌（按签发时显示的编号）。"""
+    _open(ctx)
+    try:
+        with db.atomic():
+            accounts.revoke_token(prefix, actor=_actor())
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已吊销令牌 {prefix}")
+
+
+@cli.group()
+def catalogue():
+    """事项目录（Excel）。"""
+
+
+@catalogue.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="只检查并列出差异，不导入")
+@with_data_dir
+@click.pass_context
+def catalogue_import(ctx, file, dry_run):
+    """导入事项目录工作簿（全部成功或全部不变）。"""
+    _open(ctx)
+    outcome = store.import_workbook(file, actor=_actor(), dry_run=dry_run)
+    for warning in outcome.warnings:
+        click.echo(f"警告 {warning}", err=True)
+    if outcome.errors:
+        for error in outcome.errors:
+            click.echo(f"错误 {error}", err=True)
+        raise click.ClickException(f"目录有 {len(outcome.errors)} 处错误，未做任何更改")
+    click.echo(outcome.summary())
+
+
+@catalogue.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_data_dir
+@click.pass_context
+def catalogue_export(ctx, file):
+    """把正在使用的事项目录导出为工作簿。"""
+    _open(ctx)
+    try:
+        version = store.export_workbook(file)
+    except store.CatalogueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已导出目录版本 {version} 到 {file}")
+
+
+@cli.group("calendar")
+def calendar_group():
+    """工作日历。"""
+
+
+@calendar_group.command("due")
+@click.argument("start")
+@click.argument("days", type=int)
+@with_data_dir
+@click.pass_context
+def calendar_due(ctx, start, days):
+    """打印 START 之后第 DAYS 个工作日（起算日不计入）。"""
+    try:
+        start_day = date.fromisoformat(start)
+    except ValueError:
+        raise click.ClickException(f"日期格式应为 YYYY-MM-DD，实际为 \"{start}\"") from None
+    if days < 0:
+        raise click.ClickException("天数不能为负数")
+    _open(ctx)
+    due = store.work_calendar().working_days_after(start_day, days)
+    if not due.complete:
+        click.echo("警告：所跨年份缺少法定节假日数据，只按周末计算（日历不完整）", err=True)
+    click.echo(due.day.isoformat())
+
+
+@cli.group()
+def config():
+    """设置项。"""
+
+
+@config.command("get")
+@click.argument("key")
+@with_data_dir
+@click.pass_context
+def config_get(ctx, key):
+    """打印设置项的值。"""
+    _open(ctx)
+    try:
+        click.echo(settings.get(key))
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@with_data_dir
+@click.pass_context
+def config_set(ctx, key, value):
+    """修改设置项。"""
+    from . import audit
+
+    _open(ctx)
+    try:
+        with db.atomic():
+            stored = settings.put(key, value)
+            audit.record(_actor(), "config.set", "setting", key,
+                         value="***" if settings.spec_for(key).secret else stored)
+    except settings.SettingError as exc:
+        raise click.ClickException(f"{key}：{exc}") from None
+    click.echo(f"{key} = {stored}")
+
+
+def main(argv=None):
+    """Entry point: click's usage errors exit 1 too, as interfaces.md asks of every user error."""
+    try:
+        cli.main(args=argv, prog_name="county-app", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("已取消", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    finally:
+        if not db.is_closed():
+            db.close()

@@ -1,0 +1,214 @@
+"""Tables. Queries that belong to one table live on its model.
+
+Catalogue rows belong to the ``CatalogueVersion`` they were imported with: a
+new import adds a new set and leaves the old ones, so a case registered under
+an older version keeps its rules. The version in force is the newest one.
+"""
+from datetime import datetime, timezone
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .db import db
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class SchemaMigration(BaseModel):
+    name = CharField(unique=True)
+    applied_at = DateTimeField(default=utcnow)
+
+
+class Setting(BaseModel):
+    key = CharField(unique=True)
+    value = TextField()
+
+
+class User(BaseModel):
+    username = CharField(unique=True, max_length=64)
+    display_name = CharField(default="")
+    role = CharField(max_length=16)  # access.ROLES
+    department = CharField(null=True)  # only for the department role
+    phone = CharField(default="")
+    password_hash = CharField(null=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class ApiToken(BaseModel):
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    token_hash = CharField(unique=True, max_length=64)  # SHA-256 of the token
+    prefix = CharField(max_length=12)  # shown to tell tokens apart
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+class AuditLog(BaseModel):
+    at = DateTimeField(default=utcnow, index=True)
+    actor = CharField()  # username, or "system" / "cli"
+    action = CharField()  # e.g. "catalogue.import", "user.add"
+    entity = CharField()  # table or kind of record
+    entity_id = CharField(default="")
+    detail = TextField(default="")  # JSON
+
+
+class CatalogueVersion(BaseModel):
+    version = CharField(index=True)
+    issuer = CharField(default="")
+    published_on = DateField(null=True)
+    region_code = CharField(default="")
+    sha256 = CharField(max_length=64)
+    filename = CharField(default="")
+    imported_at = DateTimeField(default=utcnow)
+    imported_by = CharField(default="")  # username, or "cli" / "seed"
+
+    @classmethod
+    def in_force(cls):
+        """The version in force (the newest import), or None before any import."""
+        return cls.select().order_by(cls.id.desc()).first()
+
+
+class MatterRow(BaseModel):
+    catalogue = ForeignKeyField(CatalogueVersion, backref="matters", on_delete="CASCADE")
+    code = CharField(max_length=40)
+    name = CharField()
+    initials = CharField(default="")  # pinyin initials of the name, for search
+    kind = CharField()
+    department = CharField()
+    handling = CharField()
+    statutory_days = IntegerField()
+    promised_days = IntegerField()
+    visits = IntegerField(default=0)
+    fee = TextField(default="")
+    result_name = CharField(default="")
+    conditions = TextField(default="")
+    legal_basis = TextField(default="")
+    enabled = BooleanField(default=True)
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "matter"
+        indexes = ((("catalogue", "code"), True),)
+
+
+class MaterialRow(BaseModel):
+    catalogue = ForeignKeyField(CatalogueVersion, on_delete="CASCADE")
+    matter = ForeignKeyField(MatterRow, backref="materials", on_delete="CASCADE")
+    code = CharField()
+    name = CharField()
+    form = CharField()
+    copies = IntegerField()
+    medium = CharField()
+    source = CharField()
+    necessity = CharField()
+    waiver = CharField(null=True)
+    instructions = TextField(default="")
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "material"
+        indexes = ((("catalogue", "code"), False),)
+
+
+class FieldRow(BaseModel):
+    catalogue = ForeignKeyField(CatalogueVersion, on_delete="CASCADE")
+    matter = ForeignKeyField(MatterRow, backref="fields", on_delete="CASCADE")
+    code = CharField()
+    name = CharField()
+    type = CharField()
+    required = BooleanField()
+    options = TextField(default="")  # values joined by "|"
+    prefill = CharField(null=True)
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "form_field"
+        indexes = ((("catalogue", "code"), False),)
+
+
+class BundleRow(BaseModel):
+    catalogue = ForeignKeyField(CatalogueVersion, backref="bundles", on_delete="CASCADE")
+    code = CharField(max_length=40)
+    name = CharField()
+    initials = CharField(default="")
+    lead_department = CharField()
+    audience = CharField()
+    description = TextField(default="")
+    enabled = BooleanField(default=True)
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "bundle"
+        indexes = ((("catalogue", "code"), True),)
+
+
+class BundleMemberRow(BaseModel):
+    bundle = ForeignKeyField(BundleRow, backref="members", on_delete="CASCADE")
+    matter = ForeignKeyField(MatterRow, backref="memberships", on_delete="CASCADE")
+    required = BooleanField()
+    condition = TextField(default="")
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "bundle_member"
+        indexes = ((("bundle", "matter"), True),)
+
+
+class QuestionRow(BaseModel):
+    bundle = ForeignKeyField(BundleRow, backref="questions", on_delete="CASCADE")
+    code = CharField()
+    text = TextField()
+    options = TextField()  # answers joined by "|"
+    condition = TextField(default="")
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "question"
+        indexes = ((("bundle", "code"), True),)
+
+
+class CalendarDayRow(BaseModel):
+    catalogue = ForeignKeyField(CatalogueVersion, on_delete="CASCADE")
+    day = DateField()
+    kind = CharField()  # "rest" | "work"
+    name = CharField(default="")
+
+    class Meta:
+        table_name = "calendar_day"
+        indexes = ((("catalogue", "day"), True),)
+
+
+MODELS = [
+    SchemaMigration,
+    Setting,
+    User,
+    ApiToken,
+    AuditLog,
+    CatalogueVersion,
+    MatterRow,
+    MaterialRow,
+    FieldRow,
+    BundleRow,
+    BundleMemberRow,
+    QuestionRow,
+    CalendarDayRow,
+]

@@ -1,0 +1,27 @@
+"""Error pages in Chinese; API paths answer JSON instead."""
+from flask import render_template, request
+
+from ..api.errors import json_error
+
+MESSAGES = {
+    400: "请求有误，请返回重试。",
+    403: "当前账号无权进行此操作。",
+    404: "没有找到这个页面或记录。",
+    405: "不支持这种操作方式。",
+    413: "上传的文件太大。",
+    500: "系统内部错误，请联系管理员。已发生的操作没有保存。",
+}
+
+
+def register(app):
+    for status, message in MESSAGES.items():
+        app.register_error_handler(status, _handler(status, message))
+
+
+def _handler(status, message):
+    def handle(exc):
+        if request.path.startswith("/api/"):
+            return json_error(status, {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                                       413: "too_large", 500: "internal"}[status], message)
+        return render_template("error.html", status=status, message=message), status
+    return handle

@@ -1,0 +1,115 @@
+"""Fixtures: every test gets its own data folder with a real SQLite file under tmp_path."""
+import socket
+import threading
+
+import pytest
+import click
+from click.testing import CliRunner
+
+from county_app import create_app
+from county_app.bootstrap import initialise
+from county_app.cli import main
+from county_app.db import db
+
+PASSWORD = "correct horse 42"
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def app(data_dir):
+    """An initialised node without a catalogue (tests import what they need)."""
+    initialise(data_dir, load_seed=False)
+    app = create_app(data_dir, {"TESTING": True})
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def seeded_app(data_dir):
+    """An initialised node with the bundled seed catalogue loaded."""
+    initialise(data_dir)
+    app = create_app(data_dir, {"TESTING": True})
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def run_cli(data_dir):
+    """Run ``county-app`` through its real entry point with this test's data folder."""
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        result = runner.invoke(_entry_point, ["--data-dir", str(data_dir), *args], input=input)
+        if not db.is_closed():
+            db.close()
+        return result
+
+    return run
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                 "help_option_names": []})
+@click.pass_context
+def _entry_point(ctx):
+    main(ctx.args)
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user with PASSWORD: ``make_user("li", "clerk")``."""
+    from county_app import accounts
+
+    def make(username, role, department=None):
+        with db.connection_context(), db.atomic():
+            return accounts.add_user(username, role, PASSWORD, department=department, actor="test")
+
+    return make
+
+
+def login(client, username, password=PASSWORD):
+    """Log in through the real login form (with its CSRF token)."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def csrf_token(client, path="/"):
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(seeded_app):
+    """The app served by a real waitress server on a free loopback port; yields its base URL."""
+    from waitress.server import create_server
+
+    port = free_port()
+    server = create_server(seeded_app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    thread.join(timeout=5)

@@ -1,0 +1,80 @@
+"""Migrations: the step-by-step schema equals the models; init is idempotent and backs up first."""
+import sqlite3
+
+import pytest
+
+from county_app import migrations, models
+from county_app.bootstrap import initialise
+from county_app.db import bind, database_path, db
+
+
+def schema(path):
+    """Tables with their columns, indexes and foreign keys, as comparable data."""
+    con = sqlite3.connect(path)
+    try:
+        tables = sorted(r[0] for r in con.execute(
+            "select name from sqlite_master where type='table' and name not like 'sqlite_%'"))
+        out = {}
+        for table in tables:
+            columns = [tuple(r[1:]) for r in con.execute(f'pragma table_info("{table}")')]
+            indexes = sorted((r[1], r[2], tuple(c[2] for c in con.execute(f'pragma index_info("{r[1]}")')))
+                             for r in con.execute(f'pragma index_list("{table}")'))
+            keys = sorted(tuple(r[2:]) for r in con.execute(f'pragma foreign_key_list("{table}")'))
+            out[table] = (columns, indexes, keys)
+        return out
+    finally:
+        con.close()
+
+
+def test_migrated_schema_equals_models(tmp_path):
+    stepwise, direct = tmp_path / "a", tmp_path / "b"
+    stepwise.mkdir(), direct.mkdir()
+    bind(stepwise)
+    migrations.migrate(database_path(stepwise))
+    bind(direct)
+    with db.connection_context():
+        db.create_tables(models.MODELS)
+    migrated, expected = schema(database_path(stepwise)), schema(database_path(direct))
+    expected.pop("schema_migration"), migrated.pop("schema_migration")
+    assert migrated == expected
+    assert set(migrated) == {m._meta.table_name for m in models.MODELS} - {"schema_migration"}
+
+
+def test_init_is_idempotent(data_dir):
+    first = initialise(data_dir, load_seed=False)
+    assert first.applied == [name for name, _ in migrations.MIGRATIONS]
+    assert first.admin_password
+    second = initialise(data_dir, load_seed=False)
+    assert second.applied == [] and second.backup is None and second.admin_password is None
+
+
+def test_pending_migration_copies_the_database_aside_first(data_dir, monkeypatch):
+    initialise(data_dir, load_seed=False)
+
+    def add_note_table(database):
+        database.execute_sql("create table note (id integer primary key, body text)")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [("0099_note", add_note_table)])
+    report = initialise(data_dir, load_seed=False)
+    assert report.applied == ["0099_note"]
+    assert report.backup.exists()
+    backed_up = schema(report.backup)
+    assert "note" not in backed_up and "user" in backed_up
+    assert "note" in schema(database_path(data_dir))
+
+
+def test_failing_migration_changes_nothing(data_dir, monkeypatch):
+    initialise(data_dir, load_seed=False)
+    before = schema(database_path(data_dir))
+
+    def broken(database):
+        database.execute_sql("create table half_done (id integer primary key)")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [("0099_broken", broken)])
+    with pytest.raises(RuntimeError):
+        initialise(data_dir, load_seed=False)
+    assert schema(database_path(data_dir)) == before
+    bind(data_dir)
+    with db.connection_context():
+        assert "0099_broken" not in migrations.applied_names()
