@@ -19,5 +19,16 @@ def record(actor, action, entity, entity_id="", **detail):
     )
 
 
-def recent(limit=200):
-    return list(AuditLog.select().order_by(AuditLog.id.desc()).limit(limit))
+def recent(*, actor="", action="", limit=200):
+    """The latest entries, newest first; ``actor`` matches a part of the name, ``action`` exactly."""
+    query = AuditLog.select().order_by(AuditLog.id.desc())
+    if actor:
+        query = query.where(AuditLog.actor.contains(actor))
+    if action:
+        query = query.where(AuditLog.action == action)
+    return list(query.limit(limit))
+
+
+def actions():
+    """Every action name that occurs in the log, sorted."""
+    return [row.action for row in AuditLog.select(AuditLog.action).distinct().order_by(AuditLog.action)]

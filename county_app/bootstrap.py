@@ -1,5 +1,4 @@
 """Creating or upgrading a node's data folder: what ``init`` (and ``serve``) do first."""
-import secrets
 from dataclasses import dataclass, field
 
 from . import accounts, audit, paths, settings
@@ -34,7 +33,7 @@ def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_s
                     settings.put(key, value)
                     audit.record(actor, "config.set", "setting", key, value=value)
             if not User.select().exists():
-                report.admin_password = secrets.token_urlsafe(12)
+                report.admin_password = accounts.random_password()
                 accounts.add_user("admin", "admin", report.admin_password, actor=actor, display_name="系统管理员")
         if load_seed and CatalogueVersion.in_force() is None:
             report.seed = store.import_workbook(paths.seed_catalogue_path(), actor="seed")

@@ -78,7 +78,11 @@ def init(ctx, role, code, name):
         click.echo(f"升级前的数据库已备份到：{report.backup}")
     click.echo("已执行的数据库迁移：" + (", ".join(report.applied) if report.applied else "无（已是最新）"))
     if report.seed is not None:
-        click.echo(report.seed.summary())
+        if report.seed.errors:
+            for error in report.seed.errors:
+                click.echo(f"错误 {error}", err=True)
+            raise click.ClickException("内置示例目录 seed_catalog.xlsx 无法导入（见上），数据库已建好但没有目录")
+        click.echo(report.seed.summary().splitlines()[0])
     if report.admin_password:
         click.echo("已创建管理员账号 admin，初始密码（只显示这一次，请登录后立即修改）：")
         click.echo(report.admin_password)

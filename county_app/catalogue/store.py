@@ -182,12 +182,12 @@ def load_catalogue(version):
     return model.Catalogue(info, matters, materials, fields, bundles, members, questions, calendar)
 
 
-def export_workbook(path):
-    """Write the catalogue in force to ``path``; returns its version string."""
+def export_workbook(target):
+    """Write the catalogue in force to ``target`` (a path or a binary file); returns its version string."""
     current = CatalogueVersion.in_force()
     if current is None:
         raise CatalogueError("还没有导入任何事项目录，无法导出")
-    write_workbook(load_catalogue(current), path)
+    write_workbook(load_catalogue(current), target)
     return current.version
 
 

@@ -1,9 +1,10 @@
 """County officers' pages: catalogue versions, import (upload → errors or preview → confirm), export."""
+import io
 import re
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, after_this_request, current_app, flash, redirect, render_template, request, \
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, \
     send_file, url_for
 
 from .. import settings
@@ -84,20 +85,12 @@ def confirm():
 @requires("catalogue.export")
 def export():
     """Download the catalogue in force as a workbook."""
-    handle = tempfile.NamedTemporaryFile(dir=_staging_dir(), suffix=".xlsx", delete=False)
-    handle.close()
-    path = Path(handle.name)
+    buffer = io.BytesIO()
     try:
-        version = store.export_workbook(path)
+        version = store.export_workbook(buffer)
     except store.CatalogueError as exc:
-        path.unlink()
         flash(str(exc), "error")
         return redirect(url_for(".versions"))
-
-    @after_this_request
-    def _cleanup(response):
-        response.call_on_close(lambda: path.unlink(missing_ok=True))
-        return response
-
-    return send_file(path, as_attachment=True, download_name=f"事项目录-{version}.xlsx",
+    buffer.seek(0)
+    return send_file(buffer, as_attachment=True, download_name=f"事项目录-{version}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

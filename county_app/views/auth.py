@@ -1,0 +1,97 @@
+"""Login, logout, one's own password, and the audit log page.
+
+The administrator's user and token pages live in ``users.py`` and are added
+to this same blueprint (endpoints ``auth.users`` and so on).
+"""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from .. import accounts, audit, guard
+from . import users
+
+bp = Blueprint("auth", __name__)
+users.register(bp)
+
+AUDIT_PAGE_SIZE = 200
+
+
+@bp.app_template_filter("local_datetime")
+def local_datetime(moment):
+    """A stored (UTC) time as this computer's local time, ``YYYY-MM-DD HH:MM``."""
+    if not moment:
+        return ""
+    return accounts.as_utc(moment).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def local_target(value):
+    """``value`` if it is a path on this site, else None (no open redirects)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login form; on success go to ``next`` (a local path only) or the home page."""
+    target = local_target(request.values.get("next"))
+    if request.method == "GET" and guard.current_user() is not None:
+        return redirect(target or url_for("browse.index"))
+    error, username = None, ""
+    if request.method == "POST":
+        username = request.form.get("username", "")
+        try:
+            user = accounts.authenticate(username, request.form.get("password", ""),
+                                         source=request.remote_addr or "")
+        except accounts.AccountError as exc:
+            error = str(exc)
+        else:
+            guard.login_session(user)
+            return redirect(target or url_for("browse.index"))
+    return render_template("auth/login.html", error=error, username=username, next=target or "")
+
+
+@bp.post("/logout")
+def logout():
+    """End the session (POST only, so that a link or a prefetch cannot log anyone out)."""
+    guard.logout_session()
+    flash("已退出登录", "ok")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password():
+    """Change one's own password (the old one is required)."""
+    user = guard.current_user()
+    error = None
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("confirm_password", ""):
+            error = "两次输入的新密码不一致"
+        else:
+            try:
+                changed = accounts.change_password(user.username, request.form.get("old_password", ""), new,
+                                                   actor=user.username)
+            except accounts.AccountError as exc:
+                error = str(exc)
+            else:
+                guard.refresh_session(changed)
+                flash("密码已修改；在其他电脑上的登录已失效", "ok")
+                return redirect(url_for("auth.password"))
+    return render_template("auth/password.html", error=error, min_length=accounts.MIN_PASSWORD_LENGTH), \
+        (422 if error else 200)
+
+
+@bp.get("/admin/audit")
+@guard.requires("audit.view")
+def audit_log():
+    """The latest audit entries, filtered by actor (contains) and action (exact)."""
+    actor = request.args.get("actor", "").strip()
+    action = request.args.get("action", "").strip()
+    return render_template("auth/audit.html", entries=audit.recent(actor=actor, action=action, limit=AUDIT_PAGE_SIZE),
+                           actor=actor, action=action, actions=audit.actions(), limit=AUDIT_PAGE_SIZE)

@@ -1,0 +1,214 @@
+"""Importing, versioning and exporting the catalogue through the database (real SQLite and xlsx files)."""
+import io
+
+import openpyxl
+import pytest
+
+from county_app.catalogue import store
+from county_app.catalogue.xlsx_read import read_workbook
+from county_app.db import db
+from county_app.models import AuditLog, CatalogueVersion, MaterialRow, MatterRow
+from tests.conftest import csrf_token, login
+from tests.workbooks import Book
+
+
+def counts():
+    return (CatalogueVersion.select().count(), MatterRow.select().count(), MaterialRow.select().count())
+
+
+def test_import_applies_and_records_the_version(app, tmp_path):
+    path = Book().save(tmp_path / "c.xlsx")
+    with db.connection_context():
+        outcome = store.import_workbook(path, actor="officer")
+        assert outcome.status == "applied", outcome.errors
+        version = CatalogueVersion.in_force()
+        assert (version.version, version.imported_by) == ("2026.11-02", "officer")
+        assert version.sha256 == store.file_sha256(path)
+        assert MatterRow.get(MatterRow.code == "M002").initials == "csdj"
+        entry = AuditLog.get(AuditLog.action == "catalogue.import")
+        assert entry.actor == "officer" and entry.entity_id == str(version.id)
+
+
+def test_reimporting_the_version_in_force_changes_nothing(app, tmp_path):
+    path = Book().save(tmp_path / "c.xlsx")
+    with db.connection_context():
+        store.import_workbook(path, actor="a")
+        before = counts()
+        again = store.import_workbook(path, actor="a")
+        assert again.status == "unchanged" and counts() == before
+        edited = Book().set("事项", 2, "承诺办结时限", 3).save(tmp_path / "d.xlsx")
+        same_version = store.import_workbook(edited, actor="a")
+        assert same_version.status == "unchanged" and counts() == before
+        assert any("更改目录版本号" in str(w) for w in same_version.warnings)
+
+
+def test_a_file_with_errors_changes_nothing(app, tmp_path):
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "ok.xlsx"), actor="a")
+        before = counts()
+        bad = Book().set("目录信息", 2, "内容", "2026.12-01").set("材料", 2, "份数", "两份")
+        outcome = store.import_workbook(bad.save(tmp_path / "bad.xlsx"), actor="a")
+        assert outcome.status == "invalid"
+        assert any(str(e).startswith(f"材料!{bad.ref('材料', 2, '份数')}") for e in outcome.errors)
+        assert counts() == before
+        assert CatalogueVersion.in_force().version == "2026.11-02"
+
+
+def test_dry_run_shows_the_differences_and_writes_nothing(app, tmp_path):
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "v1.xlsx"), actor="a")
+        before = counts()
+        book = Book().set("目录信息", 2, "内容", "2026.12-01").set("事项", 2, "承诺办结时限", 3)
+        book.append("事项", {"事项编码": "M003", "事项名称": "预防接种证办理", "事项类型": "公共服务",
+                            "实施部门": "县卫生健康局", "办件类型": "即办件", "法定办结时限": 0,
+                            "承诺办结时限": 0})
+        outcome = store.import_workbook(book.save(tmp_path / "v2.xlsx"), actor="a", dry_run=True)
+        assert outcome.status == "checked"
+        text = "\n".join(outcome.diff.lines())
+        assert "+ M003 预防接种证办理" in text
+        assert "~ M001 出生医学证明签发（承诺办结时限）" in text
+        assert counts() == before
+
+
+def test_a_new_version_keeps_the_old_rows(app, tmp_path):
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "v1.xlsx"), actor="a")
+        first = CatalogueVersion.in_force()
+        book = Book().set("目录信息", 2, "内容", "2026.12-01").set("事项", 2, "承诺办结时限", 3)
+        assert store.import_workbook(book.save(tmp_path / "v2.xlsx"), actor="a").status == "applied"
+        second = CatalogueVersion.in_force()
+        assert second.id != first.id
+        old = MatterRow.get((MatterRow.catalogue == first) & (MatterRow.code == "M001"))
+        new = MatterRow.get((MatterRow.catalogue == second) & (MatterRow.code == "M001"))
+        assert (old.promised_days, new.promised_days) == (5, 3)
+        assert [v.version for v in store.versions()] == ["2026.12-01", "2026.11-02"]
+
+
+def test_export_reads_back_to_the_same_catalogue(app, tmp_path):
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
+        out = tmp_path / "out.xlsx"
+        assert store.export_workbook(out) == "2026.11-02"
+        again = read_workbook(out)
+        assert again.errors == []
+        assert again.catalogue == store.load_catalogue(CatalogueVersion.in_force())
+
+
+def test_export_without_a_catalogue_is_a_clear_error(app, tmp_path):
+    with db.connection_context(), pytest.raises(store.CatalogueError, match="还没有导入"):
+        store.export_workbook(tmp_path / "x.xlsx")
+
+
+def test_seed_round_trip(seeded_app, tmp_path):
+    """Export the seed, import it into a fresh node: the same catalogue, cell for cell in meaning."""
+    with db.connection_context():
+        seed = store.load_catalogue(CatalogueVersion.in_force())
+        out = tmp_path / "seed-export.xlsx"
+        store.export_workbook(out)
+    result = read_workbook(out)
+    assert result.errors == []
+    assert result.catalogue == seed
+    assert len(seed.bundles) >= 13
+
+
+def test_lxml_is_not_installed():
+    """With lxml, openpyxl writes every Chinese character as a numeric entity."""
+    from openpyxl.xml import LXML
+
+    assert LXML is False
+
+
+# --- the command line ---------------------------------------------------------
+
+def test_cli_import_dry_run_and_export(app, run_cli, tmp_path):
+    path = Book().save(tmp_path / "c.xlsx")
+    dry = run_cli("catalogue", "import", str(path), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "检查通过" in dry.output and "+ M001 出生医学证明签发" in dry.output
+    with db.connection_context():
+        assert CatalogueVersion.select().count() == 0
+    done = run_cli("catalogue", "import", str(path))
+    assert done.exit_code == 0 and "已导入目录版本 2026.11-02" in done.output
+    out = tmp_path / "export.xlsx"
+    exported = run_cli("catalogue", "export", str(out))
+    assert exported.exit_code == 0 and out.exists()
+
+
+def test_cli_import_reports_every_error_and_exits_1(app, run_cli, tmp_path):
+    book = Book().set("材料", 2, "份数", "两份").set("事项", 2, "办件类型", "快办件")
+    result = run_cli("catalogue", "import", str(book.save(tmp_path / "bad.xlsx")))
+    assert result.exit_code == 1
+    assert f"材料!{book.ref('材料', 2, '份数')}" in result.output
+    assert f"事项!{book.ref('事项', 2, '办件类型')}" in result.output
+    with db.connection_context():
+        assert CatalogueVersion.select().count() == 0
+
+
+def test_cli_calendar_due_uses_the_catalogue_sheet(app, run_cli, tmp_path):
+    assert run_cli("calendar", "due", "2026-09-30", "4").output.strip().splitlines()[-1] == "2026-10-12"
+    book = Book()
+    book.append("节假日", ["2026-10-12", "休息日", "测试假日"])
+    assert run_cli("catalogue", "import", str(Book().save(tmp_path / "a.xlsx"))).exit_code == 0
+    book.set("目录信息", 2, "内容", "2026.12-01")
+    assert run_cli("catalogue", "import", str(book.save(tmp_path / "b.xlsx"))).exit_code == 0
+    assert run_cli("calendar", "due", "2026-09-30", "4").output.strip().splitlines()[-1] == "2026-10-13"
+    future = run_cli("calendar", "due", "2030-12-30", "3")
+    assert future.exit_code == 0 and "日历不完整" in future.output
+    assert run_cli("calendar", "due", "30/09/2026", "4").exit_code == 1
+
+
+# --- the web pages ------------------------------------------------------------
+
+def _upload(client, path):
+    token = csrf_token(client, "/catalogue/")
+    with open(path, "rb") as handle:
+        data = {"csrf_token": token, "workbook": (io.BytesIO(handle.read()), path.name)}
+    return client.post("/catalogue/upload", data=data, content_type="multipart/form-data")
+
+
+def test_web_upload_preview_confirm(app, client, make_user, tmp_path):
+    make_user("officer", "county")
+    login(client, "officer")
+    preview = _upload(client, Book().save(tmp_path / "c.xlsx"))
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "确认发布版本 2026.11-02" in page
+    with db.connection_context():
+        assert CatalogueVersion.select().count() == 0
+    sha = page.split('name="sha256" value="')[1].split('"')[0]
+    confirmed = client.post("/catalogue/confirm", data={"csrf_token": csrf_token(client, "/catalogue/"),
+                                                        "sha256": sha, "filename": "c.xlsx"})
+    assert confirmed.status_code == 302
+    with db.connection_context():
+        version = CatalogueVersion.in_force()
+        assert (version.version, version.imported_by, version.filename) == ("2026.11-02", "officer", "c.xlsx")
+
+
+def test_web_upload_with_errors_lists_them_and_changes_nothing(app, client, make_user, tmp_path):
+    make_user("officer", "county")
+    login(client, "officer")
+    book = Book().set("材料", 2, "份数", "两份")
+    page = _upload(client, book.save(tmp_path / "bad.xlsx")).get_data(as_text=True)
+    assert f"材料!{book.ref('材料', 2, '份数')}" in page and "未做任何更改" in page
+    not_xlsx = tmp_path / "notes.xlsx"
+    not_xlsx.write_text("这不是工作簿", encoding="utf-8")
+    assert "不是" in _upload(client, not_xlsx).get_data(as_text=True)
+    with db.connection_context():
+        assert CatalogueVersion.select().count() == 0
+
+
+def test_web_import_is_for_the_county_role_only(app, client, make_user, tmp_path):
+    make_user("li", "clerk")
+    login(client, "li")
+    assert _upload(client, Book().save(tmp_path / "c.xlsx")).status_code == 403
+
+
+def test_web_export_downloads_the_catalogue(app, client, make_user, tmp_path):
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
+    make_user("officer", "county")
+    login(client, "officer")
+    answer = client.get("/catalogue/export")
+    assert answer.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(answer.data), read_only=True)
+    assert "事项" in workbook.sheetnames
+    workbook.close()

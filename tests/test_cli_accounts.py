@@ -1,0 +1,148 @@
+"""``county-app user add`` and ``token issue``/``revoke`` through the real entry point.
+
+The issued token is then tried against a real waitress server. The server
+here serves the plain ``app`` fixture (no seed catalogue is needed to check
+authentication), started the same way as conftest's ``live_server``.
+"""
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from county_app import accounts
+from county_app.db import db
+from county_app.models import ApiToken, AuditLog, User
+
+from conftest import PASSWORD, free_port
+
+
+def users():
+    with db.connection_context():
+        return {user.username: user for user in User.select()}
+
+
+@pytest.fixture
+def served(app):
+    """``app`` behind a real waitress server on a free loopback port; yields its base URL."""
+    from waitress.server import create_server
+
+    port = free_port()
+    server = create_server(app, host="127.0.0.1", port=port, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+def fetch(url, token=None):
+    """(status, parsed JSON or text) of a GET, without following redirects."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read().decode("utf-8")
+            status = response.status
+    except urllib.error.HTTPError as error:
+        with error:
+            body = error.read().decode("utf-8")
+            status = error.code
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body
+
+
+def test_user_add_with_password_on_stdin(app, run_cli):
+    result = run_cli("user", "add", "li", "--role", "clerk", "--display-name", "李四", "--password-stdin",
+                     input=f"{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert "已创建用户 li" in result.stdout
+    user = users()["li"]
+    assert user.role == "clerk" and user.display_name == "李四" and PASSWORD not in user.password_hash
+    with db.connection_context():
+        assert accounts.authenticate("li", PASSWORD).username == "li"
+        assert AuditLog.get(AuditLog.action == "user.add", AuditLog.entity_id == "li").actor.startswith("cli")
+
+
+def test_user_add_department_role(app, run_cli):
+    result = run_cli("user", "add", "wang", "--role", "department", "--department", "县民政局", "--password-stdin",
+                     input=f"{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert users()["wang"].department == "县民政局"
+
+
+@pytest.mark.parametrize("args, password, message", [
+    (("user", "add", "li", "--role", "boss"), PASSWORD, "boss"),
+    (("user", "add", "wang", "--role", "department"), PASSWORD, "必须指定所属部门"),
+    (("user", "add", "zhao", "--role", "clerk", "--department", "县民政局"), PASSWORD, "只有部门审批人员"),
+    (("user", "add", "li", "--role", "clerk"), "short", "至少需要 8"),
+    (("user", "add", "li ming", "--role", "clerk"), PASSWORD, "不符合要求"),
+])
+def test_user_add_errors_exit_1_and_change_nothing(app, run_cli, args, password, message):
+    before = users()
+    with db.connection_context():
+        audit_rows = AuditLog.select().count()
+    result = run_cli(*args, "--password-stdin", input=f"{password}\n")
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert set(users()) == set(before)
+    with db.connection_context():
+        assert AuditLog.select().count() == audit_rows
+
+
+def test_duplicate_user_exits_1_and_keeps_the_first(app, run_cli):
+    assert run_cli("user", "add", "li", "--role", "clerk", "--password-stdin", input=f"{PASSWORD}\n").exit_code == 0
+    original = users()["li"].password_hash
+    with db.connection_context():
+        audit_rows = AuditLog.select().count()
+    result = run_cli("user", "add", "LI", "--role", "admin", "--password-stdin", input="another password 1\n")
+    assert result.exit_code == 1
+    assert "已存在" in result.stderr
+    user = users()["li"]
+    assert user.role == "clerk" and user.password_hash == original
+    with db.connection_context():
+        assert AuditLog.select().count() == audit_rows
+
+
+def test_user_add_without_stdin_password_generates_one(app, run_cli):
+    result = run_cli("user", "add", "li", "--role", "clerk", input="")
+    assert result.exit_code == 0, result.output
+    generated = result.stdout.strip().splitlines()[-1]
+    with db.connection_context():
+        assert accounts.authenticate("li", generated).username == "li"
+
+
+def test_token_for_unknown_user_exits_1(app, run_cli):
+    result = run_cli("token", "issue", "nobody")
+    assert result.exit_code == 1 and "没有用户" in result.stderr
+    with db.connection_context():
+        assert ApiToken.select().count() == 0
+
+
+def test_issued_token_works_against_a_real_server(served, run_cli, make_user):
+    make_user("li", "clerk")
+    result = run_cli("token", "issue", "li")
+    assert result.exit_code == 0, result.output
+    token = result.stdout.rstrip("\n").splitlines()[-1]
+    assert token.strip() == token and " " not in token and len(token) >= 40
+
+    status, body = fetch(f"{served}/api/v1/bundles", token)
+    assert status == 200, body
+    assert isinstance(body, list)
+
+    for wrong in (token + "x", "not-a-token", None):
+        status, body = fetch(f"{served}/api/v1/bundles", wrong)
+        assert status == 401, wrong
+        assert body["error"]["code"] == "unauthorized"
+
+    status, body = fetch(f"{served}/api/v1/health")
+    assert status == 200 and body["status"] == "ok"
+
+    prefix = token[:accounts.TOKEN_PREFIX_LENGTH]
+    revoked = run_cli("token", "revoke", prefix)
+    assert revoked.exit_code == 0, revoked.output
+    assert fetch(f"{served}/api/v1/bundles", token)[0] == 401
+    again = run_cli("token", "revoke", prefix)
+    assert again.exit_code == 1 and "已于" in again.stderr
