@@ -1,0 +1,293 @@
+"""The seed catalogue: its TOML source, its content, and the workbook generated from it."""
+import importlib.util
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from county_app.catalogue.conditions import holds
+from county_app.catalogue.model import Catalogue
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE = REPO / "build" / "seed_catalog.toml"
+SCRIPT = REPO / "build" / "make_seed_catalog.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("make_seed_catalog", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_seed_catalog", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+seed = _load_script()
+
+KEY_BUNDLES = (  # 国发〔2024〕3号, the first batch of national key 一件事
+    "企业信息变更", "开办运输企业", "开办餐饮店", "水电气网联合报装", "信用修复",
+    "企业上市合法合规信息核查", "企业破产信息核查", "新生儿出生", "教育入学",
+    "社会保障卡居民服务", "残疾人服务", "退休", "身后",
+)
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return seed.load_seed(SOURCE)
+
+
+def bundle_named(catalogue, name):
+    return next(bundle for bundle in catalogue.bundles if bundle.name == name)
+
+
+def applicable(catalogue, bundle, answers):
+    """The bundle's members whose 适用条件 holds for ``answers``, in order."""
+    return [member for member in catalogue.members
+            if member.bundle_code == bundle.code and holds(member.condition, answers)]
+
+
+def shown_questions(catalogue, bundle, answers):
+    return [question.code for question in catalogue.questions
+            if question.bundle_code == bundle.code and holds(question.condition, answers)]
+
+
+def matter(catalogue, code):
+    return next(m for m in catalogue.matters if m.code == code)
+
+
+def materials_of(catalogue, matter_codes):
+    return [m for m in catalogue.materials if m.matter_code in set(matter_codes)]
+
+
+# --- the source as a whole ----------------------------------------------------
+
+def test_the_source_loads_into_a_realistic_catalogue(catalogue):
+    assert catalogue.info.version == "2026.11-01"
+    assert len(catalogue.info.region_code) == 6
+    assert 60 <= len(catalogue.matters) <= 90
+    assert len(catalogue.bundles) >= 13
+    assert len(catalogue.materials) > 2 * len(catalogue.matters)
+    assert len(catalogue.fields) > 2 * len(catalogue.matters)
+
+
+def test_every_key_bundle_of_the_first_national_batch_is_there(catalogue):
+    names = {bundle.name for bundle in catalogue.bundles}
+    for name in KEY_BUNDLES:
+        assert f"{name}一件事" in names
+
+
+def test_the_resident_id_card_is_one_material_code_everywhere(catalogue):
+    codes = {m.code for m in catalogue.materials if m.name == "居民身份证"}
+    assert codes == {"JMSFZ"}
+    assert len({m.matter_code for m in catalogue.materials if m.code == "JMSFZ"}) >= 40
+    by_name = {}
+    for material in catalogue.materials:
+        by_name.setdefault(material.name, set()).add(material.code)
+    assert all(len(codes) == 1 for codes in by_name.values()), by_name
+
+
+def test_a_shared_code_means_the_same_document_or_field_everywhere(catalogue):
+    names = {}
+    for material in catalogue.materials:
+        assert names.setdefault(material.code, material.name) == material.name
+    kinds = {}
+    for field in catalogue.fields:
+        assert kinds.setdefault(field.code, (field.name, field.type, field.options)) == (
+            field.name, field.type, field.options)
+        assert (field.type in ("single", "multi")) == bool(field.options)
+
+
+def test_time_limits_follow_the_catalogue_rules(catalogue):
+    for m in catalogue.matters:
+        assert 0 <= m.promised_days <= m.statutory_days, m.code
+        if m.handling == "instant":
+            assert m.statutory_days == m.promised_days == 0, m.code
+        else:
+            assert m.promised_days > 0, m.code
+        assert 1 <= m.visits <= 3, m.code
+        assert m.legal_basis.startswith("《"), m.code
+    food = next(m for m in catalogue.matters if m.name == "食品经营许可")
+    assert (food.statutory_days, food.promised_days) == (20, 5)
+
+
+def test_stopped_and_single_matters_exist(catalogue):
+    members = {member.matter_code for member in catalogue.members}
+    stopped = [m for m in catalogue.matters if not m.enabled]
+    assert stopped and not members & {m.code for m in stopped}
+    singles = [m for m in catalogue.matters if m.enabled and m.code not in members]
+    assert len(singles) >= 5
+
+
+def test_every_condition_names_known_questions_and_options(catalogue):
+    options = {(q.bundle_code, q.code): set(q.options) for q in catalogue.questions}
+    from county_app.catalogue.conditions import parse
+
+    for row in [*catalogue.members, *catalogue.questions]:
+        for clause in parse(row.condition):
+            assert clause.values <= options[(row.bundle_code, clause.question)], row
+
+
+def test_some_question_is_progressive(catalogue):
+    progressive = [q for q in catalogue.questions if q.condition]
+    assert len(progressive) >= 3
+    retire = bundle_named(catalogue, "退休一件事")
+    assert "Q4" not in shown_questions(catalogue, retire, {"Q3": "否"})
+    assert "Q4" in shown_questions(catalogue, retire, {"Q3": "是"})
+
+
+def test_the_holidays_agree_with_the_state_council_notice_for_2026(catalogue):
+    import chinese_calendar
+
+    rows = {day.day: day for day in catalogue.calendar}
+    assert rows[date(2026, 10, 10)].kind == "work"
+    assert rows[date(2026, 9, 20)].kind == "work"
+    assert rows[date(2026, 2, 16)].name == "春节"
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        weekend = day.weekday() >= 5
+        holiday = chinese_calendar.is_holiday(day)
+        if holiday != weekend:
+            assert rows[day].kind == ("rest" if holiday else "work"), day
+        if day in rows:
+            assert (rows[day].kind == "rest") == holiday, day
+        day += timedelta(days=1)
+
+
+# --- story 1: a newborn -------------------------------------------------------
+
+STORY_1 = {"Q1": "是", "Q2": "是", "Q3": "是"}
+
+
+def test_story_1_newborn_asks_three_questions_and_merges_the_papers(catalogue):
+    bundle = bundle_named(catalogue, "新生儿出生一件事")
+    assert bundle.lead_department == "县卫生健康局"
+    assert len(shown_questions(catalogue, bundle, {})) == 3
+    members = applicable(catalogue, bundle, STORY_1)
+    names = {matter(catalogue, m.matter_code).name for m in members}
+    assert {"出生医学证明签发", "预防接种证办理", "出生登记（户口登记）", "社会保障卡申领",
+            "城乡居民基本医疗保险参保登记"} <= names
+    insurance = next(m for m in members if matter(catalogue, m.matter_code).name.startswith("城乡居民基本医疗"))
+    assert not insurance.required  # she may leave it out this time
+    chosen = [m.matter_code for m in members if m.matter_code != insurance.matter_code]
+
+    papers = materials_of(catalogue, chosen)
+    marriage = [p for p in papers if p.name == "结婚证"]
+    assert marriage and any(p.necessity == "required" for p in marriage)
+    assert all(p.waiver is None for p in marriage)  # cannot be waived
+    assert all(p.waiver == "e_licence" for p in papers if p.name == "出生医学证明")
+    assert any(p.name == "居民户口簿" for p in papers)
+    # The papers that block acceptance are few once merged by code.
+    blocking = {p.code for p in papers if p.necessity == "required"}
+    assert len(blocking) <= 6
+
+    fields = [f for f in catalogue.fields if f.matter_code in chosen]
+    assert sum(1 for f in fields if f.name == "新生儿姓名") >= 3  # asked once in the merged form
+    prefilled = {f.name: f.prefill for f in fields}
+    assert prefilled["手机号"] == "phone" and prefilled["住址"] == "address"
+
+
+def test_story_1_without_a_local_household_leaves_out_the_registration(catalogue):
+    bundle = bundle_named(catalogue, "新生儿出生一件事")
+    names = {matter(catalogue, m.matter_code).name
+             for m in applicable(catalogue, bundle, {"Q1": "是", "Q2": "否", "Q3": "否"})}
+    assert "出生登记（户口登记）" not in names and "社会保障卡申领" not in names
+
+
+# --- story 2: a noodle shop -----------------------------------------------------
+
+STORY_2 = {"Q1": "已有企业开设分支机构", "Q2": "是", "Q3": "否", "Q4": "否"}
+
+
+@pytest.mark.parametrize("start", ["已有企业开设分支机构", "新办企业", "新办个体工商户"])
+def test_story_2_restaurant_leaves_out_fire_safety_and_tobacco(catalogue, start):
+    bundle = bundle_named(catalogue, "开办餐饮店一件事")
+    members = applicable(catalogue, bundle, {**STORY_2, "Q1": start})
+    names = {matter(catalogue, m.matter_code).name for m in members}
+    assert "食品经营许可" in names and "户外广告及招牌设置审批" in names
+    assert "公众聚集场所投入使用、营业前消防安全检查" not in names
+    assert "烟草专卖零售许可证核发" not in names
+    assert len(names) == 3
+
+    lease = [p for p in materials_of(catalogue, [m.matter_code for m in members])
+             if p.code == "CSSYZM"]
+    assert len(lease) >= 3
+    assert all(p.waiver == "commitment" for p in lease)
+    assert "租赁合同" in lease[0].name
+
+
+def test_story_2_all_five_permits_when_every_answer_says_so(catalogue):
+    bundle = bundle_named(catalogue, "开办餐饮店一件事")
+    members = applicable(catalogue, bundle, {"Q1": "新办企业", "Q2": "是", "Q3": "是", "Q4": "是"})
+    assert len(members) == 5
+    # 营业执照 and 食品经营许可 are both 市场监管; 城管, 消防 and 烟草 hold the other three.
+    assert len({matter(catalogue, m.matter_code).department for m in members}) == 4
+
+
+def test_story_2_checks_the_credit_code(catalogue):
+    bundle = bundle_named(catalogue, "开办餐饮店一件事")
+    codes = [m.matter_code for m in applicable(catalogue, bundle, STORY_2)]
+    credit = [f for f in catalogue.fields if f.matter_code in codes and f.code == "TYSHXYDM"]
+    assert credit and all(f.type == "credit_code" for f in credit)
+    assert any(f.required for f in credit)
+
+
+# --- story 3: a retiree with his daughter ---------------------------------------
+
+def test_story_3_retirement_accepts_an_agent(catalogue):
+    bundle = bundle_named(catalogue, "退休一件事")
+    members = applicable(catalogue, bundle, {"Q1": "企业职工基本养老保险", "Q2": "是", "Q3": "是", "Q4": "是"})
+    names = {matter(catalogue, m.matter_code).name for m in members}
+    assert {"职工正常退休（职）申请", "职工基本医疗保险退休人员待遇核定", "离休、退休提取住房公积金"} <= names
+    papers = materials_of(catalogue, [m.matter_code for m in members])
+    agent = [p for p in papers if p.name == "授权委托书"]
+    assert agent and all(p.necessity == "optional" for p in agent)
+
+
+# --- mistakes in the source are reported, all at once ----------------------------
+
+def test_mistakes_in_the_source_are_all_reported(tmp_path):
+    text = SOURCE.read_text(encoding="utf-8")
+    text = text.replace('handling = "即办件"', 'handling = "马上办"', 1)
+    text = text.replace('{ code = "Q1", text = "经营主体情况"', '{ code = "Q1", text = "经营主体情况", colour = "红"', 1)
+    text = text.replace('condition = "Q2=是" },\n  { matter = "XF-0101"', 'condition = "Q2=也许" },\n  { matter = "XF-0101"', 1)
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text, encoding="utf-8")
+    with pytest.raises(seed.SeedError) as raised:
+        seed.load_seed(broken)
+    problems = "\n".join(raised.value.problems)
+    assert "马上办" in problems
+    assert "colour" in problems
+    assert "也许" in problems
+
+
+# --- the workbook ----------------------------------------------------------------
+
+def test_the_generated_workbook_reads_back_as_the_same_catalogue(tmp_path, catalogue):
+    from county_app.catalogue.xlsx_read import read_workbook
+    from county_app.catalogue.xlsx_write import write_workbook
+
+    path = tmp_path / "seed.xlsx"
+    write_workbook(catalogue, path)
+    result = read_workbook(path)
+    assert [str(e) for e in result.errors] == []
+    assert [str(w) for w in result.warnings] == []
+    assert result.catalogue == catalogue
+
+
+def test_the_bundled_seed_workbook_is_generated_from_the_source(catalogue):
+    """seed_catalog.xlsx at the repository root must be regenerated after editing the TOML."""
+    from county_app.catalogue.xlsx_read import read_workbook
+
+    result = read_workbook(REPO / "seed_catalog.xlsx")
+    assert [str(e) for e in result.errors] == []
+    assert result.catalogue == catalogue, (
+        "seed_catalog.xlsx is out of date: run .venv/bin/python build/make_seed_catalog.py")
+
+
+def test_the_script_writes_the_same_bytes_each_time_and_prints_a_summary(tmp_path, capsys):
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    assert seed.main(["--output", str(first)]) == 0
+    assert seed.main(["--output", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()  # regenerating an unchanged source is no change
+    printed = capsys.readouterr().out
+    assert " matters" in printed and " bundles" in printed and " calendar days" in printed
