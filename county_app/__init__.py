@@ -24,8 +24,8 @@ def create_app(data_dir=None, test_config=None):
         WTF_CSRF_CHECK_DEFAULT=False,  # guard.py protects every session-authenticated write
         WTF_CSRF_TIME_LIMIT=None,  # a clerk's form may stay open all day
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
-        JSON_AS_ASCII=False,
     )
+    app.json.ensure_ascii = False  # Chinese stays readable in API answers
     if test_config:
         app.config.update(test_config)
 

@@ -23,6 +23,7 @@ def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_s
     catalogue when no catalogue is loaded yet; creates the first administrator
     with a random password (returned once) when there is no user at all.
     """
+    data_dir = paths.resolve_data_dir(data_dir)
     bind(data_dir)
     report = InitReport()
     report.applied, report.backup = migrate(database_path(data_dir))

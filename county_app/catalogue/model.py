@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 
-@dataclass
+@dataclass(slots=True)
 class CatalogueInfo:
     version: str
     issuer: str = ""
@@ -15,7 +15,7 @@ class CatalogueInfo:
     region_code: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Matter:
     code: str
     name: str
@@ -32,7 +32,7 @@ class Matter:
     enabled: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class Material:
     matter_code: str
     code: str
@@ -46,7 +46,7 @@ class Material:
     instructions: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Field:
     matter_code: str
     code: str
@@ -57,7 +57,7 @@ class Field:
     prefill: str | None = None  # None | "name" | "id_number" | "phone" | "address"
 
 
-@dataclass
+@dataclass(slots=True)
 class Bundle:
     code: str
     name: str
@@ -67,7 +67,7 @@ class Bundle:
     enabled: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class BundleMember:
     bundle_code: str
     matter_code: str
@@ -76,7 +76,7 @@ class BundleMember:
     position: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Question:
     bundle_code: str
     code: str
@@ -86,14 +86,14 @@ class Question:
     position: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class CalendarDay:
     day: date
     kind: str  # "rest" | "work"
     name: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Catalogue:
     info: CatalogueInfo
     matters: list[Matter] = field(default_factory=list)

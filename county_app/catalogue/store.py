@@ -4,6 +4,7 @@ A workbook is read into plain data and validated first (``xlsx_read``); only a
 file without errors is written, in one transaction, as a new catalogue version.
 """
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +94,10 @@ def import_workbook(path, *, actor, dry_run=False, filename=None):
 
 
 def _insert(model_class, rows):
-    for start in range(0, len(rows), BATCH):
-        model_class.insert_many(rows[start:start + BATCH]).execute()
+    """Insert ``rows`` (an iterable of dicts) in batches, never holding them all at once."""
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, BATCH)):
+        model_class.insert_many(batch).execute()
 
 
 def _write(catalogue, *, sha, filename, actor):
@@ -102,38 +105,38 @@ def _write(catalogue, *, sha, filename, actor):
     version = CatalogueVersion.create(version=info.version, issuer=info.issuer, published_on=info.published_on,
                                       region_code=info.region_code, sha256=sha, filename=filename,
                                       imported_by=actor)
-    _insert(MatterRow, [
+    _insert(MatterRow, (
         dict(catalogue=version.id, code=m.code, name=m.name, initials=pinyin.initials(m.name), kind=m.kind,
              department=m.department, handling=m.handling, statutory_days=m.statutory_days,
              promised_days=m.promised_days, visits=m.visits, fee=m.fee, result_name=m.result_name,
              conditions=m.conditions, legal_basis=m.legal_basis, enabled=m.enabled, position=i)
-        for i, m in enumerate(catalogue.matters)])
+        for i, m in enumerate(catalogue.matters)))
     matter_ids = dict(MatterRow.select(MatterRow.code, MatterRow.id).where(MatterRow.catalogue == version).tuples())
-    _insert(MaterialRow, [
+    _insert(MaterialRow, (
         dict(catalogue=version.id, matter=matter_ids[m.matter_code], code=m.code, name=m.name, form=m.form,
              copies=m.copies, medium=m.medium, source=m.source, necessity=m.necessity, waiver=m.waiver,
              instructions=m.instructions, position=i)
-        for i, m in enumerate(catalogue.materials)])
-    _insert(FieldRow, [
+        for i, m in enumerate(catalogue.materials)))
+    _insert(FieldRow, (
         dict(catalogue=version.id, matter=matter_ids[f.matter_code], code=f.code, name=f.name, type=f.type,
              required=f.required, options="|".join(f.options), prefill=f.prefill, position=i)
-        for i, f in enumerate(catalogue.fields)])
-    _insert(BundleRow, [
+        for i, f in enumerate(catalogue.fields)))
+    _insert(BundleRow, (
         dict(catalogue=version.id, code=b.code, name=b.name, initials=pinyin.initials(b.name),
              lead_department=b.lead_department, audience=b.audience, description=b.description,
              enabled=b.enabled, position=i)
-        for i, b in enumerate(catalogue.bundles)])
+        for i, b in enumerate(catalogue.bundles)))
     bundle_ids = dict(BundleRow.select(BundleRow.code, BundleRow.id).where(BundleRow.catalogue == version).tuples())
-    _insert(BundleMemberRow, [
+    _insert(BundleMemberRow, (
         dict(bundle=bundle_ids[m.bundle_code], matter=matter_ids[m.matter_code], required=m.required,
              condition=m.condition, position=m.position)
-        for m in catalogue.members])
-    _insert(QuestionRow, [
+        for m in catalogue.members))
+    _insert(QuestionRow, (
         dict(bundle=bundle_ids[q.bundle_code], code=q.code, text=q.text, options="|".join(q.options),
              condition=q.condition, position=q.position)
-        for q in catalogue.questions])
-    _insert(CalendarDayRow, [dict(catalogue=version.id, day=d.day, kind=d.kind, name=d.name)
-                             for d in catalogue.calendar])
+        for q in catalogue.questions))
+    _insert(CalendarDayRow, (dict(catalogue=version.id, day=d.day, kind=d.kind, name=d.name)
+                             for d in catalogue.calendar))
     return version
 
 

@@ -1,0 +1,94 @@
+"""Merging the materials and form fields of several matters: 一套材料, 一表申请.
+
+One entry per material code and per field code, keeping the strictest
+requirement: a paper that one matter needs is needed. The bundle pages, the
+one-time notice and the intake all merge through here.
+"""
+from dataclasses import dataclass, field
+
+# Merging keeps the strictest requirement: a paper one matter needs is needed.
+_NECESSITY_ORDER = ("required", "deferrable", "optional")
+_MEDIUM_ORDER = ("paper", "electronic", "either")
+# 免提交方式 that make a paper unnecessary at the window (effects report, interfaces.md).
+FETCHED_WAIVERS = ("e_licence", "data_sharing")
+
+
+@dataclass
+class Material:
+    """A material of one matter, or one entry of a merged list (then ``matters`` has several codes)."""
+    code: str
+    name: str
+    form: str
+    copies: int
+    medium: str
+    source: str
+    necessity: str
+    waiver: str | None
+    instructions: str
+    matters: list = field(default_factory=list)
+
+
+@dataclass
+class FormField:
+    code: str
+    name: str
+    type: str
+    required: bool
+    options: list
+    prefill: str | None
+    matters: list = field(default_factory=list)
+
+
+def merge_materials(materials):
+    """One ``Material`` per material code (一套材料), in first-seen order.
+
+    Copies are the largest asked for; necessity and medium the strictest; an
+    original and a copy are both asked if any matter wants each; a 免提交方式
+    holds only when every matter allows the same one.
+    """
+    merged, forms, waivers = {}, {}, {}
+    for item in materials:
+        entry = merged.get(item.code)
+        if entry is None:
+            merged[item.code] = entry = Material(**{**vars(item), "matters": []})
+            forms[item.code], waivers[item.code] = set(), set()
+        else:
+            entry.copies = max(entry.copies, item.copies)
+            entry.necessity = min(entry.necessity, item.necessity, key=_rank_in(_NECESSITY_ORDER))
+            entry.medium = min(entry.medium, item.medium, key=_rank_in(_MEDIUM_ORDER))
+            if item.instructions and item.instructions not in entry.instructions:
+                entry.instructions = "\n".join(filter(None, (entry.instructions, item.instructions)))
+        forms[item.code].add(item.form)
+        waivers[item.code].add(item.waiver)
+        entry.matters.extend(code for code in item.matters if code not in entry.matters)
+    for code, entry in merged.items():
+        entry.form = _merged_form(forms[code])
+        entry.waiver = next(iter(waivers[code])) if len(waivers[code]) == 1 else None
+    return list(merged.values())
+
+
+def merge_fields(fields):
+    """One ``FormField`` per field code (一表申请): required if any matter requires it, options united."""
+    merged = {}
+    for item in fields:
+        entry = merged.get(item.code)
+        if entry is None:
+            merged[item.code] = entry = FormField(**{**vars(item), "options": list(item.options), "matters": []})
+        else:
+            entry.required = entry.required or item.required
+            entry.prefill = entry.prefill or item.prefill
+            entry.options.extend(value for value in item.options if value not in entry.options)
+        entry.matters.extend(code for code in item.matters if code not in entry.matters)
+    return list(merged.values())
+
+
+def _merged_form(forms):
+    original = bool(forms & {"original", "original_and_copy"})
+    copy = bool(forms & {"copy", "original_and_copy"})
+    if original and copy:
+        return "original_and_copy"
+    return "original" if original else "copy" if copy else next(iter(forms))
+
+
+def _rank_in(order):
+    return lambda value: order.index(value) if value in order else len(order)

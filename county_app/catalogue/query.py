@@ -1,0 +1,303 @@
+"""Read-side queries over the catalogue in force, as plain data for the pages and the API.
+
+Only the version in force (``CatalogueVersion.in_force()``) is browsed. Every
+function answers dataclasses or lists of them, never peewee rows; enumerated
+values stay codes of ``vocabulary`` (the pages turn them into words).
+The caller holds the database connection.
+"""
+import re
+from dataclasses import dataclass, field
+
+from peewee import JOIN, fn
+
+from ..models import BundleMemberRow, BundleRow, CatalogueVersion, FieldRow, MaterialRow, MatterRow, QuestionRow
+from . import conditions
+from .merging import FETCHED_WAIVERS, FormField, Material, merge_fields, merge_materials
+
+@dataclass
+class Version:
+    version: str
+    issuer: str
+    published_on: object
+    imported_at: object
+
+
+@dataclass
+class BundleSummary:
+    code: str
+    name: str
+    lead_department: str
+    audience: str  # "person" | "company"
+    description: str
+    enabled: bool
+    member_count: int
+
+
+@dataclass
+class Question:
+    code: str
+    text: str
+    options: list
+    condition: str
+    condition_text: str
+
+
+@dataclass
+class Totals:
+    materials_before: int  # (matter, material) rows
+    materials_after: int  # distinct material codes
+    materials_fetched: int  # of those, waived by 电子证照 / 数据共享
+    fields_before: int
+    fields_after: int
+    fields_prefilled: int
+
+
+@dataclass
+class BundleDetail(BundleSummary):
+    members: list
+    questions: list
+    materials: list
+    fields: list
+    totals: Totals
+
+
+@dataclass
+class MatterSummary:
+    code: str
+    name: str
+    kind: str
+    department: str
+    handling: str
+    statutory_days: int
+    promised_days: int
+    visits: int
+    enabled: bool
+
+
+@dataclass
+class Member(MatterSummary):
+    """A member matter of a bundle."""
+    required: bool
+    condition: str  # the catalogue's grammar, "" = always
+    condition_text: str  # the same in words, "" = always
+
+
+@dataclass
+class MatterDetail(MatterSummary):
+    fee: str
+    result_name: str
+    conditions: str
+    legal_basis: str
+    materials: list
+    fields: list
+    bundles: list  # [{"code", "name"}]
+
+
+@dataclass
+class MatterPage:
+    items: list
+    total: int
+
+
+@dataclass
+class Hit:
+    kind: str  # "bundle" | "matter"
+    code: str
+    name: str
+    department: str
+    enabled: bool
+
+
+def current_version():
+    """The catalogue version in force as a ``Version``, or None when no catalogue is loaded."""
+    row = CatalogueVersion.in_force()
+    if row is None:
+        return None
+    return Version(row.version, row.issuer, row.published_on, row.imported_at)
+
+
+def list_bundles():
+    """Every bundle in force, enabled ones first, each with its number of member matters."""
+    version = CatalogueVersion.in_force()
+    if version is None:
+        return []
+    rows = (BundleRow.select(BundleRow, fn.COUNT(BundleMemberRow.id).alias("member_count"))
+            .join(BundleMemberRow, JOIN.LEFT_OUTER).where(BundleRow.catalogue == version).group_by(BundleRow.id)
+            .order_by(BundleRow.enabled.desc(), BundleRow.position, BundleRow.id))
+    return [_bundle_summary(row, row.member_count) for row in rows]
+
+
+def get_bundle(code):
+    """The bundle ``code`` in force with members, questions, merged materials and fields; None if unknown.
+
+    Materials and fields are merged over the enabled members, conditions ignored.
+    """
+    version = CatalogueVersion.in_force()
+    row = version and BundleRow.get_or_none(BundleRow.catalogue == version, BundleRow.code == code)
+    if not row:
+        return None
+    questions = list(QuestionRow.select().where(QuestionRow.bundle == row).order_by(QuestionRow.position, QuestionRow.id))
+    asked = {q.code: q.text for q in questions}
+    links = list(BundleMemberRow.select(BundleMemberRow, MatterRow).join(MatterRow)
+                 .where(BundleMemberRow.bundle == row).order_by(BundleMemberRow.position, BundleMemberRow.id))
+    members = [Member(**vars(_matter_summary(m.matter)), required=m.required, condition=m.condition,
+                      condition_text=describe_condition(m.condition, asked)) for m in links]
+    # A disabled (停用) matter cannot be applied for, so its papers and fields are not asked.
+    order = {m.matter_id: i for i, m in enumerate(links) if m.matter.enabled}
+    materials = _materials_of(order)
+    fields = _fields_of(order)
+    merged_materials, merged_fields = merge_materials(materials), merge_fields(fields)
+    totals = Totals(
+        materials_before=len(materials),
+        materials_after=len(merged_materials),
+        materials_fetched=sum(1 for m in merged_materials if m.waiver in FETCHED_WAIVERS),
+        fields_before=len(fields),
+        fields_after=len(merged_fields),
+        fields_prefilled=sum(1 for f in merged_fields if f.prefill),
+    )
+    question_views = [Question(q.code, q.text, _split(q.options), q.condition, describe_condition(q.condition, asked))
+                      for q in questions]
+    summary = _bundle_summary(row, len(members))
+    return BundleDetail(**vars(summary), members=members, questions=question_views,
+                        materials=merged_materials, fields=merged_fields, totals=totals)
+
+
+def departments():
+    """The departments of the matters in force, sorted."""
+    version = CatalogueVersion.in_force()
+    if version is None:
+        return []
+    query = (MatterRow.select(MatterRow.department).where(MatterRow.catalogue == version)
+             .distinct().order_by(MatterRow.department))
+    return [row.department for row in query]
+
+
+def list_matters(department=None, bundle=None, status=None, q=None, limit=None, offset=0):
+    """Matters in force, in catalogue order, filtered; a ``MatterPage`` (``items`` and the ``total`` count).
+
+    ``bundle`` is a bundle code (its members only); ``status`` is "enabled" or
+    "disabled"; ``q`` matches name, code or pinyin initials as ``search`` does.
+    """
+    version = CatalogueVersion.in_force()
+    if version is None:
+        return MatterPage([], 0)
+    query = MatterRow.select().where(MatterRow.catalogue == version)
+    if department:
+        query = query.where(MatterRow.department == department)
+    if bundle:
+        query = (query.join(BundleMemberRow, on=(BundleMemberRow.matter == MatterRow.id)).join(BundleRow)
+                 .where(BundleRow.code == bundle))
+    if status in ("enabled", "disabled"):
+        query = query.where(MatterRow.enabled == (status == "enabled"))
+    if q and q.strip():
+        query = query.where(_matches(MatterRow, q))
+    total = query.count()
+    query = query.order_by(MatterRow.position, MatterRow.id)
+    if limit:
+        query = query.limit(limit).offset(offset)
+    return MatterPage([_matter_summary(row) for row in query], total)
+
+
+def get_matter(code):
+    """The matter ``code`` in force with its materials, form fields and bundles; None if unknown."""
+    version = CatalogueVersion.in_force()
+    row = version and MatterRow.get_or_none(MatterRow.catalogue == version, MatterRow.code == code)
+    if not row:
+        return None
+    bundles = (BundleRow.select(BundleRow.code, BundleRow.name).join(BundleMemberRow)
+               .where(BundleMemberRow.matter == row).order_by(BundleRow.position, BundleRow.id))
+    return MatterDetail(
+        **vars(_matter_summary(row)), fee=row.fee, result_name=row.result_name, conditions=row.conditions,
+        legal_basis=row.legal_basis, materials=_materials_of({row.id: 0}), fields=_fields_of({row.id: 0}),
+        bundles=[{"code": b.code, "name": b.name} for b in bundles])
+
+
+def search(q, limit=50):
+    """Bundles and matters in force whose name contains ``q``, or whose code or pinyin initials contain it.
+
+    Case-insensitive; ``xse`` finds 新生儿出生. Best first: exact, then
+    prefix, then substring matches; bundles before matters, enabled before
+    disabled. An empty ``q`` finds nothing.
+    """
+    q = (q or "").strip()
+    version = CatalogueVersion.in_force()
+    if not q or version is None:
+        return []
+    hits = []
+    for model, kind, department in ((BundleRow, "bundle", BundleRow.lead_department),
+                                    (MatterRow, "matter", MatterRow.department)):
+        query = (model.select(model.code, model.name, model.initials, model.enabled, department.alias("dept"))
+                 .where((model.catalogue == version) & _matches(model, q))
+                 .order_by(model.position, model.id).limit(500))
+        for row in query.dicts():
+            rank = _rank(q, row)
+            hits.append((rank, not row["enabled"], kind != "bundle", Hit(kind, row["code"], row["name"],
+                                                                         row["dept"], row["enabled"])))
+    hits.sort(key=lambda hit: hit[:3])
+    return [hit[-1] for hit in hits[:limit]]
+
+
+def describe_condition(condition, questions):
+    """A condition in words, e.g. ``Q1「在本县出生？」答“是”``; "" when it always holds.
+
+    ``questions`` maps question codes to their text. Text that does not parse
+    (it cannot be in force: the importer rejects it) is shown as it is.
+    """
+    try:
+        clauses = conditions.parse(condition)
+    except conditions.ConditionError:
+        return condition
+    words = []
+    for clause in clauses:
+        text = questions.get(clause.question)
+        subject = f"{clause.question}「{text}」" if text else clause.question
+        answers = "或".join(f"“{value}”" for value in sorted(clause.values))
+        words.append(f"{subject}答的不是{answers}" if clause.negated else f"{subject}答{answers}")
+    return "，且 ".join(words)
+
+
+def _bundle_summary(row, member_count):
+    return BundleSummary(row.code, row.name, row.lead_department, row.audience, row.description,
+                         row.enabled, member_count)
+
+
+def _matter_summary(row):
+    return MatterSummary(row.code, row.name, row.kind, row.department, row.handling, row.statutory_days,
+                         row.promised_days, row.visits, row.enabled)
+
+
+def _materials_of(order):
+    """Materials of the matters ``order`` maps (matter id → display rank), in that order."""
+    return [Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
+                     r.instructions, [r.matter.code]) for r in _rows_of(MaterialRow, order)]
+
+
+def _fields_of(order):
+    return [FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None, [r.matter.code])
+            for r in _rows_of(FieldRow, order)]
+
+
+def _rows_of(model, order):
+    rows = model.select(model, MatterRow.id, MatterRow.code).join(MatterRow).where(model.matter.in_(list(order)))
+    return sorted(rows, key=lambda r: (order[r.matter.id], r.position, r.id))
+
+
+def _matches(model, q):
+    q = q.strip()
+    letters = re.sub(r"\s+", "", q).lower()
+    return model.name.contains(q) | model.code.contains(q) | model.initials.contains(letters)
+
+
+def _rank(q, row):
+    q = q.lower()
+    letters = re.sub(r"\s+", "", q)
+    name, code, initials = row["name"].lower(), row["code"].lower(), (row["initials"] or "").lower()
+    if q in (name, code) or letters == initials:
+        return 0
+    if name.startswith(q) or code.startswith(q) or (letters and initials.startswith(letters)):
+        return 1
+    return 2
+
+
+def _split(joined):
+    return [part.strip() for part in (joined or "").split("|") if part.strip()]

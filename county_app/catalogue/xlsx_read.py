@@ -1,0 +1,226 @@
+"""Reading a catalogue workbook (.xlsx) into a validated Catalogue, with every problem it has.
+
+Steps: refuse hostile files from the zip directory alone (xlsx_package);
+read each sheet into plain rows with openpyxl (read-only, cached values);
+find formula cells without a cached value in the sheet XML; then check every
+rule on the plain rows (validate). Nothing here touches Flask or the database.
+"""
+import os
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError
+
+import openpyxl
+from defusedxml import DefusedXmlException
+from openpyxl.utils import get_column_letter
+
+from .model import Catalogue
+from .validate import build_catalogue
+from .xlsx_rows import FILE, NO_VALUE, Problem, Problems, SheetRows
+from .xlsx_columns import SHEET_ORDER, SHEETS, Sheet
+from .xlsx_package import (
+    DEFAULT_LIMITS, NOT_A_WORKBOOK, Limits, PackageError, megabytes, cells_without_value,
+    check_archive, worksheet_members,
+)
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "Problem", "ReadResult", "read_workbook"]
+
+_SPECS = {sheet.name: sheet for sheet in SHEETS}
+_UNKNOWN_SHEET_ORDER = (len(SHEETS),)
+_NOT_ZIP_HINT = "：请在 Excel 中另存为 .xlsx 格式（旧版 .xls 和设置了打开密码的文件不能直接导入）"
+
+
+@dataclass
+class ReadResult:
+    """What reading a workbook gave: the catalogue (None if there is any error) and every problem."""
+
+    catalogue: Catalogue | None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _RowLimit(Exception):
+    pass
+
+
+class _CorruptSheet(Exception):
+    pass
+
+
+def read_workbook(path, *, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
+    """Read and validate the catalogue workbook at ``path`` (any file name; the content decides).
+
+    Returns every error and warning at once, in file order; ``catalogue`` is set
+    only when there is no error. Never raises for a bad file. openpyxl's own
+    warnings are captured and reported (``warnings.catch_warnings`` is
+    process-wide, so do not read two workbooks at once in threads).
+    """
+    problems = Problems()
+    sheets = _read_sheets(path, limits, problems)
+    catalogue = build_catalogue(sheets, problems) if sheets is not None else None
+    errors, warnings_ = problems.in_file_order()
+    return ReadResult(None if errors else catalogue, errors, warnings_)
+
+
+def _read_sheets(path, limits: Limits, problems: Problems) -> dict[str, SheetRows] | None:
+    """The known sheets as plain rows, or None when the file cannot be read at all."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as error:
+        problems.error(FILE, f"无法打开文件：{error.strerror or error}")
+        return None
+    if size > limits.max_file_bytes:
+        problems.error(FILE, f"文件太大（{megabytes(size)}），上限为 {megabytes(limits.max_file_bytes)}")
+        return None
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        problems.error(FILE, NOT_A_WORKBOOK + _NOT_ZIP_HINT)
+        return None
+    with archive:
+        try:
+            check_archive(archive, limits)
+            members = worksheet_members(archive)
+        except PackageError as error:
+            problems.error(FILE, str(error))
+            return None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sheets = _open_and_read(path, limits, problems)
+        for warning in caught:
+            # Files saved by other programs often lack a default style: harmless, not worth a word.
+            if "default style" not in str(warning.message):
+                problems.warning(FILE, f"读取文件时的提示（英文原文）：{warning.message}")
+        if sheets is None:
+            return None
+        for title, sheet in sheets.items():
+            if title in members:
+                _mark_cells_without_value(archive, members[title], sheet, problems)
+    return {sheet.spec.name: sheet for sheet in sheets.values()}
+
+
+def _open_and_read(path, limits, problems) -> dict[str, SheetRows] | None:
+    """{sheet title: rows} of the known sheets; openpyxl is always closed again."""
+    # A file object spares openpyxl's check of the file name's extension.
+    with open(path, "rb") as stream:
+        try:
+            workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        except Exception as error:  # noqa: BLE001 - hostile input may break openpyxl in any way
+            problems.error(FILE, f"{NOT_A_WORKBOOK}，或文件已损坏（{type(error).__name__}）")
+            return None
+        try:
+            sheets = {}
+            for worksheet in workbook.worksheets:
+                spec = _SPECS.get(worksheet.title.strip())
+                if spec is None:
+                    problems.warning(worksheet.title, "未知的工作表，已忽略", _UNKNOWN_SHEET_ORDER)
+                    continue
+                if any(sheet.spec is spec for sheet in sheets.values()):
+                    # "事项" and "事项 " look the same to a person: which one is meant cannot be told.
+                    problems.error(worksheet.title, f"与工作表 “{spec.name}” 重名（只差空格）",
+                                   (SHEET_ORDER[spec.name], 0, 0))
+                    continue
+                try:
+                    sheets[worksheet.title] = _read_sheet(worksheet, spec, limits, problems)
+                except _CorruptSheet as error:
+                    # What follows from a half-read sheet would only mislead: stop here.
+                    problems.error(spec.name, f"工作表内容已损坏，无法读取（{error}）",
+                                   (SHEET_ORDER[spec.name], 0, 0))
+                    return None
+            return sheets
+        except _RowLimit:
+            return None
+        finally:
+            workbook.close()
+
+
+def _guarded(rows):
+    """openpyxl's rows, with its failures on a corrupt sheet told apart from ours."""
+    try:
+        yield from rows
+    except Exception as error:  # noqa: BLE001 - see _open_and_read
+        raise _CorruptSheet(type(error).__name__) from error
+
+
+def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems) -> SheetRows:
+    """The declared columns of one sheet, found by header text; raises _RowLimit past the row cap."""
+    # The stored dimension may be absent or wrong; without it openpyxl reads what is really there.
+    worksheet.reset_dimensions()
+    index = SHEET_ORDER[spec.name]
+    rows = _guarded(worksheet.iter_rows(max_row=1, values_only=True))
+    header = next(rows, ())
+    rows.close()
+
+    by_header = {column.header: column for column in spec.columns}
+    positions = {}
+    for position, value in enumerate(header):
+        title = (value if isinstance(value, str) else "" if value is None else str(value)).strip()
+        if not title:
+            continue
+        place = f"{spec.name}!{get_column_letter(position + 1)}1"
+        order = (index, 1, position + 1)
+        column = by_header.get(title)
+        if column is None:
+            problems.warning(place, f"未知的列 “{title}”，已忽略", order)
+        elif column.attr in positions:
+            first = get_column_letter(positions[column.attr] + 1)
+            problems.error(place, f"列 “{title}” 重复（与 {first}1 相同）", order)
+        else:
+            positions[column.attr] = position
+
+    sheet = SheetRows(spec, positions, [])
+    picks = [positions[column.attr] for column in sheet.present]
+    if not picks:
+        return sheet
+    width = max(picks) + 1
+    for number, values in enumerate(
+            _guarded(worksheet.iter_rows(min_row=2, max_col=width, values_only=True)), 2):
+        # Counted as rows arrive: the stored dimension is not to be trusted.
+        if number - 1 > limits.max_rows:
+            problems.error(spec.name, f"数据超过 {limits.max_rows} 行的上限，已停止读取",
+                           (index, 0, 0))
+            raise _RowLimit
+        picked = [values[position] for position in picks]
+        blank = True
+        for i, value in enumerate(picked):
+            if value.__class__ is str:
+                value = value.strip()
+                picked[i] = value or None
+                if value:
+                    blank = False
+            elif value is not None:
+                blank = False
+        if not blank:
+            sheet.rows.append((number, picked))
+    return sheet
+
+
+def _mark_cells_without_value(archive, member: str, sheet: SheetRows, problems: Problems) -> None:
+    """Report formula cells without a cached value in the columns we read, and blank them out."""
+    present = {sheet.positions[column.attr] + 1: i for i, column in enumerate(sheet.present)}
+    by_number = None
+    try:
+        for row, column, why in cells_without_value(archive, member):
+            if row != 1 and column not in present:
+                continue
+            place = f"{sheet.spec.name}!{get_column_letter(column)}{row}"
+            problems.error(place, why, (SHEET_ORDER[sheet.spec.name], row, column))
+            if row == 1:
+                continue
+            if by_number is None:
+                by_number = dict(sheet.rows)
+            values = by_number.get(row)
+            if values is None:  # the row looked blank: its only values were formulas like this
+                values = by_number[row] = [None] * len(present)
+            values[present[column]] = NO_VALUE
+    except (ParseError, DefusedXmlException, zipfile.BadZipFile, OSError, RuntimeError,
+            NotImplementedError) as error:
+        problems.error(sheet.spec.name, f"工作表内容已损坏，无法读取（{type(error).__name__}）",
+                       (SHEET_ORDER[sheet.spec.name], 0, 0))
+    if by_number is not None:
+        sheet.rows[:] = sorted(by_number.items())

@@ -1,0 +1,126 @@
+"""Plain rows: a sheet as read, before the rules; and the problems found while reading and checking.
+
+Kept apart from the rules (validate) so that the reader and the checker
+share one notion of a sheet, a cell's place and a problem.
+"""
+from dataclasses import dataclass, field
+
+from openpyxl.utils import get_column_letter
+
+from .xlsx_columns import SHEET_ORDER, CellError, Column, Sheet, show
+
+# Stands for a formula cell without a cached value: already reported, so no further error is due.
+NO_VALUE = type("NoValue", (), {"__repr__": lambda self: "NO_VALUE"})()
+FILE = "文件"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error or warning: where (``材料!F12``, ``材料!第 12 行``, ``材料``, ``文件``) and what, in Chinese."""
+
+    place: str
+    message: str
+    # Orders problems as one reads the file (sheet, row, column); not part of the problem's identity.
+    order: tuple = field(default=(), compare=False, repr=False)
+
+    def __str__(self):
+        return f"{self.place}: {self.message}"
+
+
+class Problems:
+    """The errors and warnings found so far."""
+
+    def __init__(self):
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def error(self, place, message, order=(-1,)):
+        """Record an error; ``order`` sorts it among the others (file-level ones first)."""
+        self.errors.append(Problem(place, message, order))
+
+    def warning(self, place, message, order=(-1,)):
+        """Record a warning; ``order`` as for ``error``."""
+        self.warnings.append(Problem(place, message, order))
+
+    def in_file_order(self) -> tuple[list[Problem], list[Problem]]:
+        """Errors and warnings, each sorted as they appear in the workbook."""
+        return (sorted(self.errors, key=lambda p: p.order),
+                sorted(self.warnings, key=lambda p: p.order))
+
+
+@dataclass
+class SheetRows:
+    """One sheet read into plain rows: only the columns it declares, trimmed, blank rows gone."""
+
+    spec: Sheet
+    positions: dict[str, int]  # column attr -> 0-based position of that column in the file
+    rows: list[tuple[int, list]]  # (row number, values of the present columns, in spec order)
+
+    @property
+    def present(self) -> tuple[Column, ...]:
+        """The declared columns found in the file, in declaration order (the order of row values)."""
+        return tuple(column for column in self.spec.columns if column.attr in self.positions)
+
+    def place(self, attr: str | None, row: int = 0) -> tuple[str, tuple]:
+        """Where ``attr`` sits in ``row`` (the whole row if that column is missing), and its order key."""
+        index = SHEET_ORDER[self.spec.name]
+        position = self.positions.get(attr)
+        if not row:
+            return self.spec.name, (index, 0, 0)
+        if position is None:
+            return f"{self.spec.name}!第 {row} 行", (index, row, 0)
+        return f"{self.spec.name}!{get_column_letter(position + 1)}{row}", (index, row, position + 1)
+
+
+class Check:
+    """Reports against one sheet's cells."""
+
+    def __init__(self, sheet: SheetRows, problems: Problems):
+        self.sheet = sheet
+        self.problems = problems
+
+    def error(self, attr, row, message):
+        """An error at the cell of ``attr`` in ``row``."""
+        place, order = self.sheet.place(attr, row)
+        self.problems.error(place, message, order)
+
+    def warning(self, attr, row, message):
+        """A warning at the cell of ``attr`` in ``row``."""
+        place, order = self.sheet.place(attr, row)
+        self.problems.warning(place, message, order)
+
+    def cell(self, attr, row):
+        """The place of a cell, to name it in a message about another one."""
+        return self.sheet.place(attr, row)[0]
+
+
+def parse_rows(sheet: SheetRows, problems: Problems) -> list[tuple[int, dict]]:
+    """Each row as {attr: model value}; a bad or blank required cell is reported and reads None."""
+    present = sheet.present
+    # A missing required column was reported once for the sheet, not once per row.
+    absent = {
+        column.attr: None if column.required else column.default
+        for column in sheet.spec.columns
+        if column.attr not in sheet.positions
+    }
+    check = Check(sheet, problems)
+    records = []
+    for row, values in sheet.rows:
+        record = dict(absent)
+        for column, value in zip(present, values):
+            if value is None:
+                if column.required:
+                    check.error(column.attr, row, f"{column.header}不能为空")
+                    record[column.attr] = None
+                else:
+                    record[column.attr] = column.default
+            elif value is NO_VALUE:
+                record[column.attr] = None
+            else:
+                try:
+                    record[column.attr] = column.parse(value)
+                except CellError as error:
+                    check.error(column.attr, row, f"{column.header}{error}，实际为 {show(value)}")
+                    record[column.attr] = None
+        records.append((row, record))
+    return records
