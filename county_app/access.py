@@ -15,6 +15,12 @@ PERMISSIONS = {
     "catalogue.browse": {"clerk", "county", "department", "admin"},
     "catalogue.import": {"county"},
     "catalogue.export": {"county", "admin"},
+    "cases.view": {"clerk", "department", "admin"},
+    "cases.handle": {"clerk"},  # register, log materials, accept, correct, reject, deliver, rate
+    "cases.result": {"clerk", "department"},  # a department only for its own department's items
+    "cases.override": {"admin"},  # a second correction notice, with a reason
+    "rectification.manage": {"admin"},
+    "reports.view": {"clerk", "county", "department", "admin"},
     "users.manage": {"admin"},
     "audit.view": {"admin"},
     "settings.manage": {"admin"},
