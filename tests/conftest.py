@@ -1,4 +1,5 @@
 """Fixtures: every test gets its own data folder with a real SQLite file under tmp_path."""
+import contextlib
 import socket
 import threading
 
@@ -101,15 +102,24 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(seeded_app):
-    """The app served by a real waitress server on a free loopback port; yields its base URL."""
+@contextlib.contextmanager
+def serving(app, threads=4):
+    """``app`` behind a real waitress server on a free loopback port; yields its base URL."""
     from waitress.server import create_server
 
     port = free_port()
-    server = create_server(seeded_app, host="127.0.0.1", port=port, threads=4)
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(seeded_app):
+    """The seeded app served by a real waitress server; yields its base URL."""
+    with serving(seeded_app) as url:
+        yield url

@@ -212,3 +212,10 @@ def test_web_export_downloads_the_catalogue(app, client, make_user, tmp_path):
     workbook = openpyxl.load_workbook(io.BytesIO(answer.data), read_only=True)
     assert "事项" in workbook.sheetnames
     workbook.close()
+
+
+def test_a_catalogue_without_holidays_imports(app, tmp_path):
+    with db.connection_context():
+        outcome = store.import_workbook(Book().drop_sheet("节假日").save(tmp_path / "c.xlsx"), actor="a")
+        assert outcome.status == "applied", outcome.errors
+        assert store.load_catalogue(CatalogueVersion.in_force()).calendar == []

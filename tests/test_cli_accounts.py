@@ -5,7 +5,6 @@ here serves the plain ``app`` fixture (no seed catalogue is needed to check
 authentication), started the same way as conftest's ``live_server``.
 """
 import json
-import threading
 import urllib.error
 import urllib.request
 
@@ -15,7 +14,7 @@ from county_app import accounts
 from county_app.db import db
 from county_app.models import ApiToken, AuditLog, User
 
-from conftest import PASSWORD, free_port
+from conftest import PASSWORD, serving
 
 
 def users():
@@ -25,16 +24,9 @@ def users():
 
 @pytest.fixture
 def served(app):
-    """``app`` behind a real waitress server on a free loopback port; yields its base URL."""
-    from waitress.server import create_server
-
-    port = free_port()
-    server = create_server(app, host="127.0.0.1", port=port, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(timeout=5)
+    """``app`` (no catalogue needed) behind a real waitress server."""
+    with serving(app, threads=2) as url:
+        yield url
 
 
 def fetch(url, token=None):

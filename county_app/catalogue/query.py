@@ -6,7 +6,7 @@ values stay codes of ``vocabulary`` (the pages turn them into words).
 The caller holds the database connection.
 """
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
