@@ -66,6 +66,7 @@ SETTINGS = [
     SettingSpec("sync.secret", "", "与汇聚中心共享的密钥（node add 时生成）", secret=True),
     SettingSpec("sync.cron", "30 1 * * *", "夜间自动同步的时间（cron 格式：分 时 日 月 周）", _cron),
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB）", _positive_int),
+    SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹；窗口可一键把其中最新的文件作为材料扫描件上传"),
 ]
 
 _BY_KEY = {spec.key: spec for spec in SETTINGS}

@@ -1,6 +1,5 @@
 """Fixtures: every test gets its own data folder with a real SQLite file under tmp_path."""
 import contextlib
-import socket
 import threading
 
 import pytest
@@ -96,25 +95,22 @@ def csrf_token(client, path="/"):
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serving(app, threads=4):
     """``app`` behind a real waitress server on a free loopback port; yields its base URL."""
+    from waitress import wasyncore
     from waitress.server import create_server
 
-    port = free_port()
-    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
+        # Close from the server's own loop: closing its sockets from this thread
+        # while it sits in select() raises EBADF there.
+        server.task_dispatcher.shutdown()
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(timeout=5)
 
 

@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from county_app import migrations, models
+from county_app.intake import records
 from county_app.bootstrap import initialise
 from county_app.db import bind, database_path, db
 
@@ -33,11 +34,11 @@ def test_migrated_schema_equals_models(tmp_path):
     migrations.migrate(database_path(stepwise))
     bind(direct)
     with db.connection_context():
-        db.create_tables(models.MODELS)
+        db.create_tables(models.MODELS + records.MODELS)
     migrated, expected = schema(database_path(stepwise)), schema(database_path(direct))
     expected.pop("schema_migration"), migrated.pop("schema_migration")
     assert migrated == expected
-    assert set(migrated) == {m._meta.table_name for m in models.MODELS} - {"schema_migration"}
+    assert set(migrated) == {m._meta.table_name for m in models.MODELS + records.MODELS} - {"schema_migration"}
 
 
 def test_init_is_idempotent(data_dir):

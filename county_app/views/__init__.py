@@ -2,8 +2,8 @@
 
 
 def register_views(app):
-    from . import auth, browse, catalogue, errors
+    from . import auth, browse, catalogue, errors, reports
 
-    for module in (auth, browse, catalogue):
+    for module in (auth, browse, catalogue, reports):
         app.register_blueprint(module.bp)
     errors.register(app)

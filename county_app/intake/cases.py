@@ -1,0 +1,240 @@
+"""Registering a case (一表申请 → 办件) and reading it back.
+
+Registration checks everything at once — the applicant, the agent, the bundle
+and answers (through ``guide``), the form (through ``forms``) — and reports
+every problem in one Invalid. A registered case pins the catalogue version in
+force, one item per matter (pinned to its ``MatterRow``) and one checklist
+entry per merged material code, all in one transaction with its number and
+its first event.
+"""
+import json
+from datetime import date
+
+from .. import access
+from ..db import db
+from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
+from ..models import CatalogueVersion
+from . import events, numbers
+from .casejson import case_json, summary_json
+from .errors import Conflict, Invalid, NotFound
+from .forms import check_form
+from .guide import guide_bundle, guide_matters
+from .lists import due_soon, find_cases, overdue, today
+from .records import Case, CaseItem, CaseMaterial, Notice
+from .statuses import NOTICE_KINDS
+
+__all__ = ["register_case", "get_case", "case_json", "summary_json", "reveal_id_number", "notice_printed",
+           "issue_notice", "may_override", "find_cases", "overdue", "due_soon", "today"]
+
+NAME_MAX_LENGTH = 200
+ADDRESS_MAX_LENGTH = 500
+LABELS = {
+    "applicant.name": "申请人姓名（名称）",
+    "applicant.address": "地址",
+    "applicant.legal_representative": "法定代表人",
+    "agent.name": "代办人姓名",
+    "agent.relation": "代办人与申请人关系",
+}
+
+
+def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=None, form=None, actor,
+                  day=None):
+    """Register a case and give its ``Case`` row (status ``registered``).
+
+    ``bundle`` (a bundle code) with ``answers`` takes every matter the answers
+    make applicable, or exactly ``matters`` when given; ``matters`` alone
+    registers single matters. ``applicant``: ``kind`` person|company, ``name``,
+    ``id_number`` (person) or ``credit_code`` (+ ``legal_representative``)
+    (company), ``phone``, ``address``. ``agent`` (帮办代办): ``name``,
+    ``id_number``, ``phone``, ``relation``. Raises Invalid listing every
+    problem (fields like ``applicant.id_number``, ``answers.Q1``, ``matters``,
+    ``form.SFZH``), Conflict ``not_configured`` without a centre code.
+    ``day`` is the registration date (default today).
+    """
+    numbers.centre_code()
+    day = day or date.today()
+    with db.atomic():
+        version = CatalogueVersion.in_force()
+        if version is None:
+            raise Conflict("还没有导入事项目录，不能登记办件", code="not_configured")
+        problems = []
+        person = _checked_applicant(applicant, problems)
+        helper = _checked_agent(agent, problems)
+        guide = _guide(bundle, matters, answers, version, problems)
+        clean = {}
+        if guide is not None:
+            clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person)
+            if form is not None and not isinstance(form, dict):
+                errors.insert(0, {"field": "form", "message": "表单应为 {字段编码: 值}"})
+            problems.extend(errors)
+        if problems:
+            raise Invalid(f"登记信息有 {len(problems)} 处问题，请逐项改正：" +
+                          "；".join(p["message"] for p in problems[:5]), problems)
+        case = Case.create(
+            case_no=numbers.allocate(day), catalogue=version.id,
+            bundle_code=guide.bundle.code if guide.bundle else None,
+            bundle_name=guide.bundle.name if guide.bundle else "", status="registered",
+            applicant_kind=person["kind"], applicant_name=person["name"], id_number=person["id_number"],
+            credit_code=person["credit_code"], legal_representative=person["legal_representative"],
+            phone=person["phone"], address=person["address"],
+            agent=json.dumps(helper, ensure_ascii=False) if helper else "",
+            answers=json.dumps(guide.answers if guide.bundle else {}, ensure_ascii=False),
+            form=json.dumps(clean, ensure_ascii=False),
+            id_fields=json.dumps([f.code for f in guide.fields if f.type == "id_number"]),
+            registered_on=day, registered_by=events.actor_name(actor))
+        for position, matter in enumerate(guide.matters):
+            CaseItem.create(case=case.id, matter=matter.matter_id, matter_code=matter.code, name=matter.name,
+                            department=matter.department, handling=matter.handling,
+                            statutory_days=matter.statutory_days, promised_days=matter.promised_days,
+                            position=position)
+        if guide.materials:
+            CaseMaterial.insert_many([
+                dict(case=case.id, code=m.code, name=m.name, necessity=m.necessity, form=m.form, copies=m.copies,
+                     waiver=m.waiver, instructions=m.instructions, matters=json.dumps(list(m.matters)),
+                     position=position)
+                for position, m in enumerate(guide.materials)]).execute()
+        events.start(case, actor, bundle=case.bundle_code, matters=[m.code for m in guide.matters],
+                     catalogue_version=version.version)
+    return case
+
+
+def get_case(case_no):
+    """The ``Case`` row with number ``case_no``; NotFound if there is none."""
+    return events.load_case(case_no)
+
+
+def reveal_id_number(case, actor):
+    """The applicant's full ID number; the viewing is logged as an event ``view_id``."""
+    with db.atomic():
+        case = events.load_case(case.case_no if isinstance(case, Case) else case)
+        if not case.id_number:
+            raise NotFound(f"办件 {case.case_no} 的申请人没有身份证号码")
+        events.note(case, "view_id", actor)
+    return case.id_number
+
+
+def notice_printed(case_no, kind, *, actor, day=None):
+    """Log that a notice of ``kind`` was printed; give its ``Notice`` (a receipt is issued on first print).
+
+    NotFound when the case has no notice of that kind yet (e.g. an acceptance
+    notice before acceptance).
+    """
+    if kind not in NOTICE_KINDS:
+        raise NotFound(f"没有“{kind}”这种通知书")
+    with db.atomic():
+        case = events.load_case(case_no)
+        notice = (Notice.select().where((Notice.case == case.id) & (Notice.kind == kind))
+                  .order_by(Notice.id.desc()).first())
+        if notice is None and kind == "receipt":
+            if case.status == "rejected":
+                raise events.wrong_state(case, "print")
+            notice = issue_notice(case, "receipt", actor, day=day)
+        if notice is None:
+            raise NotFound(f"办件 {case.case_no} 还没有{NOTICE_KINDS[kind]}")
+        events.note(case, "print", actor, kind=kind, number=notice.number)
+    return notice
+
+
+def issue_notice(case, kind, actor, *, deadline=None, day=None, **content):
+    """Record a notice of ``kind`` for ``case``, numbered case number + "-" + per-case sequence."""
+    count = Notice.select().where(Notice.case == case.id).count()
+    return Notice.create(case=case.id, kind=kind, number=f"{case.case_no}-{count + 1:02d}",
+                         issued_on=day or date.today(), issued_by=events.actor_name(actor), deadline=deadline,
+                         content=json.dumps(content, ensure_ascii=False, default=str))
+
+
+def may_override(actor):
+    """Whether ``actor`` may override a rule (an administrator; a plain name is the trusted CLI)."""
+    role = getattr(actor, "role", None)
+    return role is None or access.allowed(role, "cases.override")
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _guide(bundle, matters, answers, version, problems):
+    """The guide for the request, or None with the problems noted."""
+    try:
+        if bundle:
+            guide = guide_bundle(str(bundle), answers or {}, matters, version=version)
+        elif matters is not None:
+            guide = guide_matters(matters, version=version)
+        else:
+            problems.append({"field": "bundle", "message": "请选择一件事，或给出要办理的事项"})
+            return None
+    except NotFound as exc:
+        problems.append({"field": "bundle", "message": exc.message})
+        return None
+    except Invalid as exc:
+        problems.extend(exc.details or [{"field": "matters", "message": exc.message}])
+        return None
+    if guide.questions:
+        problems.extend({"field": f"answers.{q.code}", "message": f"请先回答情形问题 {q.code}「{q.text}」"}
+                        for q in guide.questions)
+        return None
+    if not guide.matters:
+        problems.append({"field": "matters", "message": "按情形问题的回答，没有需要办理的事项"})
+        return None
+    return guide
+
+
+def _checked_applicant(applicant, problems):
+    """The applicant normalised; problems noted as ``applicant.<field>``."""
+    if not isinstance(applicant, dict):
+        problems.append({"field": "applicant", "message": "缺少申请人信息"})
+        applicant = {}
+    kind = applicant.get("kind") or "person"
+    person = {"kind": kind, "name": _text(applicant, "name", "applicant", problems, required=True),
+              "id_number": None, "credit_code": None, "legal_representative": "",
+              "address": _text(applicant, "address", "applicant", problems, limit=ADDRESS_MAX_LENGTH),
+              "phone": _identity(check_phone, applicant.get("phone"), "applicant.phone", problems)}
+    if kind == "person":
+        card = _identity(check_id_number, applicant.get("id_number"), "applicant.id_number", problems)
+        person["id_number"] = card.number if card else None
+    elif kind == "company":
+        person["credit_code"] = _identity(check_credit_code, applicant.get("credit_code"),
+                                          "applicant.credit_code", problems)
+        person["legal_representative"] = _text(applicant, "legal_representative", "applicant", problems)
+    else:
+        problems.append({"field": "applicant.kind", "message": "申请人类型应为 person（个人）或 company（企业）"})
+    return person
+
+
+def _checked_agent(agent, problems):
+    """The agent (帮办代办) normalised, or None; problems noted as ``agent.<field>``."""
+    if agent in (None, {}, ""):
+        return None
+    if not isinstance(agent, dict):
+        problems.append({"field": "agent", "message": "代办人信息格式不正确"})
+        return None
+    card = _identity(check_id_number, agent.get("id_number"), "agent.id_number", problems)
+    phone = agent.get("phone")
+    return {"name": _text(agent, "name", "agent", problems, required=True),
+            "id_number": card.number if card else None,
+            "phone": _identity(check_phone, phone, "agent.phone", problems) if phone else "",
+            "relation": _text(agent, "relation", "agent", problems)}
+
+
+def _identity(check, value, field, problems):
+    try:
+        return check(value if isinstance(value, str) else ("" if value is None else str(value)))
+    except IdentityError as exc:
+        problems.append({"field": field, "message": str(exc)})
+        return None
+
+
+def _text(data, key, prefix, problems, *, required=False, limit=NAME_MAX_LENGTH):
+    field = f"{prefix}.{key}"
+    label = LABELS.get(field, field)
+    value = data.get(key)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        problems.append({"field": field, "message": f"{label}应为文字"})
+        return ""
+    value = value.strip()
+    if required and not value:
+        problems.append({"field": field, "message": f"{label}：此项必填"})
+    elif len(value) > limit:
+        problems.append({"field": field, "message": f"{label}不能超过 {limit} 个字"})
+    return value

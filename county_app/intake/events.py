@@ -1,0 +1,134 @@
+"""The one way a case changes: ``transition`` checks the move, bumps the version and writes the event.
+
+Case statuses: ``registered`` → (``correction`` →) ``accepted`` → ``concluded``
+→ ``delivered``; or ``rejected`` from ``registered`` or ``correction``. Every
+other change of a case (a material logged, an item's result, a suspension, a
+notice printed, an ID number viewed …) is also an event, with ``from == to``.
+
+Concurrency is optimistic: each write function takes the ``expected_version``
+the client saw, and the change itself is ``UPDATE … WHERE id = ? AND version
+= ?``, so of two writers working from the same version only one wins; the
+other gets Conflict ``stale`` and keeps what was typed.
+"""
+import json
+
+from ..db import db
+from .errors import Conflict, NotFound
+from .records import Case, CaseEvent
+from .statuses import CASE_STATUSES as STATUS_LABELS
+
+TRANSITIONS = {
+    "registered": {"correction", "accepted", "rejected"},
+    "correction": {"accepted", "rejected"},
+    "accepted": {"concluded"},
+    "concluded": {"delivered"},
+    "delivered": set(),
+    "rejected": set(),
+}
+
+ACTION_LABELS = {
+    "register": "登记",
+    "material": "登记材料",
+    "scan": "上传扫描件",
+    "correction": "出具一次性补正告知书",
+    "accept": "受理",
+    "reject": "不予受理",
+    "suspend": "暂停计时",
+    "resume": "恢复计时",
+    "result": "录入办理结果",
+    "conclude": "办结",
+    "deliver": "送达",
+    "evaluate": "评价",
+    "rectify": "差评整改",
+    "print": "打印通知书",
+    "view_id": "查看完整证件号码",
+}
+
+STALE_MESSAGE = "该办件已被其他人修改，请刷新后再操作；您填写的内容已保留"
+
+
+def actor_name(actor):
+    """The name an event records for ``actor`` (a ``User``, or a plain name such as "cli")."""
+    if actor is None:
+        return "system"
+    return getattr(actor, "username", None) or str(actor)
+
+
+def load_case(case_no, expected_version=None):
+    """The case ``case_no``; NotFound if unknown, Conflict ``stale`` if it is not at ``expected_version``."""
+    case = Case.get_or_none(Case.case_no == str(case_no or "").strip())
+    if case is None:
+        raise NotFound(f"没有编号为 {case_no} 的办件")
+    check_version(case, expected_version)
+    return case
+
+
+def check_version(case, expected_version):
+    """Conflict ``stale`` unless ``expected_version`` is None or the case's current version."""
+    if expected_version is not None and int(expected_version) != case.version:
+        raise Conflict(STALE_MESSAGE, [{"field": "version", "message": f"当前版本为 {case.version}"}],
+                       code="stale")
+
+
+def wrong_state(case, action):
+    """The Conflict ``wrong_state`` for ``action`` on ``case`` in its current status."""
+    label = ACTION_LABELS.get(action, action)
+    return Conflict(f"办件 {case.case_no} 当前状态为「{STATUS_LABELS.get(case.status, case.status)}」，不能{label}",
+                    code="wrong_state")
+
+
+def require_status(case, action, allowed):
+    """Conflict ``wrong_state`` unless the case is in one of the ``allowed`` statuses."""
+    if case.status not in allowed:
+        raise wrong_state(case, action)
+
+
+def start(case, actor, **detail):
+    """The first event of a newly inserted case ("register", from nothing to its status)."""
+    _require_transaction()
+    return _event(case, "register", "", case.status, actor, detail)
+
+
+def transition(case, action, to_status, actor, **detail):
+    """Move ``case`` to ``to_status`` (or record a change, when it stays) and write the event.
+
+    Fields changed on ``case`` before the call are written in the same guarded
+    UPDATE. Conflict ``wrong_state`` for a move the lifecycle does not allow;
+    Conflict ``stale`` when someone else changed the case since it was read.
+    Must run inside the caller's ``db.atomic()``.
+    """
+    _require_transaction()
+    from_status = case.status
+    if to_status != from_status and to_status not in TRANSITIONS.get(from_status, ()):
+        raise wrong_state(case, action)
+    changes = {field: getattr(case, field.name) for field in case.dirty_fields
+               if field.name not in ("id", "version", "status")}
+    changes[Case.status] = to_status
+    changes[Case.version] = Case.version + 1
+    updated = Case.update(changes).where((Case.id == case.id) & (Case.version == case.version)).execute()
+    if updated != 1:
+        raise Conflict(STALE_MESSAGE, code="stale")
+    case.status, case.version = to_status, case.version + 1
+    case._dirty.clear()  # written above
+    return _event(case, action, from_status, to_status, actor, detail)
+
+
+def note(case, action, actor, **detail):
+    """An event that changes nothing of the case (an ID number viewed, a notice printed).
+
+    The version stays, so looking at a case never makes another clerk's next
+    write stale. Must run inside the caller's ``db.atomic()``.
+    """
+    _require_transaction()
+    return _event(case, action, case.status, case.status, actor, detail)
+
+
+def _event(case, action, from_status, to_status, actor, detail):
+    return CaseEvent.create(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,
+                            to_status=to_status,
+                            detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else "")
+
+
+def _require_transaction():
+    if not db.in_transaction():
+        raise RuntimeError("case changes must run inside db.atomic()")

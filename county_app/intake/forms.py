@@ -1,0 +1,203 @@
+"""一表申请: checking and normalising the values of a merged application form.
+
+Pure functions over ``merging.FormField`` (field types and prefill sources are
+the codes of ``catalogue.vocabulary``). Every problem is reported at once as
+``{"field": "form.<code>", "message": "<字段名称>：…"}``, in Chinese.
+"""
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
+
+from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
+
+TEXT_MAX_LENGTH = 500
+# 预填来源 code → key of the applicant dict
+PREFILL_KEYS = {"name": "name", "id_number": "id_number", "phone": "phone", "address": "address"}
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_MONEY = re.compile(r"[0-9]+(\.[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CENT = Decimal("0.01")
+
+
+class _Bad(Exception):
+    """A value that does not fit its field; the message follows the field's name."""
+
+
+def prefill(fields, applicant):
+    """The values that the applicant's own data fills in: {field code: value}.
+
+    A field is filled when its 预填来源 is name, id_number, phone or address
+    and ``applicant`` (a dict with those keys) has a non-blank value for it.
+    """
+    values = {}
+    for field in fields:
+        key = PREFILL_KEYS.get(field.prefill or "")
+        value = (applicant or {}).get(key) if key else None
+        if not _blank(value):
+            values[field.code] = value.strip() if isinstance(value, str) else value
+    return values
+
+
+def check_form(fields, values, applicant=None):
+    """Check ``values`` ({field code: value}) against the merged ``fields``; give ``(clean, errors)``.
+
+    Blank values are first filled from ``applicant`` (see ``prefill``). Each
+    value is normalised by type: text trimmed; integer an ``int``; money a
+    string with two decimals ("1200.50"); date an ISO string; 多选 a list in
+    the order of the options; ID number, credit code and phone as the
+    identity checks give them. Blank optional fields are left out of
+    ``clean``. ``errors`` lists a missing required field, a bad value or an
+    unknown field code as ``{"field": "form.<code>", "message"}``.
+    """
+    values = dict(values or {})
+    errors = []
+    known = {field.code for field in fields}
+    for code in values:
+        if code not in known:
+            errors.append(_error(code, f"表单中没有编码为 {code} 的字段"))
+    filled = prefill(fields, applicant) if applicant else {}
+    clean = {}
+    for field in fields:
+        value = values.get(field.code)
+        if _blank(value):
+            value = filled.get(field.code)
+        if _blank(value):
+            if field.required:
+                errors.append(_error(field.code, f"{field.name}：此项必填"))
+            continue
+        try:
+            clean[field.code] = _normalise(field, value)
+        except _Bad as exc:
+            errors.append(_error(field.code, f"{field.name}：{exc}"))
+    return clean, errors
+
+
+def _normalise(field, value):
+    checker = _CHECKS.get(field.type, _text)
+    return checker(field, value)
+
+
+def _text(field, value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise _Bad("应为文字")
+    text = str(value).strip()
+    if len(text) > TEXT_MAX_LENGTH:
+        raise _Bad(f"不能超过 {TEXT_MAX_LENGTH} 个字，实际为 {len(text)} 个字")
+    return text
+
+
+def _integer(field, value):
+    if isinstance(value, bool):
+        raise _Bad(f"应为整数，实际为 {_shown(value)}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = _narrow(value)
+    if not _INTEGER.fullmatch(text):
+        raise _Bad(f"应为整数，实际为 {_shown(value)}")
+    return int(text)
+
+
+def _money(field, value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise _Bad(f"应为金额数字，实际为 {_shown(value)}")
+    text = _narrow(value).replace(",", "")
+    if text.startswith("-"):
+        raise _Bad(f"金额不能为负数，实际为 {_shown(value)}")
+    if not _MONEY.fullmatch(text):
+        raise _Bad(f"应为金额数字（如 1200.50），实际为 {_shown(value)}")
+    amount = Decimal(text)
+    if amount != amount.quantize(_CENT):
+        raise _Bad(f"金额最多保留两位小数，实际为 {_shown(value)}")
+    return str(amount.quantize(_CENT))
+
+
+def _date(field, value):
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = _narrow(value)
+    if not _ISO_DATE.fullmatch(text):
+        raise _Bad(f"日期格式应为 YYYY-MM-DD，实际为 {_shown(value)}")
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise _Bad(f"日期 {_shown(value)} 不存在") from None
+
+
+def _single(field, value):
+    if not isinstance(value, str):
+        raise _Bad(f"应为选项文字，实际为 {_shown(value)}")
+    text = value.strip()
+    if field.options and text not in field.options:
+        raise _Bad(f"应为 {'、'.join(field.options)} 之一，实际为 {_shown(text)}")
+    return text
+
+
+def _multi(field, value):
+    if isinstance(value, str):
+        chosen = [part.strip() for part in value.split("|")]
+    elif isinstance(value, (list, tuple)) and all(isinstance(part, str) for part in value):
+        chosen = [part.strip() for part in value]
+    else:
+        raise _Bad(f"应为选项列表，实际为 {_shown(value)}")
+    chosen = [part for part in dict.fromkeys(chosen) if part]
+    if not field.options:
+        return chosen
+    wrong = [part for part in chosen if part not in field.options]
+    if wrong:
+        raise _Bad(f"{'、'.join(_shown(part) for part in wrong)} 不是可选值（可选：{'、'.join(field.options)}）")
+    return [option for option in field.options if option in chosen]
+
+
+def _identity(check):
+    def checker(field, value):
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise _Bad(f"应为文字，实际为 {_shown(value)}")
+        try:
+            result = check(str(value))
+        except IdentityError as exc:
+            raise _Bad(str(exc)) from None
+        return getattr(result, "number", result)
+
+    return checker
+
+
+_CHECKS = {
+    "text": _text,
+    "integer": _integer,
+    "money": _money,
+    "date": _date,
+    "single": _single,
+    "multi": _multi,
+    "id_number": _identity(check_id_number),
+    "credit_code": _identity(check_credit_code),
+    "phone": _identity(check_phone),
+}
+
+
+def _blank(value):
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple)):
+        return not any(not _blank(part) for part in value)
+    return False
+
+
+def _narrow(value):
+    """Text with full-width digits and signs (typed in a Chinese input method) made ASCII."""
+    return unicodedata.normalize("NFKC", str(value)).strip().replace("。", ".")
+
+
+def _shown(value):
+    return f"\"{value}\""
+
+
+def _error(code, message):
+    return {"field": f"form.{code}", "message": message}

@@ -1,0 +1,312 @@
+"""一次告知: for a bundle and the applicant's answers, the matters, one material list and one form.
+
+The questionnaire is progressive: a question is asked once its display
+condition holds over the answers so far; an answer to a question that is not
+(or no longer) asked is set aside and counts for nothing. Materials and
+fields are merged by ``catalogue.merging`` only. Reads catalogue rows of one
+``CatalogueVersion`` (the one in force by default); the caller holds the
+database connection. No Flask here: the API, the pages and case registration
+all call these functions.
+"""
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+from ..catalogue import conditions
+from ..catalogue.merging import FETCHED_WAIVERS, FormField, Material, merge_fields, merge_materials
+from ..catalogue.query import describe_condition
+from ..models import BundleMemberRow, BundleRow, CatalogueVersion, FieldRow, MaterialRow, MatterRow, QuestionRow
+from .errors import Invalid, NotFound
+
+
+@dataclass
+class GuideBundle:
+    code: str
+    name: str
+    lead_department: str
+    audience: str  # "person" | "company"
+
+
+@dataclass
+class GuideQuestion:
+    code: str
+    text: str
+    options: list
+    condition: str  # the display condition, "" = always asked
+
+
+@dataclass
+class AnsweredQuestion(GuideQuestion):
+    answer: str
+
+
+@dataclass
+class GuideMatter:
+    """A matter the notice covers; ``matter_id`` is its ``MatterRow`` id in the guide's catalogue version."""
+    matter_id: int
+    code: str
+    name: str
+    department: str
+    required: bool  # 必选 in the bundle (always True for single matters)
+    handling: str  # "instant" | "promised"
+    statutory_days: int
+    promised_days: int
+    visits: int
+    fee: str
+    result_name: str
+    enabled: bool
+
+
+@dataclass
+class GuideTotals:
+    matters: int
+    materials_before: int  # (matter, material) rows
+    materials_after: int  # distinct material codes
+    materials_fetched: int  # of those, waived by 电子证照 / 数据共享 (merged waiver)
+    fields_before: int  # (matter, field) rows
+    fields_after: int  # distinct field codes
+    fields_prefilled: int  # of those, filled from the applicant
+    statutory_days_serial: int  # one matter after another
+    promised_days_parallel: int  # handled in parallel: the slowest
+    visits_before: int
+    visits_after: int
+
+
+@dataclass
+class Guide:
+    """The one-time notice. ``materials`` are merged ``Material``s, ``fields`` merged ``FormField``s."""
+    catalogue_id: int
+    catalogue_version: str
+    bundle: GuideBundle | None
+    questions: list  # GuideQuestion still to ask, in order
+    answered: list  # AnsweredQuestion, in order
+    ignored: list  # codes of answered questions that are not asked (their condition does not hold)
+    matters: list  # GuideMatter
+    materials: list
+    fields: list
+    totals: GuideTotals
+    complete: bool  # no question left to ask
+    answers: dict = field(default_factory=dict)  # {question code: answer}, the ones that count
+
+    def to_json(self):
+        """The API answer of ``POST /api/v1/guide`` (interfaces.md), with a few extras."""
+        return {
+            "catalogue_version": self.catalogue_version,
+            "bundle": asdict(self.bundle) if self.bundle else None,
+            "complete": self.complete,
+            "questions": [asdict(q) for q in self.questions],
+            "answered": [asdict(q) for q in self.answered],
+            "answers": dict(self.answers),
+            "ignored": list(self.ignored),
+            "matters": [{k: v for k, v in asdict(m).items() if k != "matter_id"} for m in self.matters],
+            "materials": [material_json(m) for m in self.materials],
+            "fields": [asdict(f) for f in self.fields],
+            "totals": asdict(self.totals),
+        }
+
+
+def material_json(material):
+    """A merged material as the API shows it; ``required`` is necessity == required (容缺 is not)."""
+    return {"code": material.code, "name": material.name, "required": material.necessity == "required",
+            "necessity": material.necessity, "copies": material.copies, "form": material.form,
+            "medium": material.medium, "source": material.source, "waiver": material.waiver,
+            "instructions": material.instructions, "matters": list(material.matters)}
+
+
+def guide_bundle(bundle_code, answers, chosen=None, *, version=None):
+    """The one-time notice for bundle ``bundle_code`` and ``answers`` ({question code: answer}).
+
+    Without ``chosen`` the matters are every enabled member whose 适用条件
+    holds; with ``chosen`` (matter codes) exactly those, after checking that
+    each is an enabled, applicable member and that no applicable 必选 member
+    is left out. Raises NotFound for an unknown bundle, Invalid for a 停用
+    bundle (field ``bundle``), a bad answer (``answers.<Q>``) or a bad choice
+    (``matters``).
+    """
+    version = _version(version)
+    row = BundleRow.get_or_none(BundleRow.catalogue == version, BundleRow.code == bundle_code)
+    if row is None:
+        raise NotFound(f"没有编码为 {bundle_code} 的一件事")
+    if not row.enabled:
+        message = f"一件事「{row.name}」已停用，不能办理"
+        raise Invalid(message, [{"field": "bundle", "message": message}])
+    questions = list(QuestionRow.select().where(QuestionRow.bundle == row)
+                     .order_by(QuestionRow.position, QuestionRow.id))
+    given = _checked_answers(row, questions, answers)
+    effective = _effective_answers(questions, given)
+    links = list(BundleMemberRow.select(BundleMemberRow, MatterRow).join(MatterRow)
+                 .where(BundleMemberRow.bundle == row).order_by(BundleMemberRow.position, BundleMemberRow.id))
+    applicable = [link for link in links if link.matter.enabled and conditions.holds(link.condition, effective)]
+    if chosen is None:
+        selected = applicable
+    else:
+        selected = _checked_choice(row, questions, links, applicable, chosen)
+    asked = [q for q in questions if q.code not in effective and conditions.holds(q.condition, effective)]
+    guide = _assemble(version, [(link.matter, link.required) for link in selected])
+    guide.bundle = GuideBundle(row.code, row.name, row.lead_department, row.audience)
+    guide.questions = [GuideQuestion(q.code, q.text, _split(q.options), q.condition) for q in asked]
+    guide.answered = [AnsweredQuestion(q.code, q.text, _split(q.options), q.condition, effective[q.code])
+                      for q in questions if q.code in effective]
+    guide.answers = {q.code: effective[q.code] for q in questions if q.code in effective}
+    guide.ignored = [code for code in given if code not in effective]
+    guide.complete = not asked
+    return guide
+
+
+def guide_matters(matter_codes, *, version=None):
+    """The one-time notice for single matters outside any bundle, in the order given.
+
+    Raises Invalid (field ``matters``) for an empty list, an unknown or a 停用 matter.
+    """
+    version = _version(version)
+    if isinstance(matter_codes, str) or not isinstance(matter_codes, (list, tuple)):
+        raise _invalid_matters(["请以列表给出事项编码"])
+    codes = list(dict.fromkeys(matter_codes))
+    if not codes:
+        raise _invalid_matters(["请至少选择一个事项"])
+    rows = {r.code: r for r in MatterRow.select().where(MatterRow.catalogue == version, MatterRow.code.in_(codes))}
+    problems = []
+    for code in codes:
+        row = rows.get(code)
+        if row is None:
+            problems.append(f"没有编码为 {code} 的事项")
+        elif not row.enabled:
+            problems.append(f"事项「{row.name}」（{code}）已停用，不能申请")
+    if problems:
+        raise _invalid_matters(problems)
+    return _assemble(version, [(rows[code], True) for code in codes])
+
+
+def materials_and_fields(matters):
+    """The materials and form fields of ``matters`` (MatterRows), unmerged, in that order.
+
+    Each ``Material`` / ``FormField`` names its one matter in ``matters``;
+    merge them with ``merging.merge_materials`` / ``merge_fields``.
+    """
+    order = {matter.id: i for i, matter in enumerate(matters)}
+    materials = [Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
+                          r.instructions, [r.matter.code]) for r in _rows_of(MaterialRow, order)]
+    fields = [FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None, [r.matter.code])
+              for r in _rows_of(FieldRow, order)]
+    return materials, fields
+
+
+# ----------------------------------------------------------------------------- internals
+
+
+def _version(version):
+    version = version or CatalogueVersion.in_force()
+    if version is None:
+        raise NotFound("还没有导入事项目录")
+    return version
+
+
+def _checked_answers(bundle, questions, answers):
+    """The non-blank answers, trimmed, each checked against its question's options."""
+    if answers is None:
+        return {}
+    if not isinstance(answers, Mapping):
+        raise Invalid("情形问题的回答应为 {问题编码: 回答}", [{"field": "answers", "message": "格式不正确"}])
+    by_code = {q.code: q for q in questions}
+    given, problems = {}, []
+    for code, value in answers.items():
+        question = by_code.get(code)
+        if question is None:
+            problems.append({"field": f"answers.{code}", "message": f"「{bundle.name}」没有编码为 {code} 的问题"})
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        options = _split(question.options)
+        if not isinstance(value, str) or value.strip() not in options:
+            problems.append({"field": f"answers.{code}", "message": (
+                f"问题 {code}「{question.text}」的回答应为 {'、'.join(options)} 之一，实际为 \"{value}\"")})
+            continue
+        given[code] = value.strip()
+    if problems:
+        raise Invalid("情形问题的回答有误：" + "；".join(p["message"] for p in problems), problems)
+    return given
+
+
+def _effective_answers(questions, given):
+    """The answers to questions that are asked, in question order.
+
+    A question is asked when its display condition holds over the answers that
+    count; adding an answer never makes a condition fail, so repeating until
+    nothing changes also settles conditions that refer to later questions.
+    """
+    effective = {}
+    changed = True
+    while changed:
+        changed = False
+        for question in questions:
+            if (question.code in given and question.code not in effective
+                    and conditions.holds(question.condition, effective)):
+                effective[question.code] = given[question.code]
+                changed = True
+    return effective
+
+
+def _checked_choice(bundle, questions, links, applicable, chosen):
+    """The members in ``chosen``, in bundle order, once the rules allow the choice."""
+    if isinstance(chosen, str) or not isinstance(chosen, (list, tuple)):
+        raise _invalid_matters(["请以列表给出事项编码"])
+    wanted = list(dict.fromkeys(chosen))
+    by_code = {link.matter.code: link for link in links}
+    allowed = {link.matter.code for link in applicable}
+    texts = {q.code: q.text for q in questions}
+    problems = []
+    for code in wanted:
+        link = by_code.get(code)
+        if link is None:
+            problems.append(f"事项 {code} 不属于「{bundle.name}」")
+        elif not link.matter.enabled:
+            problems.append(f"事项「{link.matter.name}」（{code}）已停用，不能申请")
+        elif code not in allowed:
+            problems.append(f"事项「{link.matter.name}」（{code}）按情形问题的回答不适用"
+                            f"（适用条件：{describe_condition(link.condition, texts)}）")
+    for link in applicable:
+        if link.required and link.matter.code not in wanted:
+            problems.append(f"必选事项「{link.matter.name}」（{link.matter.code}）不能不选")
+    if not problems and not wanted:
+        problems.append("请至少选择一个事项")
+    if problems:
+        raise _invalid_matters(problems)
+    return [link for link in applicable if link.matter.code in wanted]
+
+
+def _assemble(version, chosen):
+    """The guide over ``chosen`` ([(MatterRow, required)]), without bundle or questions."""
+    rows = [matter for matter, _ in chosen]
+    materials, fields = materials_and_fields(rows)
+    merged_materials, merged_fields = merge_materials(materials), merge_fields(fields)
+    visits = sum(m.visits for m in rows)
+    totals = GuideTotals(
+        matters=len(rows),
+        materials_before=len(materials),
+        materials_after=len(merged_materials),
+        materials_fetched=sum(1 for m in merged_materials if m.waiver in FETCHED_WAIVERS),
+        fields_before=len(fields),
+        fields_after=len(merged_fields),
+        fields_prefilled=sum(1 for f in merged_fields if f.prefill),
+        statutory_days_serial=sum(m.statutory_days for m in rows),
+        promised_days_parallel=max((m.promised_days for m in rows), default=0),
+        visits_before=visits,
+        visits_after=1 if rows else 0,
+    )
+    matters = [GuideMatter(m.id, m.code, m.name, m.department, required, m.handling, m.statutory_days,
+                           m.promised_days, m.visits, m.fee, m.result_name, m.enabled) for m, required in chosen]
+    return Guide(catalogue_id=version.id, catalogue_version=version.version, bundle=None, questions=[],
+                 answered=[], ignored=[], matters=matters, materials=merged_materials, fields=merged_fields,
+                 totals=totals, complete=True)
+
+
+def _invalid_matters(messages):
+    return Invalid("所选事项不符合规则：" + "；".join(messages), [{"field": "matters", "message": m} for m in messages])
+
+
+def _rows_of(model, order):
+    rows = model.select(model, MatterRow.id, MatterRow.code).join(MatterRow).where(model.matter.in_(list(order)))
+    return sorted(rows, key=lambda r: (order[r.matter.id], r.position, r.id))
+
+
+def _split(joined):
+    return [part.strip() for part in (joined or "").split("|") if part.strip()]

@@ -1,0 +1,124 @@
+"""Finding cases: the window's search and the boards (today, due soon, overdue).
+
+Every search is an index lookup, also with a million cases: the case number
+(prefix, as a range), the ID number or credit code (exact), the phone (exact)
+or the applicant's name (prefix, as a range ``name >= q AND name < q +
+U+10FFFF``, which SQLite and PostgreSQL both answer from the index). Results
+are summaries with ID numbers and phones masked.
+"""
+import re
+from datetime import date
+
+from peewee import fn
+
+from ..catalogue.store import work_calendar
+from . import numbers
+from .casejson import DUE_SOON_DAYS, iso_day, summary_json
+from .errors import Invalid
+from .records import Case, CaseItem
+from .statuses import CASE_STATUSES
+
+PER_PAGE = 20
+BOARD_LIMIT = 500
+_RANGE_END = "\U0010ffff"
+_PHONE_LIKE = re.compile(r"[0-9+\-\s()]+")
+
+
+def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None):
+    """Cases matching ``q``, newest first: ``{"items", "page", "per_page", "has_more"}``.
+
+    ``q`` is a case number (or its first 12 or more digits), an ID number or
+    统一社会信用代码 (exact), a mobile phone (exact) or the start of a name;
+    empty finds every case. ``status`` narrows to one case status.
+    """
+    if status and status not in CASE_STATUSES:
+        raise Invalid(f"没有“{status}”这种办件状态",
+                      [{"field": "status", "message": "可选：" + "、".join(CASE_STATUSES)}])
+    if not isinstance(page, int) or page < 1:
+        raise Invalid("页码必须是正整数", [{"field": "page", "message": "页码必须是正整数"}])
+    rows = list(search_query(q, status).limit(per_page + 1).offset((page - 1) * per_page))
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    return {"items": _summaries(rows, today), "page": page, "per_page": per_page, "has_more": has_more}
+
+
+def search_query(q="", status=None):
+    """The query behind ``find_cases``, newest first (the benchmark and tests check its plan)."""
+    query = Case.select()
+    condition = _matching((q or "").strip())
+    if condition is not None:
+        query = query.where(condition)
+    if status:
+        query = query.where(Case.status == status)
+    return query.order_by(Case.id.desc())
+
+
+def overdue(today=None, limit=BOARD_LIMIT):
+    """Accepted cases with an item past its due date (red), most overdue first, each with ``due_items``."""
+    today = today or date.today()
+    return _board((CaseItem.due_date < today), today, limit)
+
+
+def due_soon(today=None, limit=BOARD_LIMIT):
+    """Accepted cases with an item due within two working days (yellow), soonest first."""
+    today = today or date.today()
+    until = work_calendar().working_days_after(today, DUE_SOON_DAYS).day
+    return _board((CaseItem.due_date >= today) & (CaseItem.due_date <= until), today, limit)
+
+
+def today(day=None):
+    """The cases registered on ``day`` (default today), newest first."""
+    day = day or date.today()
+    rows = list(Case.select().where(Case.registered_on == day).order_by(Case.id.desc()).limit(BOARD_LIMIT))
+    return _summaries(rows, day)
+
+
+def _matching(text):
+    """The indexed condition for a search text, or None to match everything."""
+    if not text:
+        return None
+    if _PHONE_LIKE.fullmatch(text):
+        digits = re.sub(r"[^0-9]", "", text)
+        if digits.startswith("86") and len(digits) == 13:
+            digits = digits[2:]
+        if len(digits) == 11 and digits.startswith("1"):
+            return Case.phone == digits
+        text = digits or text
+    compact = re.sub(r"\s+", "", text).upper()
+    if len(compact) == 18 and re.fullmatch(r"[0-9A-Z]{18}", compact):
+        return (Case.id_number == compact) | (Case.credit_code == compact)
+    if numbers.looks_like_case_no(compact):
+        return (Case.case_no >= compact) & (Case.case_no < compact + _RANGE_END)
+    return (Case.applicant_name >= text) & (Case.applicant_name < text + _RANGE_END)
+
+
+def _next_dues(case_ids):
+    """{case id: the earliest due date of its open items}."""
+    if not case_ids:
+        return {}
+    query = (CaseItem.select(CaseItem.case, fn.MIN(CaseItem.due_date).alias("due"))
+             .where(CaseItem.case.in_(case_ids) & (CaseItem.status == "pending") & CaseItem.due_date.is_null(False))
+             .group_by(CaseItem.case))
+    return {row.case_id: row.due for row in query}
+
+
+def _summaries(rows, today):
+    calendar = work_calendar()
+    dues = _next_dues([row.id for row in rows])
+    return [summary_json(row, dues.get(row.id), today, calendar) for row in rows]
+
+
+def _board(condition, today, limit):
+    calendar = work_calendar()
+    items = (CaseItem.select(CaseItem, Case).join(Case)
+             .where(condition & (CaseItem.status == "pending") & (Case.status == "accepted"))
+             .order_by(CaseItem.due_date, CaseItem.id).limit(limit))
+    boards = {}
+    for item in items:
+        entry = boards.get(item.case.id)
+        if entry is None:
+            entry = boards[item.case.id] = summary_json(item.case, item.due_date, today, calendar)
+            entry["due_items"] = []
+        entry["due_items"].append({"matter": item.matter_code, "name": item.name,
+                                    "department": item.department, "due_date": iso_day(item.due_date)})
+    return list(boards.values())

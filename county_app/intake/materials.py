@@ -1,0 +1,159 @@
+"""一套材料: logging how each material on a case's checklist was supplied.
+
+Each way has its trust level (国办函〔2016〕108号): ``original_verified``
+(B, the clerk saw the original), ``copy_received`` (C, copies kept),
+``scanned`` (C, see ``scans``), ``exempt`` (A, fetched as an 电子证照 or by
+数据共享 — only where the catalogue allows it, with the licence or query
+number), ``commitment`` (D, 告知承诺 — only where allowed), ``deferred``
+(容缺 materials only, with the date to bring them; by default five working
+days). ``missing`` undoes a mistake before acceptance. After acceptance only a
+deferred or missing material can still be supplied.
+"""
+from datetime import date
+
+from ..catalogue.merging import FETCHED_WAIVERS
+from ..catalogue.store import work_calendar
+from ..db import db
+from ..models import utcnow
+from . import events
+from .casejson import material_json
+from .errors import Invalid, NotFound
+from .records import CaseMaterial
+from .statuses import SATISFIED, TRUST_LEVELS, WAIVER_LABELS
+
+DEFERRAL_DAYS = 5
+LOGGED_STATUSES = ("original_verified", "copy_received", "exempt", "commitment", "deferred", "missing")
+MAX_COPIES = 99
+MAX_PAGES = 9999
+
+
+def log_material(case_no, code, status, *, actor, expected_version=None, copies=None, pages=None,
+                 licence_no=None, note=None, deferred_until=None, today=None):
+    """Record how material ``code`` of case ``case_no`` was supplied; give the entry as JSON.
+
+    NotFound for a material not on the checklist; Invalid for a status the
+    catalogue does not allow for it or bad values; Conflict for the wrong case
+    state or a stale ``expected_version``. The answer carries ``case_version``.
+    """
+    today = today or date.today()
+    if status == "scanned":
+        raise _invalid("status", "扫描件请上传文件（multipart 字段 scan），或从扫描文件夹读取")
+    if status not in LOGGED_STATUSES:
+        raise _invalid("status", f"材料状态应为 {'、'.join(LOGGED_STATUSES)} 之一，实际为 \"{status}\"")
+    with db.atomic():
+        case = events.load_case(case_no, expected_version)
+        material = checklist_entry(case, code)
+        check_state(case, material, status)
+        problems = []
+        values = {
+            "status": status, "trust_level": TRUST_LEVELS.get(status), "copies_received": None,
+            "pages": _count(pages, "pages", MAX_PAGES, problems), "licence_no": "",
+            "note": _note(note, problems), "deferred_until": None,
+            "logged_at": utcnow(), "logged_by": events.actor_name(actor),
+        }
+        copies = _count(copies, "copies", MAX_COPIES, problems)
+        _apply_rules(material, values, copies, licence_no, deferred_until, today, problems)
+        if problems:
+            raise Invalid("；".join(p["message"] for p in problems), problems)
+        for key, value in values.items():
+            setattr(material, key, value)
+        material.save()
+        events.transition(case, "material", case.status, actor, code=code, status=status,
+                          trust_level=values["trust_level"])
+    return {**material_json(material), "case_no": case.case_no, "case_version": case.version}
+
+
+def checklist_entry(case, code):
+    """The checklist entry ``code`` of ``case``; NotFound when the case does not ask for it."""
+    material = CaseMaterial.get_or_none((CaseMaterial.case == case.id) & (CaseMaterial.code == code))
+    if material is None:
+        raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {code} 的材料")
+    return material
+
+
+def check_state(case, material, status):
+    """Conflict unless ``material`` may take ``status`` in the case's current state."""
+    if case.status in ("registered", "correction"):
+        return
+    supplying_later = material.status in ("deferred", "missing") and status in SATISFIED
+    if case.status in ("accepted", "concluded", "delivered") and supplying_later:
+        return
+    raise events.wrong_state(case, "material")
+
+
+def _apply_rules(material, values, copies, licence_no, deferred_until, today, problems):
+    """Fill ``values`` for the status, noting what the catalogue does not allow."""
+    status, name = values["status"], material.name
+    if status == "original_verified":
+        values["copies_received"] = copies
+    elif status == "copy_received":
+        if material.form == "original":
+            problems.append({"field": "status", "message": f"「{name}」须核验原件，不能只收复印件"})
+        received = copies if copies is not None else material.copies
+        if received is not None and received < material.copies:
+            problems.append({"field": "copies", "message": f"「{name}」需复印件 {material.copies} 份，实际 {received} 份"})
+        values["copies_received"] = received
+    elif status == "exempt":
+        if material.waiver not in FETCHED_WAIVERS:
+            problems.append({"field": "status", "message": f"「{name}」目录未规定可通过电子证照或数据共享免提交，"
+                                                           "请收取原件或复印件"})
+        number = (licence_no or "").strip() if isinstance(licence_no, str) else ""
+        if not number:
+            problems.append({"field": "licence_no", "message": f"免提交「{name}」须填写电子证照编号或数据共享查询编号"})
+        values["licence_no"] = number[:100]
+    elif status == "commitment":
+        if material.waiver != "commitment":
+            allowed = WAIVER_LABELS.get(material.waiver, "无")
+            problems.append({"field": "status", "message": f"「{name}」目录未规定可告知承诺（可用的免提交方式：{allowed}）"})
+    elif status == "deferred":
+        if material.necessity != "deferrable":
+            problems.append({"field": "status", "message": f"「{name}」不是容缺材料，不能后补"})
+        values["trust_level"] = None
+        values["deferred_until"] = _deferral_date(deferred_until, today, problems)
+    elif status == "missing":
+        values["trust_level"] = None
+
+
+def default_deferral(today):
+    """The date a 容缺 material is due by default: five working days after ``today``."""
+    return work_calendar().working_days_after(today, DEFERRAL_DAYS).day
+
+
+def _deferral_date(value, today, problems):
+    if value is None or value == "":
+        return default_deferral(today)
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            problems.append({"field": "deferred_until", "message": f"后补日期格式应为 YYYY-MM-DD，实际为 \"{value}\""})
+            return None
+    if not isinstance(value, date) or value <= today:
+        problems.append({"field": "deferred_until", "message": "后补日期应晚于今天"})
+        return None
+    return value
+
+
+def _count(value, field, limit, problems):
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        label = {"copies": "份数", "pages": "页数"}[field]
+        problems.append({"field": field, "message": f"{label}应为 1–{limit} 的整数，实际为 \"{value}\""})
+        return None
+    return value
+
+
+def _note(note, problems):
+    if note is None:
+        return ""
+    if not isinstance(note, str) or len(note) > 500:
+        problems.append({"field": "note", "message": "备注应为不超过 500 字的文字"})
+        return ""
+    return note.strip()
+
+
+def _invalid(field, message):
+    return Invalid(message, [{"field": field, "message": message}])
