@@ -5,7 +5,7 @@ all member matters of a bundle, conditions ignored. The caller holds the
 database connection; no Flask here.
 """
 from .catalogue.merging import FETCHED_WAIVERS, merge_fields, merge_materials
-from .intake.guide import materials_and_fields
+from .catalogue.query import materials_and_fields
 from .models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow
 
 EFFECT_KEYS = ("bundle", "name", "materials_before", "materials_after", "fields_before", "fields_after",

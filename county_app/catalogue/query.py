@@ -143,9 +143,7 @@ def get_bundle(code):
     members = [Member(**vars(_matter_summary(m.matter)), required=m.required, condition=m.condition,
                       condition_text=describe_condition(m.condition, asked)) for m in links]
     # A disabled (停用) matter cannot be applied for, so its papers and fields are not asked.
-    order = {m.matter_id: i for i, m in enumerate(links) if m.matter.enabled}
-    materials = _materials_of(order)
-    fields = _fields_of(order)
+    materials, fields = materials_and_fields([m.matter for m in links if m.matter.enabled])
     merged_materials, merged_fields = merge_materials(materials), merge_fields(fields)
     totals = Totals(
         materials_before=len(materials),
@@ -208,7 +206,7 @@ def get_matter(code):
                .where(BundleMemberRow.matter == row).order_by(BundleRow.position, BundleRow.id))
     return MatterDetail(
         **vars(_matter_summary(row)), fee=row.fee, result_name=row.result_name, conditions=row.conditions,
-        legal_basis=row.legal_basis, materials=_materials_of({row.id: 0}), fields=_fields_of({row.id: 0}),
+        legal_basis=row.legal_basis, **dict(zip(("materials", "fields"), materials_and_fields([row]))),
         bundles=[{"code": b.code, "name": b.name} for b in bundles])
 
 
@@ -266,15 +264,18 @@ def _matter_summary(row):
                          row.promised_days, row.visits, row.enabled)
 
 
-def _materials_of(order):
-    """Materials of the matters ``order`` maps (matter id → display rank), in that order."""
-    return [Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
-                     r.instructions, [r.matter.code]) for r in _rows_of(MaterialRow, order)]
+def materials_and_fields(matters):
+    """The materials and form fields of ``matters`` (MatterRows), unmerged, in that order.
 
-
-def _fields_of(order):
-    return [FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None, [r.matter.code])
-            for r in _rows_of(FieldRow, order)]
+    Each ``Material`` / ``FormField`` names its one matter in ``matters``;
+    merge them with ``merging.merge_materials`` / ``merge_fields``.
+    """
+    order = {matter.id: i for i, matter in enumerate(matters)}
+    materials = [Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
+                          r.instructions, [r.matter.code]) for r in _rows_of(MaterialRow, order)]
+    fields = [FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None, [r.matter.code])
+              for r in _rows_of(FieldRow, order)]
+    return materials, fields
 
 
 def _rows_of(model, order):

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from ..catalogue import conditions
-from ..catalogue.merging import FETCHED_WAIVERS, FormField, Material, merge_fields, merge_materials
-from ..catalogue.query import describe_condition
-from ..models import BundleMemberRow, BundleRow, CatalogueVersion, FieldRow, MaterialRow, MatterRow, QuestionRow
+from ..catalogue.merging import FETCHED_WAIVERS, merge_fields, merge_materials
+from ..catalogue.query import describe_condition, materials_and_fields
+from ..models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow, QuestionRow
 from .errors import Invalid, NotFound
 
 
@@ -176,20 +176,6 @@ def guide_matters(matter_codes, *, version=None):
     return _assemble(version, [(rows[code], True) for code in codes])
 
 
-def materials_and_fields(matters):
-    """The materials and form fields of ``matters`` (MatterRows), unmerged, in that order.
-
-    Each ``Material`` / ``FormField`` names its one matter in ``matters``;
-    merge them with ``merging.merge_materials`` / ``merge_fields``.
-    """
-    order = {matter.id: i for i, matter in enumerate(matters)}
-    materials = [Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
-                          r.instructions, [r.matter.code]) for r in _rows_of(MaterialRow, order)]
-    fields = [FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None, [r.matter.code])
-              for r in _rows_of(FieldRow, order)]
-    return materials, fields
-
-
 # ----------------------------------------------------------------------------- internals
 
 
@@ -301,11 +287,6 @@ def _assemble(version, chosen):
 
 def _invalid_matters(messages):
     return Invalid("所选事项不符合规则：" + "；".join(messages), [{"field": "matters", "message": m} for m in messages])
-
-
-def _rows_of(model, order):
-    rows = model.select(model, MatterRow.id, MatterRow.code).join(MatterRow).where(model.matter.in_(list(order)))
-    return sorted(rows, key=lambda r: (order[r.matter.id], r.position, r.id))
 
 
 def _split(joined):
