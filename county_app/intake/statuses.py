@@ -1,11 +1,11 @@
 """The status codes of cases, items and materials, with their Chinese words for the screens."""
 
 CASE_STATUSES = {
-    "registered": "已登记",
+    "registered": "待受理",
     "correction": "待补正",
     "accepted": "已受理",
     "concluded": "已办结",
-    "delivered": "已送达",
+    "delivered": "已出件",
     "rejected": "不予受理",
 }
 

@@ -1,0 +1,362 @@
+// Keyboard help for the intake form (/intake/new) and the case page (/cases/<no>).
+// Everything here is a convenience: every form also works by plain posts, without this file.
+// - Intake: Enter moves to the next field; digits 1–9 pick an option of a question; answers and
+//   ticks refresh the questions, matters, materials and form in the background; ID numbers are
+//   checked on Enter; fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
+// - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
+//   out loses nothing: the intake page offers to restore it, a case form refills itself.
+// - Case page: in a checklist row O/C/S/E/T log the material, ↑/↓ change rows; 5…1 rate.
+// - Every page: Alt+letter runs the element marked data-shortcut="letter" (新办件 Alt+N, 办件查询
+//   Alt+C, 受理 Alt+A …). Not the accesskey attribute: browsers differ in its modifier keys, and a
+//   native accesskey plus this handler would press a button twice.
+(function () {
+  "use strict";
+  if (window.countyIntakeKeys) return;
+  window.countyIntakeKeys = true;
+  var INTAKE_KEY = "county-intake-draft";
+  var FORM_KEY = "county-form:";
+  var DRAFT_MAX_AGE = 12 * 3600 * 1000;
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+  function editable(el) {
+    return el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
+      (el.tagName === "INPUT" && !/^(radio|checkbox|button|submit|file)$/.test(el.type)));
+  }
+  function csrf() { var t = $('input[name="csrf_token"]'); return t ? t.value : ""; }
+  function store(key, value) { try { sessionStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full or off */ } }
+  function load(key) { try { return JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { return null; } }
+  function drop(key) { try { sessionStorage.removeItem(key); } catch (e) { /* off */ } }
+
+  function entries(form) {
+    var out = [];
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && name !== "csrf_token" && name !== "action") out.push([name, value]);
+    });
+    return out;
+  }
+
+  // Fill ``form`` with ``pairs``; gives whether anything changed. Hidden fields keep the server's values.
+  function refill(form, pairs) {
+    var changed = false;
+    pairs.forEach(function (pair) {
+      $$("[name]", form).forEach(function (el) {
+        if (el.name !== pair[0] || el.type === "hidden" || el.type === "file") return;
+        if (el.type === "radio" || el.type === "checkbox") {
+          if (el.value === pair[1] && !el.checked) { el.checked = true; changed = true; }
+        } else if (el.value !== pair[1]) { el.value = pair[1]; changed = true; }
+      });
+    });
+    return changed;
+  }
+
+  function focusInside(el) {
+    if (!el) return;
+    if (/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(el.tagName)) { el.focus(); return; }
+    var inner = $("input:checked:not([type=hidden]), input:not([type=hidden]):not(:disabled), select, textarea, button", el);
+    if (inner) inner.focus();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var letter = /^Key([A-Z])$/.exec(event.code || "");  // the key, whatever an input method makes of it
+    if (!letter) return;
+    var target = $$('[data-shortcut="' + letter[1].toLowerCase() + '"]').filter(function (el) {
+      return el.offsetParent !== null && !el.disabled;
+    })[0];
+    if (!target) return;
+    event.preventDefault();
+    if (editable(target)) target.focus(); else target.click();
+  });
+
+  // ---------------------------------------------------------------- case forms: keep what was typed
+  $$("form[data-draft][data-version]").forEach(function (form) {
+    var key = FORM_KEY + form.dataset.draft, saved = load(key);
+    drop(key);
+    if (saved && saved.version === form.dataset.version && refill(form, saved.entries)) {
+      var note = document.createElement("p");
+      note.className = "flash";
+      note.setAttribute("role", "status");
+      note.textContent = "上次提交没有完成（可能登录已过期），已恢复您填写的内容，请核对后再提交。";
+      form.appendChild(note);
+      var details = form.closest("details");
+      if (details) details.open = true;
+    }
+    form.addEventListener("submit", function () {
+      store(key, {version: form.dataset.version, entries: entries(form)});
+    });
+  });
+
+  var caseBox = $("#case");
+  if (caseBox && caseBox.hasAttribute("data-clear-intake-draft")) drop(INTAKE_KEY);
+
+  // ---------------------------------------------------------------- case page keys
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.altKey || event.metaKey) return;
+    var t = event.target, row = t.closest && t.closest("tr[data-row]");
+    if (row && !editable(t)) {
+      var button = $('button[data-key="' + event.key.toLowerCase() + '"]', row);
+      if (button) {
+        event.preventDefault();
+        var licence = $('input[name="licence_no"]', button.form);
+        if (licence && !licence.value.trim()) licence.focus(); else button.click();
+        return;
+      }
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        var first = function (r) { return $$("button, summary", r).filter(function (el) { return el.offsetParent !== null; })[0]; };
+        var rows = $$("tr[data-row]").filter(first);
+        var next = rows[rows.indexOf(row) + (event.key === "ArrowDown" ? 1 : -1)];
+        if (next) { event.preventDefault(); first(next).focus(); }
+        return;
+      }
+    }
+    var rating = $("fieldset[data-rating]");
+    if (rating && /^[1-5]$/.test(event.key) && !editable(t) && !(t.closest && t.closest("[data-digits]"))) {
+      var choice = $('input[value="' + event.key + '"]', rating);
+      event.preventDefault();
+      choice.checked = true;
+      choice.focus();
+    }
+  });
+
+  // Digits pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式).
+  document.addEventListener("keydown", function (event) {
+    var t = event.target;
+    if (t.type !== "radio" || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) return;
+    var group = t.closest("[data-digits]");
+    var radio = group && $$('input[type="radio"]', group)[Number(event.key) - 1];
+    if (!radio) return;
+    event.preventDefault();
+    radio.checked = true;
+    radio.focus();
+    radio.dispatchEvent(new Event("change", {bubbles: true}));
+    if (intake && intake.contains(radio)) settled(function () { moveNext(document.getElementById(radio.id)); });
+  });
+
+  // ---------------------------------------------------------------- intake
+  var intake = $("form#intake");
+  var banner = $("#draft-banner");
+  var pending = null, sequence = 0;
+
+  function settled(then) { (pending || Promise.resolve()).then(then, then); }
+
+  function showDraftBanner() {
+    var draft = load(INTAKE_KEY);
+    if (!banner || !draft || Date.now() - draft.saved > DRAFT_MAX_AGE) return;
+    var name = (draft.entries.filter(function (p) { return /^[pc]\.name$/.test(p[0]) && p[1]; })[0] || [])[1];
+    banner.innerHTML = "";
+    var text = document.createElement("span");
+    text.textContent = "有一份没有登记的新办件：" + (draft.title || "") + (name ? "，申请人 " + name : "") +
+      "（" + new Date(draft.saved).toLocaleTimeString("zh-CN") + " 保存）。";
+    var restore = document.createElement("button"), discard = document.createElement("button");
+    restore.type = discard.type = "button";
+    restore.textContent = "恢复填写";
+    discard.textContent = "放弃";
+    discard.className = "secondary";
+    restore.addEventListener("click", function () { restoreDraft(draft); });
+    discard.addEventListener("click", function () { drop(INTAKE_KEY); banner.hidden = true; });
+    banner.append(text, restore, " ", discard);
+    banner.hidden = false;
+  }
+
+  function restoreDraft(draft) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = draft.action;
+    draft.entries.concat([["csrf_token", csrf()], ["action", "refresh"]]).forEach(function (pair) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = pair[0];
+      input.value = pair[1];
+      form.appendChild(input);
+    });
+    document.body.appendChild(form);
+    form.submit();
+  }
+
+  if (!intake) { showDraftBanner(); return; }
+
+  var checkUrl = intake.dataset.checkUrl;
+  function saveDraft() {
+    store(INTAKE_KEY, {saved: Date.now(), action: intake.getAttribute("action"), title: intake.dataset.title, entries: entries(intake)});
+  }
+  if (intake.dataset.fresh === "1") showDraftBanner(); else saveDraft();
+
+  function fields() {
+    return $$("input:not([type=hidden]), select, textarea, button#register", intake).filter(function (el) {
+      return !el.disabled && el.offsetParent !== null && el.tabIndex >= 0;
+    });
+  }
+
+  function moveNext(el) {
+    if (!el) return null;
+    var all = fields(), i = all.indexOf(el);
+    for (var j = i + 1; j < all.length; j++) {
+      var next = all[j];
+      if (next.type === "radio" && next.name === el.name) continue;
+      if (next.type === "radio") next = $('input[name="' + next.name + '"]:checked', intake) || next;
+      next.focus();
+      if (next.select && editable(next)) next.select();
+      return next;
+    }
+    return null;
+  }
+
+  function swap(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var activeId = document.activeElement && document.activeElement.id;
+    ["guide-part", "fields-part"].forEach(function (id) {
+      var old = document.getElementById(id), fresh = doc.getElementById(id);
+      if (!old || !fresh) return;
+      refill(fresh, entries(intake).filter(function (pair) {
+        return $$("[name]", old).some(function (el) { return el.name === pair[0] && el.type !== "hidden"; });
+      }));
+      // a box ticked on screen but unticked in the answer: keep the screen's choice
+      $$('input[type="checkbox"]', fresh).forEach(function (box) {
+        var before = $$('input[type="checkbox"]', old).filter(function (b) { return b.name === box.name && b.value === box.value; })[0];
+        if (before) box.checked = before.checked;
+      });
+      old.replaceWith(document.adoptNode(fresh));
+    });
+    var problems = $("#problems"), freshProblems = doc.getElementById("problems");
+    if (problems && !freshProblems) problems.remove();
+    prefill();
+    if (activeId && document.getElementById(activeId)) document.getElementById(activeId).focus();
+  }
+
+  function refresh() {
+    var mine = ++sequence, body = new FormData(intake);
+    body.set("action", "refresh");
+    intake.classList.add("is-refreshing");
+    pending = fetch(intake.getAttribute("action"), {method: "POST", body: body, credentials: "same-origin"})
+      .then(function (answer) {
+        if (/\/login/.test(answer.url)) throw new Error("login");
+        return answer.text();
+      })
+      .then(function (html) { if (mine === sequence) swap(html); })
+      .catch(function (error) {
+        saveDraft();
+        alert(error.message === "login" ? "登录已过期。填写的内容已保存在本机，请重新登录后在“新办件”页点“恢复填写”。"
+                                        : "无法连接服务器，清单没有更新；填写的内容仍在页面上。");
+      })
+      .then(function () { if (mine === sequence) { intake.classList.remove("is-refreshing"); pending = null; } });
+  }
+
+  function note(input, text, ok) {
+    var hint = document.getElementById(input.id + "-hint"), error = document.getElementById(input.id + "-error");
+    if (ok) {
+      if (error) error.remove();
+      input.removeAttribute("aria-invalid");
+      if (!hint) {
+        hint = document.createElement("span");
+        hint.className = "field-hint";
+        hint.id = input.id + "-hint";
+        input.insertAdjacentElement("afterend", hint);
+      }
+      hint.textContent = text;
+      hint.classList.add("is-ok");
+      return;
+    }
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "field-error";
+      error.id = input.id + "-error";
+      input.parentNode.appendChild(error);
+    }
+    error.textContent = text;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", error.id);
+  }
+
+  function check(input) {
+    if (!input.value.trim()) return Promise.resolve(true);
+    var body = new FormData();
+    body.set("kind", input.dataset.check);
+    body.set("value", input.value);
+    return fetch(checkUrl, {method: "POST", body: body, credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
+      .then(function (answer) { return answer.json(); })
+      .then(function (answer) {
+        if (!answer.ok) { note(input, answer.message, false); return false; }
+        input.value = answer.value;
+        note(input, answer.sex ? "✓ " + answer.sex + " · " + answer.birth_date + " 出生" : "✓ 号码正确", true);
+        prefill();
+        return true;
+      }, function () { return true; });
+  }
+
+  function applicant() {
+    var values = {}, box = $("fieldset.applicant:not([disabled])", intake);
+    $$("[data-applicant]", box || intake).forEach(function (el) { values[el.dataset.applicant] = el.value.trim(); });
+    return values;
+  }
+
+  function prefill() {
+    var values = applicant();
+    $$("input[data-prefill]", intake).forEach(function (input) {
+      var value = values[input.dataset.prefill];
+      if (value === undefined) return;
+      if (input.value === "" || input.value === input.dataset.filled) {
+        input.value = value;
+        input.dataset.filled = value;
+      }
+    });
+  }
+
+  function normaliseDate(input) {
+    var v = input.value.trim(), m = /^(\d{4})(\d{2})(\d{2})$/.exec(v) || /^(\d{4})[.\/年-](\d{1,2})[.\/月-](\d{1,2})日?$/.exec(v);
+    if (m) input.value = m[1] + "-" + ("0" + m[2]).slice(-2) + "-" + ("0" + m[3]).slice(-2);
+  }
+
+  intake.addEventListener("change", function (event) {
+    var t = event.target;
+    if (t.name === "kind") {
+      $$("fieldset.applicant", intake).forEach(function (box) {
+        var on = box.dataset.kind === t.value;
+        box.hidden = !on;
+        box.disabled = !on;
+      });
+      prefill();
+    }
+    if (/^q\./.test(t.name) || t.name === "matters") refresh();
+    if (t.hasAttribute("data-date")) normaliseDate(t);
+    if (t.dataset.check) check(t);
+    saveDraft();
+  });
+  intake.addEventListener("input", function (event) {
+    if (event.target.hasAttribute("data-applicant")) prefill();
+    saveDraft();
+  });
+  intake.addEventListener("submit", saveDraft);
+
+  intake.addEventListener("keydown", function (event) {
+    var t = event.target;
+    if (event.key !== "Enter" || event.altKey || event.shiftKey) return;
+    if (event.ctrlKey || event.metaKey) {
+      event.preventDefault();
+      settled(function () { $("#register").click(); });
+      return;
+    }
+    if (!/^(INPUT|SELECT)$/.test(t.tagName) || /^(submit|button|file)$/.test(t.type)) return;
+    event.preventDefault();
+    if (t.dataset.check) {
+      // Move on at once (a card reader or a fast clerk types ahead); come back only if the
+      // number is wrong and nothing has been typed in the next field yet.
+      var next = moveNext(t), before = next && next.value;
+      check(t).then(function (ok) {
+        if (!ok && document.activeElement === next && next.value === before) { t.focus(); t.select(); }
+      });
+      return;
+    }
+    if (t.hasAttribute("data-date")) normaliseDate(t);
+    var id = t.id;
+    settled(function () { moveNext(document.getElementById(id) || t); });
+  });
+
+  $$("input[data-prefill]", intake).forEach(function (input) {
+    var values = applicant();
+    if (input.value && input.value === values[input.dataset.prefill]) input.dataset.filled = input.value;
+  });
+  prefill();
+  var start = intake.dataset.focus && document.getElementById(intake.dataset.focus);
+  if (start && document.activeElement === document.body) focusInside(start);
+})();

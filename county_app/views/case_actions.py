@@ -1,0 +1,188 @@
+"""The forms of the case page: materials, 受理 / 补正, 不予受理, results, suspension, 出件, 好差评.
+
+Each form posts the case version it was rendered with (hidden field
+``version``) and calls the same domain function as ``api/cases.py``. Success
+redirects back to the case page with a message; a domain error (invalid
+value, wrong state, a stale version) shows the case page again with the
+message next to the form and what was typed still in it. A GET of an action
+path (after a login that timed out) goes back to the case page.
+"""
+from flask import Blueprint, flash, redirect, request, url_for
+
+from .. import access
+from ..guard import current_user, forbidden, requires
+from ..intake import materials, scans, workflow
+from ..intake.checks import reason_text
+from ..intake.errors import IntakeError, Invalid
+from ..intake.statuses import CASE_STATUSES, MATERIAL_STATUSES, RATINGS
+from .cases import material_words, refused, render_case
+
+bp = Blueprint("case_actions", __name__, url_prefix="/cases")
+bp.context_processor(material_words)
+bp.register_error_handler(IntakeError, refused)
+
+STALE_HINT = "页面已更新为最新内容，请核对后再提交一次。"
+BOTH = ("GET", "POST")
+
+
+@bp.route("/<case_no>/materials/<code>", methods=BOTH)
+@requires("cases.handle")
+def material(case_no, code):
+    """Log how a material was supplied: ``status`` (+ copies, licence_no, deferred_until), or a scan."""
+    if request.method == "GET":
+        return _back(case_no)
+    form, user = request.form, current_user()
+    status = form.get("status", "")
+
+    def run():
+        if status == "scanned" and form.get("source") == "folder":
+            return scans.attach_newest_scan(case_no, code, actor=user, expected_version=_version())
+        if status == "scanned":
+            upload = request.files.get("scan")
+            if upload is None or not upload.filename:
+                raise _invalid("scan", "请先选择要上传的扫描文件（PDF 或图片）")
+            return scans.attach_scan(case_no, code, upload.stream, upload.filename, actor=user,
+                                     expected_version=_version())
+        return materials.log_material(case_no, code, status, actor=user, expected_version=_version(),
+                                      copies=form.get("copies") or None, licence_no=form.get("licence_no"),
+                                      note=form.get("note") or None, deferred_until=form.get("deferred_until"))
+
+    return _act(case_no, f"m-{code}", run,
+                lambda entry: f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}")
+
+
+@bp.route("/<case_no>/accept", methods=BOTH)
+@requires("cases.view")
+def accept(case_no):
+    """受理. Missing 必要 materials send the case to 待补正 with its one-time correction notice instead.
+
+    ``override_reason`` (administrators only) issues a second correction notice.
+    """
+    if request.method == "GET":
+        return _back(case_no)
+    reason = request.form.get("override_reason")
+    permission = "cases.override" if reason is not None else "cases.handle"
+    if not access.allowed(current_user().role, permission):
+        return forbidden(f"当前角色（{access.ROLES.get(current_user().role)}）无权进行此操作")
+    if reason is not None and not reason.strip():
+        return render_case(case_no, problem=("override", "请填写再次出具补正告知书的理由"), typed=request.form,
+                           status=422)
+    return _act(case_no, "override" if reason is not None else "accept",
+                lambda: workflow.accept_case(case_no, actor=current_user(), expected_version=_version(),
+                                             override_reason=reason if reason is not None else None),
+                lambda data: f"已受理，承诺办结日期 {data['due_date']}")
+
+
+@bp.route("/<case_no>/reject", methods=BOTH)
+@requires("cases.handle")
+def reject(case_no):
+    """不予受理, in two steps: the reason, then 「确认不予受理」."""
+    if request.method == "GET":
+        return _back(case_no)
+    reason = request.form.get("reason", "")
+    if request.form.get("confirm") != "1":
+        try:
+            reason_text(reason, "reason", required=True)
+        except IntakeError as exc:
+            return render_case(case_no, problem=("reject", "不予受理的理由：" + exc.message), typed=request.form,
+                               status=exc.status)
+        return render_case(case_no, typed=request.form, confirm_reject=True, focus="reject-confirm")
+    return _act(case_no, "reject", lambda: workflow.reject_case(case_no, reason, actor=current_user(),
+                                                                 expected_version=_version()),
+                lambda data: "已不予受理，请打印不予受理通知书交申请人")
+
+
+@bp.route("/<case_no>/items/<matter>/result", methods=BOTH)
+@requires("cases.result")
+def result(case_no, matter):
+    """An item's decision: ``outcome`` approved|denied, ``result_no``, ``note``."""
+    if request.method == "GET":
+        return _back(case_no)
+    form = request.form
+    return _act(case_no, f"item-{matter}",
+                lambda: workflow.record_result(case_no, matter, form.get("outcome", ""), actor=current_user(),
+                                               result_no=form.get("result_no", ""), note=form.get("note", ""),
+                                               expected_version=_version()),
+                lambda data: f"已录入办理结果；办件状态：{CASE_STATUSES[data['status']]}")
+
+
+@bp.route("/<case_no>/items/<matter>/suspend", methods=BOTH)
+@requires("cases.result")
+def suspend(case_no, matter):
+    """Stop an item's clock for a reason of 行政许可法 第45条."""
+    if request.method == "GET":
+        return _back(case_no)
+    form = request.form
+    return _act(case_no, f"item-{matter}",
+                lambda: workflow.suspend_item(case_no, matter, form.get("reason", ""), actor=current_user(),
+                                              note=form.get("note", ""), expected_version=_version()),
+                lambda data: "已暂停计时")
+
+
+@bp.route("/<case_no>/items/<matter>/resume", methods=BOTH)
+@requires("cases.result")
+def resume(case_no, matter):
+    """Restart an item's clock."""
+    if request.method == "GET":
+        return _back(case_no)
+    return _act(case_no, f"item-{matter}",
+                lambda: workflow.resume_item(case_no, matter, actor=current_user(), expected_version=_version()),
+                lambda data: "已恢复计时，办结日期已顺延")
+
+
+@bp.route("/<case_no>/deliver", methods=BOTH)
+@requires("cases.handle")
+def deliver(case_no):
+    """出件: ``method`` window|mail (+ ``tracking_no``)."""
+    if request.method == "GET":
+        return _back(case_no)
+    form = request.form
+    return _act(case_no, "deliver",
+                lambda: workflow.deliver_case(case_no, form.get("method", ""), actor=current_user(),
+                                              tracking_no=form.get("tracking_no", ""), expected_version=_version()),
+                lambda data: "已出件")
+
+
+@bp.route("/<case_no>/evaluation", methods=BOTH)
+@requires("cases.handle")
+def evaluation(case_no):
+    """好差评: ``rating`` 1–5 and a ``comment``."""
+    if request.method == "GET":
+        return _back(case_no)
+    form = request.form
+    raw = form.get("rating", "")
+    if not (raw.isdigit() and int(raw) in RATINGS):
+        return render_case(case_no, problem=("evaluate", "请先选择评价等级（按 5 非常满意 … 1 非常不满意）"),
+                           typed=form, status=422)
+    return _act(case_no, "evaluate",
+                lambda: workflow.evaluate_case(case_no, int(raw), actor=current_user(),
+                                               comment=form.get("comment", ""), expected_version=_version()),
+                lambda data: f"已记录评价：{RATINGS[int(raw)]}")
+
+
+def _act(case_no, form_id, run, done):
+    """Run a domain action; redirect with ``done(answer)`` as the message, or show the case with the error."""
+    try:
+        answer = run()
+    except IntakeError as exc:
+        if exc.code == "materials_missing":  # the case is now 待补正, committed with its notice
+            flash(exc.message, "error")
+            return _back(case_no)
+        message = exc.message + (STALE_HINT if exc.code == "stale" else "")
+        return render_case(case_no, problem=(form_id, message), typed=request.form, status=exc.status)
+    flash(done(answer), "ok")
+    return _back(case_no)
+
+
+def _back(case_no):
+    return redirect(url_for("cases.show", case_no=case_no))
+
+
+def _version():
+    """The case version the form was rendered with (None when absent: no concurrency check)."""
+    raw = request.form.get("version", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _invalid(field, message):
+    return Invalid(message, [{"field": field, "message": message}])

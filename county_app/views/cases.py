@@ -1,0 +1,275 @@
+"""办件: the case page, the search and the boards (今日办件, 逾期督办, 差评整改).
+
+Pages only: each reads through ``intake`` (``case_json``, ``find_cases``,
+``overdue`` …) and every change goes through the same domain functions as the
+API (see ``case_actions``). ``render_case`` is also how an action that failed
+shows the case again, with the error next to its form and the typed values kept.
+"""
+from datetime import date
+from types import SimpleNamespace
+
+from flask import Blueprint, render_template, request, session
+
+from ..catalogue import vocabulary
+from ..catalogue.merging import FETCHED_WAIVERS
+from ..guard import current_user, requires
+from ..intake import cases, materials, outcomes
+from ..intake.casejson import case_json
+from ..intake.checks import check_department
+from ..intake.errors import IntakeError, Invalid
+from ..intake.events import ACTION_LABELS, TRANSITIONS
+from ..intake.lists import due_soon, find_cases, overdue, today
+from ..models import User
+from ..intake.statuses import (
+    CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS)
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+URGENCY_WORDS = {"overdue": "逾期", "due_soon": "即将到期"}
+LIST_TABS = ("registered", "correction", "accepted", "concluded", "delivered", "rejected")
+MATERIAL_ACTIONS = ("original_verified", "copy_received", "scanned", "exempt", "commitment", "deferred", "missing")
+
+
+def material_words():
+    """Template helpers that turn catalogue and status codes into the words on screen."""
+    return {
+        "necessity_word": lambda code: vocabulary.word_for(vocabulary.NECESSITY, code),
+        "form_word": lambda code: vocabulary.word_for(vocabulary.MATERIAL_FORMS, code),
+        "waiver_word": lambda code: WAIVER_LABELS.get(code, ""),
+        "status_word": lambda code: CASE_STATUSES.get(code, code),
+        "urgency_word": lambda code: URGENCY_WORDS.get(code, ""),
+        "action_word": lambda code: ACTION_LABELS.get(code, code),
+        "notice_word": lambda code: NOTICE_KINDS.get(code, code),
+        "when": when,
+        "notice_url": notice_url,
+    }
+
+
+@bp.context_processor
+def _helpers():
+    return material_words()
+
+
+@bp.errorhandler(IntakeError)
+def refused(exc):
+    """An unknown case (404) or another domain refusal, as the error page in Chinese."""
+    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+
+def when(moment):
+    """``2026-09-30T10:05:00+08:00`` → ``2026-09-30 10:05`` (local time as stored)."""
+    return moment[:16].replace("T", " ") if moment else ""
+
+
+def notice_url(case_no, kind, material=None):
+    """The printable notice (views of ``notices``): ``/cases/<no>/notices/<kind>[/<material>]``."""
+    tail = f"commitment/{material}" if material else kind
+    return f"{request.script_root}/cases/{case_no}/notices/{tail}"
+
+
+@bp.get("")
+@requires("cases.view")
+def index():
+    """办件查询: search by case number, name, ID number or phone; tabs by status; ``?today=1`` 今日办件."""
+    q, status = request.args.get("q", "").strip(), request.args.get("status", "")
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found, problem = {"items": [], "has_more": False, "page": 1}, ""
+    if request.args.get("today"):
+        found = {"items": today(), "has_more": False, "page": 1}
+    else:
+        try:
+            found = find_cases(q, status or None, page=page)
+        except Invalid as exc:
+            problem = exc.message
+    return render_template("cases/list.html", q=q, status=status, found=found, problem=problem,
+                           tabs=LIST_TABS, showing_today=bool(request.args.get("today")))
+
+
+@bp.get("/overdue")
+@requires("cases.view")
+def overdue_board():
+    """逾期督办: red for items past due, yellow for items due within two working days, with their department."""
+    return render_template("cases/overdue.html", late=overdue(), soon=due_soon())
+
+
+@bp.get("/rectifications")
+@requires("rectification.manage")
+def rectifications():
+    """差评整改: the open (or ``?status=closed|all``) rectification tasks, each closable with a note."""
+    return render_rectifications()
+
+
+@bp.post("/rectifications/<int:task_id>/close")
+@requires("rectification.manage")
+def close_rectification(task_id):
+    """Close one rectification task with what was done; an empty note re-renders with the error."""
+    resolution = request.form.get("resolution", "")
+    try:
+        outcomes.close_rectification(task_id, resolution, actor=current_user())
+    except IntakeError as exc:
+        return render_rectifications(failed=task_id, message=exc.message, typed=resolution, status=exc.status)
+    return render_rectifications(done=f"整改任务 {task_id} 已办结")
+
+
+def render_rectifications(failed=None, message="", typed="", done="", status=200):
+    """The rectification list, with the failed task's note kept."""
+    shown = request.values.get("status", "open")
+    tasks = outcomes.rectifications(None if shown == "all" else shown if shown in ("open", "closed") else "open")
+    return render_template("cases/rectifications.html", tasks=tasks, shown=shown, failed=failed,
+                           message=message, typed=typed, done=done), status
+
+
+@bp.get("/<case_no>")
+@requires("cases.view")
+def show(case_no):
+    """The case page."""
+    return render_case(case_no)
+
+
+@bp.post("/<case_no>/reveal-id")
+@requires("cases.view")
+def reveal(case_no):
+    """Show the applicant's full ID number once (logged on the case as 查看完整证件号码)."""
+    try:
+        number = cases.reveal_id_number(case_no, current_user())
+    except IntakeError as exc:
+        return render_case(case_no, problem=("top", exc.message), status=exc.status)
+    return render_case(case_no, revealed=number)
+
+
+def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None, focus=None,
+                confirm_reject=False):
+    """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values."""
+    case = cases.get_case(case_no)
+    data = case_json(case)
+    user = current_user()
+    failed = problem[0] if problem else None
+    errors = {}
+    if problem:
+        errors[failed] = problem[1]
+    rows = [_material_row(case, m) for m in data["materials"]]
+    moves = _allowed_moves(case)
+    return render_template(
+        "cases/show.html", c=data, rows=rows, items=[_item_row(user, case, i) for i in data["items"]],
+        can_do=moves, errors=errors, failed=failed, typed=typed or {},
+        revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
+        prints=_prints(data), newest_notice=_newest_notice(data),
+        correction=_latest(data, "correction"), today=date.today().isoformat(),
+        focus=focus or (None if problem else _start(moves, rows, data)), clear_draft=session.pop("intake_registered", None) == case.case_no,
+        events=list(reversed(data["events"])),
+        person=_people([case.registered_by] + [e["actor"] for e in data["events"]]
+                       + [i["result"]["by"] for i in data["items"] if i["result"]]),
+        describe=lambda event: describe(event, {m["code"]: m["name"] for m in data["materials"]},
+                                        {i["matter"]: i["name"] for i in data["items"]})), status
+
+
+def describe(event, material_names, matter_names):
+    """One line saying what an event did, in Chinese."""
+    d = event["detail"]
+    name = material_names.get(d.get("code"), d.get("code", ""))
+    matter = matter_names.get(d.get("matter"), d.get("matter", ""))
+    action = event["action"]
+    if action == "material":
+        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}"
+    if action == "scan":
+        return f"{name}：扫描件 {d.get('filename') or ''}（{d.get('pages')} 页）"
+    if action == "correction":
+        missing = "、".join(material_names.get(code, code) for code in d.get("materials", []))
+        extra = f"；再次出具理由：{d['override_reason']}" if d.get("override_reason") else ""
+        return f"一次性补正告知书 {d.get('notice')}，补正期限 {d.get('deadline')}；待补：{missing}{extra}"
+    if action == "accept":
+        return f"受理通知书 {d.get('notice')}，承诺办结日期 {d.get('due_date')}"
+    if action == "reject":
+        return f"理由：{d.get('reason')}"
+    if action == "result":
+        outcome = "准予" if d.get("outcome") == "approved" else "不予"
+        return f"{matter}：{outcome} {d.get('result_no') or ''}".strip()
+    if action in ("suspend", "resume"):
+        return f"{matter}：{d.get('reason') or ''}" + (f"（停 {d['working_days']} 个工作日）" if "working_days" in d else "")
+    if action == "deliver":
+        return "窗口领取" if d.get("method") == "window" else f"邮寄送达，快递单号 {d.get('tracking_no')}"
+    if action == "evaluate":
+        return RATINGS.get(d.get("rating"), "") + ("，已转差评整改" if d.get("rectification") else "")
+    if action == "rectify":
+        return f"整改结果：{d.get('resolution')}"
+    if action == "print":
+        return f"{NOTICE_KINDS.get(d.get('kind'), d.get('kind'))} {d.get('number') or ''}"
+    if action == "register":
+        return f"{len(d.get('matters', []))} 个事项，目录版本 {d.get('catalogue_version')}"
+    return ""
+
+
+def _allowed_moves(case):
+    """Which case-level actions the state allows (the domain checks again when they are posted)."""
+    moves = TRANSITIONS.get(case.status, set())
+    return SimpleNamespace(accept="accepted" in moves, reject="rejected" in moves, deliver="delivered" in moves,
+                           results=case.status == "accepted", evaluate=case.status in ("concluded", "delivered"),
+                           override=case.status == "correction")
+
+
+def _material_row(case, entry):
+    """A checklist row: the material and the ways of supplying it that its catalogue entry and state allow."""
+    allowed = []
+    for status in MATERIAL_ACTIONS:
+        try:
+            materials.check_state(case, SimpleNamespace(status=entry["status"]), status)
+        except IntakeError:
+            continue
+        if (status == "copy_received" and entry["form"] == "original"
+                or status == "exempt" and entry["waiver"] not in FETCHED_WAIVERS
+                or status == "commitment" and entry["waiver"] != "commitment"
+                or status == "deferred" and entry["necessity"] != "deferrable"
+                or status == "missing" and entry["status"] == "missing"):
+            continue
+        allowed.append(status)
+    return {**entry, "actions": allowed}
+
+
+def _item_row(user, case, item):
+    """An item, with whether this user may record its result (a department only for its own items)."""
+    try:
+        check_department(user, SimpleNamespace(department=item["department"], name=item["name"]))
+        may = case.status == "accepted"
+    except IntakeError:
+        may = False
+    return {**item, "may_act": may}
+
+
+def _prints(data):
+    """The notice kinds this case has (a receipt can always be printed, except after 不予受理)."""
+    kinds = [n["kind"] for n in data["notices"]]
+    if data["status"] != "rejected" and "receipt" not in kinds:
+        kinds.insert(0, "receipt")
+    return [kind for kind in NOTICE_KINDS if kind in kinds]
+
+
+def _people(usernames):
+    """A function giving the display name of a username (events record usernames)."""
+    names = {u.username: u.display_name for u in User.select(User.username, User.display_name)
+             .where(User.username.in_(list(set(usernames))))}
+    return lambda username: names.get(username) or username
+
+
+def _newest_notice(data):
+    """The notice the clerk most likely prints now (Alt+P): the latest decision, else the receipt."""
+    decisions = [n["kind"] for n in data["notices"] if n["kind"] != "receipt"]
+    return decisions[-1] if decisions else "receipt"
+
+
+def _latest(data, kind):
+    found = [n for n in data["notices"] if n["kind"] == kind]
+    return found[-1] if found else None
+
+
+def _start(moves, rows, data):
+    """Where the keyboard starts: the first material not yet supplied, else the next step of the case."""
+    if moves.accept:
+        for row in rows:
+            if row["actions"] and row["required"] and not row["satisfied"]:
+                return f"m-{row['code']}"
+        return "accept-button"
+    if moves.deliver:
+        return "deliver"
+    if moves.evaluate and data["evaluation"] is None:
+        return "rating"
+    return None

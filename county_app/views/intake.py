@@ -1,0 +1,293 @@
+"""新办件: the window's intake page, one form from the questionnaire to 「登记」.
+
+The page is one HTML form that always posts back here. ``action=refresh``
+(the default button, also what Enter does without JavaScript) re-renders it
+with the questions, matters, materials and form fields that the answers so
+far call for, keeping everything typed; ``action=register`` calls
+``cases.register_case`` and goes to the case page, or re-renders with each
+error next to its field. ``intake.js`` does the refresh in the background and
+checks ID numbers through ``/intake/check``; the page works without it.
+"""
+from urllib.parse import urlencode
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+
+from ..catalogue import query
+from ..guard import current_user, requires
+from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
+from ..intake import cases
+from ..intake.errors import Conflict, Invalid, NotFound
+from ..intake.forms import prefill
+from ..intake.guide import guide_bundle, guide_matters
+from .cases import material_words
+
+bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+PERSON_KEYS = ("name", "id_number", "phone", "address")
+COMPANY_KEYS = ("name", "credit_code", "legal_representative", "phone", "address")
+AGENT_KEYS = ("name", "id_number", "phone", "relation")
+# Domain error fields → the id of the input that shows the message, per applicant kind.
+FIELD_IDS = {
+    "person": {f"applicant.{key}": f"p-{key}" for key in PERSON_KEYS},
+    "company": {f"applicant.{key}": f"c-{key}" for key in COMPANY_KEYS},
+}
+LABELS = {
+    "applicant.name": "申请人姓名（名称）", "applicant.id_number": "身份证号", "applicant.credit_code": "统一社会信用代码",
+    "applicant.legal_representative": "法定代表人", "applicant.phone": "手机号", "applicant.address": "地址",
+    "applicant.kind": "申请人类型", "agent.name": "代办人姓名", "agent.id_number": "代办人身份证号",
+    "agent.phone": "代办人手机号", "agent.relation": "代办人与申请人关系", "matters": "办理事项", "bundle": "一件事",
+}
+SEX_WORDS = {"male": "男", "female": "女"}
+CHECKS = {"id_number": check_id_number, "credit_code": check_credit_code, "phone": check_phone}
+
+
+@bp.get("/new")
+@requires("cases.handle")
+def new():
+    """The bundle picker (``?q=`` pinyin search), or the empty intake form for ``?bundle=`` / ``?matters=``."""
+    bundle, singles = request.args.get("bundle", "").strip(), request.args.getlist("matters")
+    if not bundle and not singles:
+        q = request.args.get("q", "").strip()
+        version = query.current_version()
+        hits = query.search(q) if q and version else []
+        return render_template("intake/pick.html", version=version, q=q, hits=hits,
+                               bundles=query.list_bundles() if version else [])
+    return _render(IntakeState(bundle=bundle, singles=singles), fresh=True)
+
+
+@bp.post("/new")
+@requires("cases.handle")
+def submit():
+    """Refresh the form for the answers so far, or register the case (``action=register``)."""
+    state = IntakeState.from_form(request.form)
+    if request.form.get("action") != "register":
+        return _render(state)
+    try:  # which matters the ticks choose, and only their fields (register_case checks all again)
+        guide = _guide(state)[0]
+    except (Invalid, NotFound):
+        pass
+    else:
+        codes = {f.code for f in guide.fields}
+        state.parked.update({code: v for code, v in state.values.items() if code not in codes})
+        state.values = {code: v for code, v in state.values.items() if code in codes}
+    try:
+        case = cases.register_case(bundle=state.bundle or None, matters=state.chosen_or_none(),
+                                   answers=state.answers, applicant=state.applicant(), agent=state.agent(),
+                                   form=state.values, actor=current_user())
+    except Invalid as exc:
+        return _render(state, problems=exc.details or [{"field": "bundle", "message": exc.message}],
+                       message=exc.message, status=422)
+    except (Conflict, NotFound) as exc:
+        return _render(state, message=exc.message, status=exc.status)
+    session["intake_registered"] = case.case_no  # the case page clears the browser's draft
+    return redirect(url_for("cases.show", case_no=case.case_no))
+
+
+@bp.post("/check")
+@requires("cases.handle")
+def check():
+    """Check one identity number as it is typed: ``kind`` id_number|credit_code|phone, ``value`` → JSON."""
+    kind, value = request.form.get("kind", ""), request.form.get("value", "")
+    checker = CHECKS.get(kind)
+    if checker is None:
+        return jsonify(ok=False, message="不支持的校验类型"), 400
+    try:
+        result = checker(value)
+    except IdentityError as exc:
+        return jsonify(ok=False, message=str(exc))
+    return jsonify(ok=True, **_identity_facts(result))
+
+
+class IntakeState:
+    """What the clerk has typed so far, read from the form (or the query string of a new page)."""
+
+    def __init__(self, bundle="", singles=(), answers=None, offered=None, ticked=(), kind=None,
+                 person=None, company=None, agent=None, values=None, parked=None):
+        self.bundle, self.singles = bundle, [code for code in dict.fromkeys(singles) if code]
+        self.answers = answers or {}
+        self.offered, self.ticked = offered, list(ticked)  # offered None: a new page, tick every matter
+        self.kind = kind
+        self.person, self.company = person or {}, company or {}
+        self.agent_values, self.values = agent or {}, values or {}
+        # values of fields no longer on the form (their matter unticked), kept in case it comes back
+        self.parked = parked or {}
+        self.chosen = None
+
+    @classmethod
+    def from_form(cls, form):
+        """The state posted by the intake form (field names as in ``intake/new.html``)."""
+        values, parked = {}, {}
+        for key in form:
+            items = form.getlist(key)
+            # several values only come from the checkboxes of a 多选 field
+            if key.startswith("f."):
+                values[key[2:]] = items if len(items) > 1 else items[0]
+            elif key.startswith("keep."):
+                parked[key[5:]] = items if len(items) > 1 else items[0]
+        return cls(bundle=form.get("bundle", "").strip(), singles=form.getlist("single"),
+                   answers={key[2:]: form[key] for key in form if key.startswith("q.") and form[key]},
+                   offered=form.getlist("offered"), ticked=form.getlist("matters"),
+                   kind=form.get("kind") or None,
+                   person={key: form.get(f"p.{key}", "") for key in PERSON_KEYS},
+                   company={key: form.get(f"c.{key}", "") for key in COMPANY_KEYS},
+                   agent={key: form.get(f"g.{key}", "") for key in AGENT_KEYS}, values=values, parked=parked)
+
+    def applicant(self):
+        """The applicant dict for ``register_case``."""
+        source = self.company if self.kind == "company" else self.person
+        return {"kind": self.kind or "person", **{key: value.strip() for key, value in source.items()}}
+
+    def agent(self):
+        """The agent (帮办代办) dict, or None when nothing was typed for one."""
+        typed = {key: value.strip() for key, value in self.agent_values.items()}
+        return typed if any(typed.values()) else None
+
+    def chosen_or_none(self):
+        """The matters to register: the ticked members of a bundle, or the single matters."""
+        return self.chosen if self.bundle else self.singles
+
+
+def _guide(state):
+    """The guide for the state, with the matters to register chosen; gives (guide, all applicable, problems)."""
+    if not state.bundle:
+        guide = guide_matters(state.singles)
+        state.chosen = [m.code for m in guide.matters]
+        return guide, guide.matters, []
+    preview = guide_bundle(state.bundle, state.answers)
+    offered = state.offered
+    state.chosen = [m.code for m in preview.matters
+                    if m.required or offered is None or m.code in state.ticked or m.code not in offered]
+    if state.chosen == [m.code for m in preview.matters]:
+        return preview, preview.matters, []
+    try:
+        return guide_bundle(state.bundle, state.answers, state.chosen), preview.matters, []
+    except Invalid as exc:
+        return preview, preview.matters, exc.details
+
+
+def _render(state, problems=(), message="", status=200, fresh=False):
+    """The intake page for ``state``; ``problems`` ({"field", "message"}) shown next to their fields."""
+    version = query.current_version()
+    if version is None:
+        return render_template("browse/empty.html", title="新办件"), 404
+    problems = list(problems)
+    try:
+        guide, applicable, choice_problems = _guide(state)
+    except NotFound as exc:
+        return render_template("error.html", status=404, message=exc.message), 404
+    except Invalid as exc:
+        if state.bundle and state.answers:  # a tampered answer: start the questionnaire again
+            return _render(IntakeState(bundle=state.bundle), problems=exc.details, message=exc.message, status=422)
+        return render_template("error.html", status=422, message=exc.message), 422
+    problems.extend(choice_problems)
+    detail = query.get_bundle(state.bundle) if state.bundle else None
+    if state.kind is None:
+        state.kind = guide.bundle.audience if guide.bundle else "person"
+    questions = _questions(detail, guide)
+    problems.sort(key=_paper_order(state, guide, questions))
+    errors = {}
+    for problem in problems:
+        key = _field_id(problem["field"], state.kind)
+        errors[key] = "；".join(filter(None, [errors.get(key), problem["message"]]))
+    summary = [(_field_id(p["field"], state.kind), _named(p, guide, questions)) for p in problems]
+    typed = {**state.parked, **state.values}
+    codes = {f.code for f in guide.fields}
+    return render_template(
+        "intake/new.html", version=version, state=state, guide=guide, applicable=applicable,
+        questions=questions, errors=errors, summary=summary, message=message, typed=typed,
+        prefilled=prefill(guide.fields, state.applicant()),
+        parked={code: value for code, value in typed.items() if code not in codes and value},
+        print_url=_print_url(state, guide), id_facts=_facts(state),
+        focus=_focus(summary, questions), fresh=fresh), status
+
+
+@bp.context_processor
+def _helpers():
+    return material_words()
+
+
+def _focus(summary, questions):
+    """The id of the input to start on: the first error, else the first unanswered question, else the applicant."""
+    if summary:
+        return summary[0][0]
+    for question in questions:
+        if question["answer"] is None:
+            return f"q-{question['code']}"
+    return None
+
+
+def _questions(detail, guide):
+    """The questions to show, in catalogue order: those answered (and counted) and those still asked."""
+    if detail is None:
+        return []
+    shown = {q.code: q for q in guide.answered} | {q.code: q for q in guide.questions}
+    return [{"code": q.code, "text": q.text, "options": q.options,
+             "answer": getattr(shown[q.code], "answer", None)} for q in detail.questions if q.code in shown]
+
+
+def _paper_order(state, guide, questions):
+    """A sort key putting problems in the order of the form on screen, so the first is where to start."""
+    sections = ["bundle", "answers", "matters", "applicant", "agent", "form"]
+    within = {"answers": [q["code"] for q in questions], "form": [f.code for f in guide.fields],
+              "applicant": list(COMPANY_KEYS if state.kind == "company" else PERSON_KEYS),
+              "agent": list(AGENT_KEYS)}
+
+    def key(problem):
+        head, _, code = problem["field"].partition(".")
+        order = within.get(head, [])
+        return (sections.index(head) if head in sections else 0, order.index(code) if code in order else 0)
+
+    return key
+
+
+def _field_id(field, kind):
+    """The id of the element showing errors for a domain field name."""
+    if field in FIELD_IDS.get(kind, {}):
+        return FIELD_IDS[kind][field]
+    head, _, code = field.partition(".")
+    if head == "agent":
+        return f"g-{code}"
+    if head == "answers":
+        return f"q-{code}"
+    if head == "form":
+        return f"f-{code}"
+    return "matters" if head == "matters" else "top"
+
+
+def _named(problem, guide, questions):
+    """A problem's message, led by the field's Chinese name unless the message already starts with it."""
+    label, message = _label(problem["field"], guide, questions), problem["message"]
+    return message if not label or message.startswith(label) else f"{label}：{message}"
+
+
+def _label(field, guide, questions):
+    """The field's name in Chinese ("" when the message names it: form fields)."""
+    head, _, code = field.partition(".")
+    if head == "form":
+        return ""  # forms.check_form's messages begin with the field's name
+    if head == "answers":
+        texts = {q["code"]: q["text"] for q in questions}
+        return f"情形问题 {code}" + (f"「{texts[code]}」" if code in texts else "")
+    return LABELS.get(field, field)
+
+
+def _print_url(state, guide):
+    """The 一次性告知单 print route for the answers and matters on screen."""
+    params = [("bundle", state.bundle)] if state.bundle else []
+    params += list(guide.answers.items()) if guide.bundle else []
+    params += [("matters", m.code) for m in guide.matters]
+    return f"{request.script_root}/guide/print?" + urlencode(params)
+
+
+def _identity_facts(result):
+    if hasattr(result, "birth_date"):
+        return {"value": result.number, "sex": SEX_WORDS[result.sex], "birth_date": result.birth_date.isoformat()}
+    return {"value": result}
+
+
+def _facts(state):
+    """Sex and birth date read from the applicant's ID number, when it is valid."""
+    try:
+        return _identity_facts(check_id_number(state.person.get("id_number", "")))
+    except IdentityError:
+        return None

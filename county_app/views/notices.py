@@ -1,0 +1,89 @@
+"""Printable A4 notices: the five notices of a case, the 告知承诺书 and the 一次性告知单.
+
+Every page opens the browser's print dialog on load (``?noprint=1`` turns that
+off, ``?large=1`` prints in large type). A case notice is logged as printed
+on the case each time it is served; a second print of the same notice shows
+the 补打 mark. Login session or bearer token, as every page.
+"""
+from urllib.parse import urlsplit
+
+import segno
+from flask import Blueprint, render_template, request
+from markupsafe import Markup
+
+from .. import notices
+from ..guard import current_user, requires
+from ..intake.errors import IntakeError, Invalid
+from ..intake.guide import guide_bundle, guide_matters
+
+bp = Blueprint("notices", __name__)
+
+# Query parameters of /guide/print that are not answers to the bundle's questions.
+GUIDE_PARAMETERS = frozenset({"bundle", "matters", "large", "noprint"})
+
+
+@bp.errorhandler(IntakeError)
+def _refused(exc):
+    """An unknown case (404), a notice the case's state does not allow (409), a bad guide (422): in Chinese."""
+    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+
+@bp.get("/cases/<case_no>/notices/<kind>")
+@requires("cases.view")
+def case_notice(case_no, kind):
+    """收件回执 / 受理通知书 / 一次性补正告知书 / 不予受理通知书 / 办结通知书 of one case, logged as printed."""
+    content = notices.print_notice(case_no, kind, actor=current_user())
+    return _page(f"notices/{kind}.html", content)
+
+
+@bp.get("/cases/<case_no>/notices/commitment/<material_code>")
+@requires("cases.view")
+def commitment(case_no, material_code):
+    """The 告知承诺书 for one material of the case (where the catalogue allows 告知承诺), logged as printed."""
+    content = notices.print_commitment(case_no, material_code, actor=current_user())
+    return _page("notices/commitment.html", content)
+
+
+@bp.get("/guide/print")
+@requires("catalogue.browse")
+def guide_print():
+    """The 一次性告知单: ``?bundle=CODE&Q1=是&…`` (``&matters=A,B`` to choose) or ``?matters=A,B`` alone."""
+    bundle = request.args.get("bundle", "").strip()
+    chosen = [code.strip() for value in request.args.getlist("matters") for code in value.split(",") if code.strip()]
+    answers = {key: value for key, value in request.args.items() if key not in GUIDE_PARAMETERS}
+    if bundle:
+        guide = guide_bundle(bundle, answers, chosen or None)
+    elif chosen:
+        guide = guide_matters(chosen)
+    else:
+        raise Invalid("请指定要打印告知单的一件事（bundle）或事项（matters）。")
+    centre = notices.centre_info()
+    content = notices.one_time_notice(guide, guide.answers, centre)
+    content["clerk"] = notices.clerk_info(current_user().username, centre)
+    return _page("notices/guide.html", content, qr=False)
+
+
+def _page(template, content, *, qr=True):
+    """Render a notice with the print switches, the back link and the case number's QR code."""
+    return render_template(
+        template, notice=content, large=request.args.get("large") == "1",
+        autoprint=request.args.get("noprint") != "1", back=_back_link(),
+        qr=qr_svg(content["case_no"]) if qr and content.get("case_no") else None)
+
+
+def qr_svg(text):
+    """An inline SVG QR code of ``text``, drawn here: no image from outside.
+
+    A full QR code (segno would pick a Micro QR for a short number, which
+    phones do not read), error correction M.
+    """
+    return Markup(segno.make_qr(text, error="m").svg_inline(scale=3, border=2, title=f"办件编号 {text}"))
+
+
+def _back_link():
+    """The page the clerk came from (same site only), else the home page."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return "/"
+
