@@ -15,6 +15,7 @@ from county_app.intake import cases, materials, scans, workflow
 from county_app.intake.errors import Conflict, Invalid, NotFound
 from county_app.intake.records import MaterialScan, Scan
 
+from conftest import sample_pdf
 from test_cases_domain import centre_window, register, supply_all_but_marriage_certificate
 
 
@@ -24,20 +25,7 @@ def window(seeded_app, make_user):
         yield people
 
 
-def pdf(pages=2):
-    """A small, well-formed PDF with ``pages`` blank A4 pages (with a correct xref table)."""
-    kids = " ".join(f"{3 + i} 0 R" for i in range(pages))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode()]
-    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages
-    out, offsets = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+
 
 
 def png():
@@ -78,7 +66,7 @@ def tiff(pages=3):
 
 
 @pytest.mark.parametrize("make,kind,pages", [
-    (lambda: pdf(2), "pdf", 2), (png, "png", 1), (jpeg, "jpeg", 1), (lambda: tiff(3), "tiff", 3),
+    (lambda: sample_pdf(2), "pdf", 2), (png, "png", 1), (jpeg, "jpeg", 1), (lambda: tiff(3), "tiff", 3),
 ])
 def test_each_format_is_recognised_and_its_pages_counted(window, make, kind, pages):
     case = register(window.clerk)
@@ -103,27 +91,27 @@ def test_content_not_name_decides(window):
 
 def test_over_twenty_megabytes_is_refused_before_storing(window):
     case = register(window.clerk)
-    big = pdf(1)[:-6] + b" " * (scans.MAX_SCAN_BYTES) + b"%%EOF\n"
+    big = sample_pdf(1)[:-6] + b" " * (scans.MAX_SCAN_BYTES) + b"%%EOF\n"
     for source in (big, io.BytesIO(big)):
         with pytest.raises(Invalid) as caught:
             scans.attach_scan(case.case_no, "SQB", source, "big.pdf", actor=window.clerk)
         assert "20 MB" in caught.value.message
     assert not (Path(db.database).parent / "scans").exists()
-    exactly = pdf(1)[:-6] + b" " * (scans.MAX_SCAN_BYTES - len(pdf(1))) + b"%%EOF\n"
+    exactly = sample_pdf(1)[:-6] + b" " * (scans.MAX_SCAN_BYTES - len(sample_pdf(1))) + b"%%EOF\n"
     assert len(exactly) == scans.MAX_SCAN_BYTES
     assert scans.attach_scan(case.case_no, "SQB", io.BytesIO(exactly), "ok.pdf", actor=window.clerk)["pages"] == 1
 
 
 def test_broken_files_are_refused(window):
     case = register(window.clerk)
-    for data in (pdf(2)[:-40], b"", b"II*\x00" + struct.pack("<I", 9999) + b"\x00" * 8):
+    for data in (sample_pdf(2)[:-40], b"", b"II*\x00" + struct.pack("<I", 9999) + b"\x00" * 8):
         with pytest.raises(Invalid):
             scans.attach_scan(case.case_no, "SQB", data, "x", actor=window.clerk)
 
 
 def test_same_file_is_stored_once(window):
     first, second = register(window.clerk), register(window.clerk)
-    data = pdf(2)
+    data = sample_pdf(2)
     scans.attach_scan(first.case_no, "SQB", data, "a.pdf", actor=window.clerk)
     again = scans.attach_scan(first.case_no, "SQB", data, "a-again.pdf", actor=window.clerk)
     scans.attach_scan(second.case_no, "JHZ", io.BytesIO(data), "b.pdf", actor=window.clerk)
@@ -162,7 +150,7 @@ def test_newest_file_of_the_scan_folder_in_one_call(window, tmp_path):
         settings.put("scan.folder", str(folder))
     with pytest.raises(NotFound):
         scans.attach_newest_scan(case.case_no, "SQB", actor=window.clerk)
-    for age, (name, data) in enumerate([("old.pdf", pdf(1)), ("newest.tif", tiff(2)), ("older.png", png())]):
+    for age, (name, data) in enumerate([("old.pdf", sample_pdf(1)), ("newest.tif", tiff(2)), ("older.png", png())]):
         path = folder / name
         path.write_bytes(data)
         os.utime(path, (1_700_000_000 - age * 60, 1_700_000_000 - age * 60))
@@ -177,7 +165,7 @@ def test_a_scanned_application_form_counts_at_acceptance(window):
     case = register(window.clerk)
     supply_all_but_marriage_certificate(case.case_no, window.clerk)
     materials.log_material(case.case_no, "SQB", "missing", actor=window.clerk)
-    scans.attach_scan(case.case_no, "SQB", pdf(3), "申请表.pdf", actor=window.clerk)
+    scans.attach_scan(case.case_no, "SQB", sample_pdf(3), "申请表.pdf", actor=window.clerk)
     scans.attach_scan(case.case_no, "JHZ", jpeg(), "结婚证.jpg", actor=window.clerk)
     shown = workflow.accept_case(case.case_no, actor=window.clerk)
     assert shown["status"] == "accepted"

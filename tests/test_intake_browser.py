@@ -7,7 +7,6 @@ three questions, 医保 unticked, the applicant by ID number, the baby's form,
 later found by phone, the certificate ticked, 受理 → 已受理 and the acceptance
 notice. Screenshots at 1366×768 go to /tmp/intake-*.png.
 """
-import os
 import re
 from datetime import date, timedelta
 
@@ -18,9 +17,8 @@ from county_app.db import db
 from county_app.identity import id_check_char
 from county_app.intake import workflow
 
-from conftest import PASSWORD
-from test_browse_browser import CHROMIUM, LAUNCH_ARGS, focused, no_horizontal_overflow
-from test_cases_scans import pdf
+from conftest import PASSWORD, sample_pdf
+from test_browse_browser import focused, no_horizontal_overflow
 
 CENTRE = "331128101000"
 # A woman born 1992-03-15 in 安澜县 (sequence 024: even, female) with her check character.
@@ -31,30 +29,11 @@ ADDRESS = "安澜县城关镇幸福路 1 号"
 
 
 @pytest.fixture
-def browser_page():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            # the notices open the print dialog on load; a headless browser has none to wait for
-            context.add_init_script("window.print = function () {};")
-            page = context.new_page()
-            page.set_default_timeout(15000)
-            yield page
-        finally:
-            browser.close()
-
-
-@pytest.fixture
 def window(live_server, make_user, tmp_path):
     """A clerk with a display name and phone, the centre code, and a scanner folder holding one PDF."""
     folder = tmp_path / "scanner"
     folder.mkdir()
-    (folder / "联办申请表.pdf").write_bytes(pdf(2))
+    (folder / "联办申请表.pdf").write_bytes(sample_pdf(2))
     with db.connection_context():
         with db.atomic():
             accounts.add_user("li", "clerk", PASSWORD, display_name="王芳", phone="0578-8123456", actor="test")

@@ -7,7 +7,6 @@ log, the state rules (409) and unknown cases (404), the 告知承诺书 and the
 to PDF by Debian's chromium through Playwright (screenshots in /tmp/notice-*.png).
 """
 import json
-import os
 import re
 import urllib.error
 import urllib.request
@@ -23,7 +22,7 @@ from county_app.intake.guide import guide_bundle
 from county_app.intake.records import CaseEvent, CaseItem, Notice
 from county_app.models import User
 
-from conftest import login
+from conftest import login, sample_pdf
 
 CENTRE = "331128101000"
 CENTRE_NAME = "安澜县城关镇便民服务中心"
@@ -97,7 +96,7 @@ def hand_in_all_but_marriage_certificate(case_no, clerk):
     materials.log_material(case_no, "JMSFZ", "original_verified", actor=clerk)
     materials.log_material(case_no, "HKB", "copy_received", actor=clerk, copies=1)
     materials.log_material(case_no, "CSYXZM", "exempt", actor=clerk, licence_no="DZZZ-2026-0001")
-    scans.attach_scan(case_no, "SQB", tiny_pdf(3), "联办申请表.pdf", actor=clerk)
+    scans.attach_scan(case_no, "SQB", sample_pdf(3), "联办申请表.pdf", actor=clerk)
 
 
 def corrected(window):
@@ -117,20 +116,7 @@ def accepted(window):
     return case_no
 
 
-def tiny_pdf(pages):
-    """A well-formed PDF of ``pages`` blank pages."""
-    kids = " ".join(f"{3 + i} 0 R" for i in range(pages))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode()]
-    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+
 
 
 def text_of(html):
@@ -364,19 +350,12 @@ def test_bearer_token_opens_the_notice_on_the_real_server(live_server, make_user
 
 # ----------------------------------------------------------------------------- A4 pages in a real browser
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
 PDF_PAGE = re.compile(rb"/Type\s*/Page(?!s)")
 
 
 @pytest.fixture
-def printer(live_server, make_user, tmp_path):
+def printer(live_server, make_user, tmp_path, chromium):
     """Chromium with the clerk's bearer token on every request, the centre configured; ``print(path, name)``."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the print tests")
-    from playwright.sync_api import sync_playwright
-
     make_user("li", "clerk")
     with db.connection_context():
         with db.atomic():
@@ -385,26 +364,24 @@ def printer(live_server, make_user, tmp_path):
                 settings.put(key, value)
             User.update(display_name="李芳", phone=CLERK_PHONE).where(User.username == "li").execute()
         token = accounts.issue_token("li", actor="test").token
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"}, locale="zh-CN",
-                                          viewport={"width": 1000, "height": 1200})
-            page = context.new_page()
-            page.set_default_timeout(20000)
+    context = chromium.new_context(extra_http_headers={"Authorization": f"Bearer {token}"}, locale="zh-CN",
+                                   viewport={"width": 1000, "height": 1200})
+    page = context.new_page()
+    page.set_default_timeout(20000)
 
-            def print_to_pdf(path, name):
-                """Open ``path`` (no dialog), print it to an A4 PDF; give the PDF's page count."""
-                page.goto(live_server + path + ("&" if "?" in path else "?") + "noprint=1")
-                page.wait_for_load_state("networkidle")
-                page.screenshot(path=f"/tmp/notice-{name}.png", full_page=True)
-                target = tmp_path / f"{name}.pdf"
-                page.pdf(path=str(target), format="A4", print_background=True)
-                return len(PDF_PAGE.findall(target.read_bytes()))
+    def print_to_pdf(path, name):
+        """Open ``path`` (no dialog), print it to an A4 PDF; give the PDF's page count."""
+        page.goto(live_server + path + ("&" if "?" in path else "?") + "noprint=1")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=f"/tmp/notice-{name}.png", full_page=True)
+        target = tmp_path / f"{name}.pdf"
+        page.pdf(path=str(target), format="A4", print_background=True)
+        return len(PDF_PAGE.findall(target.read_bytes()))
 
-            yield SimpleNamespace(page=page, base=live_server, print=print_to_pdf)
-        finally:
-            browser.close()
+    try:
+        yield SimpleNamespace(page=page, base=live_server, print=print_to_pdf)
+    finally:
+        context.close()
 
 
 def test_five_matter_acceptance_correction_and_one_time_notice_fit_one_a4_page(printer):
