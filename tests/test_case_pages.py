@@ -18,7 +18,7 @@ from county_app.intake.records import Case, CaseEvent, Notice
 
 from conftest import login
 from test_cases_domain import CENTRE, FATHER_ID, MOTHER_ID, PHONE, XSECS_FORM
-from test_cases_scans import pdf
+from conftest import sample_pdf
 
 XSECS_OFFERED = ["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "YB-0101", "WJ-0103"]
 BORN = (date.today() - timedelta(days=20)).isoformat()
@@ -242,11 +242,11 @@ def test_scan_upload_and_the_scanner_folder(window, tmp_path):
                                data={**data, "scan": (BytesIO(b"not a scan"), "x.pdf")})
     assert answer.status_code == 422 and "不是 PDF" in text(answer)
     answer = window.clerk.post(f"/cases/{case_no}/materials/SQB", content_type="multipart/form-data",
-                               data={**data, "scan": (BytesIO(pdf(3)), "申请表.pdf")})
+                               data={**data, "scan": (BytesIO(sample_pdf(3)), "申请表.pdf")})
     assert answer.status_code == 302 and case(case_no)["materials"][1]["pages"] == 3
     answer = post(window.clerk, case_no, "materials/JMSFZ", status="scanned", source="folder")
     assert answer.status_code == 409 and "scan.folder" in text(answer)  # not configured: what to do
-    (tmp_path / "scan.pdf").write_bytes(pdf(1))
+    (tmp_path / "scan.pdf").write_bytes(sample_pdf(1))
     with db.connection_context(), db.atomic():
         settings.put("scan.folder", str(tmp_path))
     assert post(window.clerk, case_no, "materials/JMSFZ", status="scanned", source="folder").status_code == 302

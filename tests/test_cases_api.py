@@ -11,7 +11,7 @@ from county_app import accounts, settings
 from county_app.db import db
 
 from test_cases_domain import CENTRE, MOTHER_ID, PHONE, newborn
-from test_cases_scans import pdf
+from conftest import sample_pdf
 
 
 class Api:
@@ -94,7 +94,7 @@ def test_whole_window_flow(apis):
                        ("CSYXZM", {"status": "exempt", "licence_no": "DZZZ-2026-0001"})):
         status, answer = clerk.post(f"/api/v1/cases/{case_no}/materials/{code}", body)
         assert status == 200 and answer["status"] == body["status"], answer
-    status, answer = clerk.upload(f"/api/v1/cases/{case_no}/materials/SQB", "scan", "申请表.pdf", pdf(2))
+    status, answer = clerk.upload(f"/api/v1/cases/{case_no}/materials/SQB", "scan", "申请表.pdf", sample_pdf(2))
     assert status == 200 and answer["status"] == "scanned" and answer["pages"] == 2, answer
 
     status, answer = clerk.post(f"/api/v1/cases/{case_no}/accept")
@@ -172,7 +172,7 @@ def test_bad_requests_are_400(apis):
     assert clerk.post(f"/api/v1/cases/{case_no}/materials/HKB", {"status": 1})[0] == 400
     assert clerk.call("POST", f"/api/v1/cases/{case_no}/materials/JMSFZ", {"status": "original_verified"},
                       headers={"If-Match": "yesterday"})[0] == 400
-    assert clerk.upload(f"/api/v1/cases/{case_no}/materials/SQB", "file", "a.pdf", pdf(1))[0] == 400
+    assert clerk.upload(f"/api/v1/cases/{case_no}/materials/SQB", "file", "a.pdf", sample_pdf(1))[0] == 400
     assert clerk.get("/api/v1/cases?page=0")[0] == 400
 
 

@@ -92,3 +92,22 @@ def _merged_form(forms):
 
 def _rank_in(order):
     return lambda value: order.index(value) if value in order else len(order)
+
+
+def merge(materials, fields):
+    """Merge both lists; gives ``(merged materials, merged fields, counts)``.
+
+    ``counts`` says what merging saved: materials and fields before and after,
+    the merged materials fetched instead of handed in (电子证照 / 数据共享) and
+    the merged fields filled from the applicant.
+    """
+    merged_materials, merged_fields = merge_materials(materials), merge_fields(fields)
+    counts = dict(
+        materials_before=len(materials),
+        materials_after=len(merged_materials),
+        materials_fetched=sum(1 for m in merged_materials if m.waiver in FETCHED_WAIVERS),
+        fields_before=len(fields),
+        fields_after=len(merged_fields),
+        fields_prefilled=sum(1 for f in merged_fields if f.prefill),
+    )
+    return merged_materials, merged_fields, counts

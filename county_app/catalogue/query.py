@@ -12,7 +12,7 @@ from peewee import JOIN, fn
 
 from ..models import BundleMemberRow, BundleRow, CatalogueVersion, FieldRow, MaterialRow, MatterRow, QuestionRow
 from . import conditions
-from .merging import FETCHED_WAIVERS, FormField, Material, merge_fields, merge_materials
+from .merging import FormField, Material, merge
 
 @dataclass
 class Version:
@@ -144,15 +144,8 @@ def get_bundle(code):
                       condition_text=describe_condition(m.condition, asked)) for m in links]
     # A disabled (停用) matter cannot be applied for, so its papers and fields are not asked.
     materials, fields = materials_and_fields([m.matter for m in links if m.matter.enabled])
-    merged_materials, merged_fields = merge_materials(materials), merge_fields(fields)
-    totals = Totals(
-        materials_before=len(materials),
-        materials_after=len(merged_materials),
-        materials_fetched=sum(1 for m in merged_materials if m.waiver in FETCHED_WAIVERS),
-        fields_before=len(fields),
-        fields_after=len(merged_fields),
-        fields_prefilled=sum(1 for f in merged_fields if f.prefill),
-    )
+    merged_materials, merged_fields, counts = merge(materials, fields)
+    totals = Totals(**counts)
     question_views = [Question(q.code, q.text, _split(q.options), q.condition, describe_condition(q.condition, asked))
                       for q in questions]
     summary = _bundle_summary(row, len(members))

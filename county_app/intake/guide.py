@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from ..catalogue import conditions
-from ..catalogue.merging import FETCHED_WAIVERS, merge_fields, merge_materials
+from ..catalogue.merging import merge
 from ..catalogue.query import describe_condition, materials_and_fields
 from ..models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow, QuestionRow
 from .errors import Invalid, NotFound
@@ -263,16 +263,11 @@ def _assemble(version, chosen):
     """The guide over ``chosen`` ([(MatterRow, required)]), without bundle or questions."""
     rows = [matter for matter, _ in chosen]
     materials, fields = materials_and_fields(rows)
-    merged_materials, merged_fields = merge_materials(materials), merge_fields(fields)
+    merged_materials, merged_fields, counts = merge(materials, fields)
     visits = sum(m.visits for m in rows)
     totals = GuideTotals(
         matters=len(rows),
-        materials_before=len(materials),
-        materials_after=len(merged_materials),
-        materials_fetched=sum(1 for m in merged_materials if m.waiver in FETCHED_WAIVERS),
-        fields_before=len(fields),
-        fields_after=len(merged_fields),
-        fields_prefilled=sum(1 for f in merged_fields if f.prefill),
+        **counts,
         statutory_days_serial=sum(m.statutory_days for m in rows),
         promised_days_parallel=max((m.promised_days for m in rows), default=0),
         visits_before=visits,

@@ -17,7 +17,7 @@ from ..db import db
 from ..models import utcnow
 from . import events
 from .casejson import material_json
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .records import CaseMaterial
 from .statuses import SATISFIED, TRUST_LEVELS, WAIVER_LABELS
 
@@ -81,20 +81,50 @@ def check_state(case, material, status):
     raise events.wrong_state(case, "material")
 
 
+# How a paper may be supplied beyond handing it in: what its catalogue entry must say.
+_CATALOGUE_RULES = {
+    "copy_received": lambda m: m.form != "original",
+    "exempt": lambda m: m.waiver in FETCHED_WAIVERS,
+    "commitment": lambda m: m.waiver == "commitment",
+    "deferred": lambda m: m.necessity == "deferrable",
+}
+STATUSES = ("original_verified", "copy_received", "scanned", "exempt", "commitment", "deferred", "missing")
+
+
+def catalogue_allows(material, status):
+    """Whether the catalogue entry of ``material`` allows supplying it as ``status``."""
+    rule = _CATALOGUE_RULES.get(status)
+    return rule is None or rule(material)
+
+
+def allowed_statuses(case, material):
+    """The statuses ``material`` (anything with status, form, waiver, necessity) may take now."""
+    allowed = []
+    for status in STATUSES:
+        if status == "missing" and material.status == "missing" or not catalogue_allows(material, status):
+            continue
+        try:
+            check_state(case, material, status)
+        except Conflict:
+            continue
+        allowed.append(status)
+    return allowed
+
+
 def _apply_rules(material, values, copies, licence_no, deferred_until, today, problems):
     """Fill ``values`` for the status, noting what the catalogue does not allow."""
     status, name = values["status"], material.name
     if status == "original_verified":
         values["copies_received"] = copies
     elif status == "copy_received":
-        if material.form == "original":
+        if not catalogue_allows(material, status):
             problems.append({"field": "status", "message": f"「{name}」须核验原件，不能只收复印件"})
         received = copies if copies is not None else material.copies
         if received is not None and received < material.copies:
             problems.append({"field": "copies", "message": f"「{name}」需复印件 {material.copies} 份，实际 {received} 份"})
         values["copies_received"] = received
     elif status == "exempt":
-        if material.waiver not in FETCHED_WAIVERS:
+        if not catalogue_allows(material, status):
             problems.append({"field": "status", "message": f"「{name}」目录未规定可通过电子证照或数据共享免提交，"
                                                            "请收取原件或复印件"})
         number = (licence_no or "").strip() if isinstance(licence_no, str) else ""
@@ -102,11 +132,11 @@ def _apply_rules(material, values, copies, licence_no, deferred_until, today, pr
             problems.append({"field": "licence_no", "message": f"免提交「{name}」须填写电子证照编号或数据共享查询编号"})
         values["licence_no"] = number[:100]
     elif status == "commitment":
-        if material.waiver != "commitment":
+        if not catalogue_allows(material, status):
             allowed = WAIVER_LABELS.get(material.waiver, "无")
             problems.append({"field": "status", "message": f"「{name}」目录未规定可告知承诺（可用的免提交方式：{allowed}）"})
     elif status == "deferred":
-        if material.necessity != "deferrable":
+        if not catalogue_allows(material, status):
             problems.append({"field": "status", "message": f"「{name}」不是容缺材料，不能后补"})
         values["trust_level"] = None
         values["deferred_until"] = _deferral_date(deferred_until, today, problems)

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from flask import Blueprint, render_template, request, session
 
 from ..catalogue import vocabulary
-from ..catalogue.merging import FETCHED_WAIVERS
 from ..guard import current_user, requires
 from ..intake import cases, materials, outcomes
 from ..intake.casejson import case_json
@@ -27,7 +26,6 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 URGENCY_WORDS = {"overdue": "逾期", "due_soon": "即将到期"}
 LIST_TABS = ("registered", "correction", "accepted", "concluded", "delivered", "rejected")
-MATERIAL_ACTIONS = ("original_verified", "copy_received", "scanned", "exempt", "commitment", "deferred", "missing")
 
 
 def material_words():
@@ -209,20 +207,7 @@ def _allowed_moves(case):
 
 def _material_row(case, entry):
     """A checklist row: the material and the ways of supplying it that its catalogue entry and state allow."""
-    allowed = []
-    for status in MATERIAL_ACTIONS:
-        try:
-            materials.check_state(case, SimpleNamespace(status=entry["status"]), status)
-        except IntakeError:
-            continue
-        if (status == "copy_received" and entry["form"] == "original"
-                or status == "exempt" and entry["waiver"] not in FETCHED_WAIVERS
-                or status == "commitment" and entry["waiver"] != "commitment"
-                or status == "deferred" and entry["necessity"] != "deferrable"
-                or status == "missing" and entry["status"] == "missing"):
-            continue
-        allowed.append(status)
-    return {**entry, "actions": allowed}
+    return {**entry, "actions": materials.allowed_statuses(case, SimpleNamespace(**entry))}
 
 
 def _item_row(user, case, item):
