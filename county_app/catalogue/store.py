@@ -3,6 +3,7 @@
 A workbook is read into plain data and validated first (``xlsx_read``); only a
 file without errors is written, in one transaction, as a new catalogue version.
 """
+import functools
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -216,8 +217,18 @@ def versions():
 
 
 def work_calendar():
-    """The working-day calendar with the 节假日 overrides of the catalogue in force."""
+    """The working-day calendar with the 节假日 overrides of the catalogue in force.
+
+    A version's rows never change, so its calendar is built once per process,
+    keyed by the workbook's SHA-256 (the same file gives the same rows in any
+    database).
+    """
     current = CatalogueVersion.in_force()
     if current is None:
         return WorkCalendar()
-    return WorkCalendar.from_days(CalendarDayRow.select().where(CalendarDayRow.catalogue == current))
+    return _calendar_of(current.sha256, current.id)
+
+
+@functools.lru_cache(maxsize=4)
+def _calendar_of(sha256, version_id):
+    return WorkCalendar.from_days(CalendarDayRow.select().where(CalendarDayRow.catalogue == version_id))
