@@ -5,6 +5,7 @@ SQLite runs in WAL mode with foreign keys on and a busy timeout (the
 writers queue instead of failing half way. Nothing here is SQLite-only beyond the pragmas: the county hub will use
 PostgreSQL later.
 """
+import threading
 from pathlib import Path
 
 from playhouse.pool import PooledSqliteDatabase
@@ -19,10 +20,49 @@ PRAGMAS = (
     ("cache_size", -16000),
 )
 
-# A small pool: a request takes a connection and gives it back, so the pragmas,
-# the schema parse and the page cache are paid once per connection, not per
-# request (measured with a million cases: bench/RESULTS.md).
-db = PooledSqliteDatabase(None, lock_type="IMMEDIATE", max_connections=32, stale_timeout=600)
+class Database(PooledSqliteDatabase):
+    """A small pool of connections, and one writer at a time in this process.
+
+    A request takes a connection and gives it back, so the pragmas, the schema
+    parse and the page cache are paid once per connection, not per request.
+    Writers of this process queue on a lock before ``BEGIN IMMEDIATE``: SQLite's
+    busy handler sleeps up to 100 ms between retries and so wakes long after
+    the lock is free (both measured with a million cases: bench/RESULTS.md).
+    Other processes (a command run beside ``serve``) still queue in SQLite.
+    """
+
+    _writer = threading.Lock()
+    _holding = threading.local()
+
+    def begin(self, lock_type=None):
+        self._writer.acquire()
+        self._holding.lock = True
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self._release()
+            raise
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            self._release()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._release()
+
+    def _release(self):
+        # A failed commit is followed by a rollback: release only once.
+        if getattr(self._holding, "lock", False):
+            self._holding.lock = False
+            self._writer.release()
+
+
+db = Database(None, lock_type="IMMEDIATE", max_connections=32, stale_timeout=600)
 
 
 def database_path(data_dir):
