@@ -17,7 +17,7 @@ from county_app.db import db
 from county_app.intake import cases, events, lists, materials, numbers, workflow
 from county_app.intake.errors import Conflict, Forbidden, Invalid, NotFound
 from county_app.intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Notice, Rectification
-from county_app.models import AuditLog
+from county_app.models import AuditLog, CatalogueVersion
 
 from workbooks import Book
 
@@ -81,6 +81,24 @@ def window(seeded_app, make_user):
 
 
 # ----------------------------------------------------------------------------- registration
+
+
+def test_a_catalogue_published_during_registration_is_a_stale_conflict(window, tmp_path, monkeypatch):
+    """The checks run before the write transaction; a new catalogue in between refuses the case."""
+    checked = cases._guide
+
+    def guide_then_publish(*args, **kwargs):
+        guide = checked(*args, **kwargs)
+        store.import_workbook(Book().save(tmp_path / "new.xlsx"), actor="officer")
+        return guide
+
+    monkeypatch.setattr(cases, "_guide", guide_then_publish)
+    before = Case.select().count()
+    with pytest.raises(Conflict) as refused:
+        register(window.clerk)
+    assert refused.value.code == "stale" and "目录刚刚更新" in refused.value.message
+    assert Case.select().count() == before
+    assert CatalogueVersion.in_force().version == "2026.11-02"
 
 
 def test_registration_pins_items_checklist_and_first_event(window):

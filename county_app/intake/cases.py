@@ -53,23 +53,27 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     """
     numbers.centre_code()
     day = day or date.today()
+    # Checked before the write transaction, so that other writers do not wait
+    # on the guide and the form checks; the version is re-checked inside.
+    version = CatalogueVersion.in_force()
+    if version is None:
+        raise Conflict("还没有导入事项目录，不能登记办件", code="not_configured")
+    problems = []
+    person = _checked_applicant(applicant, problems)
+    helper = _checked_agent(agent, problems)
+    guide = _guide(bundle, matters, answers, version, problems)
+    clean = {}
+    if guide is not None:
+        clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person)
+        if form is not None and not isinstance(form, dict):
+            errors.insert(0, {"field": "form", "message": "表单应为 {字段编码: 值}"})
+        problems.extend(errors)
+    if problems:
+        raise Invalid(f"登记信息有 {len(problems)} 处问题，请逐项改正：" +
+                      "；".join(p["message"] for p in problems[:5]), problems)
     with db.atomic():
-        version = CatalogueVersion.in_force()
-        if version is None:
-            raise Conflict("还没有导入事项目录，不能登记办件", code="not_configured")
-        problems = []
-        person = _checked_applicant(applicant, problems)
-        helper = _checked_agent(agent, problems)
-        guide = _guide(bundle, matters, answers, version, problems)
-        clean = {}
-        if guide is not None:
-            clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person)
-            if form is not None and not isinstance(form, dict):
-                errors.insert(0, {"field": "form", "message": "表单应为 {字段编码: 值}"})
-            problems.extend(errors)
-        if problems:
-            raise Invalid(f"登记信息有 {len(problems)} 处问题，请逐项改正：" +
-                          "；".join(p["message"] for p in problems[:5]), problems)
+        if CatalogueVersion.in_force().id != version.id:
+            raise Conflict("事项目录刚刚更新，请重新核对办理事项和材料后再登记", code="stale")
         case = Case.create(
             case_no=numbers.allocate(day), catalogue=version.id,
             bundle_code=guide.bundle.code if guide.bundle else None,
