@@ -58,6 +58,7 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
 
     # Log in; Alt+N is 新办件 from anywhere.
     page.goto(base + "/login")
+    focus_on(page, "el.id", "username")  # autofocus runs after load; typing earlier goes nowhere
     page.keyboard.type("li")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
