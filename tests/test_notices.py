@@ -23,33 +23,13 @@ from county_app.intake.records import CaseEvent, CaseItem, Notice
 from county_app.models import User
 
 from conftest import login, sample_pdf
+from test_cases_domain import BEFORE_HOLIDAY, CENTRE, FATHER_ID, MOTHER_ID, PHONE, newborn
 
-CENTRE = "331128101000"
 CENTRE_NAME = "安澜县城关镇便民服务中心"
 CENTRE_PHONE = "0571-86001234"
 CENTRE_ADDRESS = "安澜县城关镇人民路 8 号"
-MOTHER_ID = "331128199003071243"
-FATHER_ID = "331128198805123610"
-PHONE = "13800138000"
 CLERK_PHONE = "0571-86001235"
-XSECS_MATTERS = ["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"]  # story 1: all but 医保参保
-XSECS_FORM = {
-    "GX": "母亲", "XSEXM": "张小宝", "XSEXB": "男", "XSECSRQ": "2026-09-20", "XSECSDD": "安澜县人民医院",
-    "FQXM": "张伟", "FQSFZH": FATHER_ID, "MQXM": "李娜", "MQSFZH": MOTHER_ID, "LHFS": "随父落户",
-    "CKRXM": "张小宝", "LKFS": "窗口领取",
-}
-BEFORE_HOLIDAY = date(2026, 9, 30)  # the last working day before the 2026 National Day holiday
 CREDIT_CODE = "91350100M000100Y43"
-
-
-def newborn(**changes):
-    """The registration of story 1 (Ms Li, 新生儿出生一件事, five matters)."""
-    request = dict(bundle="YJS-XSECS", answers={"Q1": "是", "Q2": "是", "Q3": "是"}, matters=list(XSECS_MATTERS),
-                   applicant={"kind": "person", "name": "李娜", "id_number": MOTHER_ID, "phone": PHONE,
-                              "address": "安澜县城关镇幸福路 1 号"},
-                   form=dict(XSECS_FORM))
-    request.update(changes)
-    return request
 
 
 def restaurant():
