@@ -219,3 +219,20 @@ def test_a_catalogue_without_holidays_imports(app, tmp_path):
         outcome = store.import_workbook(Book().drop_sheet("节假日").save(tmp_path / "c.xlsx"), actor="a")
         assert outcome.status == "applied", outcome.errors
         assert store.load_catalogue(CatalogueVersion.in_force()).calendar == []
+
+
+def test_uploads_never_confirmed_are_dropped_after_a_day(app, client, make_user, data_dir, tmp_path):
+    import os
+    import time
+
+    make_user("officer", "county")
+    login(client, "officer")
+    staging = data_dir / "uploads"
+    staging.mkdir(exist_ok=True)
+    old, recent = staging / ("catalogue-" + "a" * 64 + ".xlsx"), staging / ("catalogue-" + "b" * 64 + ".xlsx")
+    for path in (old, recent):
+        path.write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    _upload(client, Book().save(tmp_path / "c.xlsx"))
+    assert not old.exists() and recent.exists()
