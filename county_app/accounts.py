@@ -203,20 +203,23 @@ def reset_password(username, *, actor):
     with db.atomic():
         user = get_user(username)
         user.password_hash = generate_password_hash(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.save()
+        _clear_lockout(user)
         audit.record(actor, "user.reset", "user", user.username)
     return password
+
+
+def _clear_lockout(user):
+    """Forget failed logins and any lock they caused, and save the user."""
+    user.failed_logins = 0
+    user.locked_until = None
+    user.save()
 
 
 def unlock_user(username, *, actor):
     """Lift a lockout caused by failed logins."""
     with db.atomic():
         user = get_user(username)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.save()
+        _clear_lockout(user)
         audit.record(actor, "user.unlock", "user", user.username)
     return user
 
@@ -246,9 +249,7 @@ def reactivate_user(username, *, actor):
         if user.active:
             raise AccountError(f"用户“{user.username}”已经是启用状态")
         user.active = True
-        user.failed_logins = 0
-        user.locked_until = None
-        user.save()
+        _clear_lockout(user)
         audit.record(actor, "user.reactivate", "user", user.username)
     return user
 
@@ -299,9 +300,7 @@ def authenticate(username, password, now=None, *, source=""):
             audit.record(name, "login.failed", "user", name, reason="inactive", source=source)
             error = "账号已停用，请联系系统管理员"
         else:
-            user.failed_logins = 0
-            user.locked_until = None
-            user.save()
+            _clear_lockout(user)
             audit.record(name, "login.ok", "user", name, source=source)
     if error:
         raise AccountError(error)
