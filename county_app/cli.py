@@ -96,11 +96,14 @@ def init(ctx, role, code, name):
 @click.pass_context
 def serve(ctx, host, port, threads):
     """启动网页界面和接口（waitress），后台任务随之运行。"""
+    import logging
+
     import waitress
 
     from . import create_app, jobs
     from .bootstrap import initialise
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     report = initialise(ctx.obj["data_dir"], actor=_actor())
     if report.admin_password:
         click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
@@ -284,6 +287,28 @@ def config_set(ctx, key, value):
     except settings.SettingError as exc:
         raise click.ClickException(f"{key}：{exc}") from None
     click.echo(f"{key} = {stored}")
+
+
+_MAINTENANCE_STEPS = {"scans": "清理扫描文件", "uploads": "清理目录上传文件", "optimize": "更新数据库查询统计"}
+
+
+@cli.command("maintenance")
+@with_data_dir
+@click.pass_context
+def maintenance_command(ctx):
+    """立即执行一次夜间维护：清理无人引用的扫描文件和过期的目录上传文件，更新数据库查询统计。"""
+    from .maintenance import run_maintenance
+
+    data_dir = _open(ctx)
+    report = run_maintenance(data_dir)
+    click.echo(f"已删除无人引用的扫描文件 {report.scans_removed} 个"
+               f"（共 {report.scan_bytes_freed / (1024 * 1024):.1f} MB）")
+    click.echo(f"已删除超过一天未确认的目录上传文件 {report.uploads_removed} 个")
+    click.echo("数据库查询统计已更新" if report.optimized else "数据库查询统计未更新")
+    for step, message in report.failures.items():
+        click.echo(f"失败 {_MAINTENANCE_STEPS.get(step, step)}：{message}", err=True)
+    if report.failures:
+        raise click.ClickException(f"夜间维护有 {len(report.failures)} 项未完成（见上），其余各项已执行")
 
 
 def main(argv=None):

@@ -1,13 +1,49 @@
 """Background jobs. The scheduler starts only from ``serve``, never from create_app or tests."""
 import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from . import maintenance, settings
+from .crontab import TIMEZONE, crontab_trigger
+from .db import db
+
 log = logging.getLogger(__name__)
+
+MAINTENANCE_JOB = "maintenance"
+MAINTENANCE_AFTER_START_JOB = "maintenance-after-start"
+MISFIRE_GRACE = 3600  # seconds: a run delayed by a busy or sleeping PC still happens within the hour
+AFTER_START = timedelta(minutes=10)  # a window PC switched off at night is maintained once a day this way
+
+
+def build(app):
+    """The scheduler for ``app``'s node with its jobs, not started; schedules are read from settings now."""
+    scheduler = BackgroundScheduler(timezone=TIMEZONE)
+    with db.connection_context():
+        maintenance_cron = settings.get("maintenance.cron")
+    data_dir = Path(app.config["DATA_DIR"])
+    scheduler.add_job(maintenance.run_maintenance, _cron_trigger("maintenance.cron", maintenance_cron),
+                      args=[data_dir], id=MAINTENANCE_JOB, name="夜间维护",
+                      coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE, replace_existing=True)
+    scheduler.add_job(maintenance.run_maintenance, "date", run_date=datetime.now(timezone.utc) + AFTER_START,
+                      args=[data_dir], id=MAINTENANCE_AFTER_START_JOB, name="启动后维护",
+                      misfire_grace_time=MISFIRE_GRACE)
+    return scheduler
 
 
 def start(app):
     """Start the scheduler for ``app``'s node and return it (``serve`` shuts it down)."""
-    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    scheduler = build(app)
     scheduler.start()
     return scheduler
+
+
+def _cron_trigger(key, value):
+    """A CronTrigger for setting ``key``; its default if the stored text is no longer valid."""
+    try:
+        return crontab_trigger(value)
+    except ValueError:
+        default = settings.spec_for(key).default
+        log.error("setting %s = %r is not a valid cron expression; using the default %r", key, value, default)
+        return crontab_trigger(default)

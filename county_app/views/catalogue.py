@@ -2,7 +2,6 @@
 import io
 import re
 import tempfile
-import time
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, \
@@ -10,29 +9,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from .. import settings
 from ..catalogue import store
+from ..catalogue.uploads import UPLOAD_DIR, drop_stale_uploads
 from ..guard import current_user, requires
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
 
 
-STAGED_FOR = 24 * 3600  # seconds a checked upload waits for its confirmation
-
-
 def _staging_dir():
-    path = Path(current_app.config["DATA_DIR"]) / "uploads"
+    path = Path(current_app.config["DATA_DIR"]) / UPLOAD_DIR
     path.mkdir(exist_ok=True)
     return path
-
-
-def _drop_stale_uploads(folder):
-    """Remove uploads checked but never confirmed (or left by a crash) more than a day ago."""
-    cutoff = time.time() - STAGED_FOR
-    for path in folder.glob("*.xlsx"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:  # another request took it meanwhile
-            pass
 
 
 def _staged(sha):
@@ -56,7 +42,7 @@ def upload():
         flash("请选择要导入的目录文件（.xlsx）", "error")
         return redirect(url_for(".versions"))
     cap = int(settings.get("catalogue.max_upload_mb")) * 1024 * 1024
-    _drop_stale_uploads(_staging_dir())
+    drop_stale_uploads(_staging_dir())
     with tempfile.NamedTemporaryFile(dir=_staging_dir(), suffix=".xlsx", delete=False) as handle:
         temp = Path(handle.name)
         size = 0
