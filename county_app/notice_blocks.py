@@ -26,9 +26,9 @@ def print_mask(number):
 
 
 def centre_info():
-    """The centre's name, address and phone from the settings (the name has a plain default)."""
+    """The centre's name, address, phone and office hours from the settings (the name has a plain default)."""
     return {"name": settings.get("centre.name") or "便民服务中心", "address": settings.get("centre.address"),
-            "phone": settings.get("centre.phone")}
+            "phone": settings.get("centre.phone"), "hours": settings.get("centre.hours")}
 
 
 def applicant_block(case):
@@ -88,7 +88,7 @@ def items_of(case):
 
 def materials_of(case, *, received_only):
     """The checklist of ``case`` in order, with how each was supplied (only those handed in: ``received_only``)."""
-    rows = CaseMaterial.select().where(CaseMaterial.case == case.id).order_by(CaseMaterial.position, CaseMaterial.id)
+    rows = CaseMaterial.of_case(case.id)
     return [{"code": m.code, "name": m.name, "status": m.status, "supplied": supplied_text(m),
              "necessity": vocabulary.word_for(vocabulary.NECESSITY, m.necessity)}
             for m in rows if not (received_only and m.status == "missing")]

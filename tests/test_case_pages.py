@@ -266,6 +266,26 @@ def test_reject_needs_a_reason_and_a_confirmation(window):
     assert f"/cases/{case_no}/notices/rejection" in text(window.clerk.get(f"/cases/{case_no}"))
 
 
+def test_reject_form_takes_the_authority_to_apply_to(window):
+    case_no = register(window.clerk)
+    page = text(window.clerk.get(f"/cases/{case_no}"))
+    assert '<label for="reject-refer-to">应向何机关申请（不属于本机关职权时填写）</label>' in page
+    answer = post(window.clerk, case_no, "reject", reason="不属于本中心受理范围", refer_to="县" * 101)
+    page = text(answer)
+    assert answer.status_code == 422 and "「应向何机关申请」应为不超过 100 字" in page
+    assert re.search(r'id="reject-refer-to"[^>]*aria-invalid="true"[^>]*autofocus', page, re.S)
+    assert case(case_no)["status"] == "registered"
+    answer = post(window.clerk, case_no, "reject", reason="不属于本中心受理范围", refer_to=" 安澜县民政局 ")
+    assert answer.status_code == 200 and "告知申请人向安澜县民政局申请" in text(answer)
+    assert '<input type="hidden" name="refer_to" value=" 安澜县民政局 ">' in text(answer)
+    assert post(window.clerk, case_no, "reject", reason="不属于本中心受理范围", refer_to=" 安澜县民政局 ",
+                confirm="1").status_code == 302
+    shown = case(case_no)
+    assert shown["status"] == "rejected" and shown["events"][-1]["detail"]["refer_to"] == "安澜县民政局"
+    page = text(window.clerk.get(f"/cases/{case_no}"))
+    assert "<dt>应向何机关申请</dt><dd>安澜县民政局</dd>" in page and "；应向安澜县民政局申请" in page
+
+
 def test_second_correction_is_for_administrators(window):
     case_no = register(window.clerk)
     post(window.clerk, case_no, "accept")

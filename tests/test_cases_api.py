@@ -205,6 +205,30 @@ def test_state_conflicts_are_409(apis):
     assert clerk.post(f"/api/v1/cases/{case_no}/evaluation", {"rating": 5})[0] == 409
 
 
+def test_reject_with_the_authority_to_apply_to(apis):
+    clerk = apis["clerk"]
+    case_no = clerk.post("/api/v1/cases", newborn())[1]["case_no"]
+    status, answer = clerk.post(f"/api/v1/cases/{case_no}/reject",
+                                {"reason": "不属于本中心受理范围", "refer_to": "县" * 101})
+    assert status == 422 and error_code(answer) == "invalid"
+    assert answer["error"]["details"][0]["field"] == "refer_to" and "应向何机关申请" in answer["error"]["message"]
+    status, case = clerk.get(f"/api/v1/cases/{case_no}")
+    assert case["status"] == "registered" and case["version"] == 1 and case["notices"] == []
+    assert [e["action"] for e in case["events"]] == ["register"]
+    assert clerk.post(f"/api/v1/cases/{case_no}/reject", {"reason": "不属于", "refer_to": 5})[0] == 400
+
+    status, answer = clerk.post(f"/api/v1/cases/{case_no}/reject",
+                                {"reason": "不属于本中心受理范围", "refer_to": " 安澜县市场监督管理局 ", "version": 1})
+    assert status == 200 and answer["status"] == "rejected", answer
+    assert answer["events"][-1]["action"] == "reject"
+    assert answer["events"][-1]["detail"]["refer_to"] == "安澜县市场监督管理局"
+    request = urllib.request.Request(f"{clerk.base}/cases/{case_no}/notices/rejection?noprint=1",
+                                     headers={"Authorization": f"Bearer {clerk.token}"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        html = response.read().decode()
+    assert "该申请事项依法不属于本机关职权范围，请向安澜县市场监督管理局申请。" in html
+
+
 def test_invalid_values_are_422(apis):
     clerk = apis["clerk"]
     status, answer = clerk.post("/api/v1/cases", newborn(applicant={

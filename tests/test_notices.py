@@ -18,6 +18,7 @@ import pytest
 from county_app import accounts, settings
 from county_app.db import db
 from county_app.intake import cases, materials, scans, workflow
+from county_app.intake.errors import Invalid
 from county_app.intake.guide import guide_bundle
 from county_app.intake.records import CaseEvent, CaseItem, Notice
 from county_app.models import User
@@ -168,6 +169,55 @@ def test_rejection_gives_reason_and_remedies(window):
     assert "六十日内依法申请行政复议" in text and "六个月内依法向人民法院提起行政诉讼" in text
     assert "行政复议法》第二十条" in text and "行政诉讼法》第四十六条" in text
     assert "申请人（签收）" in text
+
+
+def test_rejection_names_the_authority_to_apply_to(window):
+    case = register(window)
+    workflow.reject_case(case.case_no, "该事项不属于本中心受理范围", actor=window.clerk,
+                         refer_to="  安澜县市场监督管理局  ")
+    notice = Notice.get((Notice.case == case.id) & (Notice.kind == "rejection"))
+    assert json.loads(notice.content)["refer_to"] == "安澜县市场监督管理局"
+    event = CaseEvent.get((CaseEvent.case == case.id) & (CaseEvent.action == "reject"))
+    assert json.loads(event.detail)["refer_to"] == "安澜县市场监督管理局"
+    text = assert_common(page(window, f"/cases/{case.case_no}/notices/rejection"), case.case_no, "不予受理通知书")
+    assert "该申请事项依法不属于本机关职权范围，请向安澜县市场监督管理局申请。" in text
+    assert "六十日内依法申请行政复议" in text
+    shown = text_of(page(window, f"/cases/{case.case_no}"))
+    assert "不予受理理由 该事项不属于本中心受理范围" in shown and "应向何机关申请 安澜县市场监督管理局" in shown
+
+
+def test_rejection_without_authority_has_no_referral_and_too_long_changes_nothing(window):
+    case = register(window)
+    with pytest.raises(Invalid) as caught:
+        workflow.reject_case(case.case_no, "不属于本中心受理范围", actor=window.clerk, refer_to="县" * 101)
+    assert caught.value.details == [{"field": "refer_to", "message": caught.value.message}]
+    assert "应向何机关申请" in caught.value.message and "100" in caught.value.message
+    assert cases.get_case(case.case_no).status == "registered"
+    assert not Notice.select().where(Notice.case == case.id).exists()
+    workflow.reject_case(case.case_no, "申请人户籍不在本县", actor=window.clerk, refer_to="   ")
+    notice = Notice.get((Notice.case == case.id) & (Notice.kind == "rejection"))
+    assert "refer_to" not in json.loads(notice.content)
+    text = text_of(page(window, f"/cases/{case.case_no}/notices/rejection"))
+    assert "不属于本机关职权范围" not in text and "请向" not in text
+
+
+def test_office_hours_are_printed_beside_the_address_only_when_set(window):
+    case = register(window)
+    path = f"/cases/{case.case_no}/notices/receipt?noprint=1"
+    text = text_of(page(window, path))
+    assert f"地址：{CENTRE_ADDRESS}" in text and "办公时间" not in text
+    guide = text_of(page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&noprint=1"))
+    assert "办公时间：" not in guide and f"（{CENTRE_ADDRESS}），法定工作日办公时间内（法定节假日除外）。" in guide
+    with db.atomic():
+        settings.put("centre.hours", "工作日 9:00-12:00，14:00-17:30")
+    text = text_of(page(window, path))
+    assert f"地址：{CENTRE_ADDRESS} 办公时间：工作日 9:00-12:00，14:00-17:30" in text
+    assert CENTRE_PHONE in text
+    workflow.reject_case(case.case_no, "不属于本中心受理范围", actor=window.clerk)
+    assert "办公时间：工作日 9:00-12:00，14:00-17:30" in text_of(
+        page(window, f"/cases/{case.case_no}/notices/rejection"))
+    guide = text_of(page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&noprint=1"))
+    assert f"（{CENTRE_ADDRESS}），办公时间：工作日 9:00-12:00，14:00-17:30。" in guide
 
 
 def test_completion_gives_each_decision_result_number_and_delivery(window):
@@ -340,7 +390,8 @@ def printer(live_server, make_user, tmp_path, chromium):
     with db.connection_context():
         with db.atomic():
             for key, value in (("centre.code", CENTRE), ("centre.name", CENTRE_NAME),
-                               ("centre.phone", CENTRE_PHONE), ("centre.address", CENTRE_ADDRESS)):
+                               ("centre.phone", CENTRE_PHONE), ("centre.address", CENTRE_ADDRESS),
+                               ("centre.hours", "工作日 9:00-12:00，14:00-17:30")):
                 settings.put(key, value)
             User.update(display_name="李芳", phone=CLERK_PHONE).where(User.username == "li").execute()
         token = accounts.issue_token("li", actor="test").token

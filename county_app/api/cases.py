@@ -99,9 +99,10 @@ def accept(case_no):
 @bp.post("/cases/<case_no>/reject")
 @requires("cases.handle")
 def reject(case_no):
-    """不予受理: ``{"reason"}``."""
+    """不予受理: ``{"reason", "refer_to"?}`` (``refer_to``: the authority to apply to instead)."""
     body = _body()
     return _case_answer(workflow.reject_case(case_no, _value(body, "reason", str), actor=current_user(),
+                                             refer_to=_value(body, "refer_to", str),
                                              expected_version=_version(body)))
 
 

@@ -76,19 +76,24 @@ def accept(case_no):
 @bp.route("/<case_no>/reject", methods=BOTH)
 @requires("cases.handle")
 def reject(case_no):
-    """不予受理, in two steps: the reason, then 「确认不予受理」."""
+    """不予受理, in two steps: the reason (and, optionally, the authority to apply to), then 「确认不予受理」."""
     if request.method == "GET":
         return _back(case_no)
-    reason = request.form.get("reason", "")
+    reason, refer_to = request.form.get("reason", ""), request.form.get("refer_to", "")
     if request.form.get("confirm") != "1":
         try:
             reason_text(reason, "reason", required=True)
         except IntakeError as exc:
             return render_case(case_no, problem=("reject", "不予受理的理由：" + exc.message), typed=request.form,
                                status=exc.status)
+        try:
+            workflow.refer_to_text(refer_to)
+        except IntakeError as exc:
+            return render_case(case_no, problem=("reject", exc.message), typed=request.form, status=exc.status,
+                               focus="reject-refer-to")
         return render_case(case_no, typed=request.form, confirm_reject=True, focus="reject-confirm")
     return _act(case_no, "reject", lambda: workflow.reject_case(case_no, reason, actor=current_user(),
-                                                                 expected_version=_version()),
+                                                                 refer_to=refer_to, expected_version=_version()),
                 lambda data: "已不予受理，请打印不予受理通知书交申请人")
 
 

@@ -178,7 +178,7 @@ def describe(event, material_names, matter_names):
     if action == "accept":
         return f"受理通知书 {d.get('notice')}，承诺办结日期 {d.get('due_date')}"
     if action == "reject":
-        return f"理由：{d.get('reason')}"
+        return f"理由：{d.get('reason')}" + (f"；应向{d['refer_to']}申请" if d.get("refer_to") else "")
     if action == "result":
         outcome = "准予" if d.get("outcome") == "approved" else "不予"
         return f"{matter}：{outcome} {d.get('result_no') or ''}".strip()
