@@ -30,6 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import access, audit
 from .db import db
 from .models import ApiToken, User, utcnow
+from .prepared import Prepared
 
 ROLES = access.ROLES
 
@@ -44,6 +45,8 @@ RESERVED_USERNAMES = {"system", "cli", "seed", "anonymous"}
 _USERNAME = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9._\-\u4e00-\u9fff·]{0,63}")
 _PHONE = re.compile(r"[0-9+\-() ]{0,32}")
 # Letters and digits that cannot be mistaken for one another when read aloud or copied by hand.
+_TOKEN_BY_HASH = Prepared(lambda token_hash: ApiToken.select().where(ApiToken.token_hash == token_hash))
+_USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id))
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _dummy_hash = None
 
@@ -367,6 +370,11 @@ def get_token(prefix):
     return record
 
 
+def user_by_id(user_id):
+    """The user with this id (active or not), or None: the lookup of every logged-in request."""
+    return _USER_BY_ID.first(user_id)
+
+
 def user_for_token(token, now=None):
     """The active user holding ``token``; None for an unknown or revoked token or an inactive user.
 
@@ -375,11 +383,13 @@ def user_for_token(token, now=None):
     """
     if not token or len(token) > 200:
         return None
-    record = (ApiToken.select(ApiToken, User).join(User)
-              .where(ApiToken.token_hash == _hash_token(token)).first())
-    if record is None or record.revoked_at is not None or not record.user.active:
+    record = _TOKEN_BY_HASH.first(_hash_token(token))
+    if record is None or record.revoked_at is not None:
+        return None
+    user = user_by_id(record.user_id)
+    if user is None or not user.active:
         return None
     now = as_utc(now)
     if record.last_used_at is None or now - as_utc(record.last_used_at) >= TOKEN_TOUCH_INTERVAL:
         ApiToken.update(last_used_at=now).where(ApiToken.id == record.id).execute()
-    return record.user
+    return user

@@ -118,9 +118,7 @@ def _session_user():
     uid = session.get("uid")
     if uid is None:
         return None
-    from .models import User
-
-    user = User.get_or_none(User.id == uid)
+    user = accounts.user_by_id(uid)
     started = session.get("at", 0)
     if (user is None or not user.active or session.get("stamp") != accounts.session_stamp(user)
             or not isinstance(started, int) or time.time() - started > SESSION_MAX_AGE):

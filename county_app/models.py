@@ -18,6 +18,7 @@ from peewee import (
 )
 
 from .db import db
+from .prepared import Prepared
 
 
 def utcnow():
@@ -28,6 +29,7 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+        only_save_dirty = True  # an UPDATE writes the changed columns only (new rows: every column)
 
 
 class SchemaMigration(BaseModel):
@@ -84,7 +86,16 @@ class CatalogueVersion(BaseModel):
     @classmethod
     def in_force(cls):
         """The version in force (the newest import), or None before any import."""
-        return cls.select().order_by(cls.id.desc()).first()
+        return _VERSION_IN_FORCE.first()
+
+    @classmethod
+    def by_id(cls, version_id):
+        """The version with this id (a case's), or None."""
+        return _VERSION_BY_ID.first(version_id)
+
+
+_VERSION_IN_FORCE = Prepared(lambda: CatalogueVersion.select().order_by(CatalogueVersion.id.desc()).limit(1))
+_VERSION_BY_ID = Prepared(lambda version_id: CatalogueVersion.select().where(CatalogueVersion.id == version_id))
 
 
 class MatterRow(BaseModel):

@@ -136,7 +136,7 @@ def _acceptance(content, case, notice, details):
 
 
 def _correction(content, case, notice, details):
-    checklist = {m.code: m for m in CaseMaterial.select().where(CaseMaterial.case == case.id)}
+    checklist = {m.code: m for m in CaseMaterial.of_case(case.id)}
     wanted = []
     for entry in details.get("materials", []):
         row = checklist.get(entry.get("code"))

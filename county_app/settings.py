@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .models import Setting
+from .prepared import Prepared
 
 
 class SettingError(ValueError):
@@ -29,10 +30,10 @@ def _digits(count):
 
 
 def _cron(value):
-    from apscheduler.triggers.cron import CronTrigger
+    from .crontab import crontab_trigger
 
     try:
-        CronTrigger.from_crontab(value)
+        crontab_trigger(value)
     except ValueError as exc:
         raise SettingError(f"不是有效的 cron 表达式（分 时 日 月 周）：\"{value}\"（{exc}）") from None
 
@@ -61,15 +62,20 @@ SETTINGS = [
     SettingSpec("centre.name", "", "本中心名称，打印在各类通知书上"),
     SettingSpec("centre.phone", "", "咨询电话，打印在各类通知书上"),
     SettingSpec("centre.address", "", "本中心地址，打印在一次性告知单上"),
+    SettingSpec("centre.hours", "", "办公时间，例如“工作日 9:00-12:00，14:00-17:30”；设置后打印在各类通知书上"),
     SettingSpec("sync.url", "", "县级汇聚中心的地址，例如 http://10.1.1.1:8080"),
     SettingSpec("sync.node", "", "本节点在汇聚中心登记的编码"),
     SettingSpec("sync.secret", "", "与汇聚中心共享的密钥（node add 时生成）", secret=True),
     SettingSpec("sync.cron", "30 1 * * *", "夜间自动同步的时间（cron 格式：分 时 日 月 周）", _cron),
+    SettingSpec("maintenance.cron", "30 2 * * *",
+                "夜间维护（清理无人引用的扫描文件和过期的目录上传文件、更新数据库查询统计）的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB）", _positive_int),
     SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹；窗口可一键把其中最新的文件作为材料扫描件上传"),
 ]
 
 _BY_KEY = {spec.key: spec for spec in SETTINGS}
+
+_STORED_VALUE = Prepared(lambda key: Setting.select(Setting.value).where(Setting.key == key).tuples())
 
 
 def spec_for(key):
@@ -82,8 +88,8 @@ def spec_for(key):
 def get(key):
     """The value of ``key``: the stored one, else its default."""
     spec = spec_for(key)
-    row = Setting.get_or_none(Setting.key == key)
-    return row.value if row else spec.default
+    value = _STORED_VALUE.scalar(key)
+    return spec.default if value is None else value
 
 
 def put(key, value):

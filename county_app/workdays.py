@@ -27,6 +27,7 @@ class WorkCalendar:
     def __init__(self, overrides=None):
         self.overrides = dict(overrides or {})
         self._override_years = {day.year for day in self.overrides}
+        self._working = {}  # day → bool, remembered: chinesecalendar scans its tables on every call
 
     @classmethod
     def from_days(cls, days):
@@ -38,6 +39,12 @@ class WorkCalendar:
         return year in self._override_years or _builtin_covers(year)
 
     def is_working_day(self, day):
+        working = self._working.get(day)
+        if working is None:
+            working = self._working[day] = self._look_up(day)
+        return working
+
+    def _look_up(self, day):
         kind = self.overrides.get(day)
         if kind is not None:
             return kind == "work"

@@ -5,6 +5,7 @@ function answers dataclasses or lists of them, never peewee rows; enumerated
 values stay codes of ``vocabulary`` (the pages turn them into words).
 The caller holds the database connection.
 """
+import functools
 import re
 from dataclasses import dataclass
 
@@ -263,11 +264,24 @@ def materials_and_fields(matters):
     Each ``Material`` / ``FormField`` names its one matter in ``matters``;
     merge them with ``merging.merge_materials`` / ``merge_fields``.
     """
-    order = {matter.id: i for i, matter in enumerate(matters)}
-    materials = [Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
-                          r.instructions, [r.matter.code]) for r in _rows_of(MaterialRow, order)]
-    fields = [FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None, [r.matter.code])
-              for r in _rows_of(FieldRow, order)]
+    if not matters:
+        return [], []
+    shas = tuple(CatalogueVersion.by_id(i).sha256 for i in sorted({m.catalogue_id for m in matters}))
+    materials, fields = _materials_and_fields_of(shas, tuple(matter.id for matter in matters))
+    return list(materials), list(fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _materials_and_fields_of(version_shas, matter_ids):
+    """Cached: an imported version's rows never change, and its workbook's SHA-256 names the content.
+
+    The answers are shared between callers: ``merge`` builds new objects and leaves these alone.
+    """
+    order = {matter_id: i for i, matter_id in enumerate(matter_ids)}
+    materials = tuple(Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
+                               r.instructions, (r.matter.code,)) for r in _rows_of(MaterialRow, order))
+    fields = tuple(FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None,
+                             (r.matter.code,)) for r in _rows_of(FieldRow, order))
     return materials, fields
 
 

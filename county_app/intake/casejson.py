@@ -10,6 +10,8 @@ from datetime import date
 from ..accounts import as_utc
 from ..catalogue.store import work_calendar
 from ..identity import mask_id_number, mask_phone
+from ..models import CatalogueVersion
+from ..prepared import Prepared
 from .records import CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Notice, Rectification, Scan
 from .statuses import CASE_STATUSES, ITEM_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, SATISFIED
 
@@ -83,8 +85,7 @@ def item_json(item, today=None, calendar=None):
 def material_json(material, scans=None):
     """One checklist entry: ``code``, ``name``, ``required``, ``status`` and how it was supplied."""
     if scans is None:
-        scans = list(MaterialScan.select(MaterialScan, Scan).join(Scan)
-                     .where(MaterialScan.material == material.id).order_by(MaterialScan.id))
+        scans = _SCANS_OF_MATERIAL.rows(material.id)
     return {
         "code": material.code,
         "name": material.name,
@@ -127,12 +128,10 @@ def notice_json(notice):
 def case_json(case, *, unmask=False, today=None):
     """The whole case as interfaces.md shows it (``GET /api/v1/cases/{case_no}``)."""
     calendar = work_calendar()
-    items = list(CaseItem.select().where(CaseItem.case == case.id).order_by(CaseItem.position, CaseItem.id))
-    materials = list(CaseMaterial.select().where(CaseMaterial.case == case.id)
-                     .order_by(CaseMaterial.position, CaseMaterial.id))
+    items = CaseItem.of_case(case.id)
+    materials = CaseMaterial.of_case(case.id)
     scans = {}
-    for link in (MaterialScan.select(MaterialScan, Scan).join(Scan)
-                 .where(MaterialScan.material.in_([m.id for m in materials])).order_by(MaterialScan.id)):
+    for link in _SCANS_OF_CASE.rows(case.id):
         scans.setdefault(link.material_id, []).append(link)
     applicant, agent = applicant_json(case, unmask=unmask)
     form = loads(case.form, {})
@@ -140,14 +139,14 @@ def case_json(case, *, unmask=False, today=None):
         for code in loads(case.id_fields, []):
             if form.get(code):
                 form[code] = mask_id_number(form[code])
-    evaluation = Evaluation.get_or_none(Evaluation.case == case.id)
+    evaluation = _EVALUATION.first(case.id)
     open_dues = [item.due_date for item in items if item.status == "pending" and item.due_date]
     return {
         "case_no": case.case_no,
         "version": case.version,
         "status": case.status,
         "status_label": CASE_STATUSES.get(case.status, case.status),
-        "catalogue_version": case.catalogue.version,
+        "catalogue_version": CatalogueVersion.by_id(case.catalogue_id).version,
         "bundle": {"code": case.bundle_code, "name": case.bundle_name} if case.bundle_code else None,
         "applicant": applicant,
         "agent": agent,
@@ -165,9 +164,8 @@ def case_json(case, *, unmask=False, today=None):
                      "at": iso_time(case.delivered_at)} if case.delivery_method else None,
         "items": [item_json(item, today, calendar) for item in items],
         "materials": [material_json(m, scans.get(m.id, [])) for m in materials],
-        "events": [event_json(e) for e in CaseEvent.select().where(CaseEvent.case == case.id)
-                   .order_by(CaseEvent.id)],
-        "notices": [notice_json(n) for n in Notice.select().where(Notice.case == case.id).order_by(Notice.id)],
+        "events": [event_json(e) for e in _EVENTS.rows(case.id)],
+        "notices": [notice_json(n) for n in _NOTICES.rows(case.id)],
         "evaluation": _evaluation_json(evaluation),
     }
 
@@ -195,8 +193,20 @@ def summary_json(case, next_due=None, today=None, calendar=None):
 def _evaluation_json(evaluation):
     if evaluation is None:
         return None
-    rectification = Rectification.get_or_none(Rectification.evaluation == evaluation.id)
+    rectification = _RECTIFICATION.first(evaluation.id)
     return {"rating": evaluation.rating, "comment": evaluation.comment, "at": iso_time(evaluation.at),
             "rectification": None if rectification is None else {
                 "id": rectification.id, "status": rectification.status,
                 "due_date": iso_day(rectification.due_date)}}
+
+
+_SCANS_OF_CASE = Prepared(lambda case_id: MaterialScan.select(MaterialScan, Scan).join(Scan)
+                          .join_from(MaterialScan, CaseMaterial).where(CaseMaterial.case == case_id)
+                          .order_by(MaterialScan.id))
+_SCANS_OF_MATERIAL = Prepared(lambda material_id: MaterialScan.select(MaterialScan, Scan).join(Scan)
+                              .where(MaterialScan.material == material_id).order_by(MaterialScan.id))
+_EVALUATION = Prepared(lambda case_id: Evaluation.select().where(Evaluation.case == case_id))
+_RECTIFICATION = Prepared(lambda evaluation_id: Rectification.select()
+                          .where(Rectification.evaluation == evaluation_id))
+_EVENTS = Prepared(lambda case_id: CaseEvent.select().where(CaseEvent.case == case_id).order_by(CaseEvent.id))
+_NOTICES = Prepared(lambda case_id: Notice.select().where(Notice.case == case_id).order_by(Notice.id))

@@ -10,10 +10,13 @@ its first event.
 import json
 from datetime import date
 
+from peewee import fn
+
 from .. import access
 from ..db import db
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..models import CatalogueVersion
+from ..prepared import Prepared, insert_new
 from . import events, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
@@ -74,7 +77,7 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     with db.atomic():
         if CatalogueVersion.in_force().id != version.id:
             raise Conflict("事项目录刚刚更新，请重新核对办理事项和材料后再登记", code="stale")
-        case = Case.create(
+        case = insert_new(Case(
             case_no=numbers.allocate(day), catalogue=version.id,
             bundle_code=guide.bundle.code if guide.bundle else None,
             bundle_name=guide.bundle.name if guide.bundle else "", status="registered",
@@ -85,18 +88,16 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
             answers=json.dumps(guide.answers if guide.bundle else {}, ensure_ascii=False),
             form=json.dumps(clean, ensure_ascii=False),
             id_fields=json.dumps([f.code for f in guide.fields if f.type == "id_number"]),
-            registered_on=day, registered_by=events.actor_name(actor))
+            registered_on=day, registered_by=events.actor_name(actor)))
         for position, matter in enumerate(guide.matters):
-            CaseItem.create(case=case.id, matter=matter.matter_id, matter_code=matter.code, name=matter.name,
-                            department=matter.department, handling=matter.handling,
-                            statutory_days=matter.statutory_days, promised_days=matter.promised_days,
-                            position=position)
-        if guide.materials:
-            CaseMaterial.insert_many([
-                dict(case=case.id, code=m.code, name=m.name, necessity=m.necessity, form=m.form, copies=m.copies,
-                     waiver=m.waiver, instructions=m.instructions, matters=json.dumps(list(m.matters)),
-                     position=position)
-                for position, m in enumerate(guide.materials)]).execute()
+            insert_new(CaseItem(case=case.id, matter=matter.matter_id, matter_code=matter.code, name=matter.name,
+                                department=matter.department, handling=matter.handling,
+                                statutory_days=matter.statutory_days, promised_days=matter.promised_days,
+                                position=position))
+        for position, m in enumerate(guide.materials):
+            insert_new(CaseMaterial(case=case.id, code=m.code, name=m.name, necessity=m.necessity, form=m.form,
+                                    copies=m.copies, waiver=m.waiver, instructions=m.instructions,
+                                    matters=json.dumps(list(m.matters)), position=position))
         events.start(case, actor, bundle=case.bundle_code, matters=[m.code for m in guide.matters],
                      catalogue_version=version.version)
     return case
@@ -141,10 +142,13 @@ def notice_printed(case_no, kind, *, actor, day=None):
 
 def issue_notice(case, kind, actor, *, deadline=None, day=None, **content):
     """Record a notice of ``kind`` for ``case``, numbered case number + "-" + per-case sequence."""
-    count = Notice.select().where(Notice.case == case.id).count()
-    return Notice.create(case=case.id, kind=kind, number=f"{case.case_no}-{count + 1:02d}",
-                         issued_on=day or date.today(), issued_by=events.actor_name(actor), deadline=deadline,
-                         content=json.dumps(content, ensure_ascii=False, default=str))
+    count = _NOTICE_COUNT.scalar(case.id)
+    return insert_new(Notice(case=case.id, kind=kind, number=f"{case.case_no}-{count + 1:02d}",
+                             issued_on=day or date.today(), issued_by=events.actor_name(actor), deadline=deadline,
+                             content=json.dumps(content, ensure_ascii=False, default=str)))
+
+
+_NOTICE_COUNT = Prepared(lambda case_id: Notice.select(fn.COUNT(Notice.id)).where(Notice.case == case_id))
 
 
 def may_override(actor):

@@ -13,6 +13,7 @@ other gets Conflict ``stale`` and keeps what was typed.
 import json
 
 from ..db import db
+from ..prepared import Prepared, insert_new
 from .errors import Conflict, NotFound
 from .records import Case, CaseEvent
 from .statuses import CASE_STATUSES as STATUS_LABELS
@@ -56,7 +57,7 @@ def actor_name(actor):
 
 def load_case(case_no, expected_version=None):
     """The case ``case_no``; NotFound if unknown, Conflict ``stale`` if it is not at ``expected_version``."""
-    case = Case.get_or_none(Case.case_no == str(case_no or "").strip())
+    case = _CASE_BY_NUMBER.first(str(case_no or "").strip())
     if case is None:
         raise NotFound(f"没有编号为 {case_no} 的办件")
     check_version(case, expected_version)
@@ -103,9 +104,12 @@ def transition(case, action, to_status, actor, **detail):
         raise wrong_state(case, action)
     changes = {field: getattr(case, field.name) for field in case.dirty_fields
                if field.name not in ("id", "version", "status")}
-    changes[Case.status] = to_status
-    changes[Case.version] = Case.version + 1
-    updated = Case.update(changes).where((Case.id == case.id) & (Case.version == case.version)).execute()
+    if changes:
+        changes[Case.status] = to_status
+        changes[Case.version] = Case.version + 1
+        updated = Case.update(changes).where((Case.id == case.id) & (Case.version == case.version)).execute()
+    else:  # the usual change: status and version only
+        updated = _BUMP_VERSION.execute(to_status, case.id, case.version)
     if updated != 1:
         raise Conflict(STALE_MESSAGE, code="stale")
     case.status, case.version = to_status, case.version + 1
@@ -124,9 +128,14 @@ def note(case, action, actor, **detail):
 
 
 def _event(case, action, from_status, to_status, actor, detail):
-    return CaseEvent.create(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,
-                            to_status=to_status,
-                            detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else "")
+    return insert_new(CaseEvent(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,
+                                to_status=to_status,
+                                detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else ""))
+
+
+_CASE_BY_NUMBER = Prepared(lambda case_no: Case.select().where(Case.case_no == case_no))
+_BUMP_VERSION = Prepared(lambda status, case_id, version: Case.update(
+    {Case.status: status, Case.version: Case.version + 1}).where((Case.id == case_id) & (Case.version == version)))
 
 
 def _require_transaction():

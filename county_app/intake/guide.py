@@ -8,6 +8,7 @@ fields are merged by ``catalogue.merging`` only. Reads catalogue rows of one
 database connection. No Flask here: the API, the pages and case registration
 all call these functions.
 """
+import functools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -123,18 +124,14 @@ def guide_bundle(bundle_code, answers, chosen=None, *, version=None):
     (``matters``).
     """
     version = _version(version)
-    row = BundleRow.get_or_none(BundleRow.catalogue == version, BundleRow.code == bundle_code)
+    row, questions, links = _bundle_rows(version.id, version.sha256, bundle_code)
     if row is None:
         raise NotFound(f"没有编码为 {bundle_code} 的一件事")
     if not row.enabled:
         message = f"一件事「{row.name}」已停用，不能办理"
         raise Invalid(message, [{"field": "bundle", "message": message}])
-    questions = list(QuestionRow.select().where(QuestionRow.bundle == row)
-                     .order_by(QuestionRow.position, QuestionRow.id))
     given = _checked_answers(row, questions, answers)
     effective = _effective_answers(questions, given)
-    links = list(BundleMemberRow.select(BundleMemberRow, MatterRow).join(MatterRow)
-                 .where(BundleMemberRow.bundle == row).order_by(BundleMemberRow.position, BundleMemberRow.id))
     applicable = [link for link in links if link.matter.enabled and conditions.holds(link.condition, effective)]
     if chosen is None:
         selected = applicable
@@ -177,6 +174,24 @@ def guide_matters(matter_codes, *, version=None):
 
 
 # ----------------------------------------------------------------------------- internals
+
+
+@functools.lru_cache(maxsize=128)
+def _bundle_rows(version_id, version_sha256, bundle_code):
+    """The bundle row, its questions and its member links (with their matters), or None and nothing.
+
+    Cached: an imported version's rows never change; the SHA-256 of its
+    workbook is in the key so that a reused id never answers old rows.
+    Callers only read these rows.
+    """
+    row = BundleRow.get_or_none(BundleRow.catalogue == version_id, BundleRow.code == bundle_code)
+    if row is None:
+        return None, (), ()
+    questions = tuple(QuestionRow.select().where(QuestionRow.bundle == row)
+                      .order_by(QuestionRow.position, QuestionRow.id))
+    links = tuple(BundleMemberRow.select(BundleMemberRow, MatterRow).join(MatterRow)
+                  .where(BundleMemberRow.bundle == row).order_by(BundleMemberRow.position, BundleMemberRow.id))
+    return row, questions, links
 
 
 def _version(version):

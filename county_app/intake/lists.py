@@ -11,6 +11,7 @@ from datetime import date
 
 
 from ..catalogue.store import work_calendar
+from ..prepared import Prepared
 from . import numbers
 from .casejson import DUE_SOON_DAYS, iso_day, summary_json
 from .errors import Invalid
@@ -35,21 +36,54 @@ def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None):
                       [{"field": "status", "message": "可选：" + "、".join(CASE_STATUSES)}])
     if not isinstance(page, int) or page < 1:
         raise Invalid("页码必须是正整数", [{"field": "page", "message": "页码必须是正整数"}])
-    rows = list(search_query(q, status).limit(per_page + 1).offset((page - 1) * per_page))
+    kind, values = _matching((q or "").strip())
+    values += (status,) if status else ()
+    rows = _search(kind, bool(status)).rows(*values, per_page + 1, (page - 1) * per_page)
     has_more = len(rows) > per_page
     rows = rows[:per_page]
     return {"items": _summaries(rows, today), "page": page, "per_page": per_page, "has_more": has_more}
 
 
 def search_query(q="", status=None):
-    """The query behind ``find_cases``, newest first (the benchmark and tests check its plan)."""
+    """The query behind ``find_cases``, newest first (the tests check its plan)."""
+    kind, values = _matching((q or "").strip())
+    return _search_query(kind, values, status)
+
+
+# How each kind of search text selects cases, by index.
+_CONDITIONS = {
+    "all": lambda: None,
+    "phone": lambda phone: Case.phone == phone,
+    "identity": lambda code: (Case.id_number == code) | (Case.credit_code == code),
+    "case_no": lambda start, end: (Case.case_no >= start) & (Case.case_no < end),
+    "name": lambda start, end: (Case.applicant_name >= start) & (Case.applicant_name < end),
+}
+_SEARCHES = {}  # (kind, with a status) → the search, prepared
+
+
+def _search_query(kind, values, status=None):
     query = Case.select()
-    condition = _matching((q or "").strip())
+    condition = _CONDITIONS[kind](*values)
     if condition is not None:
         query = query.where(condition)
-    if status:
+    if status is not None:
         query = query.where(Case.status == status)
     return query.order_by(Case.id.desc())
+
+
+def _search(kind, with_status):
+    """The prepared search of ``kind``: values of the condition, the status if any, then limit and offset."""
+    search = _SEARCHES.get((kind, with_status))
+    if search is None:
+        arity = _CONDITIONS[kind].__code__.co_argcount
+
+        def build(*slots):
+            status = slots[arity] if with_status else None
+            limit, offset = slots[-2:]
+            return _search_query(kind, slots[:arity], status).limit(limit).offset(offset)
+
+        search = _SEARCHES.setdefault((kind, with_status), Prepared(build, arity=arity + with_status + 2))
+    return search
 
 
 def overdue(today=None, limit=BOARD_LIMIT):
@@ -73,22 +107,22 @@ def today(day=None):
 
 
 def _matching(text):
-    """The indexed condition for a search text, or None to match everything."""
+    """What a search text looks for: (kind of _CONDITIONS, its values)."""
     if not text:
-        return None
+        return "all", ()
     if _PHONE_LIKE.fullmatch(text):
         digits = re.sub(r"[^0-9]", "", text)
         if digits.startswith("86") and len(digits) == 13:
             digits = digits[2:]
         if len(digits) == 11 and digits.startswith("1"):
-            return Case.phone == digits
+            return "phone", (digits,)
         text = digits or text
     compact = re.sub(r"\s+", "", text).upper()
     if len(compact) == 18 and re.fullmatch(r"[0-9A-Z]{18}", compact):
-        return (Case.id_number == compact) | (Case.credit_code == compact)
+        return "identity", (compact,)
     if numbers.looks_like_case_no(compact):
-        return (Case.case_no >= compact) & (Case.case_no < compact + _RANGE_END)
-    return (Case.applicant_name >= text) & (Case.applicant_name < text + _RANGE_END)
+        return "case_no", (compact, compact + _RANGE_END)
+    return "name", (text, text + _RANGE_END)
 
 
 def _next_dues(case_ids):
@@ -99,12 +133,17 @@ def _next_dues(case_ids):
     item in the county instead of the few items of these cases.
     """
     dues = {}
-    query = (CaseItem.select(CaseItem.case, CaseItem.status, CaseItem.due_date)
-             .where(CaseItem.case.in_(case_ids)).tuples())
-    for case_id, status, due in (query if case_ids else ()):
-        if status == "pending" and due is not None and (case_id not in dues or due < dues[case_id]):
-            dues[case_id] = due
+    for start in range(0, len(case_ids), _DUES_CHUNK):
+        chunk = case_ids[start:start + _DUES_CHUNK]
+        for case_id, status, due in _DUES.rows(*chunk, *[None] * (_DUES_CHUNK - len(chunk))):
+            if status == "pending" and due is not None and (case_id not in dues or due < dues[case_id]):
+                dues[case_id] = due
     return dues
+
+
+_DUES_CHUNK = 20  # cases per query: a page of results in one
+_DUES = Prepared(lambda *ids: CaseItem.select(CaseItem.case, CaseItem.status, CaseItem.due_date)
+                 .where(CaseItem.case.in_(list(ids))).tuples(), arity=_DUES_CHUNK)
 
 
 def _summaries(rows, today):

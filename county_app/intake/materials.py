@@ -15,6 +15,7 @@ from ..catalogue.merging import FETCHED_WAIVERS
 from ..catalogue.store import work_calendar
 from ..db import db
 from ..models import utcnow
+from ..prepared import Prepared
 from . import events
 from .casejson import material_json
 from .errors import Conflict, Invalid, NotFound
@@ -45,7 +46,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
         material = checklist_entry(case, code)
         check_state(case, material, status)
         problems = []
-        values = {
+        values = {  # every column of _LOGGED
             "status": status, "trust_level": TRUST_LEVELS.get(status), "copies_received": None,
             "pages": _count(pages, "pages", MAX_PAGES, problems), "licence_no": "",
             "note": _note(note, problems), "deferred_until": None,
@@ -57,7 +58,8 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
             raise Invalid("；".join(p["message"] for p in problems), problems)
         for key, value in values.items():
             setattr(material, key, value)
-        material.save()
+        _WRITE_LOGGED.execute(*(values[name] for name in _LOGGED), material.id)
+        material._dirty.clear()
         events.transition(case, "material", case.status, actor, code=code, status=status,
                           trust_level=values["trust_level"])
     return {**material_json(material), "case_no": case.case_no, "case_version": case.version}
@@ -65,7 +67,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
 
 def checklist_entry(case, code):
     """The checklist entry ``code`` of ``case``; NotFound when the case does not ask for it."""
-    material = CaseMaterial.get_or_none((CaseMaterial.case == case.id) & (CaseMaterial.code == code))
+    material = CaseMaterial.entry(case.id, code)
     if material is None:
         raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {code} 的材料")
     return material
@@ -187,3 +189,10 @@ def _note(note, problems):
 
 def _invalid(field, message):
     return Invalid(message, [{"field": field, "message": message}])
+
+
+_LOGGED = ("status", "trust_level", "copies_received", "pages", "licence_no", "note", "deferred_until", "logged_at",
+           "logged_by")
+_WRITE_LOGGED = Prepared(lambda *values: CaseMaterial.update(
+    {getattr(CaseMaterial, name): value for name, value in zip(_LOGGED, values)}
+).where(CaseMaterial.id == values[-1]), arity=len(_LOGGED) + 1)

@@ -14,6 +14,7 @@ import re
 from datetime import date
 
 from .. import settings
+from ..prepared import Prepared
 from .errors import Conflict
 from .records import CaseNumberCounter
 
@@ -36,9 +37,9 @@ def allocate(day=None):
     """The next case number for ``day`` (default today); call inside the registering transaction."""
     day = day or date.today()
     prefix = centre_code() + day.strftime("%Y%m%d")
-    CaseNumberCounter.insert(prefix=prefix, last=0).on_conflict_ignore().execute()
-    CaseNumberCounter.update(last=CaseNumberCounter.last + 1).where(CaseNumberCounter.prefix == prefix).execute()
-    last = CaseNumberCounter.select(CaseNumberCounter.last).where(CaseNumberCounter.prefix == prefix).scalar()
+    _ADD_COUNTER.execute(prefix)
+    _COUNT_UP.execute(prefix)
+    last = _LAST_NUMBER.scalar(prefix)
     if last >= 10 ** SEQUENCE_DIGITS:
         raise Conflict(f"本中心今天的办件编号已用完（每天最多 {10 ** SEQUENCE_DIGITS - 1} 件），请明天再登记",
                        code="numbers_exhausted")
@@ -48,3 +49,10 @@ def allocate(day=None):
 def looks_like_case_no(text):
     """Whether ``text`` could be (the start of) a case number: at least 12 digits, at most a full number."""
     return bool(re.fullmatch(rf"\d{{12,{CASE_NO_LENGTH}}}", text or ""))
+
+
+_ADD_COUNTER = Prepared(lambda prefix: CaseNumberCounter.insert(prefix=prefix, last=0).on_conflict_ignore())
+_COUNT_UP = Prepared(lambda prefix: CaseNumberCounter.update(last=CaseNumberCounter.last + 1)
+                     .where(CaseNumberCounter.prefix == prefix))
+_LAST_NUMBER = Prepared(lambda prefix: CaseNumberCounter.select(CaseNumberCounter.last)
+                        .where(CaseNumberCounter.prefix == prefix))

@@ -24,6 +24,7 @@ from peewee import (
 )
 
 from ..models import BaseModel, CatalogueVersion, MatterRow, utcnow
+from ..prepared import Prepared
 
 
 class CaseNumberCounter(BaseModel):
@@ -95,6 +96,11 @@ class CaseItem(BaseModel):
             (("status", "due_date"), False),  # the overdue and due-soon boards
         )
 
+    @classmethod
+    def of_case(cls, case_id):
+        """The items of a case, in the order registered."""
+        return _ITEMS_OF_CASE.rows(case_id)
+
 
 class Suspension(BaseModel):
     """A stop of an item's clock (听证, 检验, 鉴定, 现场踏勘 … 行政许可法 第45条)."""
@@ -150,6 +156,16 @@ class CaseMaterial(BaseModel):
     class Meta:
         table_name = "case_material"
         indexes = ((("case", "code"), True),)
+
+    @classmethod
+    def of_case(cls, case_id):
+        """The checklist of a case, in its order."""
+        return _MATERIALS_OF_CASE.rows(case_id)
+
+    @classmethod
+    def entry(cls, case_id, code):
+        """The checklist entry ``code`` of a case, or None."""
+        return _MATERIAL_ENTRY.first(case_id, code)
 
 
 class MaterialScan(BaseModel):
@@ -222,6 +238,13 @@ class Rectification(BaseModel):
         table_name = "rectification"
         indexes = ((("status", "due_date"), False),)
 
+
+_ITEMS_OF_CASE = Prepared(lambda case_id: CaseItem.select().where(CaseItem.case == case_id)
+                          .order_by(CaseItem.position, CaseItem.id))
+_MATERIALS_OF_CASE = Prepared(lambda case_id: CaseMaterial.select().where(CaseMaterial.case == case_id)
+                              .order_by(CaseMaterial.position, CaseMaterial.id))
+_MATERIAL_ENTRY = Prepared(lambda case_id, code: CaseMaterial.select()
+                           .where((CaseMaterial.case == case_id) & (CaseMaterial.code == code)))
 
 MODELS = [
     CaseNumberCounter,

@@ -20,6 +20,7 @@ from .. import audit
 from ..catalogue.store import work_calendar
 from ..db import db
 from ..models import utcnow
+from ..prepared import Prepared
 from . import events
 from .casejson import case_json
 from .cases import issue_notice, may_override
@@ -31,6 +32,7 @@ from .records import CaseItem, CaseMaterial, Notice, Suspension
 from .statuses import SATISFIED, SUSPENSION_REASONS
 
 CORRECTION_DAYS = 5
+REFER_TO_MAX_LENGTH = 100  # an authority's name, e.g. 安澜县市场监督管理局城关市场监督管理所
 
 __all__ = ["accept_case", "reject_case", "suspend_item", "resume_item", "record_result", "deliver_case",
            "evaluate_case", "rectifications", "close_rectification"]
@@ -51,8 +53,7 @@ def accept_case(case_no, *, actor, expected_version=None, override_reason=None, 
         events.require_status(case, "accept", ("registered", "correction"))
         if reason and case.status != "correction":
             raise Conflict("只有待补正的办件才需要再次出具补正告知书；请窗口人员先受理", code="wrong_state")
-        materials = list(CaseMaterial.select().where(CaseMaterial.case == case.id)
-                         .order_by(CaseMaterial.position, CaseMaterial.id))
+        materials = CaseMaterial.of_case(case.id)
         missing = [m for m in materials if m.necessity == "required" and m.status not in SATISFIED]
         if missing:
             refusal = _correction(case, missing, actor, today, reason)
@@ -66,16 +67,33 @@ def accept_case(case_no, *, actor, expected_version=None, override_reason=None, 
     return case_json(case)
 
 
-def reject_case(case_no, reason, *, actor, expected_version=None, today=None):
-    """不予受理 with ``reason``: a registered or correction case becomes ``rejected``, with its notice."""
+def reject_case(case_no, reason, *, actor, refer_to=None, expected_version=None, today=None):
+    """不予受理 with ``reason``: a registered or correction case becomes ``rejected``, with its notice.
+
+    ``refer_to``: the authority to apply to when the matter is not this
+    office's business (行政许可法 第32条); the notice says so.
+    """
     reason = reason_text(reason, "reason", required=True)
+    refer_to = refer_to_text(refer_to)
+    referral = {"refer_to": refer_to} if refer_to else {}
     with db.atomic():
         case = events.load_case(case_no, expected_version)
         events.require_status(case, "reject", ("registered", "correction"))
         case.rejected_reason = reason
-        notice = issue_notice(case, "rejection", actor, day=today, reason=reason)
-        events.transition(case, "reject", "rejected", actor, reason=reason, notice=notice.number)
+        notice = issue_notice(case, "rejection", actor, day=today, reason=reason, **referral)
+        events.transition(case, "reject", "rejected", actor, reason=reason, notice=notice.number, **referral)
     return case_json(case)
+
+
+def refer_to_text(value):
+    """``value`` trimmed, as the authority a rejected applicant should apply to; Invalid if not short text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value.strip()) > REFER_TO_MAX_LENGTH:
+        length = f"，实际为 {len(value.strip())} 字" if isinstance(value, str) else ""
+        message = f"「应向何机关申请」应为不超过 {REFER_TO_MAX_LENGTH} 字的机关名称{length}"
+        raise Invalid(message, [{"field": "refer_to", "message": message}])
+    return value.strip()
 
 
 def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_version=None, today=None):
@@ -116,7 +134,7 @@ def resume_item(case_no, matter_code, *, actor, expected_version=None, today=Non
         item.save()
         (Suspension.update(ended_on=today, ended_by=events.actor_name(actor), working_days=stood)
          .where((Suspension.item == item.id) & Suspension.ended_on.is_null()).execute())
-        case.due_date = max(i.due_date for i in CaseItem.select().where(CaseItem.case == case.id))
+        case.due_date = max(i.due_date for i in CaseItem.of_case(case.id))
         events.transition(case, "resume", case.status, actor, matter=item.matter_code, working_days=stood,
                           due_date=item.due_date)
     return case_json(case)
@@ -131,10 +149,10 @@ def _accept(case, materials, actor, today):
             material.save()
             deferred.append({"code": material.code, "until": material.deferred_until})
     calendar, complete, dues = work_calendar(), True, []
-    for item in CaseItem.select().where(CaseItem.case == case.id):
+    for item in CaseItem.of_case(case.id):
         due = calendar.working_days_after(today, 0 if item.handling == "instant" else item.promised_days)
         item.due_date, complete = due.day, complete and due.complete
-        item.save()
+        _SET_DUE_DATE.execute(item.due_date, item.id)
         dues.append(due.day)
     case.accepted_on, case.due_date, case.due_complete = today, max(dues), complete
     notice = issue_notice(case, "acceptance", actor, day=today, due_date=case.due_date)
@@ -166,3 +184,6 @@ def _correction(case, missing, actor, today, reason):
     events.transition(case, "correction", "correction", actor, **detail)
     return Conflict(f"材料不齐，办件已转为待补正，并出具一次性补正告知书（{notice.number}）：请申请人在 {deadline} 前"
                     f"补齐{names}", listed, code="materials_missing")
+
+
+_SET_DUE_DATE = Prepared(lambda due_date, item_id: CaseItem.update(due_date=due_date).where(CaseItem.id == item_id))

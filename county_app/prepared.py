@@ -1,0 +1,128 @@
+"""Queries whose SQL text is built once, then run with new values.
+
+Peewee builds the SQL text of a query anew every time it runs. For the short
+lookups of a window request that is most of the work: with a million cases,
+over half of the server's CPU went to writing SQL text (bench/RESULTS.md).
+A ``Prepared`` query is built once from a function of placeholders and then
+only binds new values::
+
+    CASE_BY_NUMBER = Prepared(lambda number: Case.select().where(Case.case_no == number))
+    case = CASE_BY_NUMBER.first("3701…")
+
+``insert_new(row)`` inserts a new model instance the same way, with one
+INSERT per model built once, every column written.
+
+Values are bound as given, without the field's conversion, so pass what
+the column stores (text, numbers, dates). Rows come back as the query would
+give them (model instances, joined models included, or tuples). Use it for
+queries of a fixed shape; ``in_`` lists and optional filters stay ordinary
+peewee queries.
+"""
+import inspect
+import threading
+
+from peewee import AutoField, CharField, Field, ForeignKeyField, IntegerField, ModelSelect, TextField, Value
+
+# Columns SQLite already gives as the Python value (text as str, integers as int).
+_NATIVE = (AutoField, IntegerField, CharField, TextField)
+
+
+class _Slot:
+    """Where the n-th value goes among a built query's parameters."""
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+class Prepared:
+    """A peewee query of a fixed shape, compiled on first use."""
+
+    def __init__(self, build, arity=None):
+        self._build = build
+        self._arity = len(inspect.signature(build).parameters) if arity is None else arity
+        self._compiled = None
+
+    def _compile(self):
+        if self._compiled is None:  # a race builds it twice, harmlessly
+            query = self._build(*(Value(_Slot(i), converter=False) for i in range(self._arity)))
+            sql, params = query.sql()
+            self._compiled = (query, sql, tuple(params), _plain_columns(query))
+        return self._compiled
+
+    def _cursor(self, values):
+        if len(values) != self._arity:
+            raise TypeError(f"expected {self._arity} values, got {len(values)}")
+        query, sql, params, _plain = self._compile()
+        bound = [values[p.index] if type(p) is _Slot else p for p in params]
+        return query, query._database.execute_sql(sql, bound)
+
+    def rows(self, *values):
+        """Every row, as the query gives them."""
+        query, cursor = self._cursor(values)
+        plain = self._compiled[3]
+        if plain is None:
+            return list(query._get_cursor_wrapper(cursor))
+        model, names, converters = plain
+        rows = []
+        for values in cursor:  # what peewee's cursor wrapper does for these, without resolving columns per run
+            row = model(__no_default__=1)
+            row.__data__ = {name: value if convert is None or value is None else convert(value)
+                            for name, convert, value in zip(names, converters, values)}
+            rows.append(row)
+        return rows
+
+    def first(self, *values):
+        """The first row, or None."""
+        rows = self.rows(*values)
+        return rows[0] if rows else None
+
+    def scalar(self, *values):
+        """The first column of the first row, or None."""
+        _query, cursor = self._cursor(values)
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+    def insert(self, *values):
+        """Run an insert; the id of the new row."""
+        _query, cursor = self._cursor(values)
+        return cursor.lastrowid
+
+    def execute(self, *values):
+        """Run a write; the number of rows it changed."""
+        _query, cursor = self._cursor(values)
+        return cursor.rowcount
+
+
+def _plain_columns(query):
+    """(model, names, converters) when ``query`` selects columns of one model into instances, else None."""
+    if not isinstance(query, ModelSelect) or query._joins or query._row_type is not None:
+        return None
+    model, names, converters = query.model, [], []
+    for node in query._returning:
+        if not isinstance(node, Field) or node.model is not model:
+            return None
+        names.append(node.name)
+        native = isinstance(node, _NATIVE) or (isinstance(node, ForeignKeyField)
+                                               and isinstance(node.rel_field, _NATIVE))
+        converters.append(None if native else node.python_value)
+    return model, tuple(names), tuple(converters)
+
+
+_INSERTS = {}
+_INSERTS_LOCK = threading.Lock()
+
+
+def insert_new(row):
+    """Insert the new model instance ``row`` (every column but its id), set its id and give it back."""
+    model = type(row)
+    prepared = _INSERTS.get(model)
+    if prepared is None:
+        fields = tuple(f for f in model._meta.sorted_fields if f is not model._meta.primary_key)
+        prepared = (fields, Prepared(lambda *values: model.insert(dict(zip(fields, values))), arity=len(fields)))
+        with _INSERTS_LOCK:
+            prepared = _INSERTS.setdefault(model, prepared)
+    fields, query = prepared
+    row.id = query.insert(*(field.db_value(row.__data__.get(field.name)) for field in fields))
+    row._dirty.clear()
+    return row
