@@ -3,10 +3,10 @@
 ``python bench/intake_bench.py [--data-dir DIR] [--clients 8] [--seconds 60]``
 
 With the cases of ``bench/load_cases.py`` in DIR (loaded first when there
-are none), starts ``county-app serve --threads 8`` on a free loopback port,
-creates a clerk with a token, then measures with CLIENTS threads, each on its
-own keep-alive connection (the server is another process, so the client
-threads mostly wait on their sockets; their CPU per request is printed):
+are none), starts ``county-app serve`` (its default threads) on a free
+loopback port, creates a clerk with a token, then measures with CLIENTS
+processes (as each window is a PC of its own), each on its own keep-alive
+connection; the server's and the clients' CPU are printed:
 
 - baseline: ``GET /api/v1/health`` (no login, one small query);
 - workload: register a case of a seed bundle (``POST /api/v1/cases``), log
@@ -28,7 +28,6 @@ import resource
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import date
 from itertools import accumulate
@@ -39,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import load_cases  # noqa: E402  (bench/ is not a package)
+from county_app.server import THREADS  # noqa: E402
 
 DEFAULT_DATA_DIR = "/tmp/county-bench/data"
 TARGETS_MS = {"writes": 50.0, "reads": 20.0, "search by ID number": 20.0, "search by phone": 20.0}
@@ -232,38 +232,58 @@ def search_loop(client, rng, deadline, context):
             context["failures"].append((kind, status, (payload or b"")[:300]))
 
 
+def _client_process(loop, port, token, seed, deadline, context, out):
+    """One client in its own process (as each window is its own PC): run ``loop``, send back what it saw."""
+    context = {**context, "failures": []}
+    client = Client(port, token)
+    try:
+        loop(client, random.Random(seed), deadline, context)
+    finally:
+        client.close()
+        out.put((client.samples, context["failures"]))
+
+
 def run_phase(name, loop, *, port, token, clients, seconds, warmup, context, server_pid, seed):
-    """Run ``loop`` in ``clients`` threads: ``warmup`` s unrecorded, then ``seconds`` s; give the samples."""
-    context.setdefault("failures", [])
-    results = []
+    """Run ``loop`` in ``clients`` processes: ``warmup`` s unrecorded, then ``seconds`` s; give the samples.
+
+    Each client is a process of its own, so that clients never queue on one
+    interpreter lock and the latency measured is the server's.
+    """
+    import multiprocessing
+
+    forked = multiprocessing.get_context("fork")
+    results = {}
     for recorded, duration in ((False, warmup), (True, seconds)):
         if duration <= 0:
             continue
-        workers = [Client(port, token) for _ in range(clients)]
+        out = forked.Queue()
+        before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu, wall = cpu_seconds(server_pid), time.monotonic()
         deadline = time.monotonic() + duration
-        threads = [threading.Thread(target=loop, args=(w, random.Random(seed * 100 + i + recorded * 50), deadline,
-                                                       context), daemon=True) for i, w in enumerate(workers)]
-        usage, server_cpu, wall = resource.getrusage(resource.RUSAGE_SELF), cpu_seconds(server_pid), time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=duration + REQUEST_TIMEOUT * 20)
+        workers = [forked.Process(target=_client_process, daemon=True,
+                                  args=(loop, port, token, seed * 100 + i + recorded * 50, deadline, context, out))
+                   for i in range(clients)]
+        for worker in workers:
+            worker.start()
+        gathered = [out.get(timeout=duration + REQUEST_TIMEOUT * 20) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=REQUEST_TIMEOUT)
         wall = time.monotonic() - wall
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        for w in workers:
-            w.close()
+        server_cpu = cpu_seconds(server_pid) - server_cpu
+        after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         if not recorded:
-            context["failures"].clear()
             continue
-        samples = [s for w in workers for s in w.samples]
-        client_cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-        results = {"samples": samples, "wall": wall, "client_cpu": client_cpu,
-                   "server_cpu": cpu_seconds(server_pid) - server_cpu, "failures": list(context["failures"])}
+        samples = [sample for got, _failures in gathered for sample in got]
+        failures = [failure for _got, got_failures in gathered for failure in got_failures]
+        client_cpu = ((after_children.ru_utime - before_children.ru_utime)
+                      + (after_children.ru_stime - before_children.ru_stime))
+        results = {"samples": samples, "wall": wall, "client_cpu": client_cpu, "server_cpu": server_cpu,
+                   "failures": failures}
         print(f"{name}: {len(samples):,} requests in {wall:.1f} s ({len(samples) / wall:,.0f}/s) by {clients} "
-              f"clients; server CPU {results['server_cpu'] / wall:.2f} cores, client CPU "
-              f"{results['client_cpu'] / wall:.2f} cores = {results['client_cpu'] * 1e6 / max(len(samples), 1):,.0f} "
-              f"µs per request; failures {len(results['failures'])}", flush=True)
-        for kind, status, text in results["failures"][:5]:
+              f"client processes; server CPU {server_cpu / wall:.2f} cores = "
+              f"{server_cpu * 1e6 / max(len(samples), 1):,.0f} µs per request; client CPU "
+              f"{client_cpu / wall:.2f} cores; failures {len(failures)}", flush=True)
+        for kind, status, text in failures[:5]:
             print(f"    {kind} → {status}: {text.decode(errors='replace') if isinstance(text, bytes) else text}")
     return results
 
@@ -315,7 +335,7 @@ def main(argv=None):
     parser.add_argument("--health-seconds", type=float, default=15)
     parser.add_argument("--search-seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=5, help="unrecorded seconds before each phase")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=THREADS, help="waitress threads (serve's default)")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases to load when DIR has none")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--app-root", type=Path, default=ROOT,

@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from intake_bench import free_port, start_server, stop_server  # noqa: E402  (bench/ is not a package)
+from county_app.server import THREADS  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from pypinyin import lazy_pinyin  # noqa: E402
 
@@ -365,7 +366,7 @@ def report(runs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (serve's default)")
+    parser.add_argument("--threads", type=int, default=THREADS, help="waitress threads (serve's default)")
     args = parser.parse_args(argv)
     print(f"KLM: K {K} s a key, P {P} s a pointing, B {B} s a click, M {M} s a mental preparation; target "
           f"{TARGET:.0f} s. {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}.", flush=True)

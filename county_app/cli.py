@@ -9,7 +9,7 @@ from functools import update_wrapper
 
 import click
 
-from . import accounts, paths, settings
+from . import accounts, paths, server, settings
 from .catalogue import store
 from .db import bind, db
 
@@ -91,14 +91,13 @@ def init(ctx, role, code, name):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=server.THREADS, show_default=True, type=click.IntRange(1, 64),
+              help="工作线程数（默认即可；线程多了只会争用同一个解释器锁）")
 @with_data_dir
 @click.pass_context
 def serve(ctx, host, port, threads):
     """启动网页界面和接口（waitress），后台任务随之运行。"""
     import logging
-
-    import waitress
 
     from . import create_app, jobs
     from .bootstrap import initialise
@@ -112,7 +111,7 @@ def serve(ctx, host, port, threads):
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
     click.echo(f"请在浏览器打开 http://{host}:{port}/")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="county-app")
+        server.serve(app, host=host, port=port, threads=threads)
     finally:
         scheduler.shutdown(wait=False)
 

@@ -97,11 +97,12 @@ def csrf_token(client, path="/"):
 
 @contextlib.contextmanager
 def serving(app, threads=4):
-    """``app`` behind a real waitress server on a free loopback port; yields its base URL."""
+    """``app`` behind the real server (county_app.server) on a free loopback port; yields its base URL."""
     from waitress import wasyncore
-    from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    from county_app import server as http_server
+
+    server = http_server.create(app, host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -127,7 +127,6 @@ def notice_json(notice):
 
 def case_json(case, *, unmask=False, today=None):
     """The whole case as interfaces.md shows it (``GET /api/v1/cases/{case_no}``)."""
-    calendar = work_calendar()
     items = CaseItem.of_case(case.id)
     materials = CaseMaterial.of_case(case.id)
     scans = {}
@@ -141,6 +140,7 @@ def case_json(case, *, unmask=False, today=None):
                 form[code] = mask_id_number(form[code])
     evaluation = _EVALUATION.first(case.id)
     open_dues = [item.due_date for item in items if item.status == "pending" and item.due_date]
+    calendar = work_calendar() if open_dues else None  # only open items are coloured
     return {
         "case_no": case.case_no,
         "version": case.version,

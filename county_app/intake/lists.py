@@ -147,8 +147,8 @@ _DUES = Prepared(lambda *ids: CaseItem.select(CaseItem.case, CaseItem.status, Ca
 
 
 def _summaries(rows, today):
-    calendar = work_calendar()
     dues = _next_dues([row.id for row in rows])
+    calendar = work_calendar() if dues else None  # only open items are coloured
     return [summary_json(row, dues.get(row.id), today, calendar) for row in rows]
 
 
