@@ -442,6 +442,30 @@ def test_five_matter_acceptance_correction_and_one_time_notice_fit_one_a4_page(p
     assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 19  # 15pt
 
 
+def test_receipt_completion_rejection_and_commitment_each_fit_one_a4_page(printer):
+    with db.connection_context():
+        clerk = User.get(User.username == "li")
+        case = cases.register_case(**newborn(agent={"name": "张伟", "id_number": FATHER_ID, "phone": "13700137000",
+                                                    "relation": "配偶"}), actor=clerk)
+        hand_in_all_but_marriage_certificate(case.case_no, clerk)
+        materials.log_material(case.case_no, "JHZ", "original_verified", actor=clerk, copies=1)
+    assert printer.print(f"/cases/{case.case_no}/notices/receipt", "receipt") == 1
+    with db.connection_context():
+        workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
+        for item in CaseItem.select().where(CaseItem.case == case.id):
+            workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk,
+                                   result_no=f"安澜{item.matter_code}-2026-000123", note="已核发")
+        workflow.deliver_case(case.case_no, "mail", actor=clerk, tracking_no="SF1234567890")
+    assert printer.print(f"/cases/{case.case_no}/notices/completion", "completion") == 1
+    with db.connection_context():
+        refused = cases.register_case(**newborn(), actor=clerk)
+        workflow.reject_case(refused.case_no, "申请人户籍不在本县，且新生儿不在本县出生，依法不属于本中心受理范围",
+                             refer_to="新生儿出生地县级公安机关户籍管理部门", actor=clerk)
+        lease = cases.register_case(**restaurant(), actor=clerk)
+    assert printer.print(f"/cases/{refused.case_no}/notices/rejection", "rejection") == 1
+    assert printer.print(f"/cases/{lease.case_no}/notices/commitment/CSSYZM", "commitment") == 1
+
+
 def test_the_page_opens_the_print_dialog_on_load_unless_noprint(printer):
     page = printer.page
     page.add_init_script("window.print = function () { window.__printed = (window.__printed || 0) + 1; };")
