@@ -415,12 +415,18 @@ def printer(live_server, make_user, tmp_path, chromium):
         context.close()
 
 
+def five_matters_by_an_agent():
+    """Story 1 with the father as agent, every paper but the 结婚证 handed in; (clerk li, case)."""
+    clerk = User.get(User.username == "li")
+    case = cases.register_case(**newborn(agent={"name": "张伟", "id_number": FATHER_ID, "phone": "13700137000",
+                                                "relation": "配偶"}), actor=clerk)
+    hand_in_all_but_marriage_certificate(case.case_no, clerk)
+    return clerk, case
+
+
 def test_five_matter_acceptance_correction_and_one_time_notice_fit_one_a4_page(printer):
     with db.connection_context():
-        clerk = User.get(User.username == "li")
-        case = cases.register_case(**newborn(agent={"name": "张伟", "id_number": FATHER_ID, "phone": "13700137000",
-                                                    "relation": "配偶"}), actor=clerk)
-        hand_in_all_but_marriage_certificate(case.case_no, clerk)
+        clerk, case = five_matters_by_an_agent()
         with pytest.raises(Exception):
             workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
     assert printer.print(f"/cases/{case.case_no}/notices/correction", "correction") == 1
@@ -444,10 +450,7 @@ def test_five_matter_acceptance_correction_and_one_time_notice_fit_one_a4_page(p
 
 def test_receipt_completion_rejection_and_commitment_each_fit_one_a4_page(printer):
     with db.connection_context():
-        clerk = User.get(User.username == "li")
-        case = cases.register_case(**newborn(agent={"name": "张伟", "id_number": FATHER_ID, "phone": "13700137000",
-                                                    "relation": "配偶"}), actor=clerk)
-        hand_in_all_but_marriage_certificate(case.case_no, clerk)
+        clerk, case = five_matters_by_an_agent()
         materials.log_material(case.case_no, "JHZ", "original_verified", actor=clerk, copies=1)
     assert printer.print(f"/cases/{case.case_no}/notices/receipt", "receipt") == 1
     with db.connection_context():
