@@ -15,8 +15,9 @@ INSERT per model built once, every column written.
 Values are bound as given, without the field's conversion, so pass what
 the column stores (text, numbers, dates). Rows come back as the query would
 give them (model instances, joined models included, or tuples). Use it for
-queries of a fixed shape; ``in_`` lists and optional filters stay ordinary
-peewee queries.
+queries of a fixed shape (an ``in_`` list of fixed length, padded with
+None, is one); optional filters and lists of any length stay ordinary peewee
+queries.
 """
 import inspect
 import threading

@@ -47,7 +47,7 @@ def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None):
 def search_query(q="", status=None):
     """The query behind ``find_cases``, newest first (the tests check its plan)."""
     kind, values = _matching((q or "").strip())
-    return _search_query(kind, values, status)
+    return _search_query(kind, values, status or None)
 
 
 # How each kind of search text selects cases, by index.
