@@ -198,10 +198,16 @@ def test_story_one_materials_correction_then_acceptance(window):
     assert "系统管理员" in text(window.clerk.get(f"/cases/{case_no}"))
     with db.connection_context():
         assert Notice.select().where(Notice.kind == "correction").count() == 1
-    post(window.clerk, case_no, "materials/JHZ", status="original_verified")
+    # 结婚证 is asked as 原件和复印件: the 原件核验 form also records the copies kept (the catalogue's 1 by default)
+    form = re.search(r'<form[^>]*materials/JHZ[^>]*>(?:(?!</form>).)*value="original_verified"(?:(?!</form>).)*</form>',
+                     page, re.S).group(0)
+    assert re.search(r'name="copies"[^>]*value="1"', form)
+    post(window.clerk, case_no, "materials/JHZ", status="original_verified", copies="2")
+    assert {m["code"]: m["copies_received"] for m in case(case_no)["materials"]}["JHZ"] == 2
     assert post(window.clerk, case_no, "accept").status_code == 302
     page = text(window.clerk.get(f"/cases/{case_no}"))
     assert case(case_no)["status"] == "accepted" and "已受理" in page
+    assert "原件核验，留存复印件2份" in text(window.clerk.get(f"/cases/{case_no}/notices/receipt"))
     assert f"/cases/{case_no}/notices/acceptance" in page
 
 
