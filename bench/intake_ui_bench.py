@@ -261,8 +261,14 @@ def fill_form(clerk):
             clerk.type(name, arg)
         clerk.press(arg if action == "option" else "Enter")  # a digit picks the option and moves on
         clerk.page.wait_for_function("n => document.activeElement.name !== n", arg=name, polling=POLL_MS)
-    if set(plan) - seen:
-        raise RuntimeError(f"the intake form did not ask for {sorted(set(plan) - seen)}")
+    # Enter may pass over prefilled fields and the rest of an empty agent section; those need no keys.
+    optional = {name for name, (action, arg) in plan.items() if action == "pass" or (action == "empty" and not arg)}
+    if set(plan) - optional - seen:
+        raise RuntimeError(f"the intake form did not ask for {sorted(set(plan) - optional - seen)}")
+    for name in set(plan) - seen:
+        action, arg = plan[name]
+        if action == "pass" and clerk.page.input_value(f'[name="{name}"]') != arg:
+            raise RuntimeError(f"{name} was passed over but does not hold {arg!r}")
     if clerk.page.locator("[aria-invalid=true]").count():
         raise RuntimeError("a field is marked invalid: " + clerk.page.locator(".field-error").first.inner_text())
 

@@ -1,6 +1,7 @@
 // Keyboard help for the intake form (/intake/new) and the case page (/cases/<no>).
 // Everything here is a convenience: every form also works by plain posts, without this file.
-// - Intake: Enter moves to the next field; digits 1–9 pick an option of a question; answers and
+// - Intake: Enter moves to the next field (past fields filled in from the applicant, and past
+//   the agent's fields when no agent is named); digits 1–9 pick an option of a question; answers and
 //   ticks refresh the questions, matters, materials and form in the background; ID numbers are
 //   checked on Enter; fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
@@ -188,12 +189,23 @@
     });
   }
 
+  // Enter passes over what needs no keys: form fields still holding what was filled in from the
+  // applicant (Tab still stops there to correct them), and the agent's other fields when no agent
+  // name was typed.
+  function passedOver(from, next) {
+    if (next.dataset.filled && next.value === next.dataset.filled) return true;
+    var agent = $("#g-name", intake);
+    return agent && agent.value.trim() === "" && from.name && from.name.indexOf("g.") === 0 &&
+      next.name && next.name.indexOf("g.") === 0;
+  }
+
   function moveNext(el) {
     if (!el) return null;
     var all = fields(), i = all.indexOf(el);
     for (var j = i + 1; j < all.length; j++) {
       var next = all[j];
       if (next.type === "radio" && next.name === el.name) continue;
+      if (passedOver(el, next)) continue;
       if (next.type === "radio") next = $('input[name="' + next.name + '"]:checked', intake) || next;
       next.focus();
       if (next.select && editable(next)) next.select();
