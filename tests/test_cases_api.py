@@ -245,3 +245,30 @@ def test_invalid_values_are_422(apis):
     assert status == 422
     assert clerk.get("/api/v1/cases?status=lost")[0] == 422
     assert clerk.post(f"/api/v1/cases/{case_no}/reject", {})[0] == 422
+
+
+@pytest.mark.parametrize("reason", [" ", "", "\u3000\t"])
+def test_a_blank_override_reason_is_422_and_accepts_nothing(apis, reason):
+    """An administrator sending a blank reason once got an ordinary acceptance (issue 7, item 2)."""
+    status, case = apis["clerk"].post("/api/v1/cases", newborn())
+    case_no = case["case_no"]
+    status, answer = apis["admin"].post(f"/api/v1/cases/{case_no}/accept", {"override_reason": reason})
+    assert status == 422 and answer["error"]["details"][0]["field"] == "override_reason"
+    after = apis["clerk"].get(f"/api/v1/cases/{case_no}")[1]
+    assert after["status"] == "registered" and after["version"] == case["version"] and after["notices"] == []
+
+
+def test_who_may_accept_and_override_is_one_rule_for_every_role(apis):
+    status, case = apis["clerk"].post("/api/v1/cases", newborn())
+    path = f"/api/v1/cases/{case['case_no']}/accept"
+    for role in ("admin", "police"):  # neither handles cases at the window
+        status, answer = apis[role].post(path)
+        assert status == 403 and error_code(answer) == "forbidden", role
+    assert apis["police"].post(path, {"override_reason": "材料要求有变化"})[0] == 403
+    # the clerk's first acceptance sends the incomplete case to correction; then only an admin may override
+    assert error_code(apis["clerk"].post(path)[1]) == "materials_missing"
+    assert apis["clerk"].post(path, {"override_reason": "材料要求有变化"})[0] == 403
+    status, answer = apis["admin"].post(path, {"override_reason": "材料要求有变化"})
+    assert status == 409 and error_code(answer) == "materials_missing"
+    kinds = [n["kind"] for n in apis["clerk"].get(f"/api/v1/cases/{case['case_no']}")[1]["notices"]]
+    assert kinds == ["correction", "correction"]

@@ -12,7 +12,6 @@ from datetime import date
 
 from peewee import fn
 
-from .. import access
 from ..db import db
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..models import CatalogueVersion
@@ -27,7 +26,7 @@ from .records import Case, CaseItem, CaseMaterial, Notice
 from .statuses import NOTICE_KINDS
 
 __all__ = ["register_case", "get_case", "case_json", "summary_json", "reveal_id_number", "notice_printed",
-           "issue_notice", "may_override", "find_cases", "overdue", "due_soon", "today"]
+           "issue_notice", "find_cases", "overdue", "due_soon", "today"]
 
 NAME_MAX_LENGTH = 200
 ADDRESS_MAX_LENGTH = 500
@@ -149,12 +148,6 @@ def issue_notice(case, kind, actor, *, deadline=None, day=None, **content):
 
 
 _NOTICE_COUNT = Prepared(lambda case_id: Notice.select(fn.COUNT(Notice.id)).where(Notice.case == case_id))
-
-
-def may_override(actor):
-    """Whether ``actor`` may override a rule (an administrator; a plain name is the trusted CLI)."""
-    role = getattr(actor, "role", None)
-    return role is None or access.allowed(role, "cases.override")
 
 
 # ----------------------------------------------------------------------------- checks

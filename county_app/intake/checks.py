@@ -16,6 +16,18 @@ def case_item(case, matter_code):
     return item
 
 
+def check_permission(actor, permission, message=None):
+    """Forbidden unless ``actor``'s role has ``permission`` (a plain name is the trusted command line).
+
+    The domain functions call this for every action whose permission depends
+    on what is asked (an override reason), so that the API, the pages and the
+    command line cannot decide differently.
+    """
+    role = getattr(actor, "role", None)
+    if role is not None and not access.allowed(role, permission):
+        raise Forbidden(message or f"当前角色（{access.ROLES.get(role, role)}）无权进行此操作")
+
+
 def check_department(actor, item):
     """Forbidden unless ``actor`` may act on ``item``: a department user only on its own department's items."""
     role = getattr(actor, "role", None)

@@ -23,9 +23,9 @@ from ..models import utcnow
 from ..prepared import Prepared
 from . import events
 from .casejson import case_json
-from .cases import issue_notice, may_override
-from .checks import case_item, check_department, reason_text, require_item
-from .errors import Conflict, Forbidden, Invalid
+from .cases import issue_notice
+from .checks import case_item, check_department, check_permission, reason_text, require_item
+from .errors import Conflict, Invalid
 from .materials import default_deferral
 from .outcomes import close_rectification, deliver_case, evaluate_case, record_result, rectifications
 from .records import CaseItem, CaseMaterial, Notice, Suspension
@@ -41,23 +41,30 @@ __all__ = ["accept_case", "reject_case", "suspend_item", "resume_item", "record_
 def accept_case(case_no, *, actor, expected_version=None, override_reason=None, today=None):
     """Accept the case (受理) and give it as JSON, or send it to correction and raise ``materials_missing``.
 
-    ``override_reason`` (an administrator only) issues a second correction
-    notice for a case already in correction whose materials are still missing.
+    Who may do which is decided here, for every adapter: accepting (and the
+    first correction it may lead to) needs ``cases.handle``; an
+    ``override_reason`` — given at all, even blank — asks for a second
+    correction notice for a case already in correction whose materials are
+    still missing, which needs ``cases.override`` and a reason that is not
+    blank (Invalid otherwise).
     """
     today = today or date.today()
-    reason = reason_text(override_reason, "override_reason", required=False)
-    if reason and not may_override(actor):
-        raise Forbidden("再次出具一次性补正告知书须由系统管理员填写理由")
+    override = override_reason is not None
+    if override:
+        check_permission(actor, "cases.override", "再次出具一次性补正告知书须由系统管理员填写理由")
+    else:
+        check_permission(actor, "cases.handle")
+    reason = reason_text(override_reason, "override_reason", required=override)
     with db.atomic():
         case = events.load_case(case_no, expected_version)
         events.require_status(case, "accept", ("registered", "correction"))
-        if reason and case.status != "correction":
+        if override and case.status != "correction":
             raise Conflict("只有待补正的办件才需要再次出具补正告知书；请窗口人员先受理", code="wrong_state")
         materials = CaseMaterial.of_case(case.id)
         missing = [m for m in materials if m.necessity == "required" and m.status not in SATISFIED]
         if missing:
             refusal = _correction(case, missing, actor, today, reason)
-        elif reason:
+        elif override:
             raise Conflict("材料已齐全，无需再次补正；请窗口人员直接受理", code="wrong_state")
         else:
             _accept(case, materials, actor, today)
