@@ -10,6 +10,8 @@ from pathlib import Path
 
 from playhouse.pool import PooledSqliteDatabase
 
+from . import paths
+
 DB_FILENAME = "county_app.sqlite3"
 
 PRAGMAS = (
@@ -70,7 +72,8 @@ def database_path(data_dir):
 
 
 def bind(data_dir):
-    """Point ``db`` at the database file of ``data_dir`` (it need not exist yet)."""
+    """Point ``db`` at the database file of ``data_dir`` (created empty and private if missing)."""
+    paths.private_file(database_path(data_dir))
     if not db.is_closed():
         db.close()
     if db.database is not None:

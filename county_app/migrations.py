@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from . import models
+from . import models, paths
 from .db import db
 from .intake import records
 
@@ -47,7 +47,7 @@ def backup_copy(db_file, label):
     target = Path(db_file).with_name(f"{Path(db_file).name}.before-{label}-{stamp}")
     source = sqlite3.connect(db_file)
     try:
-        copy = sqlite3.connect(target)
+        copy = sqlite3.connect(paths.private_file(target))
         with copy:
             source.backup(copy)
         copy.close()
