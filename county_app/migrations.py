@@ -21,12 +21,55 @@ def _initial(database):
 def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
-    database.create_tables(records.MODELS)
+    database.create_tables([model for model in records.MODELS if model is not records.CaseItem])
+    for statement in _CASE_ITEM_0002:
+        database.execute_sql(statement)
+
+
+# case_item as 0002 created it (0003 replaced its index on department).
+_CASE_ITEM_0002 = (
+    'CREATE TABLE "case_item" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT NULL, '
+    '"matter_id" INTEGER NOT NULL, "matter_code" VARCHAR(40) NOT NULL, "name" VARCHAR(255) NOT NULL, '
+    '"department" VARCHAR(255) NOT NULL, "handling" VARCHAR(16) NOT NULL, "statutory_days" INTEGER NOT NULL, '
+    '"promised_days" INTEGER NOT NULL, "position" INTEGER NOT NULL, "status" VARCHAR(16) NOT NULL, '
+    '"due_date" DATE, "suspended_since" DATE, "suspended_days" INTEGER NOT NULL, '
+    '"result_no" VARCHAR(255) NOT NULL, "result_note" TEXT NOT NULL, "result_at" DATETIME, '
+    '"result_by" VARCHAR(255) NOT NULL, '
+    'FOREIGN KEY ("case_id") REFERENCES "case_record" ("id") ON DELETE CASCADE, '
+    'FOREIGN KEY ("matter_id") REFERENCES "matter" ("id") ON DELETE RESTRICT)',
+    'CREATE INDEX "case_item_case_id" ON "case_item" ("case_id")',
+    'CREATE INDEX "case_item_matter_id" ON "case_item" ("matter_id")',
+    'CREATE INDEX "case_item_department" ON "case_item" ("department")',
+    'CREATE UNIQUE INDEX "case_item_case_id_matter_code" ON "case_item" ("case_id", "matter_code")',
+    'CREATE INDEX "case_item_status_due_date" ON "case_item" ("status", "due_date")',
+)
+
+
+def _department_index(database):
+    # A department user's lists walk (department, case_id) backwards, and every read of one case
+    # checks the pair; the index on department alone served neither and is a prefix of this one.
+    database.execute_sql('DROP INDEX "case_item_department"')
+    database.execute_sql('CREATE INDEX "case_item_department_case_id" ON "case_item" ("department", "case_id")')
+
+
+def _receipts(database):
+    # The 收件回执 is now issued at registration (a GET of its page must not write). Cases
+    # registered before get theirs as if issued then, numbered after their other notices.
+    database.execute_sql(
+        'INSERT INTO "case_notice" ("case_id", "kind", "number", "issued_at", "issued_on", "issued_by", '
+        '"deadline", "content") '
+        'SELECT c."id", \'receipt\', c."case_no" || \'-\' || printf(\'%02d\', '
+        '(SELECT COUNT(*) FROM "case_notice" n WHERE n."case_id" = c."id") + 1), '
+        'c."registered_at", c."registered_on", c."registered_by", NULL, \'{}\' '
+        'FROM "case_record" c WHERE NOT EXISTS '
+        '(SELECT 1 FROM "case_notice" r WHERE r."case_id" = c."id" AND r."kind" = \'receipt\')')
 
 
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
+    ("0003_case_item_department_index", _department_index),
+    ("0004_receipt_at_registration", _receipts),
 ]
 
 

@@ -6,9 +6,10 @@ masked but for its last four characters, the phone), the agent, the matters,
 the materials with how each was supplied, the dates in Chinese, the legal
 texts of that kind (``notice_texts``), the clerk with a phone, the centre and
 the seal. ``one_time_notice`` is the 一次性告知单 for a guide, before a case
-exists. ``print_notice`` and ``print_commitment`` log the print on the case
-(the same notice printed again is a 补打) and give the content. The blocks
-they are made of are in ``notice_blocks``. No Flask here.
+exists. ``notice_page`` and ``commitment_page`` give the content to show
+(reading only: opening a notice is not printing it); ``record_print`` logs a
+print on the case when the page is printed (the same notice printed again is
+a 补打). The blocks they are made of are in ``notice_blocks``. No Flask here.
 """
 import json
 from datetime import date
@@ -24,6 +25,7 @@ from .intake.statuses import CASE_STATUSES, NOTICE_KINDS
 from .notice_blocks import (  # noqa: F401  (centre_info, clerk_info and cn_date are part of this module's API)
     agent_block, applicant_block, centre_info, clerk_info, cn_date, items_of, material_requirement, materials_of,
     matters_phrase)
+from .prepared import Prepared
 
 COMMITMENT_TITLE = "证明事项告知承诺书"
 GUIDE_TITLE = "一次性告知单"
@@ -43,45 +45,82 @@ WAIVER_HINTS = {"e_licence": "可调取电子证照，免提交", "data_sharing"
 DELIVERY = {"window": "窗口领取", "mail": "邮寄送达"}
 
 
-def print_notice(case_no, kind, *, actor):
-    """Log the print of the notice ``kind`` of case ``case_no`` and give its content (``reprint`` set on a 补打).
+def notice_page(case_no, kind, *, actor):
+    """The content of notice ``kind`` of case ``case_no``, to show and print; reads only.
 
-    NotFound for an unknown case or kind; Conflict when the case's state does
-    not allow that notice (acceptance before acceptance, completion before
-    conclusion, correction when never corrected, rejection when not rejected).
+    ``print_count`` is how often it has been printed so far and ``reprint``
+    whether printing it now is a 补打. The print itself is logged by
+    ``record_print`` when it happens. NotFound for an unknown case or kind, or
+    a case ``actor`` may not see; Conflict when the case's state does not allow
+    that notice (``check_printable``).
     """
     if kind not in NOTICE_KINDS:
         raise NotFound(f"没有“{kind}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
-    with db.atomic():
-        case = cases.get_case(case_no)
-        check_printable(case, kind)
-        notice = cases.notice_printed(case.case_no, kind, actor=actor)
-        content = notice_content(case, kind, notice)
-        _mark_prints(content, case, notice.number)
+    case = cases.get_case(case_no, actor=actor)
+    content = notice_content(case, kind, check_printable(case, kind))
+    _mark_prints(content, print_count(case, content["number"]))
     return content
 
 
-def print_commitment(case_no, material_code, *, actor, today=None):
-    """Log the print of the 告知承诺书 for material ``material_code`` and give its content."""
-    with db.atomic():
-        case = cases.get_case(case_no)
-        content = commitment_letter(case, material_code, today=today)
-        events.note(case, "print", actor, kind="commitment", number=content["number"], material=material_code)
-        _mark_prints(content, case, content["number"])
+def commitment_page(case_no, material_code, *, actor, today=None):
+    """The 告知承诺书 for material ``material_code`` of case ``case_no``, to show and print; reads only."""
+    case = cases.get_case(case_no, actor=actor)
+    content = commitment_letter(case, material_code, today=today)
+    _mark_prints(content, print_count(case, content["number"]))
     return content
+
+
+def record_print(case_no, kind, *, actor, material=None):
+    """Log one print of notice ``kind`` (``commitment`` with its ``material``), as the page is printed.
+
+    Gives ``{"kind", "number", "print_count", "reprint"}``: this print's
+    count, and whether it is a 补打 (the same notice printed before). The same
+    checks as showing the notice, so nothing is logged for a notice that
+    cannot be printed.
+    """
+    with db.atomic():
+        case = cases.get_case(case_no, actor=actor)
+        detail = {}
+        if kind == "commitment":
+            number = commitment_letter(case, material)["number"]
+            detail["material"] = material
+        elif kind in NOTICE_KINDS:
+            number = check_printable(case, kind).number
+        else:
+            raise NotFound(f"没有“{kind}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
+        events.note(case, "print", actor, kind=kind, number=number, **detail)
+        count = print_count(case, number)
+    return {"kind": kind, "number": number, "print_count": count, "reprint": count > 1}
 
 
 def check_printable(case, kind):
-    """Conflict (in Chinese, saying what to do) unless ``case`` may have the notice ``kind`` printed."""
+    """The latest ``Notice`` of ``kind`` of ``case``, if it may be printed now.
+
+    Conflict (in Chinese, saying what to do) when the case's state does not
+    allow it; a 收件回执 after 不予受理 only if it was printed before.
+    """
     label = CASE_STATUSES.get(case.status, case.status)
     if kind in PRINTABLE and case.status not in PRINTABLE[kind]:
         raise Conflict(f"办件 {case.case_no} 当前状态为「{label}」，{REFUSED[kind]}。", code="wrong_state")
-    issued = Notice.select().where((Notice.case == case.id) & (Notice.kind == kind)).exists()
-    if kind == "correction" and not issued:
+    notice = (Notice.select().where((Notice.case == case.id) & (Notice.kind == kind))
+              .order_by(Notice.id.desc()).first())
+    if kind == "correction" and notice is None:
         raise Conflict(f"办件 {case.case_no} 没有出具过一次性补正告知书（材料齐全，或尚未作受理审查），无需打印。",
                        code="wrong_state")
-    if kind == "receipt" and case.status == "rejected" and not issued:
+    if kind == "receipt" and case.status == "rejected" and (notice is None or not print_count(case, notice.number)):
         raise Conflict(f"办件 {case.case_no} 已不予受理，不再出具收件回执；请打印不予受理通知书。", code="wrong_state")
+    if notice is None:
+        raise NotFound(f"办件 {case.case_no} 还没有{NOTICE_KINDS[kind]}")
+    return notice
+
+
+def printable_kinds(status, notices, events):
+    """The notice kinds a case shows to print, from its ``case_json`` status, notices and events."""
+    kinds = {n["kind"] for n in notices}
+    if status == "rejected" and not any(e["action"] == "print" and e["detail"].get("kind") == "receipt"
+                                        for e in events):
+        kinds.discard("receipt")  # as check_printable: never printed before 不予受理, not printed after
+    return [kind for kind in NOTICE_KINDS if kind in kinds]
 
 
 def notice_content(case, kind, notice=None):
@@ -89,23 +128,22 @@ def notice_content(case, kind, notice=None):
     if notice is None:
         notice = (Notice.select().where((Notice.case == case.id) & (Notice.kind == kind))
                   .order_by(Notice.id.desc()).first())
-    if notice is None and kind != "receipt":  # a receipt is issued on its first print
+    if notice is None:
         raise NotFound(f"办件 {case.case_no} 还没有{NOTICE_KINDS[kind]}")
     centre = centre_info()
     items = items_of(case)
     content = {
-        "kind": kind, "title": NOTICE_KINDS[kind], "number": notice.number if notice else case.case_no,
+        "kind": kind, "title": NOTICE_KINDS[kind], "number": notice.number,
         "case_no": case.case_no, "status": CASE_STATUSES.get(case.status, case.status), "centre": centre,
         "applicant": applicant_block(case), "agent": agent_block(case), "bundle_name": case.bundle_name,
         "matters": items, "matters_phrase": matters_phrase(case, items), "applied_on": cn_date(case.registered_on),
-        "issued_on": cn_date(notice.issued_on if notice else date.today()), "materials": [], "paragraphs": [],
+        "issued_on": cn_date(notice.issued_on), "materials": [], "paragraphs": [],
         "legal": [], "notes": [], "signature": "", "seal": True, "reprint": False, "print_count": 0,
-        "clerk": clerk_info(case.registered_by if kind in ("receipt", "completion") or notice is None
-                        else notice.issued_by, centre),
+        "clerk": clerk_info(case.registered_by if kind in ("receipt", "completion") else notice.issued_by, centre),
         "progress": (f"凭办件编号{case.case_no}（或扫描右上角二维码）到本中心窗口查询办理进度"
                      + (f"，或拨打咨询电话{centre['phone']}" if centre["phone"] else "") + "。"),
     }
-    details = json.loads(notice.content) if notice and notice.content else {}
+    details = json.loads(notice.content) if notice.content else {}
     BUILDERS[kind](content, case, notice, details)
     return content
 
@@ -279,12 +317,19 @@ def one_time_notice(guide, answers, centre):
 # ----------------------------------------------------------------------------- internals
 
 
-def _mark_prints(content, case, number):
-    """Set ``print_count`` (this print included) and ``reprint`` from the case's print events."""
+def print_count(case, number):
+    """How often the notice numbered ``number`` of ``case`` has been printed (its print events)."""
     count = 0
-    for event in CaseEvent.select(CaseEvent.detail).where((CaseEvent.case == case.id) & (CaseEvent.action == "print")):
-        if event.detail and json.loads(event.detail).get("number") == number:
+    for (detail,) in _PRINTS.rows(case.id):
+        if detail and json.loads(detail).get("number") == number:
             count += 1
-    content["print_count"], content["reprint"] = count, count > 1
+    return count
 
 
+def _mark_prints(content, printed):
+    """Set ``print_count`` (prints so far) and ``reprint`` (printing it now is a 补打)."""
+    content["print_count"], content["reprint"] = printed, printed > 0
+
+
+_PRINTS = Prepared(lambda case_id: CaseEvent.select(CaseEvent.detail)
+                   .where((CaseEvent.case == case_id) & (CaseEvent.action == "print")).tuples())

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from county_app import settings
+from county_app import notices, settings
 from county_app.catalogue import store
 from county_app.db import db
 from county_app.intake import cases, events, lists, materials, numbers, workflow
@@ -195,14 +195,14 @@ def test_id_numbers_are_masked_everywhere_but_the_logged_reveal(window):
     assert shown["form"]["SFZH"] == "331128********1243" and shown["form"]["FQSFZH"] == "331128********3610"
     assert MOTHER_ID not in json.dumps(shown) and FATHER_ID not in json.dumps(shown)
     for q in (MOTHER_ID, PHONE, "李", case.case_no):
-        found = cases.find_cases(q)["items"]
+        found = cases.find_cases(q, actor=window.clerk)["items"]
         assert [row["case_no"] for row in found] == [case.case_no], q
         assert MOTHER_ID not in json.dumps(found) and PHONE not in json.dumps(found)
     version = case.version
     assert cases.reveal_id_number(case.case_no, window.clerk) == MOTHER_ID
     viewed = CaseEvent.select().where(CaseEvent.case == case).order_by(CaseEvent.id.desc()).first()
     assert viewed.action == "view_id" and viewed.actor == "li"
-    assert cases.get_case(case.case_no).version == version  # looking makes nobody's next write stale
+    assert cases.get_case(case.case_no, actor="test").version == version  # looking makes nobody's next write stale
 
 
 def test_search_by_id_number_and_phone_uses_an_index(window):
@@ -226,7 +226,7 @@ def test_story_one_correction_once_then_acceptance(window):
         workflow.accept_case(case.case_no, actor=window.clerk, today=BEFORE_HOLIDAY)
     assert caught.value.code == "materials_missing"
     assert caught.value.details == [{"material": "JHZ", "name": "结婚证"}]
-    case = cases.get_case(case.case_no)
+    case = cases.get_case(case.case_no, actor="test")
     assert case.status == "correction"  # committed although the call answered 409
     (notice,) = Notice.select().where(Notice.case == case, Notice.kind == "correction")
     assert [m["code"] for m in json.loads(notice.content)["materials"]] == ["JHZ"]
@@ -237,12 +237,12 @@ def test_story_one_correction_once_then_acceptance(window):
     assert again.value.code == "materials_missing" and "系统管理员" in again.value.message
     assert Notice.select().where(Notice.kind == "correction").count() == 1
     # she comes back: nothing handed in before is asked again
-    found = cases.find_cases(PHONE)["items"]
+    found = cases.find_cases(PHONE, actor=window.clerk)["items"]
     assert found[0]["status"] == "correction"
     materials.log_material(case.case_no, "JHZ", "original_verified", actor=window.clerk)
     accepted = workflow.accept_case(case.case_no, actor=window.clerk, today=BEFORE_HOLIDAY)
     assert accepted["status"] == "accepted" and accepted["accepted_on"] == "2026-09-30"
-    assert [n["kind"] for n in accepted["notices"]] == ["correction", "acceptance"]
+    assert [n["kind"] for n in accepted["notices"]] == ["receipt", "correction", "acceptance"]
     assert [e["action"] for e in accepted["events"]] == [
         "register", "material", "material", "material", "material", "correction", "material", "accept"]
 
@@ -260,7 +260,7 @@ def test_a_second_correction_needs_an_admin_reason_and_is_audited(window):
     notices = list(Notice.select().where(Notice.kind == "correction").order_by(Notice.id))
     assert len(notices) == 2 and json.loads(notices[1].content)["override_reason"] == "申请人补交的结婚证已过期"
     assert AuditLog.get(AuditLog.action == "case.correction_override").actor == "boss"
-    assert cases.get_case(case.case_no).correction_count == 2
+    assert cases.get_case(case.case_no, actor="test").correction_count == 2
 
 
 def test_deferrable_material_is_deferred_on_acceptance(window):
@@ -367,7 +367,7 @@ def test_transition_table_refuses_skips(window):
 
 
 def test_due_dates_skip_the_national_day_holiday(window):
-    shown = cases.case_json(cases.get_case(accepted_case(window)))
+    shown = cases.case_json(cases.get_case(accepted_case(window), actor="test"))
     dues = {item["matter"]: item["due_date"] for item in shown["items"]}
     assert dues["WJ-0101"] == "2026-09-30"  # 即办件: the same day
     assert dues["RS-0101"] == "2026-10-13"  # 5 working days: 10-08, 10-09, 10-10 (调休), 10-12, 10-13
@@ -391,19 +391,19 @@ def test_suspension_extends_the_due_date(window):
 
 def test_boards_overdue_and_due_soon(window):
     case_no = accepted_case(window)
-    assert [row["case_no"] for row in cases.overdue(today=date(2026, 10, 1))] == [case_no]
-    late = cases.overdue(today=date(2026, 10, 1))[0]["due_items"]
+    assert [row["case_no"] for row in cases.overdue(today=date(2026, 10, 1), actor=window.clerk)] == [case_no]
+    late = cases.overdue(today=date(2026, 10, 1), actor=window.clerk)[0]["due_items"]
     assert {i["matter"] for i in late} == {"WJ-0101", "WJ-0102", "GA-0101", "WJ-0103"}
     for code in ("WJ-0101", "WJ-0102", "GA-0101", "WJ-0103"):
         workflow.record_result(case_no, code, "approved", actor=window.clerk, result_no=f"R-{code}")
-    assert cases.overdue(today=date(2026, 10, 1)) == []
-    assert cases.due_soon(today=date(2026, 10, 1)) == []
-    assert cases.due_soon(today=date(2026, 10, 9)) == []  # three working days left: 10-10, 10-12, 10-13
-    soon = cases.due_soon(today=date(2026, 10, 10))  # two left
+    assert cases.overdue(today=date(2026, 10, 1), actor=window.clerk) == []
+    assert cases.due_soon(today=date(2026, 10, 1), actor=window.clerk) == []
+    assert cases.due_soon(today=date(2026, 10, 9), actor=window.clerk) == []  # three working days left: 10-10, 10-12, 10-13
+    soon = cases.due_soon(today=date(2026, 10, 10), actor=window.clerk)  # two left
     assert [row["case_no"] for row in soon] == [case_no] and soon[0]["urgency"] == "due_soon"
-    assert cases.overdue(today=date(2026, 10, 14))[0]["urgency"] == "overdue"
-    assert [row["case_no"] for row in cases.today()] == [case_no]  # registered today
-    assert cases.today(date(2020, 1, 1)) == []
+    assert cases.overdue(today=date(2026, 10, 14), actor=window.clerk)[0]["urgency"] == "overdue"
+    assert [row["case_no"] for row in cases.today(actor=window.clerk)] == [case_no]  # registered today
+    assert cases.today(date(2020, 1, 1), actor=window.clerk) == []
 
 
 # ----------------------------------------------------------------------------- results, delivery, ratings
@@ -448,12 +448,12 @@ def test_bad_rating_opens_a_rectification_for_admins(window):
     shown = workflow.evaluate_case(case_no, 2, actor=window.clerk, comment="等太久", today=date(2026, 10, 30))
     task = shown["evaluation"]["rectification"]
     assert task["status"] == "open" and task["due_date"] == "2026-11-06"
-    (listed,) = workflow.rectifications()
+    (listed,) = workflow.rectifications(actor=window.admin)
     assert listed["case_no"] == case_no and listed["rating"] == 2 and listed["comment"] == "等太久"
     with pytest.raises(Forbidden):
         workflow.close_rectification(listed["id"], "已回访", actor=window.clerk)
     closed = workflow.close_rectification(listed["id"], "已回访致歉，增设叫号屏", actor=window.admin)
-    assert closed["status"] == "closed" and workflow.rectifications() == []
+    assert closed["status"] == "closed" and workflow.rectifications(actor=window.admin) == []
     assert AuditLog.get(AuditLog.action == "rectification.close").actor == "boss"
 
 
@@ -466,7 +466,7 @@ def test_events_strictly_increase_and_every_change_is_one(window):
         workflow.record_result(case_no, code, "approved", actor=window.clerk)
     workflow.deliver_case(case_no, "window", actor=window.clerk)
     workflow.evaluate_case(case_no, 5, actor=window.clerk)
-    case = cases.get_case(case_no)
+    case = cases.get_case(case_no, actor="test")
     rows = list(CaseEvent.select().where(CaseEvent.case == case).order_by(CaseEvent.id))
     ids = [row.id for row in rows]
     assert ids == sorted(set(ids))
@@ -487,12 +487,12 @@ def test_expected_version_mismatch_is_stale(window):
 
 def test_a_stale_row_never_overwrites(window):
     case = register(window.clerk)
-    old = cases.get_case(case.case_no)
+    old = cases.get_case(case.case_no, actor="test")
     materials.log_material(case.case_no, "JMSFZ", "original_verified", actor=window.clerk)
     with db.atomic(), pytest.raises(Conflict) as caught:
         events.transition(old, "reject", "rejected", window.clerk)
     assert caught.value.code == "stale"
-    assert cases.get_case(case.case_no).status == "registered"
+    assert cases.get_case(case.case_no, actor="test").status == "registered"
 
 
 def test_two_clerks_at_once_one_loses(window, make_user):
@@ -517,7 +517,7 @@ def test_two_clerks_at_once_one_loses(window, make_user):
         thread.join(timeout=30)
     assert sorted(outcomes) == ["ok", "stale"]
     db.connect(reuse_if_open=True)
-    assert cases.get_case(case.case_no).version == 2
+    assert cases.get_case(case.case_no, actor="test").version == 2
     logged = CaseMaterial.select().where(CaseMaterial.case == case, CaseMaterial.status != "missing").count()
     assert logged == 1
 
@@ -540,7 +540,7 @@ def test_a_case_keeps_its_catalogue_version_after_a_new_import(app, make_user, t
         assert store.import_workbook(newer.save(tmp_path / "v2.xlsx"), actor="county").status == "applied"
         with pytest.raises(Conflict):  # the old rule still holds: C01 is 必要 for this case
             workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
-        case = cases.get_case(case.case_no)
+        case = cases.get_case(case.case_no, actor="test")
         materials.log_material(case.case_no, "C01", "original_verified", actor=clerk)
         shown = workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
         assert shown["catalogue_version"] == "2026.11-02"
@@ -555,20 +555,25 @@ def test_a_case_keeps_its_catalogue_version_after_a_new_import(app, make_user, t
 
 def test_notices_are_numbered_and_printing_is_logged(window):
     case = register(window.clerk)
+    assert [(n["kind"], n["number"]) for n in cases.case_json(case)["notices"]] == [
+        ("receipt", f"{case.case_no}-01")]  # issued at registration, with the papers
+    with pytest.raises(Conflict):
+        notices.record_print(case.case_no, "acceptance", actor=window.clerk)
     with pytest.raises(NotFound):
-        cases.notice_printed(case.case_no, "acceptance", actor=window.clerk)
-    with pytest.raises(NotFound):
-        cases.notice_printed(case.case_no, "love_letter", actor=window.clerk)
-    receipt = cases.notice_printed(case.case_no, "receipt", actor=window.clerk)
-    assert receipt.number == f"{case.case_no}-01"
-    assert cases.notice_printed(case.case_no, "receipt", actor=window.clerk).number == receipt.number  # reprint
-    shown = cases.case_json(cases.get_case(case.case_no))
+        notices.record_print(case.case_no, "love_letter", actor=window.clerk)
+    assert not CaseEvent.select().where(CaseEvent.action == "print").exists()
+    first = notices.record_print(case.case_no, "receipt", actor=window.clerk)
+    assert first == {"kind": "receipt", "number": f"{case.case_no}-01", "print_count": 1, "reprint": False}
+    again = notices.record_print(case.case_no, "receipt", actor=window.clerk)
+    assert again == {"kind": "receipt", "number": f"{case.case_no}-01", "print_count": 2, "reprint": True}
+    shown = cases.case_json(cases.get_case(case.case_no, actor="test"))
     assert [(e["action"], e["detail"].get("kind")) for e in shown["events"][-2:]] == [("print", "receipt")] * 2
     assert shown["version"] == 1  # printing changes nothing of the case
     with pytest.raises(Conflict):
         workflow.accept_case(case.case_no, actor=window.clerk)
-    assert [n["number"][-2:] for n in cases.case_json(cases.get_case(case.case_no))["notices"]] == ["01", "02"]
-    assert cases.notice_printed(case.case_no, "correction", actor=window.clerk).kind == "correction"
+    shown = cases.case_json(cases.get_case(case.case_no, actor="test"))
+    assert [n["number"][-2:] for n in shown["notices"]] == ["01", "02"]
+    assert notices.record_print(case.case_no, "correction", actor=window.clerk)["kind"] == "correction"
 
 
 def test_an_optional_material_can_still_be_brought_after_acceptance(window):

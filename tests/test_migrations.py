@@ -79,3 +79,36 @@ def test_failing_migration_changes_nothing(data_dir, monkeypatch):
     bind(data_dir)
     with db.connection_context():
         assert "0099_broken" not in migrations.applied_names()
+
+
+def test_cases_from_before_0003_get_the_department_index_and_their_receipt(data_dir, monkeypatch):
+    """Before 0004 a 收件回执 was issued when its page was first opened; since, at registration."""
+    from county_app.intake import cases, workflow
+    from county_app.intake.records import Case, Notice
+
+    from test_cases_domain import CENTRE, newborn
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+    initialise(data_dir, code=CENTRE)
+    with db.connection_context():
+        old = [cases.register_case(**newborn(), actor="li") for _ in range(3)]
+        never_printed, printed, rejected = (case.case_no for case in old)
+        # as the old code left them: no receipt unless it was printed, numbers in order of issue
+        Notice.delete().where(Notice.case.in_([old[0].id, old[2].id])).execute()
+        with pytest.raises(Exception):
+            workflow.accept_case(never_printed, actor="li")  # its correction notice is -01
+        workflow.reject_case(rejected, "不属于本中心受理范围", actor="li")
+    monkeypatch.undo()
+    report = initialise(data_dir)
+    assert report.applied == ["0003_case_item_department_index", "0004_receipt_at_registration"]
+    indexes = {name for name, _unique, _columns in schema(database_path(data_dir))["case_item"][1]}
+    assert "case_item_department_case_id" in indexes and "case_item_department" not in indexes
+    with db.connection_context():
+        def numbered(case_no):
+            case = Case.get(Case.case_no == case_no)
+            return [(n.kind, n.number[-2:], n.issued_on == case.registered_on, n.issued_by)
+                    for n in Notice.select().where(Notice.case == case.id).order_by(Notice.id)]
+
+        assert numbered(never_printed) == [("correction", "01", True, "li"), ("receipt", "02", True, "li")]
+        assert numbered(printed) == [("receipt", "01", True, "li")]
+        assert numbered(rejected) == [("rejection", "01", True, "li"), ("receipt", "02", True, "li")]

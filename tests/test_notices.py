@@ -23,7 +23,7 @@ from county_app.intake.guide import guide_bundle
 from county_app.intake.records import CaseEvent, CaseItem, Notice
 from county_app.models import User
 
-from conftest import login, sample_pdf
+from conftest import PASSWORD, login, sample_pdf
 from test_cases_domain import BEFORE_HOLIDAY, CENTRE, FATHER_ID, MOTHER_ID, PHONE, newborn
 
 CENTRE_NAME = "安澜县城关镇便民服务中心"
@@ -126,7 +126,7 @@ def test_receipt_lists_what_was_received_and_how(window):
     hand_in_all_but_marriage_certificate(case.case_no, window.clerk)
     html = page(window, f"/cases/{case.case_no}/notices/receipt")
     text = assert_common(html, case.case_no, "收件回执")
-    assert f"编号：{case.case_no}-01" in text  # the receipt is issued on its first print
+    assert f"编号：{case.case_no}-01" in text  # the receipt is issued at registration
     assert "“新生儿出生一件事”（共5个事项）" in text
     for name in ("出生医学证明签发", "出生登记（户口登记）", "社会保障卡申领", "生育登记", "县公安局"):
         assert name in text
@@ -150,7 +150,7 @@ def test_correction_lists_exactly_the_missing_paper_deadline_and_article_32(wind
 
 def test_acceptance_carries_dates_matters_and_materials(window):
     case_no = accepted(window)
-    case = cases.get_case(case_no)
+    case = cases.get_case(case_no, actor="test")
     text = assert_common(page(window, f"/cases/{case_no}/notices/acceptance"), case_no, "受理通知书")
     assert f"于{date.today().year}年" in text and "本中心决定予以受理" in text
     assert "受理日期： 2026年9月30日" in text
@@ -192,8 +192,8 @@ def test_rejection_without_authority_has_no_referral_and_too_long_changes_nothin
         workflow.reject_case(case.case_no, "不属于本中心受理范围", actor=window.clerk, refer_to="县" * 101)
     assert caught.value.details == [{"field": "refer_to", "message": caught.value.message}]
     assert "应向何机关申请" in caught.value.message and "100" in caught.value.message
-    assert cases.get_case(case.case_no).status == "registered"
-    assert not Notice.select().where(Notice.case == case.id).exists()
+    assert cases.get_case(case.case_no, actor="test").status == "registered"
+    assert [n.kind for n in Notice.select().where(Notice.case == case.id)] == ["receipt"]
     workflow.reject_case(case.case_no, "申请人户籍不在本县", actor=window.clerk, refer_to="   ")
     notice = Notice.get((Notice.case == case.id) & (Notice.kind == "rejection"))
     assert "refer_to" not in json.loads(notice.content)
@@ -246,17 +246,49 @@ def test_agent_is_printed_beside_the_applicant(window):
 # ----------------------------------------------------------------------------- reprints, states, unknowns
 
 
-def test_a_second_print_is_marked_and_logged(window):
+def record_print(window, path, status=200):
+    """Post the print of the notice at ``path`` as its page's script does (CSRF token from the page)."""
+    html = page(window, path + "?noprint=1")
+    token = re.search(r'data-csrf="([^"]+)"', html).group(1)
+    assert f'data-print-log="{path}/prints"' in html
+    response = window.client.post(path + "/prints", json={}, headers={"X-CSRFToken": token})
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def print_events():
+    return [json.loads(e.detail) for e in CaseEvent.select().where(CaseEvent.action == "print").order_by(CaseEvent.id)]
+
+
+def test_opening_a_notice_logs_nothing_and_a_second_print_is_marked_and_logged(window):
     case = register(window)
     path = f"/cases/{case.case_no}/notices/receipt"
-    first, second = page(window, path), page(window, path)
-    assert "data-reprint" not in first and "补打" not in text_of(first)
-    assert "data-reprint" in second and "补打 第2次打印" in text_of(second)
+    first, again = page(window, path), page(window, path)
+    assert print_events() == []  # opening is not printing
+    assert '<div class="reprint" data-reprint hidden>' in first and '<div class="reprint" data-reprint hidden>' in again
+    assert record_print(window, path) == {"kind": "receipt", "number": f"{case.case_no}-01", "print_count": 1,
+                                          "reprint": False}
+    shown = page(window, path)  # printing it now would be the second print: the page shows the mark already
+    assert '<div class="reprint" data-reprint>补打<small>第<span data-print-count>2</span>次打印' in shown
+    assert record_print(window, path) == {"kind": "receipt", "number": f"{case.case_no}-01", "print_count": 2,
+                                          "reprint": True}
     assert Notice.select().where(Notice.kind == "receipt").count() == 1  # one receipt, printed twice
-    events = CaseEvent.select().where(CaseEvent.action == "print").order_by(CaseEvent.id)
-    prints = [json.loads(e.detail) for e in events]
-    assert prints == [{"kind": "receipt", "number": f"{case.case_no}-01"}] * 2
+    assert print_events() == [{"kind": "receipt", "number": f"{case.case_no}-01"}] * 2
     assert CaseEvent.get(CaseEvent.action == "print").actor == "li"
+
+
+def test_a_print_needs_the_csrf_token_and_a_notice_that_may_be_printed(window):
+    case = register(window)
+    assert window.client.post(f"/cases/{case.case_no}/notices/receipt/prints", json={}).status_code == 400
+    token = re.search(r'data-csrf="([^"]+)"', page(window, f"/cases/{case.case_no}/notices/receipt")).group(1)
+    refused = window.client.post(f"/cases/{case.case_no}/notices/acceptance/prints", json={},
+                                 headers={"X-CSRFToken": token})
+    assert refused.status_code == 409 and "尚未受理" in refused.get_json()["error"]["message"]
+    unknown = window.client.post("/cases/331128101000209901010001/notices/receipt/prints", json={},
+                                 headers={"X-CSRFToken": token})
+    assert unknown.status_code == 404
+    assert "没有编号为 331128101000209901010001 的办件" in unknown.get_json()["error"]["message"]
+    assert print_events() == []
 
 
 @pytest.mark.parametrize("kind,words", [
@@ -276,6 +308,12 @@ def test_receipt_of_a_rejected_case_never_printed_is_409(window):
     case = register(window)
     workflow.reject_case(case.case_no, "不属于本机关职权范围", actor=window.clerk)
     assert "请打印不予受理通知书" in page(window, f"/cases/{case.case_no}/notices/receipt", status=409)
+    assert f"/cases/{case.case_no}/notices/receipt" not in page(window, f"/cases/{case.case_no}")
+    printed = register(window)
+    record_print(window, f"/cases/{printed.case_no}/notices/receipt")
+    workflow.reject_case(printed.case_no, "不属于本机关职权范围", actor=window.clerk)
+    assert f"/cases/{printed.case_no}/notices/receipt" in page(window, f"/cases/{printed.case_no}")
+    assert record_print(window, f"/cases/{printed.case_no}/notices/receipt")["reprint"] is True  # a copy, as before
 
 
 def test_unknown_case_and_kind_are_404(window):
@@ -303,9 +341,13 @@ def test_commitment_letter_for_the_lease(window):
     assert "国办发〔2020〕42号" in text and "自主选择" in text
     assert "终止办理" in text and "责令限期整改" in text and "依法撤销相关决定" in text and "信用记录" in text
     assert "申请人（签字或盖章）" in text and "盖章处" in text and "食品经营许可" in text
-    second = page(window, f"/cases/{case.case_no}/notices/commitment/CSSYZM")
-    assert "补打" in text_of(second)
-    assert CaseEvent.select().where(CaseEvent.action == "print").count() == 2
+    assert "data-reprint hidden" in html and print_events() == []
+    path = f"/cases/{case.case_no}/notices/commitment/CSSYZM"
+    assert record_print(window, path)["reprint"] is False
+    assert record_print(window, path) == {"kind": "commitment", "number": f"{case.case_no}-CSSYZM", "print_count": 2,
+                                          "reprint": True}
+    assert "data-reprint hidden" not in page(window, path)
+    assert print_events() == [{"kind": "commitment", "number": f"{case.case_no}-CSSYZM", "material": "CSSYZM"}] * 2
 
 
 def test_commitment_only_where_the_catalogue_allows_it(window):
@@ -482,3 +524,45 @@ def test_the_page_opens_the_print_dialog_on_load_unless_noprint(printer):
     assert page.evaluate("document.body.classList.contains('large')") and "large=1" in page.url
     page.click("#print-button")
     assert page.evaluate("window.__printed") == 1
+
+
+def test_in_chromium_opening_a_notice_logs_no_print_and_printing_logs_one(live_server, make_user, browser_page):
+    """A logged-in clerk (session and CSRF token, as at the window); ``window.print`` is stubbed by the fixture."""
+    make_user("li", "clerk")
+    with db.connection_context():
+        with db.atomic():
+            settings.put("centre.code", CENTRE)
+        case = cases.register_case(**newborn(), actor=User.get(User.username == "li"))
+    page = browser_page
+    page.goto(live_server + "/login")
+    page.fill("#username", "li")
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(live_server + "/")
+
+    def logged():
+        with db.connection_context():
+            return print_events()
+
+    page.goto(live_server + f"/cases/{case.case_no}/notices/receipt")  # opens the (stubbed) dialog on load
+    page.wait_for_load_state("networkidle")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert logged() == [] and page.locator("[data-reprint]").is_hidden()  # opening is not printing
+
+    page.pdf(path="/tmp/notice-printed-receipt.pdf", format="A4")  # the browser's own print: raises beforeprint
+    assert logged() == [{"kind": "receipt", "number": f"{case.case_no}-01"}]
+    assert page.locator("#print-status").inner_text() == "已记录打印" and page.locator("[data-reprint]").is_hidden()
+
+    # The 打印 button (and Ctrl+P) go through the browser's print, which raises the same event once.
+    page.evaluate("""() => { window.print = function () {
+        window.dispatchEvent(new Event("beforeprint")); window.dispatchEvent(new Event("afterprint")); }; }""")
+    page.click("#print-button")
+    assert len(logged()) == 2
+    assert page.locator("[data-reprint]").is_visible()  # on the page before it went to paper
+    assert page.locator("[data-reprint]").inner_text().replace("\n", "") == "补打第2次打印"
+    assert "补打" in page.locator("#print-status").inner_text()
+    page.screenshot(path="/tmp/notice-reprinted-receipt.png")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert len(logged()) == 2 and "第3次打印" in page.locator("[data-reprint]").inner_text()

@@ -41,20 +41,20 @@ def search():
     page = _positive_arg("page", 1)
     per_page = min(_positive_arg("per_page", PER_PAGE), MAX_PER_PAGE)
     return jsonify(cases.find_cases(request.args.get("q", ""), request.args.get("status") or None,
-                                    page=page, per_page=per_page))
+                                    page=page, per_page=per_page, actor=current_user()))
 
 
 @bp.get("/cases/<case_no>")
 @requires("cases.view")
 def show(case_no):
     """The case: status, applicant (masked), items, materials, events, notices, version."""
-    return _case_answer(cases.case_json(cases.get_case(case_no)))
+    return _case_answer(cases.case_json(cases.get_case(case_no, actor=current_user())))
 
 
-@bp.get("/cases/<case_no>/id-number")
+@bp.post("/cases/<case_no>/id-number")
 @requires("cases.view")
 def reveal(case_no):
-    """The applicant's full ID number; the viewing is logged on the case."""
+    """The applicant's full ID number; each viewing is logged on the case, hence a POST (a GET answers 405)."""
     number = cases.reveal_id_number(case_no, current_user())
     return jsonify(case_no=case_no, id_number=number)
 
@@ -160,7 +160,7 @@ def evaluation(case_no):
 def list_rectifications():
     """The 差评 rectification tasks: ``?status=open`` (default) | ``closed`` | ``all``."""
     status = request.args.get("status", "open")
-    return jsonify(outcomes.rectifications(None if status == "all" else status))
+    return jsonify(outcomes.rectifications(None if status == "all" else status, actor=current_user()))
 
 
 @bp.post("/rectifications/<int:task_id>/close")

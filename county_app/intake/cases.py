@@ -4,8 +4,9 @@ Registration checks everything at once — the applicant, the agent, the bundle
 and answers (through ``guide``), the form (through ``forms``) — and reports
 every problem in one Invalid. A registered case pins the catalogue version in
 force, one item per matter (pinned to its ``MatterRow``) and one checklist
-entry per merged material code, all in one transaction with its number and
-its first event.
+entry per merged material code, all in one transaction with its number, its
+first event and its 收件回执 (numbered ``<case number>-01``). A case is read
+back only as its reader may see it (``visibility``).
 """
 import json
 from datetime import date
@@ -23,10 +24,9 @@ from .forms import check_form
 from .guide import guide_bundle, guide_matters
 from .lists import due_soon, find_cases, overdue, today
 from .records import Case, CaseItem, CaseMaterial, Notice
-from .statuses import NOTICE_KINDS
 
-__all__ = ["register_case", "get_case", "case_json", "summary_json", "reveal_id_number", "notice_printed",
-           "issue_notice", "find_cases", "overdue", "due_soon", "today"]
+__all__ = ["register_case", "get_case", "case_json", "summary_json", "reveal_id_number", "issue_notice",
+           "find_cases", "overdue", "due_soon", "today"]
 
 NAME_MAX_LENGTH = 200
 ADDRESS_MAX_LENGTH = 500
@@ -99,44 +99,24 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
                                     matters=json.dumps(list(m.matters)), position=position))
         events.start(case, actor, bundle=case.bundle_code, matters=[m.code for m in guide.matters],
                      catalogue_version=version.version)
+        # The 收件回执 is numbered now, when the papers are received: printing it later only logs the print.
+        issue_notice(case, "receipt", actor, day=day)
     return case
 
 
-def get_case(case_no):
-    """The ``Case`` row with number ``case_no``; NotFound if there is none."""
-    return events.load_case(case_no)
+def get_case(case_no, *, actor):
+    """The ``Case`` row with number ``case_no`` as ``actor`` may see it; NotFound if unknown or not visible."""
+    return events.load_case(case_no, actor=actor)
 
 
-def reveal_id_number(case, actor):
-    """The applicant's full ID number; the viewing is logged as an event ``view_id``."""
+def reveal_id_number(case_no, actor):
+    """The applicant's full ID number; the viewing is logged as an event ``view_id`` (so: a POST, never a GET)."""
     with db.atomic():
-        case = events.load_case(case.case_no if isinstance(case, Case) else case)
+        case = events.load_case(case_no, actor=actor)
         if not case.id_number:
             raise NotFound(f"办件 {case.case_no} 的申请人没有身份证号码")
         events.note(case, "view_id", actor)
     return case.id_number
-
-
-def notice_printed(case_no, kind, *, actor, day=None):
-    """Log that a notice of ``kind`` was printed; give its ``Notice`` (a receipt is issued on first print).
-
-    NotFound when the case has no notice of that kind yet (e.g. an acceptance
-    notice before acceptance).
-    """
-    if kind not in NOTICE_KINDS:
-        raise NotFound(f"没有“{kind}”这种通知书")
-    with db.atomic():
-        case = events.load_case(case_no)
-        notice = (Notice.select().where((Notice.case == case.id) & (Notice.kind == kind))
-                  .order_by(Notice.id.desc()).first())
-        if notice is None and kind == "receipt":
-            if case.status == "rejected":
-                raise events.wrong_state(case, "print")
-            notice = issue_notice(case, "receipt", actor, day=day)
-        if notice is None:
-            raise NotFound(f"办件 {case.case_no} 还没有{NOTICE_KINDS[kind]}")
-        events.note(case, "print", actor, kind=kind, number=notice.number)
-    return notice
 
 
 def issue_notice(case, kind, actor, *, deadline=None, day=None, **content):

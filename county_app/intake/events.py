@@ -14,7 +14,8 @@ import json
 
 from ..db import db
 from ..prepared import Prepared, insert_new
-from .errors import Conflict, NotFound
+from . import visibility
+from .errors import Conflict
 from .records import Case, CaseEvent
 from .statuses import CASE_STATUSES as STATUS_LABELS
 
@@ -55,11 +56,17 @@ def actor_name(actor):
     return getattr(actor, "username", None) or str(actor)
 
 
-def load_case(case_no, expected_version=None):
-    """The case ``case_no``; NotFound if unknown, Conflict ``stale`` if it is not at ``expected_version``."""
+def load_case(case_no, expected_version=None, *, actor):
+    """The case ``case_no`` as ``actor`` may see it; Conflict ``stale`` if it is not at ``expected_version``.
+
+    NotFound, in the same words, whether the number is unknown or the case is
+    outside what ``actor`` may see (``visibility``): every read and write of
+    one case comes here, so no adapter can show a case the rule hides.
+    """
     case = _CASE_BY_NUMBER.first(str(case_no or "").strip())
     if case is None:
-        raise NotFound(f"没有编号为 {case_no} 的办件")
+        raise visibility.unknown_case(case_no)
+    visibility.require_visible(case, actor, asked=case_no)
     check_version(case, expected_version)
     return case
 

@@ -5,6 +5,11 @@ Every search is an index lookup, also with a million cases: the case number
 or the applicant's name (prefix, as a range ``name >= q AND name < q +
 U+10FFFF``, which SQLite and PostgreSQL both answer from the index). Results
 are summaries with ID numbers and phones masked.
+
+Each function takes the ``actor`` and finds only the cases it may see
+(``visibility``). A clerk's search is the same query as ever; a department
+user's adds one index probe per candidate, or, with nothing else to narrow
+by, walks its department's items from the index (``department_cases``).
 """
 import re
 from datetime import date
@@ -12,7 +17,7 @@ from datetime import date
 
 from ..catalogue.store import work_calendar
 from ..prepared import Prepared
-from . import numbers
+from . import numbers, visibility
 from .casejson import DUE_SOON_DAYS, iso_day, summary_json
 from .errors import Invalid
 from .records import Case, CaseItem
@@ -24,8 +29,8 @@ _RANGE_END = "\U0010ffff"
 _PHONE_LIKE = re.compile(r"[0-9+\-\s()]+")
 
 
-def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None):
-    """Cases matching ``q``, newest first: ``{"items", "page", "per_page", "has_more"}``.
+def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None, *, actor):
+    """Cases matching ``q`` that ``actor`` may see, newest first: ``{"items", "page", "per_page", "has_more"}``.
 
     ``q`` is a case number (or its first 12 or more digits), an ID number or
     统一社会信用代码 (exact), a mobile phone (exact) or the start of a name;
@@ -36,18 +41,23 @@ def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None):
                       [{"field": "status", "message": "可选：" + "、".join(CASE_STATUSES)}])
     if not isinstance(page, int) or page < 1:
         raise Invalid("页码必须是正整数", [{"field": "page", "message": "页码必须是正整数"}])
+    scope = visibility.scope_of(actor)
+    if scope.nothing:
+        return {"items": [], "page": page, "per_page": per_page, "has_more": False}
     kind, values = _matching((q or "").strip())
     values += (status,) if status else ()
-    rows = _search(kind, bool(status)).rows(*values, per_page + 1, (page - 1) * per_page)
+    values += () if scope.every else (scope.department,)
+    rows = _search(kind, bool(status), not scope.every).rows(*values, per_page + 1, (page - 1) * per_page)
     has_more = len(rows) > per_page
     rows = rows[:per_page]
     return {"items": _summaries(rows, today), "page": page, "per_page": per_page, "has_more": has_more}
 
 
-def search_query(q="", status=None):
+def search_query(q="", status=None, actor="system"):
     """The query behind ``find_cases``, newest first (the tests check its plan)."""
     kind, values = _matching((q or "").strip())
-    return _search_query(kind, values, status or None)
+    scope = visibility.scope_of(actor)
+    return _search_query(kind, values, status or None, None if scope.every else scope.department)
 
 
 # How each kind of search text selects cases, by index.
@@ -58,51 +68,65 @@ _CONDITIONS = {
     "case_no": lambda start, end: (Case.case_no >= start) & (Case.case_no < end),
     "name": lambda start, end: (Case.applicant_name >= start) & (Case.applicant_name < end),
 }
-_SEARCHES = {}  # (kind, with a status) → the search, prepared
+_SEARCHES = {}  # (kind, with a status, for a department) → the search, prepared
 
 
-def _search_query(kind, values, status=None):
-    query = Case.select()
+def _search_query(kind, values, status=None, department=None):
     condition = _CONDITIONS[kind](*values)
-    if condition is not None:
-        query = query.where(condition)
+    if condition is None and department is not None:
+        query = visibility.department_cases(department)  # nothing narrows: read the department's cases
+    else:
+        query = Case.select()
+        if condition is not None:
+            query = query.where(condition)
+        if department is not None:  # a few candidates, each checked
+            query = query.where(visibility.holds_department(department))
+        query = query.order_by(Case.id.desc())
     if status is not None:
         query = query.where(Case.status == status)
-    return query.order_by(Case.id.desc())
+    return query
 
 
-def _search(kind, with_status):
-    """The prepared search of ``kind``: values of the condition, the status if any, then limit and offset."""
-    search = _SEARCHES.get((kind, with_status))
+def _search(kind, with_status, for_department):
+    """The prepared search of ``kind``: values of the condition, the status and department if any, limit, offset."""
+    key = (kind, with_status, for_department)
+    search = _SEARCHES.get(key)
     if search is None:
         arity = _CONDITIONS[kind].__code__.co_argcount
 
         def build(*slots):
             status = slots[arity] if with_status else None
+            department = slots[arity + with_status] if for_department else None
             limit, offset = slots[-2:]
-            return _search_query(kind, slots[:arity], status).limit(limit).offset(offset)
+            return _search_query(kind, slots[:arity], status, department).limit(limit).offset(offset)
 
-        search = _SEARCHES.setdefault((kind, with_status), Prepared(build, arity=arity + with_status + 2))
+        search = _SEARCHES.setdefault(key, Prepared(build, arity=arity + with_status + for_department + 2))
     return search
 
 
-def overdue(today=None, limit=BOARD_LIMIT):
-    """Accepted cases with an item past its due date (red), most overdue first, each with ``due_items``."""
+def overdue(today=None, limit=BOARD_LIMIT, *, actor):
+    """Accepted cases ``actor`` may see with an item past its due date (red), most overdue first, with ``due_items``."""
     today = today or date.today()
-    return _board((CaseItem.due_date < today), today, limit)
+    return _board((CaseItem.due_date < today), today, limit, actor)
 
 
-def due_soon(today=None, limit=BOARD_LIMIT):
-    """Accepted cases with an item due within two working days (yellow), soonest first."""
+def due_soon(today=None, limit=BOARD_LIMIT, *, actor):
+    """Accepted cases ``actor`` may see with an item due within two working days (yellow), soonest first."""
     today = today or date.today()
     until = work_calendar().working_days_after(today, DUE_SOON_DAYS).day
-    return _board((CaseItem.due_date >= today) & (CaseItem.due_date <= until), today, limit)
+    return _board((CaseItem.due_date >= today) & (CaseItem.due_date <= until), today, limit, actor)
 
 
-def today(day=None):
-    """The cases registered on ``day`` (default today), newest first."""
+def today(day=None, *, actor):
+    """The cases registered on ``day`` (default today) that ``actor`` may see, newest first."""
     day = day or date.today()
-    rows = list(Case.select().where(Case.registered_on == day).order_by(Case.id.desc()).limit(BOARD_LIMIT))
+    scope = visibility.scope_of(actor)
+    if scope.nothing:
+        return []
+    query = Case.select().where(Case.registered_on == day)
+    if not scope.every:
+        query = query.where(visibility.condition(scope))
+    rows = list(query.order_by(Case.id.desc()).limit(BOARD_LIMIT))
     return _summaries(rows, day)
 
 
@@ -152,11 +176,16 @@ def _summaries(rows, today):
     return [summary_json(row, dues.get(row.id), today, calendar) for row in rows]
 
 
-def _board(condition, today, limit):
+def _board(condition, today, limit, actor):
+    scope = visibility.scope_of(actor)
+    if scope.nothing:
+        return []
     calendar = work_calendar()
     items = (CaseItem.select(CaseItem, Case).join(Case)
-             .where(condition & (CaseItem.status == "pending") & (Case.status == "accepted"))
-             .order_by(CaseItem.due_date, CaseItem.id).limit(limit))
+             .where(condition & (CaseItem.status == "pending") & (Case.status == "accepted")))
+    if not scope.every:  # every item of a case the department may see, as on the case page
+        items = items.where(visibility.condition(scope))
+    items = items.order_by(CaseItem.due_date, CaseItem.id).limit(limit)
     boards = {}
     for item in items:
         entry = boards.get(item.case.id)

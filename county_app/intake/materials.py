@@ -42,7 +42,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
     if status not in LOGGED_STATUSES:
         raise _invalid("status", f"材料状态应为 {'、'.join(LOGGED_STATUSES)} 之一，实际为 \"{status}\"")
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         material = checklist_entry(case, code)
         check_state(case, material, status)
         problems = []

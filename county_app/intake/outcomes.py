@@ -14,7 +14,7 @@ from .. import access, audit
 from ..catalogue.store import work_calendar
 from ..db import db
 from ..models import utcnow
-from . import events
+from . import events, visibility
 from .casejson import case_json, iso_day, iso_time
 from .cases import issue_notice
 from .checks import case_item, check_department, reason_text, require_item
@@ -34,7 +34,7 @@ def record_result(case_no, matter_code, outcome, *, actor, result_no="", note=""
     result_no = reason_text(result_no, "result_no", required=False)[:100]
     note = reason_text(note, "note", required=False)
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         item = case_item(case, matter_code)
         check_department(actor, item)
         events.require_status(case, "result", ("accepted",))
@@ -61,7 +61,7 @@ def deliver_case(case_no, method, *, actor, tracking_no=None, expected_version=N
     if method == "mail" and not tracking_no:
         raise _invalid("tracking_no", "邮寄送达须填写快递单号")
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         events.require_status(case, "deliver", ("concluded",))
         case.delivery_method, case.tracking_no, case.delivered_at = method, tracking_no, utcnow()
         events.transition(case, "deliver", "delivered", actor, method=method, tracking_no=tracking_no)
@@ -75,7 +75,7 @@ def evaluate_case(case_no, rating, *, actor, comment="", expected_version=None, 
         raise _invalid("rating", f"评价应为 1–5 的整数（5 非常满意 … 1 非常不满意），实际为 \"{rating}\"")
     comment = reason_text(comment, "comment", required=False)
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         events.require_status(case, "evaluate", ("concluded", "delivered"))
         if Evaluation.select().where(Evaluation.case == case.id).exists():
             raise Conflict("该办件已评价过（一事一评），不能重复评价", code="wrong_state")
@@ -90,8 +90,8 @@ def evaluate_case(case_no, rating, *, actor, comment="", expected_version=None, 
     return case_json(case)
 
 
-def rectifications(status="open", today=None):
-    """The 差评 rectification tasks (``status`` open|closed|None for all), earliest deadline first."""
+def rectifications(status="open", today=None, *, actor):
+    """The 差评 rectification tasks of the cases ``actor`` may see (``status`` open|closed|None for all)."""
     today = today or date.today()
     if status not in ("open", "closed", None):
         raise _invalid("status", "状态应为 open 或 closed")
@@ -99,6 +99,9 @@ def rectifications(status="open", today=None):
              .join_from(Rectification, Evaluation).order_by(Rectification.due_date, Rectification.id))
     if status:
         query = query.where(Rectification.status == status)
+    scope = visibility.scope_of(actor)
+    if not scope.every:
+        query = query.where(visibility.condition(scope))
     return [rectification_json(task, today) for task in query]
 
 

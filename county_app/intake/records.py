@@ -10,7 +10,8 @@ Every change of a case goes through ``events.transition``, which bumps
 Indexes serve the searches of the window and the lists: case number (unique),
 ID number, credit code and phone (exact), applicant name (prefix, as a range
 ``name >= q AND name < q + U+10FFFF`` so that both SQLite and PostgreSQL use
-the index), status, due dates. Full ID numbers are stored (the case page can
+the index), status, due dates; items by department and case (what a
+department user may see). Full ID numbers are stored (the case page can
 reveal them, logged); lists and searches only ever show them masked.
 """
 from peewee import (
@@ -75,7 +76,7 @@ class CaseItem(BaseModel):
     matter = ForeignKeyField(MatterRow, on_delete="RESTRICT")
     matter_code = CharField(max_length=40)
     name = CharField()
-    department = CharField(index=True)
+    department = CharField()
     handling = CharField(max_length=16)  # "instant" | "promised"
     statutory_days = IntegerField()
     promised_days = IntegerField()
@@ -94,6 +95,7 @@ class CaseItem(BaseModel):
         indexes = (
             (("case", "matter_code"), True),
             (("status", "due_date"), False),  # the overdue and due-soon boards
+            (("department", "case"), False),  # which cases a department may see (visibility)
         )
 
     @classmethod

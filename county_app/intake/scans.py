@@ -77,14 +77,14 @@ def attach_scan(case_no, code, source, filename, *, actor, expected_version=None
     pages = count_pages(kind, data)
     sha = hashlib.sha256(data).hexdigest()
     filename = Path(str(filename or "")).name[:200]
-    case = events.load_case(case_no, expected_version)  # refuse early, before a file is written
+    case = events.load_case(case_no, expected_version, actor=actor)  # refuse early, before a file is written
     check_state(case, checklist_entry(case, code), "scanned")
     relative = _store(data, sha, kind)  # written before the write lock is taken: other writers need not wait
     with db.atomic():
         # Again under the lock (a stat when the file is there): nightly maintenance may have removed an
         # unreferenced file of the same content in between, and it only deletes under this lock.
         _store(data, sha, kind)
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         material = checklist_entry(case, code)
         check_state(case, material, "scanned")
         scan = Scan.get_or_none(Scan.sha256 == sha) or Scan.create(

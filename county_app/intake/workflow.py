@@ -56,7 +56,7 @@ def accept_case(case_no, *, actor, expected_version=None, override_reason=None, 
         check_permission(actor, "cases.handle")
     reason = reason_text(override_reason, "override_reason", required=override)
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         events.require_status(case, "accept", ("registered", "correction"))
         if override and case.status != "correction":
             raise Conflict("只有待补正的办件才需要再次出具补正告知书；请窗口人员先受理", code="wrong_state")
@@ -84,7 +84,7 @@ def reject_case(case_no, reason, *, actor, refer_to=None, expected_version=None,
     refer_to = refer_to_text(refer_to)
     referral = {"refer_to": refer_to} if refer_to else {}
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         events.require_status(case, "reject", ("registered", "correction"))
         case.rejected_reason = reason
         notice = issue_notice(case, "rejection", actor, day=today, reason=reason, **referral)
@@ -111,7 +111,7 @@ def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_versi
         raise Invalid(message, [{"field": "reason", "message": message}])
     note = reason_text(note, "note", required=False)
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         events.require_status(case, "suspend", ("accepted",))
         item = case_item(case, matter_code)
         check_department(actor, item)
@@ -128,7 +128,7 @@ def resume_item(case_no, matter_code, *, actor, expected_version=None, today=Non
     """Restart the clock of a suspended item; its due date moves by the working days it stood still."""
     today = today or date.today()
     with db.atomic():
-        case = events.load_case(case_no, expected_version)
+        case = events.load_case(case_no, expected_version, actor=actor)
         events.require_status(case, "resume", ("accepted",))
         item = case_item(case, matter_code)
         check_department(actor, item)

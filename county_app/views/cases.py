@@ -18,6 +18,7 @@ from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
 from ..intake.events import ACTION_LABELS, TRANSITIONS
 from ..intake.lists import due_soon, find_cases, overdue, today
+from ..notices import printable_kinds
 from ..models import User
 from ..intake.statuses import (
     CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS)
@@ -73,10 +74,10 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found, problem = {"items": [], "has_more": False, "page": 1}, ""
     if request.args.get("today"):
-        found = {"items": today(), "has_more": False, "page": 1}
+        found = {"items": today(actor=current_user()), "has_more": False, "page": 1}
     else:
         try:
-            found = find_cases(q, status or None, page=page)
+            found = find_cases(q, status or None, page=page, actor=current_user())
         except Invalid as exc:
             problem = exc.message
     return render_template("cases/list.html", q=q, status=status, found=found, problem=problem,
@@ -87,7 +88,8 @@ def index():
 @requires("cases.view")
 def overdue_board():
     """逾期督办: red for items past due, yellow for items due within two working days, with their department."""
-    return render_template("cases/overdue.html", late=overdue(), soon=due_soon())
+    user = current_user()
+    return render_template("cases/overdue.html", late=overdue(actor=user), soon=due_soon(actor=user))
 
 
 @bp.get("/rectifications")
@@ -112,7 +114,8 @@ def close_rectification(task_id):
 def render_rectifications(failed=None, message="", typed="", done="", status=200):
     """The rectification list, with the failed task's note kept."""
     shown = request.values.get("status", "open")
-    tasks = outcomes.rectifications(None if shown == "all" else shown if shown in ("open", "closed") else "open")
+    tasks = outcomes.rectifications(None if shown == "all" else shown if shown in ("open", "closed") else "open",
+                                    actor=current_user())
     return render_template("cases/rectifications.html", tasks=tasks, shown=shown, failed=failed,
                            message=message, typed=typed, done=done), status
 
@@ -138,9 +141,9 @@ def reveal(case_no):
 def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None, focus=None,
                 confirm_reject=False):
     """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values."""
-    case = cases.get_case(case_no)
-    data = case_json(case)
     user = current_user()
+    case = cases.get_case(case_no, actor=user)
+    data = case_json(case)
     failed = problem[0] if problem else None
     errors = {}
     if problem:
@@ -151,7 +154,7 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
         "cases/show.html", c=data, rows=rows, items=[_item_row(user, case, i) for i in data["items"]],
         can_do=moves, errors=errors, failed=failed, typed=typed or {},
         revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
-        prints=_prints(data), newest_notice=_newest_notice(data),
+        prints=printable_kinds(data["status"], data["notices"], data["events"]), newest_notice=_newest_notice(data),
         correction=_latest(data, "correction"), today=date.today().isoformat(),
         focus=focus or (None if problem else _start(moves, rows, data)), clear_draft=session.pop("intake_registered", None) == case.case_no,
         events=list(reversed(data["events"])),
@@ -218,14 +221,6 @@ def _item_row(user, case, item):
     except IntakeError:
         may = False
     return {**item, "may_act": may}
-
-
-def _prints(data):
-    """The notice kinds this case has (a receipt can always be printed, except after 不予受理)."""
-    kinds = [n["kind"] for n in data["notices"]]
-    if data["status"] != "rejected" and "receipt" not in kinds:
-        kinds.insert(0, "receipt")
-    return [kind for kind in NOTICE_KINDS if kind in kinds]
 
 
 def _people(usernames):

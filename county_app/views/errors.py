@@ -20,8 +20,16 @@ def register(app):
 
 def _handler(status, message):
     def handle(exc):
+        text, headers = message, {}
+        allowed = [m for m in getattr(exc, "valid_methods", None) or () if m not in ("HEAD", "OPTIONS")]
+        if status == 405 and allowed:  # e.g. a GET of a route that records something: say to POST
+            text = f"此地址不接受 {request.method} 请求，请使用 {'、'.join(allowed)} 请求。"
+            headers["Allow"] = ", ".join(getattr(exc, "valid_methods"))
         if request.path.startswith("/api/"):
-            return json_error(status, {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                                       413: "too_large", 500: "internal"}[status], message)
-        return render_template("error.html", status=status, message=message), status
+            answer, code = json_error(status, {400: "bad_request", 403: "forbidden", 404: "not_found",
+                                               405: "method_not_allowed", 413: "too_large", 500: "internal"}[status],
+                                      text)
+            answer.headers.update(headers)
+            return answer, code
+        return render_template("error.html", status=status, message=text), status, headers
     return handle

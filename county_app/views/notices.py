@@ -1,17 +1,21 @@
 """Printable A4 notices: the five notices of a case, the 告知承诺书 and the 一次性告知单.
 
 Every page opens the browser's print dialog on load (``?noprint=1`` turns that
-off, ``?large=1`` prints in large type). A case notice is logged as printed
-on the case each time it is served; a second print of the same notice shows
-the 补打 mark. Login session or bearer token, as every page.
+off, ``?large=1`` prints in large type). Showing a notice writes nothing: a
+case notice is logged as printed when the page is printed — its script posts
+to ``…/prints`` at the browser's ``beforeprint`` (the 打印 button, Ctrl+P and
+the dialog opened on load all raise it) and shows the 补打 mark on the page
+before it goes to paper when the answer says it is a reprint. Login session
+(the post carries the CSRF token) or bearer token, as every page.
 """
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, render_template, request
+from flask import Blueprint, jsonify, render_template, request, url_for
 from markupsafe import Markup
 
 from .. import notices
+from ..api.errors import json_error
 from ..guard import current_user, requires
 from ..intake.errors import IntakeError, Invalid
 from ..intake.guide import guide_bundle, guide_matters
@@ -31,17 +35,43 @@ def _refused(exc):
 @bp.get("/cases/<case_no>/notices/<kind>")
 @requires("cases.view")
 def case_notice(case_no, kind):
-    """收件回执 / 受理通知书 / 一次性补正告知书 / 不予受理通知书 / 办结通知书 of one case, logged as printed."""
-    content = notices.print_notice(case_no, kind, actor=current_user())
-    return _page(f"notices/{kind}.html", content)
+    """收件回执 / 受理通知书 / 一次性补正告知书 / 不予受理通知书 / 办结通知书 of one case (printing is logged apart)."""
+    content = notices.notice_page(case_no, kind, actor=current_user())
+    return _page(f"notices/{kind}.html", content,
+                 record=url_for("notices.record_print", case_no=content["case_no"], kind=kind))
 
 
 @bp.get("/cases/<case_no>/notices/commitment/<material_code>")
 @requires("cases.view")
 def commitment(case_no, material_code):
-    """The 告知承诺书 for one material of the case (where the catalogue allows 告知承诺), logged as printed."""
-    content = notices.print_commitment(case_no, material_code, actor=current_user())
-    return _page("notices/commitment.html", content)
+    """The 告知承诺书 for one material of the case (where the catalogue allows 告知承诺)."""
+    content = notices.commitment_page(case_no, material_code, actor=current_user())
+    return _page("notices/commitment.html", content,
+                 record=url_for("notices.record_commitment_print", case_no=content["case_no"],
+                                material_code=material_code))
+
+
+@bp.post("/cases/<case_no>/notices/<kind>/prints")
+@requires("cases.view")
+def record_print(case_no, kind):
+    """Log one print of a case notice (the page posts it as it is printed): ``{"number", "print_count", "reprint"}``."""
+    return _printed(lambda: notices.record_print(case_no, kind, actor=current_user()))
+
+
+@bp.post("/cases/<case_no>/notices/commitment/<material_code>/prints")
+@requires("cases.view")
+def record_commitment_print(case_no, material_code):
+    """Log one print of a 告知承诺书, as ``record_print``."""
+    return _printed(lambda: notices.record_print(case_no, "commitment", actor=current_user(),
+                                                 material=material_code))
+
+
+def _printed(run):
+    """The print logged, as JSON for the page's script; a refusal as a JSON error in Chinese."""
+    try:
+        return jsonify(run())
+    except IntakeError as exc:
+        return json_error(exc.status, exc.code, exc.message, exc.details)
 
 
 @bp.get("/guide/print")
@@ -63,11 +93,11 @@ def guide_print():
     return _page("notices/guide.html", content, qr=False)
 
 
-def _page(template, content, *, qr=True):
-    """Render a notice with the print switches, the back link and the case number's QR code."""
+def _page(template, content, *, qr=True, record=None):
+    """Render a notice with the print switches, the back link, the case number's QR code and where prints are logged."""
     return render_template(
         template, notice=content, large=request.args.get("large") == "1",
-        autoprint=request.args.get("noprint") != "1", back=_back_link(),
+        autoprint=request.args.get("noprint") != "1", back=_back_link(), record_url=record,
         qr=qr_svg(content["case_no"]) if qr and content.get("case_no") else None)
 
 
