@@ -1,4 +1,4 @@
-"""User accounts, passwords, login lockout and API tokens. No Flask here.
+"""User accounts, roles, logging in and API tokens. No Flask here.
 
 Rules kept in this one place:
 
@@ -6,49 +6,53 @@ Rules kept in this one place:
   Chinese characters and the middle dot ``·`` (for names such as
   ``阿依古丽·买买提``). It starts with a letter, digit or Chinese character
   (never ``-``, which a command line would take for an option). ASCII letters
-  are stored in lower case, so ``Li`` and ``li`` are one user.
-- Passwords are at least 8 characters, are hashed with werkzeug (scrypt), and
-  there is no default password anywhere: a generated one is shown once.
-- Five wrong passwords in a row lock the account for five minutes; while
-  locked even the right password is refused. A successful login clears the
-  count; an administrator's password reset clears the lock.
+  are stored in lower case, so ``Li`` and ``li`` are one user. Names, display
+  names and departments are typed text (text.py): zero-width characters are
+  dropped, control characters, right-to-left overrides and NUL refused.
+- Passwords follow passwords.py (length, not guessable); there is no default
+  password anywhere. A password someone else has seen — generated and shown
+  once, or a reset — must be changed at the next login
+  (``must_change_password``; guard.py lets such a user do nothing else).
+- Logging in: every failure gets one message and one password-hash check,
+  whether the name exists, the password is wrong, the account is deactivated
+  or held back by the throttle (throttle.py: per client address and name).
+  No hash is computed inside a database transaction: it would hold the write
+  lock for tens of milliseconds per attempt. A reset lifts the holds on the
+  user's name.
+- Sessions (sessions.py): a password change ends the user's other sessions;
+  a reset, a deactivation or a role change ends all of them.
 - API tokens are ``secrets.token_urlsafe(32)``; only their SHA-256 is stored,
   with the first 8 characters as a visible prefix to tell them apart.
 
 Every write is audited inside its own transaction (nested in the caller's,
-if any). ``authenticate`` commits its bookkeeping before raising, so do not
-call it inside a transaction that its ``AccountError`` would roll back.
+if any).
 """
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
-from . import access, audit
+from . import access, audit, passwords, sessions, throttle
 from .db import db
-from .models import ApiToken, User, utcnow
+from .models import ApiToken, User, as_utc
+from .passwords import MIN_PASSWORD_LENGTH, random_password  # noqa: F401  (callers use them from here)
 from .prepared import Prepared
+from .text import TextError, typed_text
 
 ROLES = access.ROLES
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 128
-MAX_FAILED_LOGINS = 5
-LOCK_DURATION = timedelta(minutes=5)
 TOKEN_PREFIX_LENGTH = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 RESERVED_USERNAMES = {"system", "cli", "seed", "anonymous"}
+LOGIN_FAILED = (f"用户名或密码错误。连续输错 {throttle.PAIR_LIMIT} 次须等 {throttle.LOCK_SECONDS // 60} 分钟再试；"
+                "忘记密码请联系系统管理员重置")
 
 _USERNAME = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9._\-\u4e00-\u9fff·]{0,63}")
 _PHONE = re.compile(r"[0-9+\-() ]{0,32}")
-# Letters and digits that cannot be mistaken for one another when read aloud or copied by hand.
 _TOKEN_BY_HASH = Prepared(lambda token_hash: ApiToken.select().where(ApiToken.token_hash == token_hash))
 _USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id))
-_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-_dummy_hash = None
+_USER_BY_NAME = Prepared(lambda username: User.select().where(User.username == username))
 
 
 class AccountError(ValueError):
@@ -67,15 +71,6 @@ class IssuedToken:
 # ----------------------------------------------------------------------------- helpers
 
 
-def as_utc(moment):
-    """``moment`` as an aware UTC datetime (naive ones are taken as UTC; None is now)."""
-    if moment is None:
-        return utcnow()
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def local_time(moment):
     """``moment`` in this computer's time zone, as shown to people (``HH:MM``)."""
     return as_utc(moment).astimezone().strftime("%H:%M")
@@ -83,12 +78,19 @@ def local_time(moment):
 
 def normalise_username(username):
     """The stored form of ``username``: stripped, ASCII letters lower-cased."""
-    name = (username or "").strip()
+    name = (username or "").strip() if isinstance(username, str) else ""
     return "".join(ch.lower() if ch.isascii() else ch for ch in name)
 
 
+def _typed(value, label, max_length=64):
+    try:
+        return typed_text(value, label, max_length=max_length)
+    except TextError as exc:
+        raise AccountError(str(exc)) from None
+
+
 def _check_username(username):
-    name = normalise_username(username)
+    name = normalise_username(_typed(username, "用户名"))
     if not name:
         raise AccountError("用户名不能为空")
     if not _USERNAME.fullmatch(name):
@@ -100,47 +102,27 @@ def _check_username(username):
     return name
 
 
-def check_password_rules(password, username=""):
-    """Raise AccountError unless ``password`` may be used (length; not the username)."""
-    if password is None or len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"密码不能超过 {MAX_PASSWORD_LENGTH} 个字符")
-    if not password.strip():
-        raise AccountError("密码不能全是空格")
-    if username and normalise_username(password) == normalise_username(username):
-        raise AccountError("密码不能与用户名相同")
+def check_password_rules(password, username="", display_name=""):
+    """Raise AccountError unless ``password`` may be used by this user (passwords.check_rules)."""
+    try:
+        passwords.check_rules(password, words=(username, display_name))
+    except passwords.PasswordError as exc:
+        raise AccountError(str(exc)) from None
 
 
 def _check_role(role, department):
     if role not in ROLES:
         raise AccountError(f"未知的角色“{role}”；可选：{'、'.join(f'{k}（{v}）' for k, v in ROLES.items())}")
-    department = (department or "").strip() or None
+    department = _typed(department, "所属部门") or None
     if role == "department" and not department:
         raise AccountError("部门审批人员必须指定所属部门（--department）")
     if role != "department" and department:
         raise AccountError(f"只有部门审批人员可以指定所属部门，{ROLES[role]}不能指定")
-    if department and len(department) > 64:
-        raise AccountError("部门名称不能超过 64 个字符")
     return department
-
-
-def random_password():
-    """A new random password of 12 easily read characters (about 69 bits)."""
-    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(12))
 
 
 def _hash_token(token):
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def session_stamp(user):
-    """A short value that changes whenever the user's password changes.
-
-    Stored in the login session beside the user id: a password change or reset
-    then ends every other session of that user.
-    """
-    return hashlib.sha256((user.password_hash or "").encode("ascii")).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------- users
@@ -160,89 +142,99 @@ def list_users():
     return sorted(User.select(), key=lambda u: (order.get(u.role, 9), u.username))
 
 
-def is_locked(user, now=None):
-    """Whether ``user`` is locked out by failed logins at ``now``."""
-    return user.locked_until is not None and as_utc(user.locked_until) > as_utc(now)
+def add_user(username, role, password, *, department=None, display_name="", phone="", actor, must_change=False):
+    """Create a user; ``department`` is required for the department role and forbidden otherwise.
 
-
-def add_user(username, role, password, *, department=None, display_name="", phone="", actor):
-    """Create a user; ``department`` is required for the department role and forbidden otherwise."""
+    ``must_change``: the password was generated and shown to someone, so the
+    user must change it at the first login.
+    """
     name = _check_username(username)
     department = _check_role(role, department)
-    check_password_rules(password, name)
-    display_name = (display_name or "").strip()
-    if len(display_name) > 64:
-        raise AccountError("姓名不能超过 64 个字符")
-    phone = (phone or "").strip()
+    display_name = _typed(display_name, "姓名")
+    check_password_rules(password, name, display_name)
+    phone = _typed(phone, "联系电话", max_length=32)
     if not _PHONE.fullmatch(phone):
         raise AccountError(f"联系电话“{phone}”格式不对：只能包含数字、空格和 + - ( )，不超过 32 个字符")
+    password_hash = passwords.hash_password(password)  # before the transaction: it is slow
     with db.atomic():
         if User.select().where(User.username == name).exists():
             raise AccountError(f"用户“{name}”已存在")
         user = User.create(username=name, role=role, department=department, display_name=display_name,
-                           phone=phone, password_hash=generate_password_hash(password))
+                           phone=phone, password_hash=password_hash, must_change_password=must_change)
         audit.record(actor, "user.add", "user", name, role=role, department=department)
     return user
 
 
-def change_password(username, old_password, new_password, *, actor):
-    """Change one's own password; the old one must be given."""
+def change_password(username, old_password, new_password, *, actor, keep_session=None):
+    """Change one's own password (the old one must be given); ends the user's other sessions.
+
+    ``keep_session`` is the id of the session the change was made from.
+    """
+    user = get_user(username)
+    if not passwords.verify(user.password_hash, old_password):
+        raise AccountError("原密码不正确")
+    check_password_rules(new_password, user.username, user.display_name)
+    if passwords.verify(user.password_hash, new_password):
+        raise AccountError("新密码不能与原密码相同")
+    new_hash = passwords.hash_password(new_password)
     with db.atomic():
-        user = get_user(username)
-        if not user.password_hash or not check_password_hash(user.password_hash, old_password or ""):
-            raise AccountError("原密码不正确")
-        check_password_rules(new_password, user.username)
-        if check_password_hash(user.password_hash, new_password):
-            raise AccountError("新密码不能与原密码相同")
-        user.password_hash = generate_password_hash(new_password)
-        user.save()
+        changed = (User.update(password_hash=new_hash, must_change_password=False)
+                   .where(User.id == user.id, User.password_hash == user.password_hash).execute())
+        if not changed:  # reset or changed elsewhere while the hashes were computed
+            raise AccountError("密码刚刚在别处被修改或重置，请重新登录后再试")
+        sessions.end_all(user, keep=keep_session)
         audit.record(actor, "user.password", "user", user.username)
-    return user
+    return get_user(user.username)
 
 
 def reset_password(username, *, actor):
-    """Give the user a new random password (returned once) and clear any lockout."""
+    """Give the user a new one-time password (returned once; to be changed at the next login).
+
+    Lifts every hold of the login throttle on the user's name and ends all
+    the user's sessions.
+    """
+    user = get_user(username)
     password = random_password()
+    password_hash = passwords.hash_password(password)
     with db.atomic():
-        user = get_user(username)
-        user.password_hash = generate_password_hash(password)
-        _clear_lockout(user)
+        user = get_user(user.username)
+        User.update(password_hash=password_hash, must_change_password=True).where(User.id == user.id).execute()
+        throttle.lift(user)
+        sessions.end_all(user)
         audit.record(actor, "user.reset", "user", user.username)
     return password
 
 
-def _clear_lockout(user):
-    """Forget failed logins and any lock they caused, and save the user."""
-    user.failed_logins = 0
-    user.locked_until = None
-    user.save()
-
-
 def unlock_user(username, *, actor):
-    """Lift a lockout caused by failed logins."""
+    """Lift the holds of the login throttle on the user's name, at every address."""
     with db.atomic():
         user = get_user(username)
-        _clear_lockout(user)
+        throttle.lift(user)
         audit.record(actor, "user.unlock", "user", user.username)
     return user
 
 
+def _refuse_last_admin(user, actor, own, last):
+    """Refuse (with message ``own``) an action on one's own account, or (``last``) on the last active admin."""
+    if normalise_username(actor) == user.username:
+        raise AccountError(own)
+    if user.role == "admin":
+        others = User.select().where(User.role == "admin", User.active == True, User.id != user.id)  # noqa: E712
+        if not others.exists():
+            raise AccountError(last)
+
+
 def deactivate_user(username, *, actor):
-    """Stop the user from logging in or using tokens; the last active administrator stays."""
+    """Stop the user from logging in or using tokens and end their sessions; the last active administrator stays."""
     with db.atomic():
         user = get_user(username)
         if not user.active:
             raise AccountError(f"用户“{user.username}”已经是停用状态")
-        if normalise_username(actor) == user.username:
-            raise AccountError("不能停用自己的账号")
-        if user.role == "admin":
-            others = User.select().where(User.role == "admin", User.active == True, User.id != user.id)  # noqa: E712
-            if not others.exists():
-                raise AccountError("这是唯一可用的系统管理员账号，不能停用")
-        user.active = False
-        user.save()
+        _refuse_last_admin(user, actor, "不能停用自己的账号", "这是唯一可用的系统管理员账号，不能停用")
+        User.update(active=False).where(User.id == user.id).execute()
+        sessions.end_all(user)
         audit.record(actor, "user.deactivate", "user", user.username)
-    return user
+    return get_user(user.username)
 
 
 def reactivate_user(username, *, actor):
@@ -251,74 +243,54 @@ def reactivate_user(username, *, actor):
         user = get_user(username)
         if user.active:
             raise AccountError(f"用户“{user.username}”已经是启用状态")
-        user.active = True
-        _clear_lockout(user)
+        User.update(active=True).where(User.id == user.id).execute()
+        throttle.lift(user)
         audit.record(actor, "user.reactivate", "user", user.username)
-    return user
+    return get_user(user.username)
+
+
+def change_role(username, role, department=None, *, actor):
+    """Give the user another role (and department); ends all the user's sessions."""
+    department = _check_role(role, department)
+    with db.atomic():
+        user = get_user(username)
+        if (user.role, user.department) == (role, department):
+            raise AccountError(f"用户“{user.username}”已经是{ROLES[role]}" + (f"（{department}）" if department else ""))
+        _refuse_last_admin(user, actor, "不能更改自己的角色", "这是唯一可用的系统管理员账号，不能改为其他角色")
+        User.update(role=role, department=department).where(User.id == user.id).execute()
+        sessions.end_all(user)
+        audit.record(actor, "user.role", "user", user.username, role=role, department=department,
+                     was=user.role)
+    return get_user(user.username)
 
 
 # ----------------------------------------------------------------------------- login
 
 
-def _dummy():
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = generate_password_hash(secrets.token_hex(16))
-    return _dummy_hash
-
-
 def authenticate(username, password, now=None, *, source=""):
-    """The user whose name and password these are, or raise AccountError.
+    """The active user whose name and password these are, or raise AccountError(LOGIN_FAILED).
 
-    Counts failures and locks the account after MAX_FAILED_LOGINS in a row;
-    the bookkeeping and its audit entries are committed before raising.
-    ``source`` (e.g. the client address) is kept in the audit detail.
+    ``source`` is the client address. Every failure — an unknown name, a
+    wrong password, a deactivated account, a name or address held back by
+    the throttle — costs one password-hash check, computed outside any
+    transaction, and gets the same message; the throttle's bookkeeping is
+    one short transaction afterwards.
     """
-    now = as_utc(now)
+    moment = as_utc(now)
+    epoch = moment.timestamp()
     name = normalise_username(username)[:64]
-    error = None
-    with db.atomic():
-        user = User.get_or_none(User.username == name) if name else None
-        if user is None or not user.password_hash:
-            check_password_hash(_dummy(), password or "")  # same time as a real check
-            audit.record(name or "anonymous", "login.failed", "user", name, reason="unknown", source=source)
-            error = "用户名或密码错误"
-        elif is_locked(user, now):
-            audit.record(name, "login.failed", "user", name, reason="locked", source=source)
-            error = _locked_message(user.locked_until)
-        elif not check_password_hash(user.password_hash, password or ""):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.failed_logins = 0
-                user.locked_until = now + LOCK_DURATION
-                audit.record(name, "login.locked", "user", name, until=user.locked_until, source=source)
-                error = _locked_message(user.locked_until)
-            else:
-                audit.record(name, "login.failed", "user", name, reason="password",
-                             count=user.failed_logins, source=source)
-                left = MAX_FAILED_LOGINS - user.failed_logins
-                error = f"用户名或密码错误（再错 {left} 次账号将被锁定 {_minutes(LOCK_DURATION)} 分钟）"
-            user.save()
-        elif not user.active:
-            audit.record(name, "login.failed", "user", name, reason="inactive", source=source)
-            error = "账号已停用，请联系系统管理员"
-        else:
-            _clear_lockout(user)
-            audit.record(name, "login.ok", "user", name, source=source)
-    if error:
-        raise AccountError(error)
-    return user
-
-
-def _minutes(delta):
-    return int(delta.total_seconds() // 60)
-
-
-def _locked_message(until):
-    # rounded up to the minute, so that trying again at the time shown works
-    shown = local_time(as_utc(until) + timedelta(seconds=59))
-    return (f"连续 {MAX_FAILED_LOGINS} 次密码错误，账号已锁定至 {shown}，"
-            "届时可再试，或请系统管理员重置密码")
+    attempt = throttle.Attempt.of(source, name)
+    user = _USER_BY_NAME.first(name) if name and _USERNAME.fullmatch(name) else None
+    held = throttle.is_held(attempt, epoch)
+    right = passwords.verify(user.password_hash if user is not None else None, password)
+    if right and user.active and not held:
+        with db.atomic():
+            if not throttle.is_held(attempt, epoch):  # held back meanwhile by a concurrent failure
+                throttle.forget(attempt)
+                audit.record(user.username, "login.ok", "user", user.username, source=source)
+                return user
+    throttle.record_failure(attempt, user, epoch)
+    raise AccountError(LOGIN_FAILED)
 
 
 # ----------------------------------------------------------------------------- API tokens

@@ -33,9 +33,16 @@ def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_s
                 if value is not None and settings.get(key) != value:
                     settings.put(key, value)
                     audit.record(actor, "config.set", "setting", key, value=value)
-            if not User.select().exists():
-                report.admin_password = accounts.random_password()
-                accounts.add_user("admin", "admin", report.admin_password, actor=actor, display_name="系统管理员")
+        if not User.select().exists():
+            # its own transaction, after hashing the password (add_user)
+            password = accounts.random_password()
+            try:
+                accounts.add_user("admin", "admin", password, actor=actor, display_name="系统管理员",
+                                  must_change=True)
+            except accounts.AccountError:
+                pass  # another init made it meanwhile, and showed its password
+            else:
+                report.admin_password = password
         if load_seed and CatalogueVersion.in_force() is None:
             report.seed = store.import_workbook(paths.seed_catalogue_path(), actor="seed")
     return report

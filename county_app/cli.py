@@ -141,15 +141,34 @@ def user_add(ctx, name, role, department, display_name, phone, password_stdin):
     else:
         password, generated = accounts.random_password(), True
     try:
-        with db.atomic():
-            accounts.add_user(name, role, password, department=department, display_name=display_name,
-                              phone=phone, actor=_actor())
+        # one transaction inside add_user; the password is hashed before it, so no lock is held meanwhile
+        user = accounts.add_user(name, role, password, department=department, display_name=display_name,
+                                 phone=phone, actor=_actor(), must_change=generated)
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"已创建用户 {name}（{accounts.ROLES[role]}）")
+    click.echo(f"已创建用户 {user.username}（{accounts.ROLES[role]}）")
     if generated:
-        click.echo("初始密码（只显示这一次）：")
+        click.echo("一次性初始密码（只显示这一次；登录后须先修改）：")
         click.echo(password)
+
+
+@user.command("reset-password")
+@click.argument("name")
+@with_data_dir
+@click.pass_context
+def user_reset_password(ctx, name):
+    """给用户一个新的一次性密码（只显示这一次，登录后须先修改）并解除锁定；管理员忘记密码时用它找回。"""
+    _open(ctx)
+    try:
+        password = accounts.reset_password(name, actor=_actor())
+        user = accounts.get_user(name)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已重置用户 {user.username} 的密码并解除锁定；其在各处的登录已失效")
+    if not user.active:
+        click.echo(f"注意：用户 {user.username} 已停用，重新启用前仍不能登录", err=True)
+    click.echo("一次性密码（只显示这一次；登录后须先修改）：")
+    click.echo(password)
 
 
 @cli.group()
@@ -288,14 +307,15 @@ def config_set(ctx, key, value):
     click.echo(f"{key} = {stored}")
 
 
-_MAINTENANCE_STEPS = {"scans": "清理扫描文件", "uploads": "清理目录上传文件", "optimize": "更新数据库查询统计"}
+_MAINTENANCE_STEPS = {"scans": "清理扫描文件", "uploads": "清理目录上传文件", "logins": "清理登录记录",
+                      "optimize": "更新数据库查询统计"}
 
 
 @cli.command("maintenance")
 @with_data_dir
 @click.pass_context
 def maintenance_command(ctx):
-    """立即执行一次夜间维护：清理无人引用的扫描文件和过期的目录上传文件，更新数据库查询统计。"""
+    """立即执行一次夜间维护：清理无人引用的扫描文件、过期的目录上传文件和已结束的登录，更新数据库查询统计。"""
     from .maintenance import run_maintenance
 
     data_dir = _open(ctx)
@@ -303,6 +323,7 @@ def maintenance_command(ctx):
     click.echo(f"已删除无人引用的扫描文件 {report.scans_removed} 个"
                f"（共 {report.scan_bytes_freed / (1024 * 1024):.1f} MB）")
     click.echo(f"已删除超过一天未确认的目录上传文件 {report.uploads_removed} 个")
+    click.echo(f"已清理已结束或过期的登录会话 {report.sessions_removed} 个、过期的登录失败计数 {report.throttles_removed} 条")
     click.echo("数据库查询统计已更新" if report.optimized else "数据库查询统计未更新")
     for step, message in report.failures.items():
         click.echo(f"失败 {_MAINTENANCE_STEPS.get(step, step)}：{message}", err=True)

@@ -9,23 +9,30 @@
   ``X-CSRFToken`` header). Bearer requests carry no cookie, so need none.
 - ``requires(permission)`` guards a view through ``access.check``.
 
-The session holds the user id, a stamp derived from the password hash (a
-password change or reset ends all other sessions) and the login time (a
-session lasts at most SESSION_MAX_AGE); a deactivated user's sessions and
-tokens stop working at once.
+The signed session cookie holds only the id of a server-side login session
+(sessions.py), so that logging out, a password change, a reset, a
+deactivation or a role change ends it wherever the cookie was copied to; a
+session lasts at most sessions.MAX_AGE. A deactivated user's tokens stop
+working at once too.
+
+A user whose password is a one-time one (``must_change_password``) may only
+change it or log out: pages lead to 修改密码, the API answers 403
+``password_change_required``. Bearer tokens are not passwords and are not
+held back.
 """
-import time
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import access, accounts, settings
+from . import access, accounts, sessions, settings, throttle
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "api.health.health", "static"})
+# What a user with a one-time password may still do.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SESSION_MAX_AGE = 12 * 3600  # one working day, then log in again
+SESSION_KEY = "sid"
 SECRET_FIELDS = ("password", "token", "csrf")
 
 csrf = CSRFProtect()
@@ -34,6 +41,7 @@ csrf = CSRFProtect()
 def init_app(app):
     """Install CSRF protection, the authentication gate and the template helpers on ``app``."""
     csrf.init_app(app)
+    throttle.use_key(app.config["SECRET_KEY"])  # so that the login throttle's counts survive a restart
     app.before_request(_gate)
     app.context_processor(_template_helpers)
     app.register_error_handler(CSRFError, _csrf_failed)
@@ -51,20 +59,19 @@ def current_user():
 
 def login_session(user):
     """Start a fresh login session for ``user`` (after the password was checked)."""
+    token = sessions.start(user, source=request.remote_addr or "")
     session.clear()
-    session["uid"] = user.id
-    session["stamp"] = accounts.session_stamp(user)
-    session["at"] = int(time.time())
+    session[SESSION_KEY] = token
 
 
-def refresh_session(user):
-    """Keep the current session valid after the user changed their own password."""
-    if session.get("uid") == user.id:
-        session["stamp"] = accounts.session_stamp(user)
+def current_session_id():
+    """The id of the current request's login session (to keep it when ending the user's others), or None."""
+    return session.get(SESSION_KEY) if g.get("auth_via") == "session" else None
 
 
 def logout_session():
-    """End the login session."""
+    """End the login session, on the server too: a copy of the cookie stops working."""
+    sessions.end(session.get(SESSION_KEY))
     session.clear()
 
 
@@ -115,16 +122,14 @@ def _bearer_token():
 
 
 def _session_user():
-    uid = session.get("uid")
-    if uid is None:
+    token = session.get(SESSION_KEY)
+    if token is None:
         return None
-    user = accounts.user_by_id(uid)
-    started = session.get("at", 0)
-    if (user is None or not user.active or session.get("stamp") != accounts.session_stamp(user)
-            or not isinstance(started, int) or time.time() - started > SESSION_MAX_AGE):
+    found = sessions.find(token)
+    if found is None:
         session.clear()
         return None
-    return user
+    return found[1]
 
 
 def _gate():
@@ -142,6 +147,9 @@ def _gate():
     # request.endpoint is None for an unknown URL or method: let the 404/405 handler answer
     if g.user is None and request.endpoint is not None and request.endpoint not in PUBLIC_ENDPOINTS:
         return _unauthenticated()
+    if (g.auth_via == "session" and g.user.must_change_password and request.endpoint is not None
+            and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS):
+        return _password_change_required()
     if (request.method not in SAFE_METHODS and g.auth_via != "token"
             and current_app.config.get("WTF_CSRF_ENABLED", True)):
         csrf.protect()
@@ -157,6 +165,13 @@ def _unauthenticated(bad_token=False):
         return render_template("error.html", status=401, message=message), 401
     target = request.full_path.rstrip("?") if request.method in SAFE_METHODS else request.path
     return redirect(url_for("auth.login", next=target))
+
+
+def _password_change_required():
+    message = "请先修改密码：当前密码是一次性密码（重置或系统生成），修改后才能继续使用"
+    if is_api_request():
+        return json_error(403, "password_change_required", message)
+    return redirect(url_for("auth.password"))
 
 
 def _template_helpers():

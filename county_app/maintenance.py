@@ -1,4 +1,4 @@
-"""Nightly maintenance: orphaned scan files, stale catalogue uploads, the query planner's statistics.
+"""Nightly maintenance: orphaned scan files, stale catalogue uploads, finished logins, the planner's statistics.
 
 ``serve`` runs it on the ``maintenance.cron`` schedule (jobs.py) and
 ``county-app maintenance`` runs it once. Each step's failure is logged and
@@ -10,9 +10,10 @@ import re
 import stat
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
+from . import sessions, throttle
 from .catalogue.uploads import UPLOAD_DIR, drop_stale_uploads
 from .db import database_path, db
 from .intake.records import Scan
@@ -33,8 +34,10 @@ class MaintenanceReport:
     scans_removed: int = 0
     scan_bytes_freed: int = 0
     uploads_removed: int = 0
+    sessions_removed: int = 0
+    throttles_removed: int = 0
     optimized: bool = False
-    failures: dict = field(default_factory=dict)  # step ("scans", "uploads", "optimize") → error message
+    failures: dict = field(default_factory=dict)  # step ("scans", "uploads", "logins", "optimize") → error message
 
 
 def run_maintenance(data_dir, now=None):
@@ -54,15 +57,16 @@ def run_maintenance(data_dir, now=None):
     report = MaintenanceReport()
     with db.connection_context():
         for step, action in (("scans", _remove_orphaned_scans), ("uploads", _drop_uploads),
-                             ("optimize", _optimize)):
+                             ("logins", _drop_finished_logins), ("optimize", _optimize)):
             try:
                 action(data_dir, now, report)
             except Exception as exc:
                 log.exception("maintenance step %s failed", step)
                 report.failures[step] = str(exc) or type(exc).__name__
-    log.info("maintenance: removed %d orphaned scan files (%d bytes) and %d stale catalogue uploads; "
-             "statistics %s; failed steps: %s", report.scans_removed, report.scan_bytes_freed,
-             report.uploads_removed, "refreshed" if report.optimized else "not refreshed",
+    log.info("maintenance: removed %d orphaned scan files (%d bytes), %d stale catalogue uploads, "
+             "%d finished login sessions and %d idle login throttle rows; statistics %s; failed steps: %s",
+             report.scans_removed, report.scan_bytes_freed, report.uploads_removed, report.sessions_removed,
+             report.throttles_removed, "refreshed" if report.optimized else "not refreshed",
              ", ".join(report.failures) or "none")
     return report
 
@@ -139,6 +143,12 @@ def _drop_uploads(data_dir, now, report):
     folder = data_dir / UPLOAD_DIR
     if folder.is_dir():
         report.uploads_removed = drop_stale_uploads(folder, now=now)
+
+
+def _drop_finished_logins(data_dir, now, report):
+    """Ended and expired login sessions, and login throttle rows that hold nothing back any more."""
+    report.sessions_removed = sessions.prune(datetime.fromtimestamp(now, timezone.utc))
+    report.throttles_removed = throttle.prune(now)
 
 
 def _optimize(data_dir, now, report):

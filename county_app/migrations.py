@@ -9,13 +9,37 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from peewee import BooleanField, CharField, DateTimeField, IntegerField
+
 from . import models, paths
 from .db import db
 from .intake import records
 
 
+class _User0001(models.BaseModel):
+    """``user`` as 0001 built it; 0005 replaced its lockout columns."""
+
+    username = CharField(unique=True, max_length=64)
+    display_name = CharField(default="")
+    role = CharField(max_length=16)
+    department = CharField(null=True)
+    phone = CharField(default="")
+    password_hash = CharField(null=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=models.utcnow)
+
+    class Meta:
+        table_name = "user"
+
+
+_ADDED_BY_0005 = (models.LoginSession, models.LoginThrottle)
+
+
 def _initial(database):
-    database.create_tables(models.MODELS)
+    database.create_tables([_User0001 if model is models.User else model
+                            for model in models.MODELS if model not in _ADDED_BY_0005])
 
 
 def _cases(database):
@@ -65,11 +89,21 @@ def _receipts(database):
         '(SELECT 1 FROM "case_notice" r WHERE r."case_id" = c."id" AND r."kind" = \'receipt\')')
 
 
+def _login_sessions(database):
+    # Lockouts moved from the user row to login_throttle (per client address and name);
+    # one-time passwords are flagged on the user.
+    database.execute_sql('ALTER TABLE "user" ADD COLUMN "must_change_password" INTEGER NOT NULL DEFAULT 0')
+    database.execute_sql('ALTER TABLE "user" DROP COLUMN "failed_logins"')
+    database.execute_sql('ALTER TABLE "user" DROP COLUMN "locked_until"')
+    database.create_tables(_ADDED_BY_0005)
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
     ("0003_case_item_department_index", _department_index),
     ("0004_receipt_at_registration", _receipts),
+    ("0005_login_sessions", _login_sessions),
 ]
 
 

@@ -7,6 +7,7 @@ an older version keeps its rules. The version in force is the newest one.
 from datetime import datetime, timezone
 
 from peewee import (
+    SQL,
     BooleanField,
     CharField,
     DateField,
@@ -23,6 +24,15 @@ from .prepared import Prepared
 
 def utcnow():
     return datetime.now(timezone.utc)
+
+
+def as_utc(moment):
+    """``moment`` as an aware UTC datetime (naive ones are taken as UTC; None is now)."""
+    if moment is None:
+        return utcnow()
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 class BaseModel(Model):
@@ -49,10 +59,38 @@ class User(BaseModel):
     department = CharField(null=True)  # only for the department role
     phone = CharField(default="")
     password_hash = CharField(null=True)
-    failed_logins = IntegerField(default=0)
-    locked_until = DateTimeField(null=True)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    # A password someone else has seen (a reset, a generated one): changed at the next login.
+    # The SQL default lets migration 0005 add the column to existing rows.
+    must_change_password = BooleanField(default=False, constraints=[SQL("DEFAULT 0")])
+
+
+class LoginSession(BaseModel):
+    """A browser's login: its cookie holds a random id whose SHA-256 is ``token_hash`` (sessions.py)."""
+
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    token_hash = CharField(unique=True, max_length=64)
+    source = CharField(default="")  # the client address at login
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+
+
+class LoginThrottle(BaseModel):
+    """Failed logins counted per client address, and per address and typed name (throttle.py).
+
+    ``key`` is a keyed hash (HMAC) of what is counted: the typed name is never
+    stored. Times are POSIX seconds.
+    """
+
+    key = CharField(unique=True, max_length=64)
+    address = CharField(default="")
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")  # when the typed name is a user's
+    failures = IntegerField(default=0)
+    first_failure_at = IntegerField()
+    last_failure_at = IntegerField(index=True)
+    locked_until = IntegerField(null=True)
 
 
 class ApiToken(BaseModel):
@@ -213,6 +251,8 @@ MODELS = [
     Setting,
     User,
     ApiToken,
+    LoginSession,
+    LoginThrottle,
     AuditLog,
     CatalogueVersion,
     MatterRow,

@@ -14,8 +14,12 @@ waitress does.
 
 ``ReadsFirst`` orders the requests waiting for a worker: a read (GET, HEAD:
 a case page, a search) goes before waiting writes, so a clerk looking
-something up does not wait behind other windows' registrations; a write is
-passed over at most ``MAX_PASSED`` times in a row, so writes never starve.
+something up does not wait behind other windows' registrations, and a login
+(``POST /login``) goes after every other request: each costs a password hash
+of tens of milliseconds, and clients guessing passwords would otherwise keep
+both workers from the window's work (bench/RESULTS.md, login under attack).
+The request at the head is passed over at most ``MAX_PASSED`` times in a
+row, so neither writes nor logins starve.
 """
 import logging
 from collections import deque
@@ -29,6 +33,7 @@ from waitress.channel import HTTPChannel
 THREADS = 2
 MAX_PASSED = 8
 READS = frozenset({"GET", "HEAD"})
+LOGIN_PATH = "/login"
 
 
 class QuietChannel(HTTPChannel):
@@ -41,26 +46,40 @@ class QuietChannel(HTTPChannel):
 
 
 class ReadsFirst(deque):
-    """The waiting connections (waitress's task queue), taken reads first."""
+    """The waiting connections (waitress's task queue), taken reads first, then writes, then logins."""
 
     def __init__(self):
         super().__init__()
-        self.passed = 0  # times the write at the head was passed over
+        self.passed = 0  # times the request at the head was passed over
 
     def popleft(self):
-        if self.passed < MAX_PASSED and not _reads(self[0]):
-            for position, channel in enumerate(self):
-                if _reads(channel):
-                    del self[position]
-                    self.passed += 1
-                    return channel
+        if self.passed < MAX_PASSED:
+            best, best_rank = 0, _rank(self[0])
+            if best_rank > 0:
+                for position, channel in enumerate(self):
+                    rank = _rank(channel)
+                    if rank < best_rank:
+                        best, best_rank = position, rank
+                        if rank == 0:
+                            break
+            if best:
+                channel = self[best]
+                del self[best]
+                self.passed += 1
+                return channel
         self.passed = 0
         return super().popleft()
 
 
-def _reads(channel):
+def _rank(channel):
+    """0 for a read, 1 for a write, 2 for a login attempt (a slow password hash)."""
     requests = getattr(channel, "requests", None)
-    return bool(requests) and requests[0].command in READS
+    if not requests:
+        return 1
+    request = requests[0]
+    if request.command in READS:
+        return 0
+    return 2 if request.command == "POST" and getattr(request, "path", "") == LOGIN_PATH else 1
 
 
 def create(app, *, host, port, threads=THREADS):

@@ -69,7 +69,9 @@ def test_user_add_department_role(app, run_cli):
     (("user", "add", "li", "--role", "boss"), PASSWORD, "boss"),
     (("user", "add", "wang", "--role", "department"), PASSWORD, "必须指定所属部门"),
     (("user", "add", "zhao", "--role", "clerk", "--department", "县民政局"), PASSWORD, "只有部门审批人员"),
-    (("user", "add", "li", "--role", "clerk"), "short", "至少需要 8"),
+    (("user", "add", "li", "--role", "clerk"), "short", "至少需要 12"),
+    (("user", "add", "li", "--role", "clerk"), "12345678abcd", "太容易被猜到"),
+    (("user", "add", "li", "--role", "clerk", "--display-name", "\u202e四李"), PASSWORD, "姓名含有看不见的控制字符"),
     (("user", "add", "li ming", "--role", "clerk"), PASSWORD, "不符合要求"),
 ])
 def test_user_add_errors_exit_1_and_change_nothing(app, run_cli, args, password, message):
@@ -138,3 +140,63 @@ def test_issued_token_works_against_a_real_server(served, run_cli, make_user):
     assert fetch(f"{served}/api/v1/bundles", token)[0] == 401
     again = run_cli("token", "revoke", prefix)
     assert again.exit_code == 1 and "已于" in again.stderr
+
+
+def test_reset_password_gives_a_one_time_password_lifts_holds_and_ends_sessions(served, run_cli, make_user):
+    from county_app import throttle
+
+    from web_client import WebClient, other_address_or_skip
+
+    make_user("boss", "admin")
+    elsewhere = other_address_or_skip("127.0.0.2")
+    session = WebClient(served)
+    assert session.login("boss") == (302, "/")
+    guesser = WebClient(served, elsewhere)
+    for _ in range(throttle.PAIR_LIMIT):
+        guesser.login("boss", "not the password")
+    assert guesser.login("boss")[0] == 200  # held back at that address
+
+    result = run_cli("user", "reset-password", "BOSS")
+    assert result.exit_code == 0, result.output
+    one_time = result.stdout.rstrip("\n").splitlines()[-1]
+    assert one_time.strip() == one_time and len(one_time) >= accounts.MIN_PASSWORD_LENGTH
+    assert "一次性" in result.stdout and "解除锁定" in result.stdout
+    with db.connection_context():
+        entry = AuditLog.select().where(AuditLog.action == "user.reset").get()
+        assert entry.entity_id == "boss" and entry.actor.startswith("cli")
+        assert one_time not in "".join(row.detail for row in AuditLog.select())
+
+    assert not session.logged_in()  # every session of the user ended
+    assert WebClient(served).login("boss")[0] == 200  # the old password is gone
+    # the hold at the guessing address is lifted, and the one-time password leads to 修改密码 first
+    assert guesser.login("boss", one_time) == (302, "/account/password")
+    assert guesser.get("/admin/users")[1]["Location"] == "/account/password"
+    status, _headers, _page = guesser.post("/account/password", {
+        "old_password": one_time, "new_password": "back at my desk 58", "confirm_password": "back at my desk 58"})
+    assert status == 302 and guesser.get("/admin/users")[0] == 200
+
+
+def test_reset_password_of_an_unknown_user_exits_1(app, run_cli):
+    with db.connection_context():
+        before = AuditLog.select().count()
+    result = run_cli("user", "reset-password", "nobody")
+    assert result.exit_code == 1 and "没有用户“nobody”" in result.stderr
+    with db.connection_context():
+        assert AuditLog.select().count() == before
+
+
+def test_generated_passwords_pass_the_checker_and_are_one_time(app, run_cli, data_dir):
+    from county_app import passwords
+    from county_app.bootstrap import initialise
+
+    result = run_cli("user", "add", "li", "--role", "clerk", input="")
+    generated = result.stdout.strip().splitlines()[-1]
+    passwords.check_rules(generated)
+    assert users()["li"].must_change_password
+
+    fresh = data_dir.parent / "fresh"
+    fresh.mkdir()
+    report = initialise(fresh, load_seed=False)
+    passwords.check_rules(report.admin_password)
+    with db.connection_context():
+        assert User.get(User.username == "admin").must_change_password

@@ -88,7 +88,8 @@ def test_cases_from_before_0003_get_the_department_index_and_their_receipt(data_
 
     from test_cases_domain import CENTRE, newborn
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+    later = ("0003_case_item_department_index", "0004_receipt_at_registration")
+    monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if m[0] not in later])
     initialise(data_dir, code=CENTRE)
     with db.connection_context():
         old = [cases.register_case(**newborn(), actor="li") for _ in range(3)]
@@ -100,7 +101,7 @@ def test_cases_from_before_0003_get_the_department_index_and_their_receipt(data_
         workflow.reject_case(rejected, "不属于本中心受理范围", actor="li")
     monkeypatch.undo()
     report = initialise(data_dir)
-    assert report.applied == ["0003_case_item_department_index", "0004_receipt_at_registration"]
+    assert report.applied == list(later)
     indexes = {name for name, _unique, _columns in schema(database_path(data_dir))["case_item"][1]}
     assert "case_item_department_case_id" in indexes and "case_item_department" not in indexes
     with db.connection_context():

@@ -52,6 +52,8 @@ def login():
             error = str(exc)
         else:
             guard.login_session(user)
+            if user.must_change_password:
+                return redirect(url_for("auth.password"))
             return redirect(target or url_for("browse.index"))
     return render_template("auth/login.html", error=error, username=username, next=target or "")
 
@@ -66,7 +68,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 def password():
-    """Change one's own password (the old one is required)."""
+    """Change one's own password (the old one is required); other sessions of the user end."""
     user = guard.current_user()
     error = None
     if request.method == "POST":
@@ -75,16 +77,15 @@ def password():
             error = "两次输入的新密码不一致"
         else:
             try:
-                changed = accounts.change_password(user.username, request.form.get("old_password", ""), new,
-                                                   actor=user.username)
+                accounts.change_password(user.username, request.form.get("old_password", ""), new,
+                                         actor=user.username, keep_session=guard.current_session_id())
             except accounts.AccountError as exc:
                 error = str(exc)
             else:
-                guard.refresh_session(changed)
                 flash("密码已修改；在其他电脑上的登录已失效", "ok")
                 return redirect(url_for("auth.password"))
-    return render_template("auth/password.html", error=error, min_length=accounts.MIN_PASSWORD_LENGTH), \
-        (422 if error else 200)
+    return render_template("auth/password.html", error=error, min_length=accounts.MIN_PASSWORD_LENGTH,
+                           one_time=user.must_change_password), (422 if error else 200)
 
 
 @bp.get("/admin/audit")

@@ -2,11 +2,12 @@
 
 Destructive actions (deactivate, reset password, revoke token) have a
 confirmation page (GET) whose form performs them (POST). A new password or
-token is shown once, on a page the browser is told not to store.
+token is shown once, on a page the browser is told not to store; a generated
+or reset password is a one-time one, changed by its user at the next login.
 """
 from flask import flash, make_response, redirect, render_template, request, url_for
 
-from .. import access, accounts, guard
+from .. import access, accounts, guard, sessions, throttle
 from ..catalogue import query
 
 
@@ -18,6 +19,7 @@ def register(bp):
         ("/admin/users/<username>/deactivate", "deactivate", deactivate, ["GET", "POST"]),
         ("/admin/users/<username>/reactivate", "reactivate", reactivate, ["POST"]),
         ("/admin/users/<username>/unlock", "unlock", unlock, ["POST"]),
+        ("/admin/users/<username>/role", "change_role", change_role, ["POST"]),
         ("/admin/users/<username>/reset", "reset", reset, ["GET", "POST"]),
         ("/admin/users/<username>/tokens", "issue_token", issue_token, ["POST"]),
         ("/admin/tokens/<prefix>/revoke", "revoke_token", revoke_token, ["GET", "POST"]),
@@ -59,7 +61,8 @@ def users():
             password = accounts.random_password()
         try:
             user = accounts.add_user(form["username"], form["role"], password, department=form["department"] or None,
-                                     display_name=form["display_name"], phone=form["phone"], actor=_actor())
+                                     display_name=form["display_name"], phone=form["phone"], actor=_actor(),
+                                     must_change=generated)
         except accounts.AccountError as exc:
             error = str(exc)
         else:
@@ -67,7 +70,7 @@ def users():
                 return _shown_once("auth/password_shown.html", user=user, password=password, created=True)
             flash(f"已创建用户 {user.username}", "ok")
             return redirect(url_for("auth.users"))
-    return render_template("auth/users.html", users=accounts.list_users(), is_locked=accounts.is_locked,
+    return render_template("auth/users.html", users=accounts.list_users(), held=throttle.held_users(),
                            roles=access.ROLES, departments=query.departments(), form=form, error=error,
                            min_length=accounts.MIN_PASSWORD_LENGTH), (422 if error else 200)
 
@@ -77,8 +80,10 @@ def user_detail(username):
     user = _user_or_404(username)
     if user is None:
         return _not_found(f"没有用户“{username}”")
-    return render_template("auth/user.html", user=user, locked=accounts.is_locked(user),
-                           tokens=accounts.tokens_of(user.username), roles=access.ROLES)
+    holds = [(address or "未知地址", until) for address, until in throttle.holds_on(user)]
+    return render_template("auth/user.html", user=user, holds=holds, open_sessions=sessions.open_sessions(user),
+                           tokens=accounts.tokens_of(user.username), roles=access.ROLES,
+                           departments=query.departments())
 
 
 def _confirm(title, message, button, cancel):
@@ -115,8 +120,15 @@ def reactivate(username):
 
 
 def unlock(username):
-    """Lift a lockout caused by wrong passwords."""
+    """Lift the login throttle's holds on the user's name (at every address)."""
     return _act(username, accounts.unlock_user, f"已解除用户 {username} 的锁定")
+
+
+def change_role(username):
+    """Give the user another role (and department); their sessions end."""
+    role, department = request.form.get("role", ""), request.form.get("department", "")
+    return _act(username, lambda name, actor: accounts.change_role(name, role, department or None, actor=actor),
+                f"已更改用户 {username} 的角色；其登录已失效，需重新登录")
 
 
 def reset(username):
@@ -126,11 +138,10 @@ def reset(username):
         return _not_found(f"没有用户“{username}”")
     if request.method == "GET":
         return _confirm(f"重置 {user.username} 的密码",
-                        "将生成一个新的随机密码，原密码立即失效，该用户在各处的登录也会失效。新密码只显示一次。",
+                        "将生成一个新的一次性密码并解除锁定：原密码立即失效，该用户在各处的登录也会失效，"
+                        "用新密码登录后须先改成自己的密码。新密码只显示一次。",
                         "确认重置", url_for("auth.user_detail", username=user.username))
     password = accounts.reset_password(user.username, actor=_actor())
-    if user.id == guard.current_user().id:
-        guard.refresh_session(accounts.get_user(user.username))
     return _shown_once("auth/password_shown.html", user=user, password=password, created=False)
 
 
