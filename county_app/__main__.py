@@ -1,3 +1,4 @@
 from .cli import main
 
-main()
+if __name__ == "__main__":  # the scan checker's spawned process imports this module again: it must not run
+    main()

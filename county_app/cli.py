@@ -101,6 +101,7 @@ def serve(ctx, host, port, threads):
 
     from . import create_app, jobs
     from .bootstrap import initialise
+    from .intake import scanworker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     report = initialise(ctx.obj["data_dir"], actor=_actor())
@@ -108,12 +109,14 @@ def serve(ctx, host, port, threads):
         click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
     app = create_app(ctx.obj["data_dir"])
     scheduler = jobs.start(app)
+    scanworker.warm()  # the process that checks uploaded scans, started now rather than on the first upload
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
     click.echo(f"请在浏览器打开 http://{host}:{port}/")
     try:
         server.serve(app, host=host, port=port, threads=threads)
     finally:
         scheduler.shutdown(wait=False)
+        scanworker.stop()
 
 
 @cli.group()

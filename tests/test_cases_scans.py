@@ -15,6 +15,7 @@ from county_app.intake import cases, materials, scans, workflow
 from county_app.intake.errors import Conflict, Invalid, NotFound
 from county_app.intake.records import MaterialScan, Scan
 
+import hostile_scans
 from conftest import sample_pdf
 from test_cases_domain import centre_window, register, supply_all_but_marriage_certificate
 
@@ -123,9 +124,11 @@ def test_same_file_is_stored_once(window):
     assert both["pages"] == 5 and len(both["scans"]) == 2  # several files for one material
 
 
-def test_pages_hidden_in_object_streams_fall_back_on_the_page_tree_count():
-    data = b"%PDF-1.7\n1 0 obj\n<< /Type /Pages /Kids [] /Count 7 >>\nendobj\n" + b"\x00" * 100 + b"%%EOF"
-    assert scans.count_pages("pdf", data) == 7
+def test_pages_inside_a_compressed_object_stream_are_counted(window):
+    case = register(window.clerk)
+    data = hostile_scans.object_stream_pdf(7)
+    assert b"/Type /Page" not in data
+    assert scans.attach_scan(case.case_no, "SQB", data, "a.pdf", actor=window.clerk)["pages"] == 7
 
 
 def test_scan_of_unknown_material_or_rejected_case(window):

@@ -81,7 +81,10 @@ def test_links_in_scans_are_neither_followed_nor_deleted(app, data_dir, tmp_path
     assert report.scans_removed == 1  # only the real orphan "real"
 
 
-def test_a_scan_whose_transaction_failed_is_removed_an_hour_later(seeded_app, make_user, data_dir, monkeypatch):
+def test_a_scan_whose_request_died_before_its_commit_is_removed_an_hour_later(seeded_app, make_user, data_dir,
+                                                                              monkeypatch):
+    """A failed transaction removes its file at once (tests/test_scan_checks.py); a request that dies between
+    writing the file and committing its row (the process killed) leaves it for maintenance."""
     with centre_window(make_user) as window:
         case = register(window.clerk)
         kept = scans.attach_scan(case.case_no, "SQB", sample_pdf(1), "申请表.pdf", actor=window.clerk)
@@ -92,9 +95,14 @@ def test_a_scan_whose_transaction_failed_is_removed_an_hour_later(seeded_app, ma
         monkeypatch.setattr(events, "transition", fail)
         with pytest.raises(RuntimeError):
             scans.attach_scan(case.case_no, "JHZ", sample_pdf(2), "结婚证.pdf", actor=window.clerk)
+        kept_name = kept["scans"][0]["sha256"] + ".pdf"
+        assert {path.name for path in (data_dir / "scans").rglob("*.pdf")} == {kept_name}
+
+        monkeypatch.setattr(scans, "_remove_unless_named", lambda *args: None)  # as if killed before it ran
+        with pytest.raises(RuntimeError):
+            scans.attach_scan(case.case_no, "JHZ", sample_pdf(2), "结婚证.pdf", actor=window.clerk)
         monkeypatch.undo()
     stored = {path.name for path in (data_dir / "scans").rglob("*.pdf")}
-    kept_name = kept["scans"][0]["sha256"] + ".pdf"
     orphan_name = hashlib.sha256(sample_pdf(2)).hexdigest() + ".pdf"
     assert stored == {kept_name, orphan_name}  # the file outlived its rolled-back row
 

@@ -1,65 +1,48 @@
 """Scanned materials: files checked by their content, stored once, attached to a checklist entry.
 
-A file is accepted when its first bytes say PDF, JPEG, PNG or TIFF (the name
-does not count) and it is at most MAX_SCAN_BYTES. It is stored in the data
+A file is accepted when it is at most MAX_SCAN_BYTES and really is a PDF,
+JPEG, PNG or TIFF of at most scanfile.MAX_PAGES pages (its content decides,
+not its name): scanfile.py says what is checked, scanworker.py runs that
+check in a child process with a hard time limit. It is stored in the data
 folder as ``scans/ab/abcdef….pdf``, named by its SHA-256, so the same file
-handed in twice is kept once. Pages are counted from the content: PDF page
-objects, the TIFF directory chain, one for JPEG and PNG.
+handed in twice is kept once.
 
 The clerk's scanner drops files into a folder (setting ``scan.folder``);
 ``attach_newest_scan`` takes the newest file there in one call.
 """
 import hashlib
+import logging
 import os
 import re
-import struct
 import tempfile
 from pathlib import Path
 
 from .. import settings
 from ..db import db
 from ..models import utcnow
-from . import events
+from . import events, scanworker
 from .casejson import material_json
 from .errors import Conflict, Invalid, NotFound
 from .materials import check_state, checklist_entry
 from .records import MaterialScan, Scan
+from .scanfile import Refused, sniff
 
 MAX_SCAN_BYTES = 20 * 1024 * 1024
 SCAN_DIR = "scans"
 EXTENSIONS = {"pdf": ".pdf", "jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
-_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
-_PDF_COUNT = re.compile(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)|/Count\s+(\d+)[^>]*?/Type\s*/Pages\b", re.S)
 _SKIPPED_FILES = re.compile(r"^(\.|~\$)|\.(tmp|part|crdownload)$", re.I)
+log = logging.getLogger(__name__)
 
 
-def sniff(data):
-    """The kind of file ``data`` starts like ("pdf", "jpeg", "png", "tiff"), or None."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        return "png"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    return None
-
-
-def count_pages(kind, data):
-    """Pages of a file of ``kind``; Invalid when a PDF or TIFF is broken."""
-    if kind == "pdf":
-        if b"%%EOF" not in data[-2048:]:
-            raise _invalid("PDF 文件不完整（缺少文件结尾），请重新扫描或重新上传")
-        pages = len(_PDF_PAGE.findall(data))
-        if pages:
-            return pages
-        # pages inside compressed object streams: fall back on the page tree's /Count
-        counts = [int(a or b) for a, b in _PDF_COUNT.findall(data)]
-        return max(counts) if counts else 1
-    if kind == "tiff":
-        return _tiff_pages(data)
-    return 1
+def inspect(data):
+    """``(kind, pages)`` of the uploaded ``data``; Invalid (field ``scan``) when it is not a scan we keep."""
+    if sniff(data) is None:  # plainly not a scan: no need to ask the checker process
+        raise _invalid("文件不是 PDF、JPEG、PNG 或 TIFF（按文件内容识别，与扩展名无关），请上传扫描件")
+    try:
+        return scanworker.check(data)
+    except Refused as exc:
+        log.info("scan refused: %s (%s)", exc.message, exc.detail or "-")
+        raise _invalid(exc.message) from None
 
 
 def attach_scan(case_no, code, source, filename, *, actor, expected_version=None):
@@ -67,42 +50,51 @@ def attach_scan(case_no, code, source, filename, *, actor, expected_version=None
 
     ``source`` is bytes or a binary stream. Gives the checklist entry as JSON
     with ``case_version``. Invalid for a file that is not really a PDF or an
-    image, an empty or a too big one; NotFound for a material not on the
-    checklist; Conflict for the wrong case state or a stale version.
+    image, an empty or a too big one, one of too many pages or one whose
+    check overran; NotFound for a material not on the checklist; Conflict
+    for the wrong case state or a stale version; scanworker.Busy when other
+    uploads keep the check busy. A refused attach leaves no file behind.
     """
     data = _read(source)
-    kind = sniff(data)
-    if kind is None:
-        raise _invalid("文件不是 PDF、JPEG、PNG 或 TIFF（按文件内容识别，与扩展名无关），请上传扫描件")
-    pages = count_pages(kind, data)
+    kind, pages = inspect(data)
     sha = hashlib.sha256(data).hexdigest()
     filename = Path(str(filename or "")).name[:200]
     case = events.load_case(case_no, expected_version, actor=actor)  # refuse early, before a file is written
     check_state(case, checklist_entry(case, code), "scanned")
     relative = _store(data, sha, kind)  # written before the write lock is taken: other writers need not wait
-    with db.atomic():
-        # Again under the lock (a stat when the file is there): nightly maintenance may have removed an
-        # unreferenced file of the same content in between, and it only deletes under this lock.
-        _store(data, sha, kind)
-        case = events.load_case(case_no, expected_version, actor=actor)
-        material = checklist_entry(case, code)
-        check_state(case, material, "scanned")
-        scan = Scan.get_or_none(Scan.sha256 == sha) or Scan.create(
-            sha256=sha, kind=kind, size=len(data), pages=pages, path=relative, stored_by=events.actor_name(actor))
-        linked = MaterialScan.select().where((MaterialScan.material == material.id) & (MaterialScan.scan == scan.id))
-        if not linked.exists():
-            MaterialScan.create(material=material.id, scan=scan.id, filename=filename,
-                                attached_by=events.actor_name(actor))
-            material.status, material.trust_level = "scanned", "C"
-            material.pages = sum(link.scan.pages for link in
-                                 MaterialScan.select(MaterialScan, Scan).join(Scan)
-                                 .where(MaterialScan.material == material.id))
-            material.logged_at, material.logged_by = utcnow(), events.actor_name(actor)
-            material.deferred_until = None
-            material.save()
-            events.transition(case, "scan", case.status, actor, code=code, sha256=sha, pages=pages,
-                              filename=filename, trust_level="C")
+    try:
+        with db.atomic():
+            # Again under the lock (a stat when the file is there): nightly maintenance may have removed an
+            # unreferenced file of the same content in between, and it only deletes under this lock.
+            _store(data, sha, kind)
+            case, material = _link(case_no, code, expected_version, actor, filename=filename, sha=sha, kind=kind,
+                                   size=len(data), pages=pages, path=relative)
+    except BaseException:
+        _remove_unless_named(relative, sha)  # else a refused attach leaves a file no case names
+        raise
     return {**material_json(material), "case_no": case.case_no, "case_version": case.version}
+
+
+def _link(case_no, code, expected_version, actor, *, filename, sha, **scan):
+    """Inside the write transaction: the Scan row (once per content) and its link to the checklist entry."""
+    case = events.load_case(case_no, expected_version, actor=actor)
+    material = checklist_entry(case, code)
+    check_state(case, material, "scanned")
+    row = Scan.get_or_none(Scan.sha256 == sha) or Scan.create(sha256=sha, stored_by=events.actor_name(actor),
+                                                                **scan)
+    linked = MaterialScan.select().where((MaterialScan.material == material.id) & (MaterialScan.scan == row.id))
+    if not linked.exists():
+        MaterialScan.create(material=material.id, scan=row.id, filename=filename, attached_by=events.actor_name(actor))
+        material.status, material.trust_level = "scanned", "C"
+        material.pages = sum(link.scan.pages for link in
+                             MaterialScan.select(MaterialScan, Scan).join(Scan)
+                             .where(MaterialScan.material == material.id))
+        material.logged_at, material.logged_by = utcnow(), events.actor_name(actor)
+        material.deferred_until = None
+        material.save()
+        events.transition(case, "scan", case.status, actor, code=code, sha256=sha, pages=scan["pages"],
+                          filename=filename, trust_level="C")
+    return case, material
 
 
 def newest_scan_in_folder(folder):
@@ -155,28 +147,6 @@ def _read(source):
     return data
 
 
-def _tiff_pages(data):
-    """Pages of a TIFF: the length of its chain of image file directories."""
-    if len(data) < 8:
-        raise _invalid("TIFF 文件已损坏（文件头不完整），请重新扫描")
-    order = "<" if data[:2] == b"II" else ">"
-    offset = struct.unpack_from(order + "I", data, 4)[0]
-    pages, seen = 0, set()
-    while offset:
-        if offset in seen or offset + 2 > len(data):
-            raise _invalid("TIFF 文件已损坏（目录指向文件之外），请重新扫描")
-        seen.add(offset)
-        entries = struct.unpack_from(order + "H", data, offset)[0]
-        end = offset + 2 + 12 * entries
-        if end + 4 > len(data):
-            raise _invalid("TIFF 文件已损坏（目录不完整），请重新扫描")
-        pages += 1
-        offset = struct.unpack_from(order + "I", data, end)[0]
-    if not pages:
-        raise _invalid("TIFF 文件中没有图像，请重新扫描")
-    return pages
-
-
 def _data_dir():
     return Path(db.database).resolve().parent
 
@@ -199,6 +169,22 @@ def _store(data, sha, kind):
         Path(temporary).unlink(missing_ok=True)
         raise
     return relative
+
+
+def _remove_unless_named(relative, sha):
+    """Delete the stored file ``relative`` unless a Scan row names it, under the write lock as maintenance does.
+
+    Called when the transaction that was to name it failed. A request of
+    another case holding the same content either committed its row (then the
+    file stays) or has yet to take the lock, and then writes the file again
+    under it before naming it: removing the file here never loses one.
+    """
+    try:
+        with db.atomic():
+            if not Scan.select().where((Scan.sha256 == sha) & (Scan.path == relative)).exists():
+                (_data_dir() / relative).unlink(missing_ok=True)
+    except Exception:
+        log.exception("could not remove %s, which no scan names; nightly maintenance will", relative)
 
 
 def _invalid(message):
