@@ -77,6 +77,29 @@ def test_a_check_that_runs_into_its_time_limit_holds_up_no_one(clerk, data_dir, 
     assert scan_files(data_dir) == []
 
 
+def test_a_second_upload_waits_at_most_a_second_for_a_slow_check(clerk, data_dir, monkeypatch):
+    """Two hostile uploads at once must not hold both server threads for the whole time limit."""
+    from county_app.intake import scanworker
+
+    monkeypatch.setattr(scanworker, "CHECK_SECONDS", 2.5)
+    first, second = new_case(clerk), new_case(clerk)
+    scanworker.warm(wait=True)
+    slow = hostile_scans.no_xref(16 * hostile_scans.MB)
+    answers = []
+    uploading = threading.Thread(target=lambda: answers.append(
+        clerk.upload(f"/api/v1/cases/{first}/materials/SQB", "scan", "扫描件.pdf", slow)))
+    uploading.start()
+    time.sleep(0.3)  # the first check is under way
+    start = time.perf_counter()
+    status, answer = clerk.upload(f"/api/v1/cases/{second}/materials/SQB", "scan", "扫描件.pdf", sample_pdf(1))
+    waited = time.perf_counter() - start
+    uploading.join()
+    assert status == 503 and answer["error"]["code"] == "busy" and "请稍后再上传" in answer["error"]["message"]
+    assert waited < 2.5, waited  # it waited up to 10 s before
+    assert answers[0][0] == 422
+    assert scan_files(data_dir) == []
+
+
 @pytest.mark.parametrize("data,said", [
     (hostile_scans.huge_declared_count(count=999_999_999_999), "声明有 999999999999 页，超过每个文件 2000 页的上限"),
     (hostile_scans.huge_declared_count(count=10 ** 23), "超过每个文件 2000 页的上限"),  # was a 500 and an orphan

@@ -29,6 +29,9 @@ from .scanfile import Refused, inspect
 
 CHECK_SECONDS = 5.0  # an honest 20 MB scan takes 15–63 ms (bench/RESULTS.md): ample on a slow PC too
 START_SECONDS = 60.0  # a first start on a slow PC, while the antivirus looks at the program
+# A second upload waits this long for the check before it, then gets Busy: an honest check is over in
+# well under that, and a server thread waiting longer behind a hostile file is a thread the window lacks.
+BUSY_SECONDS = 1.0
 MEMORY_LIMIT = 1 << 30  # address space of the child (POSIX only): at most 340 MB was used here
 log = logging.getLogger(__name__)
 
@@ -89,11 +92,11 @@ def check(data):
     """``(kind, pages)`` of ``data`` as scanfile.inspect, run in the checker process.
 
     Refused as inspect, also when the check takes longer than CHECK_SECONDS
-    or ends the process; Busy when other checks keep the process more than
-    twice that long.
+    or ends the process; Busy when another check keeps the process more than
+    BUSY_SECONDS.
     """
     global _checker
-    if not _lock.acquire(timeout=2 * CHECK_SECONDS):
+    if not _lock.acquire(timeout=BUSY_SECONDS):
         raise Busy("服务器正在检查其他上传的文件，请稍后再上传一次")
     try:
         if _checker is None or not _checker.process.is_alive():
