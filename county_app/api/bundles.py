@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, request
 
 from ..catalogue import query
 from ..guard import requires
+from . import shape
 from .errors import ApiError
 
 bp = Blueprint("bundles", __name__)
@@ -48,9 +49,7 @@ def get_bundle(code):
 @requires("catalogue.browse")
 def list_matters():
     """Matters in force, 100 a page: ``?q=&department=&bundle=&status=enabled|disabled&page=``."""
-    page = request.args.get("page", 1, type=int)
-    if page is None or page < 1:
-        raise ApiError(400, "bad_request", "page 必须是正整数")
+    page = shape.positive_arg("page", 1)
     args = {key: request.args.get(key, "").strip() or None for key in ("q", "department", "bundle", "status")}
     if args["status"] not in (None, "enabled", "disabled"):
         raise ApiError(400, "bad_request", "status 只能是 enabled 或 disabled")

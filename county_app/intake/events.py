@@ -13,9 +13,11 @@ other gets Conflict ``stale`` and keeps what was typed.
 import json
 
 from ..db import db
+from ..integers import NumberError, whole_number
 from ..prepared import Prepared, insert_new
-from .errors import Conflict, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .records import Case, CaseEvent
+from ..text import shown
 from .statuses import CASE_STATUSES as STATUS_LABELS
 
 TRANSITIONS = {
@@ -59,14 +61,20 @@ def load_case(case_no, expected_version=None):
     """The case ``case_no``; NotFound if unknown, Conflict ``stale`` if it is not at ``expected_version``."""
     case = _CASE_BY_NUMBER.first(str(case_no or "").strip())
     if case is None:
-        raise NotFound(f"没有编号为 {case_no} 的办件")
+        raise NotFound(f"没有编号为 {shown(case_no, 40)} 的办件")
     check_version(case, expected_version)
     return case
 
 
 def check_version(case, expected_version):
     """Conflict ``stale`` unless ``expected_version`` is None or the case's current version."""
-    if expected_version is not None and int(expected_version) != case.version:
+    if expected_version is None:
+        return
+    try:
+        expected_version = whole_number(expected_version, "版本号")
+    except NumberError as exc:
+        raise Invalid(str(exc), [{"field": "version", "message": str(exc)}]) from None
+    if expected_version != case.version:
         raise Conflict(STALE_MESSAGE, [{"field": "version", "message": f"当前版本为 {case.version}"}],
                        code="stale")
 
