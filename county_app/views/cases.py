@@ -162,7 +162,7 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
         can_do=moves, errors=errors, failed=failed, typed=typed or {},
         revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
         prints=_prints(data), newest_notice=_newest_notice(data),
-        correction=_latest(data, "correction"), today=date.today().isoformat(),
+        correction=_latest(data, "correction"), deferral_window=materials.deferral_window(date.today()),
         focus=focus or (None if problem else _start(moves, rows, data)), clear_draft=session.pop("intake_registered", None) == case.case_no,
         events=list(reversed(data["events"])),
         person=_people([case.registered_by] + [e["actor"] for e in data["events"]]
