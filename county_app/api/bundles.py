@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, request
 
 from ..catalogue import query
 from ..guard import requires
+from ..text import shown
 from . import shape
 from .errors import ApiError
 
@@ -29,7 +30,7 @@ def get_bundle(code):
     """One bundle with its ``members`` and ``questions`` (and merged ``materials``, ``fields``, ``totals``)."""
     bundle = query.get_bundle(code)
     if bundle is None:
-        raise ApiError(404, "not_found", f"没有编码为 {code} 的一件事")
+        raise ApiError(404, "not_found", f"没有编码为 {shown(code, 40)} 的一件事")
     return jsonify(
         code=bundle.code, name=bundle.name, lead_department=bundle.lead_department, audience=bundle.audience,
         description=bundle.description, enabled=bundle.enabled,
@@ -64,7 +65,7 @@ def get_matter(code):
     """One matter with its materials, form fields and the bundles it belongs to."""
     matter = query.get_matter(code)
     if matter is None:
-        raise ApiError(404, "not_found", f"没有编码为 {code} 的事项")
+        raise ApiError(404, "not_found", f"没有编码为 {shown(code, 40)} 的事项")
     answer = asdict(matter)
     answer["materials"] = [_material(m) for m in matter.materials]
     for field in answer["fields"]:

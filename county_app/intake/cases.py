@@ -16,7 +16,7 @@ from ..db import db
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..models import CatalogueVersion
 from ..prepared import Prepared, insert_new
-from ..text import TextError, typed_text
+from ..text import TextError, shown, typed_text
 from . import events, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
@@ -130,7 +130,7 @@ def notice_printed(case_no, kind, *, actor, day=None):
     notice before acceptance).
     """
     if kind not in NOTICE_KINDS:
-        raise NotFound(f"没有“{kind}”这种通知书")
+        raise NotFound(f"没有“{shown(kind)}”这种通知书")
     with db.atomic():
         case = events.load_case(case_no)
         notice = (Notice.select().where((Notice.case == case.id) & (Notice.kind == kind))

@@ -1,6 +1,6 @@
 """Checks shared by the case actions: the item acted on, who may act on it, its state, a reason's text."""
 from .. import access
-from ..text import TextError, typed_text
+from ..text import TextError, shown, typed_text
 from . import events
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .records import CaseItem
@@ -25,7 +25,7 @@ def case_item(case, matter_code):
     """The item of ``case`` for ``matter_code``; NotFound if the case has no such matter."""
     item = CaseItem.get_or_none((CaseItem.case == case.id) & (CaseItem.matter_code == matter_code))
     if item is None:
-        raise NotFound(f"办件 {case.case_no} 中没有编码为 {matter_code} 的事项")
+        raise NotFound(f"办件 {case.case_no} 中没有编码为 {shown(matter_code, 40)} 的事项")
     return item
 
 

@@ -58,7 +58,7 @@ def check_form(fields, values, applicant=None):
     known = {field.code for field in fields}
     unknown = [code for code in values if code not in known]
     if len(unknown) == 1:
-        errors.append(_error(unknown[0], f"表单中没有编码为 {shown(unknown[0])} 的字段"))
+        errors.append(_error(shown(unknown[0]), f"表单中没有编码为 {shown(unknown[0])} 的字段"))
     elif unknown:  # one short error, however many were sent
         errors.append({"field": "form", "message": f"表单中没有这些编码的字段：{few(unknown)}"})
     filled = prefill(fields, applicant) if applicant else {}

@@ -17,7 +17,7 @@ from ..db import db
 from ..integers import NumberError, whole_number
 from ..models import utcnow
 from ..prepared import Prepared
-from ..text import quoted
+from ..text import quoted, shown
 from . import events
 from .casejson import material_json
 from .checks import reason_text
@@ -72,7 +72,7 @@ def checklist_entry(case, code):
     """The checklist entry ``code`` of ``case``; NotFound when the case does not ask for it."""
     material = CaseMaterial.entry(case.id, code)
     if material is None:
-        raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {code} 的材料")
+        raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {shown(code, 40)} 的材料")
     return material
 
 
