@@ -24,7 +24,7 @@ from county_app.db import db
 
 from conftest import PASSWORD
 from test_cases_api import Api
-from test_cases_domain import CENTRE, PHONE, newborn
+from test_cases_domain import CENTRE, MOTHER_ID, PHONE, XSECS_FORM, newborn
 
 MB = 1024 * 1024
 
@@ -174,6 +174,17 @@ def test_answers_to_questions_the_bundle_does_not_have_are_one_short_error(centr
     assert "Q100、Q101、Q102、Q103、Q104 等 50000 个" in details[0]["message"]
 
 
+def test_the_intake_page_names_many_unknown_questions_in_one_line(centre):
+    window = Browser(centre["base"], "li")
+    form = {"bundle": "YJS-XSECS", "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "kind": "person", "p.name": "李娜",
+            "p.id_number": MOTHER_ID, "p.phone": PHONE, "action": "register",
+            **{f"f.{code}": value for code, value in XSECS_FORM.items()}, **{f"q.Z{i}": "是" for i in range(900)}}
+    status, page = window.post("/intake/new", form)
+    problems = page.split('id="problems"', 1)[1].split("</div>", 1)[0]
+    assert status == 422 and "没有这些编码的问题：Z0、Z1、Z2、Z3、Z4 等 900 个" in problems
+    assert problems.count("<li>") < 5 and len(page) < 200_000
+
+
 def test_the_details_of_any_error_are_capped(seeded_app):
     MAX_DETAILS = 100
     with seeded_app.test_request_context("/api/v1/anything"):
@@ -318,5 +329,6 @@ def test_a_deferral_date_is_after_today_and_within_a_year(centre):
         assert answer["error"]["details"] == [{"field": "deferred_until", "message": answer["error"]["message"]}]
         assert "后补日期" in answer["error"]["message"] and "一年内" in answer["error"]["message"]
     assert_unchanged(clerk, case["case_no"])
-    status, answer = clerk.post(path, {"status": "deferred", "deferred_until": (today + timedelta(days=30)).isoformat()})
-    assert status == 200 and answer["deferred_until"] == (today + timedelta(days=30)).isoformat(), answer
+    month = (today + timedelta(days=30)).isoformat()
+    status, answer = clerk.post(path, {"status": "deferred", "deferred_until": month})
+    assert status == 200 and answer["deferred_until"] == month, answer

@@ -69,10 +69,10 @@ TEXTISH = ["\ud800", "名\udfff字", "a\x00b", "\u202eabc", "\u2066x\u2069", "\u
            "approved", "deferred", "exempt", "window", "mail", "是"]
 odd_text = st.one_of(st.sampled_from(NUMBERISH), st.sampled_from(TEXTISH), st.text(max_size=20),
                      st.text(st.characters(categories=["Cs", "Cc", "Cf", "No", "Nd", "Zs"]), min_size=1, max_size=8))
-odd_scalar = st.one_of(odd_text, st.none(), st.booleans(), st.sampled_from([0, -1, 1, 5, 2 ** 63, -2 ** 63 - 1, 10 ** 30]),
-                       st.integers(), st.floats())
-odd_json = st.recursive(odd_scalar, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(odd_text, inner, max_size=3),
-                        max_leaves=6)
+odd_scalar = st.one_of(odd_text, st.none(), st.booleans(), st.integers(), st.floats(),
+                       st.sampled_from([0, -1, 1, 5, 2 ** 63, -2 ** 63 - 1, 10 ** 30]))
+odd_json = st.recursive(odd_scalar, lambda inner: st.lists(inner, max_size=3)
+                        | st.dictionaries(odd_text, inner, max_size=3), max_leaves=6)
 # Mostly odd text where text is expected (it gets past the type checks, into the domain), sometimes anything.
 odd_value = st.one_of(st.sampled_from(NUMBERISH), st.sampled_from(TEXTISH), odd_text, odd_json)
 FIELD_NAMES = [
@@ -329,7 +329,8 @@ def explicit(world, rule, method, endpoint):
         return built + query
 
     found = [(p, odd) for p in placeholders for odd in KILLERS]
-    examples = [(role, Request(path(p, odd), method, headers, *_body(world, role, api, view, None))) for p, odd in found]
+    examples = [(role, Request(path(p, odd), method, headers, *_body(world, role, api, view, None)))
+                for p, odd in found]
     if method == "GET":
         return examples + [(role, Request(path(query=f"?{name}={_quote(odd)}"), method, headers, None, None))
                            for name in ("page", "per_page") for odd in KILLERS]

@@ -5,9 +5,10 @@ Each way has its trust level (国办函〔2016〕108号): ``original_verified``
 ``scanned`` (C, see ``scans``), ``exempt`` (A, fetched as an 电子证照 or by
 数据共享 — only where the catalogue allows it, with the licence or query
 number), ``commitment`` (D, 告知承诺 — only where allowed), ``deferred``
-(容缺 materials only, with the date to bring them; by default five working
-days). ``missing`` undoes a mistake before acceptance. After acceptance only a
-deferred or missing material can still be supplied.
+(容缺 materials only, with the date to bring them: after today and at most a
+year ahead, by default five working days). ``missing`` undoes a mistake
+before acceptance. After acceptance only a deferred or missing material can
+still be supplied. Typed values (note, licence number) follow ``text.typed_text``.
 """
 from datetime import date, timedelta
 
@@ -52,7 +53,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
         values = {  # every column of _LOGGED
             "status": status, "trust_level": TRUST_LEVELS.get(status), "copies_received": None,
             "pages": _count(pages, "pages", MAX_PAGES, problems), "licence_no": "",
-            "note": _note(note, problems), "deferred_until": None,
+            "note": _typed(note, "note", problems), "deferred_until": None,
             "logged_at": utcnow(), "logged_by": events.actor_name(actor),
         }
         copies = _count(copies, "copies", MAX_COPIES, problems)
@@ -191,10 +192,6 @@ def _count(value, field, limit, problems):
     except NumberError as exc:
         problems.append({"field": field, "message": str(exc)})
         return None
-
-
-def _note(note, problems):
-    return _typed(note, "note", problems)
 
 
 def _typed(value, field, problems):
