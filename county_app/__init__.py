@@ -1,7 +1,7 @@
 """county_app: 一件事一次办 window software for township convenience-service centres."""
 from flask import Flask
 
-from . import paths
+from . import limits, paths
 from .db import bind
 
 __version__ = "0.1.0"
@@ -23,17 +23,20 @@ def create_app(data_dir=None, test_config=None):
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_CHECK_DEFAULT=False,  # guard.py protects every session-authenticated write
         WTF_CSRF_TIME_LIMIT=None,  # a clerk's form may stay open all day
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=limits.BODY_LIMIT,  # raised per route by limits.py (uploads)
     )
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
     if test_config:
         app.config.update(test_config)
 
     database = bind(data_dir)
+    limits.install_converters(app)
 
     @app.before_request
     def _connect():
         database.connect(reuse_if_open=True)
+
+    limits.init_app(app)  # before the guard: its CSRF check reads the body
 
     @app.teardown_request
     def _close(exc):

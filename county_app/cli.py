@@ -12,6 +12,9 @@ import click
 from . import accounts, paths, server, settings
 from .catalogue import store
 from .db import bind, db
+from .integers import NumberError, whole_number
+
+MAX_CALENDAR_DAYS = 2500  # about ten years of working days: more than any time limit
 
 
 def _actor():
@@ -254,7 +257,7 @@ def calendar_group():
 
 @calendar_group.command("due")
 @click.argument("start")
-@click.argument("days", type=int)
+@click.argument("days")
 @with_data_dir
 @click.pass_context
 def calendar_due(ctx, start, days):
@@ -263,8 +266,10 @@ def calendar_due(ctx, start, days):
         start_day = date.fromisoformat(start)
     except ValueError:
         raise click.ClickException(f"日期格式应为 YYYY-MM-DD，实际为 \"{start}\"") from None
-    if days < 0:
-        raise click.ClickException("天数不能为负数")
+    try:  # counted a day at a time: a typo of many digits would run for minutes, then past year 9999
+        days = whole_number(days, "天数", low=0, high=MAX_CALENDAR_DAYS)
+    except NumberError as exc:
+        raise click.ClickException(str(exc)) from None
     _open(ctx)
     due = store.work_calendar().working_days_after(start_day, days)
     if not due.complete:

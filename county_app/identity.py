@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from .text import quoted, shown
+
 # GB 11643-1999
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
@@ -97,8 +99,8 @@ def check_credit_code(text):
         raise IdentityError(f"统一社会信用代码应为 18 位，实际为 {len(code)} 位")
     wrong = [char for char in dict.fromkeys(code) if char not in CREDIT_ALPHABET]
     if wrong:
-        shown = "、".join(f"“{char}”" for char in wrong)
-        raise IdentityError(f"统一社会信用代码含有不允许的字符 {shown}（只用数字和除 I、O、S、V、Z 以外的大写字母）")
+        shown_chars = "、".join(f"“{shown(char)}”" for char in wrong)  # at most 18: the length is checked
+        raise IdentityError(f"统一社会信用代码含有不允许的字符 {shown_chars}（只用数字和除 I、O、S、V、Z 以外的大写字母）")
     if not code[2:8].isdigit():
         raise IdentityError(f"统一社会信用代码第 3–8 位应为行政区划代码（6 位数字），实际为 {code[2:8]}")
     if credit_check_char(code[:17]) != code[17]:
@@ -117,7 +119,7 @@ def check_phone(text):
     if not phone:
         raise IdentityError("手机号码不能为空")
     if not (phone.isascii() and phone.isdigit()):
-        raise IdentityError(f"手机号码只能包含数字，实际为 “{phone}”")
+        raise IdentityError(f"手机号码只能包含数字，实际为 {quoted(phone)}")
     if len(phone) != 11:
         raise IdentityError(f"手机号码应为 11 位数字，实际为 {len(phone)} 位")
     if phone[0] != "1" or phone[1] not in "3456789":

@@ -26,6 +26,7 @@ from .notice_blocks import (  # noqa: F401  (centre_info, clerk_info and cn_date
     agent_block, applicant_block, centre_info, clerk_info, cn_date, items_of, material_requirement, materials_of,
     matters_phrase)
 from .prepared import Prepared
+from .text import shown
 
 COMMITMENT_TITLE = "证明事项告知承诺书"
 GUIDE_TITLE = "一次性告知单"
@@ -55,7 +56,7 @@ def notice_page(case_no, kind, *, actor):
     that notice (``check_printable``).
     """
     if kind not in NOTICE_KINDS:
-        raise NotFound(f"没有“{kind}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
+        raise NotFound(f"没有“{shown(kind)}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
     case = cases.get_case(case_no, actor=actor)
     content = notice_content(case, kind, check_printable(case, kind))
     _mark_prints(content, print_count(case, content["number"]))
@@ -87,7 +88,7 @@ def record_print(case_no, kind, *, actor, material=None):
         elif kind in NOTICE_KINDS:
             number = check_printable(case, kind).number
         else:
-            raise NotFound(f"没有“{kind}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
+            raise NotFound(f"没有“{shown(kind)}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
         events.note(case, "print", actor, kind=kind, number=number, **detail)
         count = print_count(case, number)
     return {"kind": kind, "number": number, "print_count": count, "reprint": count > 1}
@@ -244,7 +245,7 @@ def commitment_letter(case, material_code, *, today=None):
     """
     material = CaseMaterial.get_or_none((CaseMaterial.case == case.id) & (CaseMaterial.code == material_code))
     if material is None:
-        raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {material_code} 的材料")
+        raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {shown(material_code)} 的材料")
     if material.waiver != "commitment":
         raise Conflict(f"「{material.name}」按事项目录不适用告知承诺，请申请人提交该材料。", code="wrong_state")
     if case.status not in ("registered", "correction") and material.status != "commitment":

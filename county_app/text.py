@@ -49,3 +49,42 @@ def typed_text(value, label, *, max_length, required=False, multiline=False):
     if len(value) > max_length:
         raise TextError(f"{label}不能超过 {max_length} 个字，实际为 {len(value)} 个字")
     return value
+
+
+# ----------------------------------------------------------------------------- quoting what was typed
+
+QUOTE_LIMIT = 20  # characters of a bad value that a message repeats
+FEW = 5  # values a message names before it only counts the rest
+_UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def shown(value, limit=QUOTE_LIMIT):
+    """``value`` as a message may repeat it: at most ``limit`` characters, invisible ones made visible.
+
+    A message that echoes what was sent must stay short and printable
+    whatever was sent: a 10,000-character value is cut to its start with the
+    length (``abc…（共 10000 字）``); a control, format or lone surrogate
+    character (which could not even be encoded) appears as ``U+XXXX``; a list
+    or an object is named by its kind, never printed.
+    """
+    if isinstance(value, (list, tuple)):
+        return f"列表（{len(value)} 项）"
+    if isinstance(value, dict):
+        return f"对象（{len(value)} 项）"
+    text = value if isinstance(value, str) else str(value)
+    cut = text[:limit]
+    if not cut.isprintable():
+        cut = "".join(f"U+{ord(ch):04X}" if unicodedata.category(ch) in _UNSHOWN else ch for ch in cut)
+    return cut if len(text) <= limit else f"{cut}…（共 {len(text)} 字）"
+
+
+def quoted(value, limit=QUOTE_LIMIT):
+    """``shown(value)`` in quotes, for ``实际为 "…"`` in a message."""
+    return f"\"{shown(value, limit)}\""
+
+
+def few(values, limit=FEW, *, quote=False):
+    """Some of ``values`` for a message: ``Q9、Q10、Q11 等 1000000 个`` (all of them when there are few)."""
+    values = list(values)
+    named = "、".join((quoted if quote else shown)(value) for value in values[:limit])
+    return named if len(values) <= limit else f"{named} 等 {len(values)} 个"

@@ -288,8 +288,6 @@ def tiff_pages(pages, *, width=1, height=1, padding=0):
 
 def normal_pdf(size=20 * MB):
     """A scanner's PDF of about ``size``: 10 pages, each a greyscale JPEG of noise (made by Pillow)."""
-    from PIL import Image
-
     out = io.BytesIO()
     pages = _noise_pages(size * 0.95, bytes_per_pixel=0.95)
     pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], quality=95, resolution=200)

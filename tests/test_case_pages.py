@@ -278,7 +278,7 @@ def test_reject_form_takes_the_authority_to_apply_to(window):
     assert '<label for="reject-refer-to">应向何机关申请（不属于本机关职权时填写）</label>' in page
     answer = post(window.clerk, case_no, "reject", reason="不属于本中心受理范围", refer_to="县" * 101)
     page = text(answer)
-    assert answer.status_code == 422 and "「应向何机关申请」应为不超过 100 字" in page
+    assert answer.status_code == 422 and "「应向何机关申请」不能超过 100 个字" in page
     assert re.search(r'id="reject-refer-to"[^>]*aria-invalid="true"[^>]*autofocus', page, re.S)
     assert case(case_no)["status"] == "registered"
     answer = post(window.clerk, case_no, "reject", reason="不属于本中心受理范围", refer_to=" 安澜县民政局 ")
@@ -324,7 +324,7 @@ def test_results_delivery_rating_and_rectification(window):
     task_id = re.search(r'/cases/rectifications/(\d+)/close', tasks).group(1)
     close = f"/cases/rectifications/{task_id}/close"
     answer = window.admin.post(close, data={"csrf_token": token(window.admin), "resolution": "  "})
-    assert answer.status_code == 422 and "请填写理由" in text(answer)
+    assert answer.status_code == 422 and "请填写整改结果" in text(answer)
     answer = window.admin.post(close, data={"csrf_token": token(window.admin), "resolution": "已回访致歉"})
     assert answer.status_code == 200 and f"整改任务 {task_id} 已办结" in text(answer)
 

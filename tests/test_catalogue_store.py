@@ -155,6 +155,9 @@ def test_cli_calendar_due_uses_the_catalogue_sheet(app, run_cli, tmp_path):
     future = run_cli("calendar", "due", "2030-12-30", "3")
     assert future.exit_code == 0 and "日历不完整" in future.output
     assert run_cli("calendar", "due", "30/09/2026", "4").exit_code == 1
+    for days in ("99999999999", "²", "1_0"):  # refused at once, in Chinese, not counted day by day
+        result = run_cli("calendar", "due", "2026-09-30", days)
+        assert result.exit_code == 1 and "天数应为" in result.output, result.output
 
 
 # --- the web pages ------------------------------------------------------------

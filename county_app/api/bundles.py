@@ -5,6 +5,8 @@ from flask import Blueprint, jsonify, request
 
 from ..catalogue import query
 from ..guard import requires
+from ..text import shown
+from . import shape
 from .errors import ApiError
 
 bp = Blueprint("bundles", __name__)
@@ -28,7 +30,7 @@ def get_bundle(code):
     """One bundle with its ``members`` and ``questions`` (and merged ``materials``, ``fields``, ``totals``)."""
     bundle = query.get_bundle(code)
     if bundle is None:
-        raise ApiError(404, "not_found", f"没有编码为 {code} 的一件事")
+        raise ApiError(404, "not_found", f"没有编码为 {shown(code, 40)} 的一件事")
     return jsonify(
         code=bundle.code, name=bundle.name, lead_department=bundle.lead_department, audience=bundle.audience,
         description=bundle.description, enabled=bundle.enabled,
@@ -48,9 +50,7 @@ def get_bundle(code):
 @requires("catalogue.browse")
 def list_matters():
     """Matters in force, 100 a page: ``?q=&department=&bundle=&status=enabled|disabled&page=``."""
-    page = request.args.get("page", 1, type=int)
-    if page is None or page < 1:
-        raise ApiError(400, "bad_request", "page 必须是正整数")
+    page = shape.positive_arg("page", 1)
     args = {key: request.args.get(key, "").strip() or None for key in ("q", "department", "bundle", "status")}
     if args["status"] not in (None, "enabled", "disabled"):
         raise ApiError(400, "bad_request", "status 只能是 enabled 或 disabled")
@@ -65,7 +65,7 @@ def get_matter(code):
     """One matter with its materials, form fields and the bundles it belongs to."""
     matter = query.get_matter(code)
     if matter is None:
-        raise ApiError(404, "not_found", f"没有编码为 {code} 的事项")
+        raise ApiError(404, "not_found", f"没有编码为 {shown(code, 40)} 的事项")
     answer = asdict(matter)
     answer["materials"] = [_material(m) for m in matter.materials]
     for field in answer["fields"]:

@@ -1,8 +1,9 @@
 """``POST /api/v1/guide``: the one-time notice (一次告知) for a bundle and answers, or for single matters."""
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from ..guard import requires
 from ..intake.guide import guide_bundle, guide_matters
+from . import shape
 from .errors import ApiError
 
 bp = Blueprint("guide", __name__)
@@ -12,9 +13,7 @@ bp = Blueprint("guide", __name__)
 @requires("catalogue.browse")
 def guide():
     """``{"bundle", "answers", "matters"?}`` or ``{"matters": [...]}`` → the guide (intake.guide.Guide.to_json)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "请求体应为 JSON 对象，例如 {\"bundle\": \"…\", \"answers\": {}}")
+    body = shape.json_body()
     bundle, answers, matters = body.get("bundle"), body.get("answers"), body.get("matters")
     problems = []
     if bundle is not None and not isinstance(bundle, str):

@@ -17,6 +17,7 @@ from ..db import db
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..models import CatalogueVersion
 from ..prepared import Prepared, insert_new
+from ..text import TextError, typed_text
 from . import events, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
@@ -36,6 +37,11 @@ LABELS = {
     "applicant.legal_representative": "法定代表人",
     "agent.name": "代办人姓名",
     "agent.relation": "代办人与申请人关系",
+    "applicant.phone": "手机号码",
+    "applicant.id_number": "身份证号码",
+    "applicant.credit_code": "统一社会信用代码",
+    "agent.phone": "代办人手机号码",
+    "agent.id_number": "代办人身份证号码",
 }
 
 
@@ -197,6 +203,9 @@ def _checked_agent(agent, problems):
 
 
 def _identity(check, value, field, problems):
+    if isinstance(value, bool) or not isinstance(value, (str, int, type(None))):
+        problems.append({"field": field, "message": f"{LABELS.get(field, field)}应为文字"})
+        return None
     try:
         return check(value if isinstance(value, str) else ("" if value is None else str(value)))
     except IdentityError as exc:
@@ -205,17 +214,14 @@ def _identity(check, value, field, problems):
 
 
 def _text(data, key, prefix, problems, *, required=False, limit=NAME_MAX_LENGTH):
+    """``data[key]`` through ``typed_text`` (the one rule for typed text); problems noted as ``prefix.key``."""
     field = f"{prefix}.{key}"
     label = LABELS.get(field, field)
-    value = data.get(key)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        problems.append({"field": field, "message": f"{label}应为文字"})
+    try:
+        value = typed_text(data.get(key), label, max_length=limit)
+    except TextError as exc:
+        problems.append({"field": field, "message": str(exc)})
         return ""
-    value = value.strip()
     if required and not value:
         problems.append({"field": field, "message": f"{label}：此项必填"})
-    elif len(value) > limit:
-        problems.append({"field": field, "message": f"{label}不能超过 {limit} 个字"})
     return value

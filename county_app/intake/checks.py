@@ -1,18 +1,31 @@
 """Checks shared by the case actions: the item acted on, who may act on it, its state, a reason's text."""
 from .. import access
+from ..text import TextError, shown, typed_text
 from . import events
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .records import CaseItem
 from .statuses import ITEM_STATUSES
 
 REASON_MAX_LENGTH = 1000
+# The typed fields of the case actions: field → (its name on screen, most characters, several lines)
+TYPED_FIELDS = {
+    "reason": ("理由", REASON_MAX_LENGTH, True),
+    "override_reason": ("再次出具补正告知书的理由", REASON_MAX_LENGTH, True),
+    "note": ("备注", REASON_MAX_LENGTH, True),
+    "comment": ("评价意见", REASON_MAX_LENGTH, True),
+    "resolution": ("整改结果", REASON_MAX_LENGTH, True),
+    "result_no": ("结果文号（证照编号）", 100, False),
+    "tracking_no": ("快递单号", 64, False),
+    "licence_no": ("电子证照编号或数据共享查询编号", 100, False),
+    "refer_to": ("「应向何机关申请」", 100, False),
+}
 
 
 def case_item(case, matter_code):
     """The item of ``case`` for ``matter_code``; NotFound if the case has no such matter."""
     item = CaseItem.get_or_none((CaseItem.case == case.id) & (CaseItem.matter_code == matter_code))
     if item is None:
-        raise NotFound(f"办件 {case.case_no} 中没有编码为 {matter_code} 的事项")
+        raise NotFound(f"办件 {case.case_no} 中没有编码为 {shown(matter_code, 40)} 的事项")
     return item
 
 
@@ -48,13 +61,18 @@ def require_item(item, action, allowed):
 
 
 def reason_text(value, field, *, required):
-    """``value`` trimmed, as the text of a reason or note; Invalid (on ``field``) if not text or too long."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str) or len(value.strip()) > REASON_MAX_LENGTH:
-        message = f"应为不超过 {REASON_MAX_LENGTH} 字的文字"
+    """``value`` as the text typed into ``field`` (a reason, a note, a number …; see TYPED_FIELDS), trimmed.
+
+    Goes through ``text.typed_text``, the one rule for typed text; Invalid on
+    ``field`` when it is not text, holds a control or surrogate character, is
+    too long, or is blank while ``required``.
+    """
+    label, max_length, multiline = TYPED_FIELDS[field]
+    try:
+        text = typed_text(value, label, max_length=max_length, multiline=multiline)
+    except TextError as exc:
+        raise Invalid(str(exc), [{"field": field, "message": str(exc)}]) from None
+    if required and not text:
+        message = f"请填写{label}"
         raise Invalid(message, [{"field": field, "message": message}])
-    if required and not value.strip():
-        message = "请填写理由"
-        raise Invalid(message, [{"field": field, "message": message}])
-    return value.strip()
+    return text

@@ -13,9 +13,10 @@ other gets Conflict ``stale`` and keeps what was typed.
 import json
 
 from ..db import db
+from ..integers import NumberError, whole_number
 from ..prepared import Prepared, insert_new
 from . import visibility
-from .errors import Conflict
+from .errors import Conflict, Invalid
 from .records import Case, CaseEvent
 from .statuses import CASE_STATUSES as STATUS_LABELS
 
@@ -73,7 +74,13 @@ def load_case(case_no, expected_version=None, *, actor):
 
 def check_version(case, expected_version):
     """Conflict ``stale`` unless ``expected_version`` is None or the case's current version."""
-    if expected_version is not None and int(expected_version) != case.version:
+    if expected_version is None:
+        return
+    try:
+        expected_version = whole_number(expected_version, "版本号")
+    except NumberError as exc:
+        raise Invalid(str(exc), [{"field": "version", "message": str(exc)}]) from None
+    if expected_version != case.version:
         raise Conflict(STALE_MESSAGE, [{"field": "version", "message": f"当前版本为 {case.version}"}],
                        code="stale")
 

@@ -10,12 +10,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
+from ..integers import SQLITE_MIN, NumberError, whole_number
+from ..text import TextError, few, quoted, shown, typed_text
 
 TEXT_MAX_LENGTH = 500
+MONEY_MAX_DIGITS = 12  # 千亿: beyond any fee or amount a township form asks for
 # 预填来源 code → key of the applicant dict
 PREFILL_KEYS = {"name": "name", "id_number": "id_number", "phone": "phone", "address": "address"}
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 _MONEY = re.compile(r"[0-9]+(\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CENT = Decimal("0.01")
@@ -54,9 +56,11 @@ def check_form(fields, values, applicant=None):
     values = dict(values or {})
     errors = []
     known = {field.code for field in fields}
-    for code in values:
-        if code not in known:
-            errors.append(_error(code, f"表单中没有编码为 {code} 的字段"))
+    unknown = [code for code in values if code not in known]
+    if len(unknown) == 1:
+        errors.append(_error(shown(unknown[0]), f"表单中没有编码为 {shown(unknown[0])} 的字段"))
+    elif unknown:  # one short error, however many were sent
+        errors.append({"field": "form", "message": f"表单中没有这些编码的字段：{few(unknown)}"})
     filled = prefill(fields, applicant) if applicant else {}
     clean = {}
     for field in fields:
@@ -82,23 +86,19 @@ def _normalise(field, value):
 def _text(field, value):
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise _Bad("应为文字")
-    text = str(value).strip()
-    if len(text) > TEXT_MAX_LENGTH:
-        raise _Bad(f"不能超过 {TEXT_MAX_LENGTH} 个字，实际为 {len(text)} 个字")
-    return text
+    try:
+        return typed_text(str(value), "", max_length=TEXT_MAX_LENGTH)
+    except TextError as exc:  # the message follows the field's name
+        raise _Bad(str(exc)) from None
 
 
 def _integer(field, value):
-    if isinstance(value, bool):
-        raise _Bad(f"应为整数，实际为 {_shown(value)}")
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    text = _narrow(value)
-    if not _INTEGER.fullmatch(text):
-        raise _Bad(f"应为整数，实际为 {_shown(value)}")
-    return int(text)
+        value = int(value)
+    try:
+        return whole_number(value, "", low=SQLITE_MIN)
+    except NumberError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _money(field, value):
@@ -109,6 +109,8 @@ def _money(field, value):
         raise _Bad(f"金额不能为负数，实际为 {_shown(value)}")
     if not _MONEY.fullmatch(text):
         raise _Bad(f"应为金额数字（如 1200.50），实际为 {_shown(value)}")
+    if len(text.partition(".")[0]) > MONEY_MAX_DIGITS:
+        raise _Bad(f"金额超出 {MONEY_MAX_DIGITS} 位整数，实际为 {_shown(value)}")
     amount = Decimal(text)
     if amount != amount.quantize(_CENT):
         raise _Bad(f"金额最多保留两位小数，实际为 {_shown(value)}")
@@ -150,7 +152,7 @@ def _multi(field, value):
         return chosen
     wrong = [part for part in chosen if part not in field.options]
     if wrong:
-        raise _Bad(f"{'、'.join(_shown(part) for part in wrong)} 不是可选值（可选：{'、'.join(field.options)}）")
+        raise _Bad(f"{few(wrong, quote=True)} 不是可选值（可选：{'、'.join(field.options)}）")
     return [option for option in field.options if option in chosen]
 
 
@@ -196,7 +198,7 @@ def _narrow(value):
 
 
 def _shown(value):
-    return f"\"{value}\""
+    return quoted(value)
 
 
 def _error(code, message):

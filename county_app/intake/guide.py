@@ -16,7 +16,10 @@ from ..catalogue import conditions
 from ..catalogue.merging import merge
 from ..catalogue.query import describe_condition, materials_and_fields
 from ..models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow, QuestionRow
+from ..text import few, quoted, shown
 from .errors import Invalid, NotFound
+
+MAX_MATTERS = 500  # a bundle has a handful, a request more than this is no choice anyone made
 
 
 @dataclass
@@ -126,7 +129,7 @@ def guide_bundle(bundle_code, answers, chosen=None, *, version=None):
     version = _version(version)
     row, questions, links = _bundle_rows(version.id, version.sha256, bundle_code)
     if row is None:
-        raise NotFound(f"没有编码为 {bundle_code} 的一件事")
+        raise NotFound(f"没有编码为 {shown(bundle_code)} 的一件事")
     if not row.enabled:
         message = f"一件事「{row.name}」已停用，不能办理"
         raise Invalid(message, [{"field": "bundle", "message": message}])
@@ -155,19 +158,18 @@ def guide_matters(matter_codes, *, version=None):
     Raises Invalid (field ``matters``) for an empty list, an unknown or a 停用 matter.
     """
     version = _version(version)
-    if isinstance(matter_codes, str) or not isinstance(matter_codes, (list, tuple)):
+    if isinstance(matter_codes, str) or not isinstance(matter_codes, (list, tuple)) \
+            or not all(isinstance(code, str) for code in matter_codes):
         raise _invalid_matters(["请以列表给出事项编码"])
     codes = list(dict.fromkeys(matter_codes))
     if not codes:
         raise _invalid_matters(["请至少选择一个事项"])
-    rows = {r.code: r for r in MatterRow.select().where(MatterRow.catalogue == version, MatterRow.code.in_(codes))}
-    problems = []
-    for code in codes:
-        row = rows.get(code)
-        if row is None:
-            problems.append(f"没有编码为 {code} 的事项")
-        elif not row.enabled:
-            problems.append(f"事项「{row.name}」（{code}）已停用，不能申请")
+    if len(codes) > MAX_MATTERS:
+        raise _invalid_matters([f"一次最多选择 {MAX_MATTERS} 个事项，实际为 {len(codes)} 个"])
+    rows = _matter_rows(version, codes)
+    missing = [code for code in codes if code not in rows]
+    problems = [_no_such_matters(missing)] if missing else []
+    problems += [f"事项「{row.name}」（{row.code}）已停用，不能申请" for row in rows.values() if not row.enabled]
     if problems:
         raise _invalid_matters(problems)
     return _assemble(version, [(rows[code], True) for code in codes])
@@ -208,23 +210,34 @@ def _checked_answers(bundle, questions, answers):
     if not isinstance(answers, Mapping):
         raise Invalid("情形问题的回答应为 {问题编码: 回答}", [{"field": "answers", "message": "格式不正确"}])
     by_code = {q.code: q for q in questions}
-    given, problems = {}, []
+    given, problems, unknown = {}, [], []
     for code, value in answers.items():
         question = by_code.get(code)
         if question is None:
-            problems.append({"field": f"answers.{code}", "message": f"「{bundle.name}」没有编码为 {code} 的问题"})
+            if not unknown:  # a place for the one problem that names them all
+                problems.append(None)
+            unknown.append(code)
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         options = _split(question.options)
         if not isinstance(value, str) or value.strip() not in options:
             problems.append({"field": f"answers.{code}", "message": (
-                f"问题 {code}「{question.text}」的回答应为 {'、'.join(options)} 之一，实际为 \"{value}\"")})
+                f"问题 {code}「{question.text}」的回答应为 {'、'.join(options)} 之一，实际为 {quoted(value)}")})
             continue
         given[code] = value.strip()
+    if unknown:
+        problems[problems.index(None)] = _unknown_questions(bundle, unknown)
     if problems:
         raise Invalid("情形问题的回答有误：" + "；".join(p["message"] for p in problems), problems)
     return given
+
+
+def _unknown_questions(bundle, codes):
+    """ONE problem for answers to questions the bundle does not have, however many were sent."""
+    if len(codes) == 1:
+        return {"field": f"answers.{shown(codes[0])}", "message": f"「{bundle.name}」没有编码为 {shown(codes[0])} 的问题"}
+    return {"field": "answers", "message": f"「{bundle.name}」没有这些编码的问题：{few(codes)}"}
 
 
 def _effective_answers(questions, given):
@@ -248,18 +261,22 @@ def _effective_answers(questions, given):
 
 def _checked_choice(bundle, questions, links, applicable, chosen):
     """The members in ``chosen``, in bundle order, once the rules allow the choice."""
-    if isinstance(chosen, str) or not isinstance(chosen, (list, tuple)):
+    if isinstance(chosen, str) or not isinstance(chosen, (list, tuple)) \
+            or not all(isinstance(code, str) for code in chosen):
         raise _invalid_matters(["请以列表给出事项编码"])
     wanted = list(dict.fromkeys(chosen))
+    if len(wanted) > MAX_MATTERS:
+        raise _invalid_matters([f"一次最多选择 {MAX_MATTERS} 个事项，实际为 {len(wanted)} 个"])
     by_code = {link.matter.code: link for link in links}
     allowed = {link.matter.code for link in applicable}
     texts = {q.code: q.text for q in questions}
-    problems = []
+    outside = [code for code in wanted if code not in by_code]
+    problems = [f"事项 {few(outside)} 不属于「{bundle.name}」"] if outside else []
     for code in wanted:
         link = by_code.get(code)
         if link is None:
-            problems.append(f"事项 {code} 不属于「{bundle.name}」")
-        elif not link.matter.enabled:
+            continue
+        if not link.matter.enabled:
             problems.append(f"事项「{link.matter.name}」（{code}）已停用，不能申请")
         elif code not in allowed:
             problems.append(f"事项「{link.matter.name}」（{code}）按情形问题的回答不适用"
@@ -293,6 +310,18 @@ def _assemble(version, chosen):
     return Guide(catalogue_id=version.id, catalogue_version=version.version, bundle=None, questions=[],
                  answered=[], ignored=[], matters=matters, materials=merged_materials, fields=merged_fields,
                  totals=totals, complete=True)
+
+
+def _matter_rows(version, codes):
+    """{code: MatterRow} of ``codes`` in ``version``, in the order of ``codes``."""
+    found = {r.code: r for r in MatterRow.select().where(MatterRow.catalogue == version, MatterRow.code.in_(codes))}
+    return {code: found[code] for code in codes if code in found}
+
+
+def _no_such_matters(codes):
+    if len(codes) == 1:
+        return f"没有编码为 {shown(codes[0])} 的事项"
+    return f"没有这些编码的事项：{few(codes)}"
 
 
 def _invalid_matters(messages):

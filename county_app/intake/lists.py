@@ -14,9 +14,10 @@ by, walks its department's items from the index (``department_cases``).
 import re
 from datetime import date
 
-
 from ..catalogue.store import work_calendar
+from ..integers import MAX_PAGE, NumberError, whole_number
 from ..prepared import Prepared
+from ..text import shown
 from . import numbers, visibility
 from .casejson import DUE_SOON_DAYS, iso_day, summary_json
 from .errors import Invalid
@@ -37,10 +38,13 @@ def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None, *, acto
     empty finds every case. ``status`` narrows to one case status.
     """
     if status and status not in CASE_STATUSES:
-        raise Invalid(f"没有“{status}”这种办件状态",
+        raise Invalid(f"没有“{shown(status)}”这种办件状态",
                       [{"field": "status", "message": "可选：" + "、".join(CASE_STATUSES)}])
-    if not isinstance(page, int) or page < 1:
-        raise Invalid("页码必须是正整数", [{"field": "page", "message": "页码必须是正整数"}])
+    for name, number in (("page", page), ("per_page", per_page)):
+        try:
+            whole_number(number, "页码" if name == "page" else "每页条数", high=MAX_PAGE)
+        except NumberError as exc:
+            raise Invalid(str(exc), [{"field": name, "message": str(exc)}]) from None
     scope = visibility.scope_of(actor)
     if scope.nothing:
         return {"items": [], "page": page, "per_page": per_page, "has_more": False}

@@ -5,19 +5,23 @@ Each way has its trust level (国办函〔2016〕108号): ``original_verified``
 ``scanned`` (C, see ``scans``), ``exempt`` (A, fetched as an 电子证照 or by
 数据共享 — only where the catalogue allows it, with the licence or query
 number), ``commitment`` (D, 告知承诺 — only where allowed), ``deferred``
-(容缺 materials only, with the date to bring them; by default five working
-days). ``missing`` undoes a mistake before acceptance. After acceptance only a
-deferred or missing material can still be supplied.
+(容缺 materials only, with the date to bring them: after today and at most a
+year ahead, by default five working days). ``missing`` undoes a mistake
+before acceptance. After acceptance only a deferred or missing material can
+still be supplied. Typed values (note, licence number) follow ``text.typed_text``.
 """
-from datetime import date
+from datetime import date, timedelta
 
 from ..catalogue.merging import FETCHED_WAIVERS
 from ..catalogue.store import work_calendar
 from ..db import db
+from ..integers import NumberError, whole_number
 from ..models import utcnow
 from ..prepared import Prepared
+from ..text import quoted, shown
 from . import events
 from .casejson import material_json
+from .checks import reason_text
 from .errors import Conflict, Invalid, NotFound
 from .records import CaseMaterial
 from .statuses import SATISFIED, TRUST_LEVELS, WAIVER_LABELS
@@ -40,7 +44,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
     if status == "scanned":
         raise _invalid("status", "扫描件请上传文件（multipart 字段 scan），或从扫描文件夹读取")
     if status not in LOGGED_STATUSES:
-        raise _invalid("status", f"材料状态应为 {'、'.join(LOGGED_STATUSES)} 之一，实际为 \"{status}\"")
+        raise _invalid("status", f"材料状态应为 {'、'.join(LOGGED_STATUSES)} 之一，实际为 {quoted(status)}")
     with db.atomic():
         case = events.load_case(case_no, expected_version, actor=actor)
         material = checklist_entry(case, code)
@@ -49,7 +53,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
         values = {  # every column of _LOGGED
             "status": status, "trust_level": TRUST_LEVELS.get(status), "copies_received": None,
             "pages": _count(pages, "pages", MAX_PAGES, problems), "licence_no": "",
-            "note": _note(note, problems), "deferred_until": None,
+            "note": _typed(note, "note", problems), "deferred_until": None,
             "logged_at": utcnow(), "logged_by": events.actor_name(actor),
         }
         copies = _count(copies, "copies", MAX_COPIES, problems)
@@ -69,7 +73,7 @@ def checklist_entry(case, code):
     """The checklist entry ``code`` of ``case``; NotFound when the case does not ask for it."""
     material = CaseMaterial.entry(case.id, code)
     if material is None:
-        raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {code} 的材料")
+        raise NotFound(f"办件 {case.case_no} 的材料清单中没有编码为 {shown(code, 40)} 的材料")
     return material
 
 
@@ -129,10 +133,10 @@ def _apply_rules(material, values, copies, licence_no, deferred_until, today, pr
         if not catalogue_allows(material, status):
             problems.append({"field": "status", "message": f"「{name}」目录未规定可通过电子证照或数据共享免提交，"
                                                            "请收取原件或复印件"})
-        number = (licence_no or "").strip() if isinstance(licence_no, str) else ""
-        if not number:
+        number = _typed(licence_no, "licence_no", problems)
+        if not number and not any(p["field"] == "licence_no" for p in problems):
             problems.append({"field": "licence_no", "message": f"免提交「{name}」须填写电子证照编号或数据共享查询编号"})
-        values["licence_no"] = number[:100]
+        values["licence_no"] = number
     elif status == "commitment":
         if not catalogue_allows(material, status):
             allowed = WAIVER_LABELS.get(material.waiver, "无")
@@ -151,40 +155,52 @@ def default_deferral(today):
     return work_calendar().working_days_after(today, DEFERRAL_DAYS).day
 
 
+def deferral_window(today):
+    """The first and the last date a 容缺 material may be promised for: tomorrow, and a year from ``today``."""
+    try:
+        last = today.replace(year=today.year + 1)
+    except ValueError:  # 29 February
+        last = today.replace(year=today.year + 1, day=28)
+    return today + timedelta(days=1), last
+
+
 def _deferral_date(value, today, problems):
+    """The date to bring a 容缺 material by: after today and within a year (default five working days)."""
     if value is None or value == "":
         return default_deferral(today)
+    first, last = deferral_window(today)
+    day = value
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
-            problems.append({"field": "deferred_until", "message": f"后补日期格式应为 YYYY-MM-DD，实际为 \"{value}\""})
-            return None
-    if not isinstance(value, date) or value <= today:
-        problems.append({"field": "deferred_until", "message": "后补日期应晚于今天"})
+            day = None
+    if not isinstance(day, date) or not first <= day <= last:
+        problems.append({"field": "deferred_until", "message": (
+            f"后补日期应为 {first.isoformat()} 至 {last.isoformat()} 之间的日期（晚于今天，最迟一年内，"
+            f"格式 YYYY-MM-DD），实际为 {quoted(value)}")})
         return None
-    return value
+    return day
 
 
 def _count(value, field, limit, problems):
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        label = {"copies": "份数", "pages": "页数"}[field]
-        problems.append({"field": field, "message": f"{label}应为 1–{limit} 的整数，实际为 \"{value}\""})
+    label = {"copies": "份数", "pages": "页数"}[field]
+    try:
+        return whole_number(value, label, low=1, high=limit)
+    except NumberError as exc:
+        problems.append({"field": field, "message": str(exc)})
         return None
-    return value
 
 
-def _note(note, problems):
-    if note is None:
+def _typed(value, field, problems):
+    """A typed text field of the log (``note``, ``licence_no``) through the one rule; problems noted."""
+    try:
+        return reason_text(value, field, required=False)
+    except Invalid as exc:
+        problems.extend(exc.details)
         return ""
-    if not isinstance(note, str) or len(note) > 500:
-        problems.append({"field": "note", "message": "备注应为不超过 500 字的文字"})
-        return ""
-    return note.strip()
 
 
 def _invalid(field, message):

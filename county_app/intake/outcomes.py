@@ -13,7 +13,9 @@ from datetime import date
 from .. import access, audit
 from ..catalogue.store import work_calendar
 from ..db import db
+from ..integers import NumberError, whole_number
 from ..models import utcnow
+from ..text import quoted, shown
 from . import events, visibility
 from .casejson import case_json, iso_day, iso_time
 from .cases import issue_notice
@@ -30,8 +32,8 @@ DELIVERY_METHODS = {"window": "窗口领取", "mail": "邮寄送达"}
 def record_result(case_no, matter_code, outcome, *, actor, result_no="", note="", expected_version=None):
     """Record the decision on one item; the case is concluded once every item has one. Gives the case JSON."""
     if outcome not in ("approved", "denied"):
-        raise _invalid("outcome", f"办理结果应为 approved（准予）或 denied（不予），实际为 \"{outcome}\"")
-    result_no = reason_text(result_no, "result_no", required=False)[:100]
+        raise _invalid("outcome", f"办理结果应为 approved（准予）或 denied（不予），实际为 {quoted(outcome)}")
+    result_no = reason_text(result_no, "result_no", required=False)
     note = reason_text(note, "note", required=False)
     with db.atomic():
         case = events.load_case(case_no, expected_version, actor=actor)
@@ -56,8 +58,8 @@ def record_result(case_no, matter_code, outcome, *, actor, result_no="", note=""
 def deliver_case(case_no, method, *, actor, tracking_no=None, expected_version=None):
     """出件: a concluded case becomes ``delivered``, at the window or by post (``tracking_no`` required)."""
     if method not in DELIVERY_METHODS:
-        raise _invalid("method", f"送达方式应为 window（窗口领取）或 mail（邮寄），实际为 \"{method}\"")
-    tracking_no = reason_text(tracking_no, "tracking_no", required=False)[:64]
+        raise _invalid("method", f"送达方式应为 window（窗口领取）或 mail（邮寄），实际为 {quoted(method)}")
+    tracking_no = reason_text(tracking_no, "tracking_no", required=False)
     if method == "mail" and not tracking_no:
         raise _invalid("tracking_no", "邮寄送达须填写快递单号")
     with db.atomic():
@@ -72,7 +74,7 @@ def evaluate_case(case_no, rating, *, actor, comment="", expected_version=None, 
     """好差评: rate a concluded or delivered case once, 5 非常满意 … 1 非常不满意; ≤ 2 opens a rectification."""
     today = today or date.today()
     if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
-        raise _invalid("rating", f"评价应为 1–5 的整数（5 非常满意 … 1 非常不满意），实际为 \"{rating}\"")
+        raise _invalid("rating", f"评价应为 1–5 的整数（5 非常满意 … 1 非常不满意），实际为 {quoted(rating)}")
     comment = reason_text(comment, "comment", required=False)
     with db.atomic():
         case = events.load_case(case_no, expected_version, actor=actor)
@@ -111,6 +113,10 @@ def close_rectification(task_id, resolution, *, actor, today=None):
     if role is not None and not access.allowed(role, "rectification.manage"):
         raise Forbidden("只有系统管理员可以办结差评整改")
     resolution = reason_text(resolution, "resolution", required=True)
+    try:
+        task_id = whole_number(task_id, "整改任务编号")
+    except NumberError:  # also beyond SQLite's integers, which no query can compare
+        raise NotFound(f"没有编号为 {shown(task_id)} 的整改任务") from None
     with db.atomic():
         task = Rectification.get_or_none(Rectification.id == task_id)
         if task is None:

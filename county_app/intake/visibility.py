@@ -30,6 +30,7 @@ from peewee import fn
 
 from .. import access
 from ..prepared import Prepared
+from ..text import shown
 from .errors import NotFound
 from .records import Case, CaseItem
 
@@ -63,7 +64,7 @@ def scope_of(actor):
 
 def unknown_case(case_no):
     """The answer for a case number that is unknown, or outside the asker's scope (the same words)."""
-    return NotFound(f"没有编号为 {case_no} 的办件")
+    return NotFound(f"没有编号为 {shown(case_no, 40)} 的办件")
 
 
 def may_see(actor, case):

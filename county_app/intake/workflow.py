@@ -32,7 +32,6 @@ from .records import CaseItem, CaseMaterial, Notice, Suspension
 from .statuses import SATISFIED, SUSPENSION_REASONS
 
 CORRECTION_DAYS = 5
-REFER_TO_MAX_LENGTH = 100  # an authority's name, e.g. 安澜县市场监督管理局城关市场监督管理所
 
 __all__ = ["accept_case", "reject_case", "suspend_item", "resume_item", "record_result", "deliver_case",
            "evaluate_case", "rectifications", "close_rectification"]
@@ -94,13 +93,7 @@ def reject_case(case_no, reason, *, actor, refer_to=None, expected_version=None,
 
 def refer_to_text(value):
     """``value`` trimmed, as the authority a rejected applicant should apply to; Invalid if not short text."""
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value.strip()) > REFER_TO_MAX_LENGTH:
-        length = f"，实际为 {len(value.strip())} 字" if isinstance(value, str) else ""
-        message = f"「应向何机关申请」应为不超过 {REFER_TO_MAX_LENGTH} 字的机关名称{length}"
-        raise Invalid(message, [{"field": "refer_to", "message": message}])
-    return value.strip()
+    return reason_text(value, "refer_to", required=False)
 
 
 def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_version=None, today=None):

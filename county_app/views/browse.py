@@ -3,6 +3,8 @@ from flask import Blueprint, abort, render_template, request
 
 from ..catalogue import query, vocabulary
 from ..guard import requires
+from ..intake.errors import Invalid
+from .cases import page_number
 
 bp = Blueprint("browse", __name__)
 
@@ -61,7 +63,10 @@ def matters():
     if version is None:
         return render_template("browse/empty.html", title="单项事项")
     filters = {key: request.args.get(key, "").strip() for key in ("department", "bundle", "status", "q")}
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    try:
+        page = page_number(request.args.get("page"))
+    except Invalid as exc:
+        return render_template("error.html", status=400, message=exc.message), 400
     found = query.list_matters(department=filters["department"] or None, bundle=filters["bundle"] or None,
                                status=filters["status"] or None, q=filters["q"] or None,
                                limit=MATTERS_PER_PAGE, offset=(page - 1) * MATTERS_PER_PAGE)

@@ -10,6 +10,7 @@ path (after a login that timed out) goes back to the case page.
 from flask import Blueprint, flash, redirect, request, url_for
 
 from ..guard import current_user, requires
+from ..integers import NumberError, whole_number
 from ..intake import materials, scans, workflow
 from ..intake.checks import reason_text
 from ..intake.errors import IntakeError, Invalid
@@ -149,14 +150,15 @@ def evaluation(case_no):
     if request.method == "GET":
         return _back(case_no)
     form = request.form
-    raw = form.get("rating", "")
-    if not (raw.isdigit() and int(raw) in RATINGS):
+    try:
+        rating = whole_number(form.get("rating", ""), "评价等级", low=min(RATINGS), high=max(RATINGS))
+    except NumberError:
         return render_case(case_no, problem=("evaluate", "请先选择评价等级（按 5 非常满意 … 1 非常不满意）"),
                            typed=form, status=422)
     return _act(case_no, "evaluate",
-                lambda: workflow.evaluate_case(case_no, int(raw), actor=current_user(),
+                lambda: workflow.evaluate_case(case_no, rating, actor=current_user(),
                                                comment=form.get("comment", ""), expected_version=_version()),
-                lambda data: f"已记录评价：{RATINGS[int(raw)]}")
+                lambda data: f"已记录评价：{RATINGS[rating]}")
 
 
 def _act(case_no, form_id, run, done):
@@ -180,7 +182,12 @@ def _back(case_no):
 def _version():
     """The case version the form was rendered with (None when absent: no concurrency check)."""
     raw = request.form.get("version", "").strip()
-    return int(raw) if raw.isdigit() else None
+    if not raw:
+        return None
+    try:
+        return whole_number(raw, "页面的版本号")
+    except NumberError as exc:  # only a tampered form gets here
+        raise IntakeError(f"{exc}，请刷新页面后重试", [{"field": "version", "message": str(exc)}]) from None
 
 
 def _invalid(field, message):

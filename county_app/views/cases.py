@@ -12,6 +12,7 @@ from flask import Blueprint, render_template, request, session
 
 from ..catalogue import vocabulary
 from ..guard import current_user, requires
+from ..integers import MAX_PAGE, NumberError, whole_number
 from ..intake import cases, materials, outcomes
 from ..intake.casejson import case_json
 from ..intake.checks import check_department
@@ -55,6 +56,16 @@ def refused(exc):
     return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
 
+def page_number(raw):
+    """``?page=`` of a list page: 1 when absent; Invalid (naming 页码) for anything but 1…MAX_PAGE."""
+    if raw is None or not raw.strip():
+        return 1
+    try:
+        return whole_number(raw, "页码", high=MAX_PAGE)
+    except NumberError as exc:
+        raise Invalid(str(exc), [{"field": "page", "message": str(exc)}]) from None
+
+
 def when(moment):
     """``2026-09-30T10:05:00+08:00`` → ``2026-09-30 10:05`` (local time as stored)."""
     return moment[:16].replace("T", " ") if moment else ""
@@ -71,17 +82,16 @@ def notice_url(case_no, kind, material=None):
 def index():
     """办件查询: search by case number, name, ID number or phone; tabs by status; ``?today=1`` 今日办件."""
     q, status = request.args.get("q", "").strip(), request.args.get("status", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     found, problem = {"items": [], "has_more": False, "page": 1}, ""
     if request.args.get("today"):
         found = {"items": today(actor=current_user()), "has_more": False, "page": 1}
     else:
         try:
-            found = find_cases(q, status or None, page=page, actor=current_user())
+            found = find_cases(q, status or None, page=page_number(request.args.get("page")), actor=current_user())
         except Invalid as exc:
             problem = exc.message
     return render_template("cases/list.html", q=q, status=status, found=found, problem=problem,
-                           tabs=LIST_TABS, showing_today=bool(request.args.get("today")))
+                           tabs=LIST_TABS, showing_today=bool(request.args.get("today"))), 400 if problem else 200
 
 
 @bp.get("/overdue")
@@ -155,7 +165,7 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
         can_do=moves, errors=errors, failed=failed, typed=typed or {},
         revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
         prints=printable_kinds(data["status"], data["notices"], data["events"]), newest_notice=_newest_notice(data),
-        correction=_latest(data, "correction"), today=date.today().isoformat(),
+        correction=_latest(data, "correction"), deferral_window=materials.deferral_window(date.today()),
         focus=focus or (None if problem else _start(moves, rows, data)), clear_draft=session.pop("intake_registered", None) == case.case_no,
         events=list(reversed(data["events"])),
         person=_people([case.registered_by] + [e["actor"] for e in data["events"]]

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 
+from ..api.errors import capped
 from ..catalogue import query
 from ..guard import current_user, requires
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
@@ -185,6 +186,7 @@ def _render(state, problems=(), message="", status=200, fresh=False):
         state.kind = guide.bundle.audience if guide.bundle else "person"
     questions = _questions(detail, guide)
     problems.sort(key=_paper_order(state, guide, questions))
+    problems, total = capped(problems)  # the same bound as the API's details
     errors = {}
     for problem in problems:
         key = _field_id(problem["field"], state.kind)
@@ -197,7 +199,7 @@ def _render(state, problems=(), message="", status=200, fresh=False):
         questions=questions, errors=errors, summary=summary, message=message, typed=typed,
         prefilled=prefill(guide.fields, state.applicant()),
         parked={code: value for code, value in typed.items() if code not in codes and value},
-        print_url=_print_url(state, guide), id_facts=_facts(state),
+        print_url=_print_url(state, guide), id_facts=_facts(state), unlisted=total - len(problems),
         focus=_focus(summary, questions), fresh=fresh), status
 
 
@@ -245,6 +247,8 @@ def _field_id(field, kind):
     if field in FIELD_IDS.get(kind, {}):
         return FIELD_IDS[kind][field]
     head, _, code = field.partition(".")
+    if not code:  # a problem of the whole section (several unknown codes at once)
+        return "matters" if head == "matters" else "top"
     if head == "agent":
         return f"g-{code}"
     if head == "answers":
