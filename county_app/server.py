@@ -15,17 +15,23 @@ waitress does.
 ``ReadsFirst`` orders the requests waiting for a worker: a read (GET, HEAD:
 a case page, a search) goes before waiting writes, so a clerk looking
 something up does not wait behind other windows' registrations, and a login
-(``POST /login``) goes after every other request: each costs a password hash
-of tens of milliseconds, and clients guessing passwords would otherwise keep
-both workers from the window's work (bench/RESULTS.md, login under attack).
-The request at the head is passed over at most ``MAX_PASSED`` times in a
-row, so neither writes nor logins starve.
+(``POST /login``) goes after every other request. The request at the head is
+passed over at most ``MAX_PASSED`` times in a row, so neither writes nor
+logins starve.
+
+``Dispatcher`` serves at most one login at a time: each costs a password
+hash of tens of milliseconds, and clients guessing passwords would otherwise
+keep both workers hashing while the window's requests wait
+(bench/RESULTS.md, login under attack). The hash (scrypt) runs without the
+interpreter lock, so it takes the second core while the other worker
+answers the window.
 """
 import logging
 from collections import deque
 
 import waitress
 from waitress.channel import HTTPChannel
+from waitress.task import ThreadedTaskDispatcher
 
 # Two workers: one may wait on the disk or a long import while the other
 # answers. More only contend for the one interpreter lock: with eight busy
@@ -34,6 +40,7 @@ THREADS = 2
 MAX_PASSED = 8
 READS = frozenset({"GET", "HEAD"})
 LOGIN_PATH = "/login"
+READ, WRITE, LOGIN = 0, 1, 2
 
 
 class QuietChannel(HTTPChannel):
@@ -46,47 +53,103 @@ class QuietChannel(HTTPChannel):
 
 
 class ReadsFirst(deque):
-    """The waiting connections (waitress's task queue), taken reads first, then writes, then logins."""
+    """The waiting connections (waitress's task queue), taken reads first, then writes, then logins.
+
+    ``logins`` counts the logins being served; while one is, no other login
+    is taken (``takeable`` says whether a worker may take anything now).
+    """
 
     def __init__(self):
         super().__init__()
         self.passed = 0  # times the request at the head was passed over
+        self.logins = 0
+
+    def takeable(self):
+        """Whether a worker may take a request now: any but a login while another login is served."""
+        return any(not self._blocked(_rank(channel)) for channel in self)
 
     def popleft(self):
-        if self.passed < MAX_PASSED:
-            best, best_rank = 0, _rank(self[0])
-            if best_rank > 0:
-                for position, channel in enumerate(self):
-                    rank = _rank(channel)
-                    if rank < best_rank:
-                        best, best_rank = position, rank
-                        if rank == 0:
-                            break
-            if best:
-                channel = self[best]
-                del self[best]
-                self.passed += 1
-                return channel
-        self.passed = 0
-        return super().popleft()
+        position = self._next()
+        channel = self[position]
+        del self[position]
+        self.passed = self.passed + 1 if position else 0
+        if _rank(channel) == LOGIN:
+            self.logins += 1
+        return channel
+
+    def login_done(self):
+        self.logins -= 1
+
+    def _blocked(self, rank):
+        return rank == LOGIN and self.logins > 0
+
+    def _next(self):
+        """The position to take: the best rank not blocked, or the first one not blocked once the head was
+        passed over MAX_PASSED times (the head itself when all are blocked: waitress cancelling at shutdown)."""
+        best, best_rank = None, None
+        for position, channel in enumerate(self):
+            rank = _rank(channel)
+            if self._blocked(rank):
+                continue
+            if self.passed >= MAX_PASSED or rank == READ:
+                return position
+            if best is None or rank < best_rank:
+                best, best_rank = position, rank
+        return best or 0
+
+
+class Dispatcher(ThreadedTaskDispatcher):
+    """waitress's task dispatcher with a ReadsFirst queue and at most one login served at a time."""
+
+    def __init__(self):
+        super().__init__()
+        self.queue = ReadsFirst()
+
+    def handler_thread(self, thread_no):
+        # waitress 3's loop (waitress/task.py), waiting also while only a blocked login waits
+        while True:
+            with self.lock:
+                while not self.queue.takeable() and self.stop_count == 0:
+                    self.active_count -= 1
+                    self.queue_cv.wait()
+                    self.active_count += 1
+                if self.stop_count > 0:
+                    self.active_count -= 1
+                    self.stop_count -= 1
+                    self.threads.discard(thread_no)
+                    self.thread_exit_cv.notify()
+                    break
+                task = self.queue.popleft()
+                login = _rank(task) == LOGIN
+            try:
+                task.service()
+            except BaseException:
+                self.logger.exception("Exception when servicing %r", task)
+            finally:
+                if login:
+                    with self.lock:
+                        self.queue.login_done()
+                        self.queue_cv.notify()  # a login that waited may go now
 
 
 def _rank(channel):
-    """0 for a read, 1 for a write, 2 for a login attempt (a slow password hash)."""
+    """READ, WRITE, or LOGIN for a login attempt (a slow password hash)."""
     requests = getattr(channel, "requests", None)
     if not requests:
-        return 1
+        return WRITE
     request = requests[0]
     if request.command in READS:
-        return 0
-    return 2 if request.command == "POST" and getattr(request, "path", "") == LOGIN_PATH else 1
+        return READ
+    return LOGIN if request.command == "POST" and getattr(request, "path", "") == LOGIN_PATH else WRITE
 
 
 def create(app, *, host, port, threads=THREADS):
-    """The waitress server for ``app`` (port 0: a free one), with QuietChannel and ReadsFirst; not yet running."""
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="county-app")
+    """The waitress server for ``app`` (port 0: a free one), with QuietChannel and Dispatcher; not yet running."""
+    dispatcher = Dispatcher()
+    dispatcher.set_thread_count(threads)
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="county-app",
+                                    _dispatcher=dispatcher)
     server.channel_class = QuietChannel
-    server.task_dispatcher.queue = ReadsFirst()
     return server
 
 

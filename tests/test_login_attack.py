@@ -119,21 +119,38 @@ def test_a_flood_of_made_up_names_is_bounded_and_never_stored(served, data_dir):
         assert name.encode() not in files and name.lower().encode() not in files
 
 
+def waiting(name, method, path="/api/v1/cases"):
+    request = type("Request", (), {"command": method, "path": path})()
+    return type("Channel", (), {"name": name, "requests": [request]})()
+
+
 def test_logins_go_after_the_windows_requests():
     from county_app.server import MAX_PASSED, ReadsFirst
-
-    def waiting(name, method, path="/api/v1/cases"):
-        request = type("Request", (), {"command": method, "path": path})()
-        return type("Channel", (), {"name": name, "requests": [request]})()
 
     queue = ReadsFirst()
     queue.extend([waiting("login1", "POST", "/login"), waiting("login2", "POST", "/login"),
                   waiting("case", "POST"), waiting("page", "GET", "/cases")])
-    assert [queue.popleft().name for _ in range(4)] == ["page", "case", "login1", "login2"]
+    assert [queue.popleft().name for _ in range(3)] == ["page", "case", "login1"]
+    queue.login_done()
+    assert queue.popleft().name == "login2"
+    queue.login_done()
     queue.append(waiting("login", "POST", "/login"))
     queue.extend(waiting(f"w{i}", "POST") for i in range(MAX_PASSED + 2))
     order = [queue.popleft().name for _ in range(MAX_PASSED + 3)]
     assert order[MAX_PASSED] == "login"  # not starved either
+
+
+def test_one_login_at_a_time_so_a_worker_stays_free_for_the_window():
+    from county_app.server import ReadsFirst
+
+    queue = ReadsFirst()
+    queue.extend([waiting("login1", "POST", "/login"), waiting("login2", "POST", "/login")])
+    assert queue.takeable() and queue.popleft().name == "login1"
+    assert not queue.takeable()  # login2 waits while login1 is hashed: the other worker is not taken
+    queue.append(waiting("case", "POST"))
+    assert queue.takeable() and queue.popleft().name == "case"
+    queue.login_done()
+    assert queue.takeable() and queue.popleft().name == "login2"
 
 
 def test_no_password_hash_runs_inside_a_transaction_while_clients_guess(live_server, make_user, monkeypatch):
@@ -145,12 +162,20 @@ def test_no_password_hash_runs_inside_a_transaction_while_clients_guess(live_ser
             settings.put("centre.code", CENTRE)
         token = accounts.issue_token("li", actor="test").token
 
-    hashes = []
+    hashes, running, most = [], [0], [0]
+    counting = threading.Lock()
     real_scrypt = hashlib.scrypt
 
     def watched_scrypt(*args, **kwargs):  # every werkzeug password hash goes through here
         hashes.append((db.in_transaction(), getattr(Database._holding, "lock", False)))
-        return real_scrypt(*args, **kwargs)
+        with counting:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            return real_scrypt(*args, **kwargs)
+        finally:
+            with counting:
+                running[0] -= 1
 
     monkeypatch.setattr(hashlib, "scrypt", watched_scrypt)
 
@@ -198,5 +223,6 @@ def test_no_password_hash_runs_inside_a_transaction_while_clients_guess(live_ser
     assert len(hashes) >= 12
     inside = [h for h in hashes if any(h)]
     assert not inside, f"{len(inside)} of {len(hashes)} password hashes ran inside a transaction"
+    assert most[0] == 1, f"{most[0]} logins hashed at once: the window's requests had no worker left"
     # Wide margin: before, each registration waited behind the guesses' hashes (9 ms → 994 ms).
     assert statistics.median(attacked) < 10 * statistics.median(baseline) + 250, (baseline, attacked)
