@@ -204,10 +204,14 @@ def catalogue_import(ctx, file, dry_run):
     outcome = store.import_workbook(file, actor=_actor(), dry_run=dry_run)
     for warning in outcome.warnings:
         click.echo(f"警告 {warning}", err=True)
+    if outcome.unlisted_warnings:
+        click.echo(f"另有 {outcome.unlisted_warnings} 条警告未列出", err=True)
     if outcome.errors:
         for error in outcome.errors:
             click.echo(f"错误 {error}", err=True)
-        raise click.ClickException(f"目录有 {len(outcome.errors)} 处错误，未做任何更改")
+        if outcome.unlisted_errors:
+            click.echo(f"另有 {outcome.unlisted_errors} 处错误未列出（改正上面这些后再检查，会列出其余的）", err=True)
+        raise click.ClickException(f"目录有 {outcome.error_count} 处错误，未做任何更改")
     click.echo(outcome.summary())
 
 

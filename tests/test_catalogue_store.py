@@ -37,9 +37,9 @@ def test_reimporting_the_version_in_force_changes_nothing(app, tmp_path):
         again = store.import_workbook(path, actor="a")
         assert again.status == "unchanged" and counts() == before
         edited = Book().set("事项", 2, "承诺办结时限", 3).save(tmp_path / "d.xlsx")
-        same_version = store.import_workbook(edited, actor="a")
-        assert same_version.status == "unchanged" and counts() == before
-        assert any("更改目录版本号" in str(w) for w in same_version.warnings)
+        same_version = store.import_workbook(edited, actor="a")  # other content: refused (issue 7 item 10)
+        assert same_version.status == "invalid" and counts() == before
+        assert "改为新的版本号" in str(same_version.errors[0])
 
 
 def test_a_file_with_errors_changes_nothing(app, tmp_path):
