@@ -3,6 +3,7 @@
 A user error prints a clear message on stderr, exits 1 and changes nothing.
 """
 import getpass
+import multiprocessing
 import sys
 from datetime import date
 from functools import update_wrapper
@@ -106,6 +107,8 @@ def serve(ctx, host, port, threads):
     report = initialise(ctx.obj["data_dir"], actor=_actor())
     if report.admin_password:
         click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
+    from .views.catalogue import stop_checks
+
     app = create_app(ctx.obj["data_dir"])
     scheduler = jobs.start(app)
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
@@ -114,6 +117,7 @@ def serve(ctx, host, port, threads):
         server.serve(app, host=host, port=port, threads=threads)
     finally:
         scheduler.shutdown(wait=False)
+        stop_checks(app)  # a catalogue check still running in its child process is killed
 
 
 @cli.group()
@@ -316,6 +320,9 @@ def maintenance_command(ctx):
 
 def main(argv=None):
     """Entry point: click's usage errors exit 1 too, as interfaces.md asks of every user error."""
+    # In the frozen Windows program, a catalogue check's child process starts this same
+    # executable: freeze_support runs the child's work and exits before click sees its arguments.
+    multiprocessing.freeze_support()
     try:
         cli.main(args=argv, prog_name="county-app", standalone_mode=False)
     except click.exceptions.Abort:
