@@ -24,6 +24,7 @@ import atexit
 import collections
 import logging
 import multiprocessing
+import os
 import secrets
 import threading
 import time
@@ -232,7 +233,10 @@ def child_main(pipe, data_dir: str, kind: str, path: str, filename: str, actor: 
         now = time.monotonic()
         if now - last >= _PROGRESS_EVERY or not done:
             last = now
-            pipe.send(("progress", stage, done, total))
+            try:
+                pipe.send(("progress", stage, done, total))
+            except OSError:  # the server is gone (killed, not stopped): so is the point of going on
+                os._exit(1)
 
     try:
         bind(data_dir)
