@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test browser seed bench bench-ui clean
+.PHONY: setup run test browser seed bench bench-hostile bench-ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ seed: setup
 
 bench: setup
 	$(BIN)/python bench/catalogue_bench.py
+
+bench-hostile: setup
+	$(BIN)/python bench/catalogue_hostile_bench.py
 
 bench-ui: setup browser
 	$(BIN)/python bench/intake_ui_bench.py

@@ -27,12 +27,12 @@ MATTERS, MATERIALS_PER_MATTER, FIELDS_PER_MATTER, BUNDLES = 2000, 10, 10, 200
 SHARED_MATERIALS, SHARED_FIELDS = 600, 400
 
 
-def generate(path):
+def generate(path, version="bench-1"):
     from county_app.catalogue import model
     from county_app.catalogue.xlsx_write import write_workbook
 
     departments = [f"县第{i}局" for i in range(1, 41)]
-    cat = model.Catalogue(model.CatalogueInfo("bench-1", "县政务服务管理办公室", date(2026, 11, 1), "330100"))
+    cat = model.Catalogue(model.CatalogueInfo(version, "县政务服务管理办公室", date(2026, 11, 1), "330100"))
     for i in range(MATTERS):
         code = f"M{i:05d}"
         instant = i % 10 == 0

@@ -3,6 +3,7 @@
 A user error prints a clear message on stderr, exits 1 and changes nothing.
 """
 import getpass
+import multiprocessing
 import sys
 from datetime import date
 from functools import update_wrapper
@@ -110,6 +111,8 @@ def serve(ctx, host, port, threads):
     report = initialise(ctx.obj["data_dir"], actor=_actor())
     if report.admin_password:
         click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
+    from .views.catalogue import stop_checks
+
     app = create_app(ctx.obj["data_dir"])
     scheduler = jobs.start(app)
     scanworker.warm()  # the process that checks uploaded scans, started now rather than on the first upload
@@ -120,6 +123,7 @@ def serve(ctx, host, port, threads):
     finally:
         scheduler.shutdown(wait=False)
         scanworker.stop()
+        stop_checks(app)  # a catalogue check still running in its child process is killed
 
 
 @cli.group()
@@ -229,10 +233,14 @@ def catalogue_import(ctx, file, dry_run):
     outcome = store.import_workbook(file, actor=_actor(), dry_run=dry_run)
     for warning in outcome.warnings:
         click.echo(f"警告 {warning}", err=True)
+    if outcome.unlisted_warnings:
+        click.echo(f"另有 {outcome.unlisted_warnings} 条警告未列出", err=True)
     if outcome.errors:
         for error in outcome.errors:
             click.echo(f"错误 {error}", err=True)
-        raise click.ClickException(f"目录有 {len(outcome.errors)} 处错误，未做任何更改")
+        if outcome.unlisted_errors:
+            click.echo(f"另有 {outcome.unlisted_errors} 处错误未列出（改正上面这些后再检查，会列出其余的）", err=True)
+        raise click.ClickException(f"目录有 {outcome.error_count} 处错误，未做任何更改")
     click.echo(outcome.summary())
 
 
@@ -341,6 +349,9 @@ def maintenance_command(ctx):
 
 def main(argv=None):
     """Entry point: click's usage errors exit 1 too, as interfaces.md asks of every user error."""
+    # In the frozen Windows program, the scan checker's and a catalogue check's child processes start
+    # this same executable: freeze_support runs the child's work and exits before click sees its arguments.
+    multiprocessing.freeze_support()
     try:
         cli.main(args=argv, prog_name="county-app", standalone_mode=False)
     except click.exceptions.Abort:

@@ -10,6 +10,7 @@ from county_app import create_app
 from county_app.bootstrap import initialise
 from county_app.cli import main
 from county_app.db import db
+from county_app.views.catalogue import stop_checks
 
 PASSWORD = "correct horse 42"
 
@@ -27,6 +28,7 @@ def app(data_dir):
     initialise(data_dir, load_seed=False)
     app = create_app(data_dir, {"TESTING": True})
     yield app
+    stop_checks(app)
     if not db.is_closed():
         db.close()
 
@@ -37,6 +39,7 @@ def seeded_app(data_dir):
     initialise(data_dir)
     app = create_app(data_dir, {"TESTING": True})
     yield app
+    stop_checks(app)
     if not db.is_closed():
         db.close()
 
@@ -113,6 +116,7 @@ def serving(app, threads=4):
         server.task_dispatcher.shutdown()
         server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(timeout=5)
+        stop_checks(app)  # a catalogue job's child process must not outlive the server
 
 
 @pytest.fixture

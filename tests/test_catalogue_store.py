@@ -1,5 +1,7 @@
 """Importing, versioning and exporting the catalogue through the database (real SQLite and xlsx files)."""
 import io
+import time
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -37,9 +39,9 @@ def test_reimporting_the_version_in_force_changes_nothing(app, tmp_path):
         again = store.import_workbook(path, actor="a")
         assert again.status == "unchanged" and counts() == before
         edited = Book().set("事项", 2, "承诺办结时限", 3).save(tmp_path / "d.xlsx")
-        same_version = store.import_workbook(edited, actor="a")
-        assert same_version.status == "unchanged" and counts() == before
-        assert any("更改目录版本号" in str(w) for w in same_version.warnings)
+        same_version = store.import_workbook(edited, actor="a")  # other content: refused (issue 7 item 10)
+        assert same_version.status == "invalid" and counts() == before
+        assert "改为新的版本号" in str(same_version.errors[0])
 
 
 def test_a_file_with_errors_changes_nothing(app, tmp_path):
@@ -162,11 +164,31 @@ def test_cli_calendar_due_uses_the_catalogue_sheet(app, run_cli, tmp_path):
 
 # --- the web pages ------------------------------------------------------------
 
+def finished(client, answer, timeout=60):
+    """Follow a catalogue job's page (``answer`` redirects to it) until it shows the job's answer."""
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    url = answer.headers["Location"]
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get(url)
+        if 'id="job-progress"' not in page.get_data(as_text=True) or time.monotonic() > deadline:
+            return page
+        time.sleep(0.2)
+
+
 def _upload(client, path):
+    """Upload a workbook on the catalogue page and wait for its check; gives the answer page."""
     token = csrf_token(client, "/catalogue/")
     with open(path, "rb") as handle:
         data = {"csrf_token": token, "workbook": (io.BytesIO(handle.read()), path.name)}
-    return client.post("/catalogue/upload", data=data, content_type="multipart/form-data")
+    answer = client.post("/catalogue/upload", data=data, content_type="multipart/form-data")
+    return finished(client, answer) if answer.status_code == 303 else answer
+
+
+def _confirm(client, page):
+    job = page.get_data(as_text=True).split('name="job" value="')[1].split('"')[0]
+    return finished(client, client.post("/catalogue/confirm", data={
+        "csrf_token": csrf_token(client, "/catalogue/"), "job": job}))
 
 
 def test_web_upload_preview_confirm(app, client, make_user, tmp_path):
@@ -177,13 +199,12 @@ def test_web_upload_preview_confirm(app, client, make_user, tmp_path):
     assert preview.status_code == 200 and "确认发布版本 2026.11-02" in page
     with db.connection_context():
         assert CatalogueVersion.select().count() == 0
-    sha = page.split('name="sha256" value="')[1].split('"')[0]
-    confirmed = client.post("/catalogue/confirm", data={"csrf_token": csrf_token(client, "/catalogue/"),
-                                                        "sha256": sha, "filename": "c.xlsx"})
-    assert confirmed.status_code == 302
+    confirmed = _confirm(client, preview)
+    assert "已发布目录版本 2026.11-02" in confirmed.get_data(as_text=True)
     with db.connection_context():
         version = CatalogueVersion.in_force()
         assert (version.version, version.imported_by, version.filename) == ("2026.11-02", "officer", "c.xlsx")
+    assert list((Path(app.config["DATA_DIR"]) / "uploads").glob("*.xlsx")) == []  # a confirmed upload goes
 
 
 def test_web_upload_with_errors_lists_them_and_changes_nothing(app, client, make_user, tmp_path):

@@ -58,7 +58,8 @@ def node(seeded_app, data_dir, live_server, make_user):
         shop = cases.register_case(**restaurant(), actor=clerk)
         tokens = {role: accounts.issue_token(username, actor="test") for role, (username, _, _) in ROLES.items()}
     values = {"case_no": case.case_no, "matter": "GA-0101", "username": "li", "prefix": tokens["clerk"].prefix,
-              "filename": "app.css", "material_code": "CSSYZM", "task_id": 1}
+              "filename": "app.css", "material_code": "CSSYZM", "task_id": 1,
+              "job_id": "0123456789abcdef"}
     sessions = {}
     for role, (username, _, _) in ROLES.items():
         sessions[role] = seeded_app.test_client()

@@ -161,3 +161,146 @@ def rewrite_member(path, member: str, change) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info, data in contents:
             target.writestr(info, change(data) if info.filename == member else data)
+
+
+# --- workbooks written directly as XML: far larger than openpyxl could write in a test ---
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def xml_text(value) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(str(value))
+
+
+def cell_xml(value) -> bytes:
+    """One cell without a position (it follows the one before): a number or an inline string."""
+    if value is None:
+        return b""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return b"<c><v>%s</v></c>" % str(value).encode()
+    if isinstance(value, datetime):
+        value = value.date().isoformat()
+    return b'<c t="inlineStr"><is><t>%s</t></is></c>' % xml_text(value).encode()
+
+
+def rows_xml(rows, first: int = 1):
+    """Rows of Python values as <row> XML, numbered from ``first``; a None stays an empty position."""
+    for number, values in enumerate(rows, first):
+        cells = []
+        for column, value in enumerate(values, 1):
+            if value is not None:
+                cells.append(cell_xml(value).replace(b"<c", b'<c r="%s%d"' % (
+                    get_column_letter(column).encode(), number), 1))
+        yield b'<row r="%d">%s</row>' % (number, b"".join(cells))
+
+
+def raw_workbook(path, sheets: dict, shared_strings=None, level: int = 6):
+    """Write an .xlsx from XML pieces, streaming: {sheet name: iterable of <row> bytes}, and the
+    shared string table as an iterable of <si> bytes (or None). Gives the path."""
+    names = list(sheets)
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+        f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(names) + 1))
+    if shared_strings is not None:
+        overrides += ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                      'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
+    types = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+             'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+             'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+             '"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+             f'sheet.main+xml"/>{overrides}</Types>')
+    package = (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
+               f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    sheet_list = "".join(f'<sheet name="{xml_text(name)}" sheetId="{i}" r:id="rId{i}"/>'
+                         for i, name in enumerate(names, 1))
+    workbook = (f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{_NS}" xmlns:r="{_REL}">'
+                f'<sheets>{sheet_list}</sheets></workbook>')
+    parts = "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                    for i in range(1, len(names) + 1))
+    if shared_strings is not None:
+        parts += f'<Relationship Id="rIdS" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+    workbook_rels = f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PKG}">{parts}</Relationships>'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        archive.writestr("[Content_Types].xml", types)
+        archive.writestr("_rels/.rels", package)
+        archive.writestr("xl/workbook.xml", workbook)
+        archive.writestr("xl/_rels/workbook.xml.rels", workbook_rels)
+        for i, name in enumerate(names, 1):
+            with archive.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as part:
+                part.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_NS}"><sheetData>'.encode())
+                for row in sheets[name]:
+                    part.write(row)
+                part.write(b"</sheetData></worksheet>")
+        if shared_strings is not None:
+            with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+                part.write(f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{_NS}">'.encode())
+                for item in shared_strings:
+                    part.write(item)
+                part.write(b"</sst>")
+    return path
+
+
+def catalogue_xml(**replaced) -> dict:
+    """The MINIMAL catalogue as {sheet: <row> XML}, with some sheets' rows replaced ({name: rows})."""
+    return {name: replaced.get(name) or rows_xml(rows) for name, rows in MINIMAL.items()}
+
+
+def many_shared_strings(path, count: int, level: int = 6):
+    """A valid minimal catalogue with a shared string table of ``count`` short, unused texts.
+
+    As reported: 10,000,000 of them (3.4 MB) once took 3 min and 985 MB, and were accepted.
+    The texts are drawn from a few letters, so that the file compresses as the reported one did."""
+    import random
+
+    chooser = random.Random(7)
+    items = [b"<si><t>%s</t></si>" % letter for letter in (b"a", b"b", b"c", b"d")]
+
+    def strings():
+        for start in range(0, count, 10_000):
+            yield b"".join(chooser.choices(items, k=min(10_000, count - start)))
+
+    return raw_workbook(path, catalogue_xml(), strings(), level)
+
+
+def wide_material_rows(path, rows: int, cells: int, level: int = 6):
+    """A minimal catalogue whose 材料 sheet has ``rows`` rows of ``cells`` cells, each row with errors.
+
+    As reported: 100,000 rows × 110 cells (8.7 MB) once took 3 min, 484 MB and gave an 83 MB error page.
+    The values vary (a thousand different rows), so that the file compresses as the reported one did."""
+    import random
+
+    header = MINIMAL["材料"][0]
+    chooser = random.Random(7)
+    pool = []
+    for _ in range(1000):
+        values = [b"<c><v>%d</v></c>" % chooser.randrange(10) for _ in range(cells)]
+        values[0] = b'<c t="inlineStr"><is><t>M9%04d</t></is></c>' % chooser.randrange(10**4)  # no such matter
+        pool.append(b"".join(values))
+
+    def material_rows():
+        yield from rows_xml([header])
+        for number in range(2, rows + 2):
+            yield b'<row r="%d">%s</row>' % (number, pool[number % 1000])
+
+    return raw_workbook(path, catalogue_xml(材料=material_rows()), level=level)
+
+
+def many_materials(path, count: int, level: int = 6):
+    """A valid minimal catalogue whose matter M001 asks for ``count`` more materials (C0…): a large, valid file."""
+    import random
+
+    codes = random.Random(7).sample(range(10**8), count)  # not in order, so that it compresses as real rows do
+
+    def rows():
+        yield from rows_xml(MINIMAL["材料"])
+        for code in codes:
+            yield ('<row><c t="inlineStr"><is><t>M001</t></is></c><c t="inlineStr"><is><t>C%d</t></is></c>'
+                   '<c t="inlineStr"><is><t>证明材料</t></is></c><c t="inlineStr"><is><t>原件</t></is></c>'
+                   '<c><v>1</v></c><c t="inlineStr"><is><t>纸质</t></is></c><c t="inlineStr"><is><t>其他'
+                   '</t></is></c><c t="inlineStr"><is><t>非必要</t></is></c></row>' % code).encode()
+
+    return raw_workbook(path, catalogue_xml(材料=rows()), level=level)

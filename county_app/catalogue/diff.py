@@ -1,19 +1,31 @@
 """The difference between two catalogues, as a county officer reads it before publishing."""
-from dataclasses import asdict, dataclass, field
+import itertools
+from dataclasses import dataclass, field, fields
 
 from .model import Catalogue
+
+# Changes kept by name per section; the rest are counted. A preview lists far fewer (checks.DIFF_LINES).
+KEEP = 1000
 
 
 @dataclass
 class Section:
     title: str  # e.g. 事项
-    added: list = field(default_factory=list)  # labels
-    changed: list = field(default_factory=list)  # (label, [changed attribute titles])
+    added: list = field(default_factory=list)  # labels, the first KEEP
+    changed: list = field(default_factory=list)  # (label, [changed attribute titles]), the first KEEP
     removed: list = field(default_factory=list)
+    counts: list = field(default_factory=lambda: [0, 0, 0])  # added, changed, removed in all
 
     @property
     def empty(self):
-        return not (self.added or self.changed or self.removed)
+        return not any(self.counts)
+
+    def note(self, kind: int, entry) -> None:
+        """Count a change (0 added, 1 changed, 2 removed) and keep it while there are few; ``entry`` makes it."""
+        self.counts[kind] += 1
+        kept = (self.added, self.changed, self.removed)[kind]
+        if len(kept) < KEEP:
+            kept.append(entry())
 
 
 @dataclass
@@ -24,22 +36,29 @@ class CatalogueDiff:
     def empty(self):
         return all(section.empty for section in self.sections)
 
-    def lines(self):
-        """Human-readable lines in Chinese, one per change, grouped by section."""
+    def lines(self, limit: int | None = None):
+        """Human-readable lines in Chinese, one per change, grouped by section.
+
+        At most ``limit`` (and never more than KEEP) changes are listed per section;
+        the rest are counted. A page listing 100,000 new rows helps nobody and costs megabytes.
+        """
         if self.empty:
             yield "与正在使用的目录没有差异"
             return
+        limit = KEEP if limit is None else min(limit, KEEP)
         for section in self.sections:
             if section.empty:
                 continue
-            yield (f"{section.title}：新增 {len(section.added)}，修改 {len(section.changed)}，"
-                   f"删除 {len(section.removed)}")
-            for label in section.added:
-                yield f"  + {label}"
-            for label, attributes in section.changed:
-                yield f"  ~ {label}（{'、'.join(attributes)}）"
-            for label in section.removed:
-                yield f"  - {label}"
+            added, changed, removed = section.counts
+            yield f"{section.title}：新增 {added}，修改 {changed}，删除 {removed}"
+            changes = itertools.chain(
+                (f"  + {label}" for label in section.added),
+                (f"  ~ {label}（{'、'.join(attributes)}）" for label, attributes in section.changed),
+                (f"  - {label}" for label in section.removed))
+            listed = list(itertools.islice(changes, limit))
+            yield from listed
+            if added + changed + removed > len(listed):
+                yield f"  ……另有 {added + changed + removed - len(listed)} 处{section.title}的差异未列出"
 
 
 # Titles of compared attributes, in the workbook's own words.
@@ -56,19 +75,22 @@ ATTRIBUTE_TITLES = {
 
 
 def _compare(title, old_rows, new_rows, key, label, ignore=()):
+    # Keys are unique on both sides (the import checked them): what is left of ``old`` was removed.
     old = {key(row): row for row in old_rows}
-    new = {key(row): row for row in new_rows}
     section = Section(title)
-    for k, row in new.items():
-        if k not in old:
-            section.added.append(label(row))
+    names = None
+    for row in new_rows:
+        before = old.pop(key(row), None)
+        if before is None:
+            section.note(0, lambda: label(row))
             continue
-        before, after = asdict(old[k]), asdict(row)
-        changed = [ATTRIBUTE_TITLES.get(name, name) for name in after
-                   if name not in ignore and before[name] != after[name]]
+        if names is None:
+            names = [f.name for f in fields(row) if f.name not in ignore]
+        changed = [name for name in names if getattr(before, name) != getattr(row, name)]
         if changed:
-            section.changed.append((label(row), changed))
-    section.removed = [label(row) for k, row in old.items() if k not in new]
+            section.note(1, lambda: (label(row), [ATTRIBUTE_TITLES.get(name, name) for name in changed]))
+    for row in old.values():
+        section.note(2, lambda: label(row))
     return section
 
 

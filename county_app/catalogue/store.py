@@ -24,7 +24,7 @@ from ..models import (
 from ..workdays import WorkCalendar
 from . import model, pinyin
 from .diff import diff_catalogues
-from .xlsx_read import read_workbook
+from .xlsx_read import Problem, read_workbook
 from .xlsx_write import write_workbook
 
 BATCH = 500
@@ -39,16 +39,30 @@ class ImportOutcome:
     status: str  # "applied" | "unchanged" | "invalid" | "checked" (a dry run)
     sha256: str
     version: str | None = None
-    errors: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # the first few hundred, in file order
     warnings: list = field(default_factory=list)
     diff: object = None  # diff.CatalogueDiff
+    error_count: int = 0  # how many in all
+    warning_count: int = 0
+
+    def __post_init__(self):
+        self.error_count = max(self.error_count, len(self.errors))
+        self.warning_count = max(self.warning_count, len(self.warnings))
+
+    @property
+    def unlisted_errors(self) -> int:
+        return self.error_count - len(self.errors)
+
+    @property
+    def unlisted_warnings(self) -> int:
+        return self.warning_count - len(self.warnings)
 
     def summary(self):
         """What happened, in Chinese, with the differences for an applied or checked file."""
         head = {
             "applied": f"已导入目录版本 {self.version}",
-            "unchanged": f"目录版本 {self.version} 已在使用，未做任何更改",
-            "invalid": f"目录有 {len(self.errors)} 处错误，未做任何更改",
+            "unchanged": f"目录版本 {self.version} 已在使用，内容相同，未做任何更改",
+            "invalid": f"目录有 {self.error_count} 处错误，未做任何更改",
             "checked": f"检查通过（未导入）：目录版本 {self.version}",
         }[self.status]
         lines = [head]
@@ -65,33 +79,94 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def import_workbook(path, *, actor, dry_run=False, filename=None):
-    """Validate the workbook at ``path`` and, unless ``dry_run``, make it the catalogue in force."""
+def import_workbook(path, *, actor, dry_run=False, filename=None, progress=None):
+    """Validate the workbook at ``path`` and, unless ``dry_run``, make it the catalogue in force.
+
+    ``progress(stage, done, total)`` is told how far the work is (see read_workbook).
+    Only the write itself holds the database's write lock: reading, checking and
+    comparing with the catalogue in force happen before it.
+    """
     path = Path(path)
+    tell = progress or _quiet
     if not path.is_file():
         return ImportOutcome("invalid", "", errors=[f"文件: 找不到文件 {path}"])
     sha = file_sha256(path)
-    result = read_workbook(path)
+    result = read_workbook(path, progress=progress)
     if result.errors:
-        return ImportOutcome("invalid", sha, errors=result.errors, warnings=result.warnings)
+        return ImportOutcome("invalid", sha, errors=result.errors, warnings=result.warnings,
+                             error_count=result.error_count, warning_count=result.warning_count)
     new = result.catalogue
-    outcome = ImportOutcome("checked", sha, version=new.info.version, warnings=list(result.warnings))
+    outcome = ImportOutcome("checked", sha, version=new.info.version, warnings=list(result.warnings),
+                            warning_count=result.warning_count)
+    tell("与现行目录比较", 0, 0)
+    current = CatalogueVersion.in_force()
+    refusal, outcome.diff = _compare_with(current, new, sha)
+    if refusal == UNCHANGED:
+        outcome.status = "unchanged"
+        return outcome
+    if refusal:
+        return ImportOutcome("invalid", sha, version=new.info.version, warnings=outcome.warnings,
+                             warning_count=outcome.warning_count,
+                             errors=[Problem(result.version_place, refusal)])
+    if dry_run:
+        return outcome
+    tell("写入数据库", 0, 0)
     with db.atomic():
-        current = CatalogueVersion.in_force()
-        if current is not None and current.version == new.info.version:
-            outcome.status = "unchanged"
-            if current.sha256 != sha:
-                outcome.warnings.append(
-                    f"目录信息: 文件内容与正在使用的版本 {current.version} 不同；如要发布修改，请更改目录版本号")
-            return outcome
-        outcome.diff = diff_catalogues(load_catalogue(current) if current else None, new)
-        if dry_run:
-            return outcome
+        now = CatalogueVersion.in_force()
+        if (now and now.id) != (current and current.id):
+            return ImportOutcome("invalid", sha, version=new.info.version, errors=[
+                f"文件: 检查期间目录版本 {now.version} 刚刚发布，未做任何更改；请重新检查这个文件"])
         version = _write(new, sha=sha, filename=filename or path.name, actor=actor)
         audit.record(actor, "catalogue.import", "catalogue_version", version.id, version=new.info.version,
                      sha256=sha, filename=filename or path.name)
     outcome.status = "applied"
     return outcome
+
+
+UNCHANGED = "unchanged"
+
+
+def _compare_with(current, new, sha):
+    """(versions_rule's answer, the differences) of ``new`` against the catalogue in force.
+
+    A function of its own so that the catalogue in force, loaded for the comparison,
+    is freed before the new one is written (a large county's would otherwise be held
+    beside the writing's own memory).
+    """
+    old = load_catalogue(current) if current else None
+    refusal = versions_rule(new, sha, current, old)
+    return refusal, None if refusal else diff_catalogues(old, new)
+
+
+def versions_rule(new, sha, current, old) -> str | None:
+    """One version label, one content: None if ``new`` may be published, UNCHANGED, or why not.
+
+    The same label as the catalogue in force with the same content is nothing to
+    do; with other content it is refused, as is the label of an earlier version
+    with other content than that version had (re-publishing an earlier version
+    as it was, to go back to it, is allowed). Content is the catalogue's meaning,
+    so a re-exported file counts as the same.
+    """
+    label = new.info.version
+    change = "；如要发布修改，请把“目录信息”表中的“目录版本”改为新的版本号"
+    if current is not None and current.version == label:
+        if current.sha256 == sha or old == new:
+            return UNCHANGED
+        return f"目录版本 “{label}” 正在使用，但这个文件的内容与它不同{change}"
+    earlier = (CatalogueVersion.select().where(CatalogueVersion.version == label)
+               .order_by(CatalogueVersion.id.desc()).first())
+    if earlier is not None and earlier.sha256 != sha and load_catalogue(earlier) != new:
+        return (f"目录版本 “{label}” 已于 {_day(earlier.imported_at)} 发布过，内容与这个文件不同，"
+                f"同一个版本号只能对应一份目录{change}")
+    return None
+
+
+def _day(moment) -> str:
+    return moment.strftime("%Y-%m-%d") if hasattr(moment, "strftime") else str(moment)[:10]
+
+
+def _quiet(stage, done, total):
+    pass
 
 
 def _insert(model_class, columns, rows):
@@ -162,10 +237,15 @@ def _split(text):
 
 
 def load_catalogue(version):
-    """The catalogue of ``version`` (a CatalogueVersion row) as plain data, in workbook order."""
+    """The catalogue of ``version`` (a CatalogueVersion row) as plain data, in workbook order.
+
+    Rows are streamed (``iterator``): peewee would otherwise keep every row's dict
+    beside the object made from it, 30 MB for a large county's materials.
+    """
     matter_codes = {}
     matters = []
-    for row in MatterRow.select().where(MatterRow.catalogue == version).order_by(MatterRow.position).dicts():
+    for row in (MatterRow.select().where(MatterRow.catalogue == version).order_by(MatterRow.position)
+                .dicts().iterator()):
         matter_codes[row["id"]] = row["code"]
         matters.append(model.Matter(**{k: row[k] for k in (
             "code", "name", "kind", "department", "handling", "statutory_days", "promised_days", "visits", "fee",
@@ -174,13 +254,16 @@ def load_catalogue(version):
         model.Material(matter_code=matter_codes[r["matter"]], code=r["code"], name=r["name"], form=r["form"],
                        copies=r["copies"], medium=r["medium"], source=r["source"], necessity=r["necessity"],
                        waiver=r["waiver"], instructions=r["instructions"])
-        for r in MaterialRow.select().where(MaterialRow.catalogue == version).order_by(MaterialRow.position).dicts()]
+        for r in MaterialRow.select().where(MaterialRow.catalogue == version).order_by(MaterialRow.position)
+        .dicts().iterator()]
     fields = [
         model.Field(matter_code=matter_codes[r["matter"]], code=r["code"], name=r["name"], type=r["type"],
                     required=r["required"], options=_split(r["options"]), prefill=r["prefill"])
-        for r in FieldRow.select().where(FieldRow.catalogue == version).order_by(FieldRow.position).dicts()]
+        for r in FieldRow.select().where(FieldRow.catalogue == version).order_by(FieldRow.position)
+        .dicts().iterator()]
     bundle_codes, bundles = {}, []
-    for r in BundleRow.select().where(BundleRow.catalogue == version).order_by(BundleRow.position).dicts():
+    for r in (BundleRow.select().where(BundleRow.catalogue == version).order_by(BundleRow.position)
+              .dicts().iterator()):
         bundle_codes[r["id"]] = r["code"]
         bundles.append(model.Bundle(code=r["code"], name=r["name"], lead_department=r["lead_department"],
                                     audience=r["audience"], description=r["description"], enabled=r["enabled"]))
@@ -189,11 +272,12 @@ def load_catalogue(version):
         model.BundleMember(bundle_code=bundle_codes[r["bundle"]], matter_code=matter_codes[r["matter"]],
                            required=r["required"], condition=r["condition"], position=r["position"])
         for r in BundleMemberRow.select().where(BundleMemberRow.bundle.in_(in_version))
-        .order_by(BundleMemberRow.id).dicts()]
+        .order_by(BundleMemberRow.id).dicts().iterator()]
     questions = [
         model.Question(bundle_code=bundle_codes[r["bundle"]], code=r["code"], text=r["text"],
                        options=_split(r["options"]), condition=r["condition"], position=r["position"])
-        for r in QuestionRow.select().where(QuestionRow.bundle.in_(in_version)).order_by(QuestionRow.id).dicts()]
+        for r in QuestionRow.select().where(QuestionRow.bundle.in_(in_version)).order_by(QuestionRow.id)
+        .dicts().iterator()]
     calendar = [model.CalendarDay(day=r.day, kind=r.kind, name=r.name)
                 for r in CalendarDayRow.select().where(CalendarDayRow.catalogue == version)
                 .order_by(CalendarDayRow.id)]

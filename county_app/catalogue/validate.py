@@ -55,11 +55,13 @@ def build_catalogue(sheets: dict[str, SheetRows], problems: Problems) -> Catalog
     _check_members(*checker(MEMBERS), matters, bundles, questions)
     _check_calendar(*checker(CALENDAR))
 
-    if problems.errors:
+    if problems.error_count:
         return None
+    # Sheet by sheet, each sheet's records freed as its objects are made: a county catalogue's
+    # rows would otherwise be held twice at the peak.
     return Catalogue(
         info=CatalogueInfo(**info),
-        **{spec.holds: [spec.model(**record) for _, record in records[spec.name]] for spec in SHEETS[1:]},
+        **{spec.holds: [spec.model(**record) for _, record in records.pop(spec.name)] for spec in SHEETS[1:]},
     )
 
 
@@ -100,6 +102,16 @@ def _info(sheet: SheetRows | None, problems: Problems) -> dict | None:
         place, order = sheet.place(None)
         problems.error(place, "缺少 “目录版本” 一行（项目列填 目录版本，内容列填版本号）", order)
     return info
+
+
+def info_place(sheets: dict[str, SheetRows], item: str) -> str:
+    """The cell holding the 内容 of the 目录信息 row ``item`` (``目录信息!B2``); the sheet's name if none does."""
+    sheet = sheets.get(INFO.name)
+    if sheet is not None and len(sheet.positions) == 2:
+        for row, (name, _) in sheet.rows:
+            if name == item:
+                return sheet.place("value", row)[0]
+    return INFO.name
 
 
 def _unique(check, records, attrs, describe):
@@ -194,7 +206,7 @@ def _check_questions(check, records, bundles):
     _exists(check, records, "bundle_code", bundles, "一件事编码 “{}” 在“一件事”表中不存在")
     _unique(check, records, ("bundle_code", "code"), lambda b, q: f"一件事 “{b}” 的问题编码 “{q}” ")
     positions = check.sheet.positions
-    if check.sheet.rows and ("bundle_code" not in positions or "code" not in positions):
+    if records and ("bundle_code" not in positions or "code" not in positions):
         return None
     questions = {}
     for _, record in records:

@@ -6,6 +6,7 @@ compression ratio of its members are checked from the zip directory alone.
 The declared sizes can be trusted as an upper bound: Python's zipfile stops
 at the declared size and fails the CRC check if a member holds more.
 """
+import os
 import posixpath
 import zipfile
 from collections.abc import Iterator
@@ -19,13 +20,37 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Limits:
-    """How much a catalogue workbook may hold before it is refused unread."""
+    """How much a catalogue workbook may hold before it is refused unread.
+
+    The zip directory is checked first (the first five), then the counts of
+    xlsx_scan, made by streaming the XML before openpyxl reads any of it, and
+    the distinct texts as they are read. A county catalogue (a few thousand
+    matters, tens of thousands of material and field rows: 2,000 matters are
+    43,000 rows and 0.32 million cells, 5,000 are 105,000 rows and 0.79
+    million) stays inside every one. openpyxl spends ~20 µs on a cell and
+    the checks ~1 KB on a row, so at these limits any file is answered within
+    21 s and 153 MB on the development machine, against a target of 60 s and
+    200 MB (bench/catalogue_hostile_bench.py, figures in bench/RESULTS.md).
+    """
 
     max_file_bytes: int = 20 * MB
     max_unpacked_bytes: int = 200 * MB
     max_ratio: float = 100  # uncompressed : compressed, for any member ...
     ratio_floor_bytes: int = 1 * MB  # ... over this size (small members compress wildly)
+    max_members: int = 1_000  # files in the zip (a workbook has 10–30)
     max_rows: int = 100_000  # data rows per sheet
+    max_total_rows: int = 150_000  # data rows holding a cell, all sheets together
+    max_columns: int = 1_000  # the last column a cell may use (a catalogue sheet has 7–13)
+    max_sheet_cells: int = 800_000  # cells of one sheet, empty formatted ones included
+    max_cells: int = 1_000_000  # cells of all sheets
+    max_strings: int = 200_000  # entries of the shared string table
+    max_texts: int = 200_000  # distinct texts kept from the cells we read (counted as they are read)
+    max_text_chars: int = 20_000_000  # characters of all texts: shared strings and cells' own
+    max_cell_chars: int = 32_767  # characters in one cell: Excel's own limit
+    max_elements: int = 6_000_000  # XML elements of the whole package
+    max_part_elements: int = 50_000  # XML elements of another part: 16,000 cell formats in styles.xml
+    max_depth: int = 64  # nesting of XML elements (a workbook nests about 10 deep)
+    max_tag_bytes: int = 1 * MB  # bytes of XML without an element boundary: one tag or text
 
 
 DEFAULT_LIMITS = Limits()
@@ -34,7 +59,14 @@ NOT_A_WORKBOOK = "文件不是 Excel 工作簿 (.xlsx)"
 
 
 class PackageError(Exception):
-    """The file is not a workbook we are willing to open; the message is in Chinese."""
+    """The file is not a workbook we are willing to open; the message is in Chinese.
+
+    ``place`` names the sheet (or ``sheet!cell``) when the problem lies there; None for the file.
+    """
+
+    def __init__(self, message: str, place: str | None = None):
+        super().__init__(message)
+        self.place = place
 
 
 def megabytes(size: int) -> str:
@@ -42,10 +74,41 @@ def megabytes(size: int) -> str:
     return f"{size / MB:.1f} MB" if size < 10 * MB else f"{size // MB} MB"
 
 
+def declared_members(path) -> int | None:
+    """How many files the zip at ``path`` says it holds, from its end record alone (None if it has none).
+
+    Read before ``zipfile.ZipFile``, which builds an object for every entry of the
+    directory: 150,000 empty entries fit in 13 MB and cost it 80 MB.
+    """
+    try:
+        return _declared_members(path)
+    except OSError:
+        return None  # zipfile will say what is wrong
+
+
+def _declared_members(path) -> int | None:
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - (22 + 0xFFFF + 20)))  # the end record, its comment, a zip64 locator
+        tail = handle.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+        entries = int.from_bytes(tail[at + 10:at + 12], "little")
+        if entries == 0xFFFF and at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":
+            handle.seek(int.from_bytes(tail[at - 12:at - 4], "little"))
+            record = handle.read(40)
+            if record[:4] == b"PK\x06\x06" and len(record) == 40:
+                entries = int.from_bytes(record[32:40], "little")
+        return entries
+
+
 def check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
-    """Refuse zip bombs: too much unpacked data in total, or a member compressed too well."""
+    """Refuse zip bombs: too many members, too much unpacked data in total, or a member compressed too well."""
+    members = archive.infolist()
+    too_many(len(members), limits)
     total = 0
-    for member in archive.infolist():
+    for member in members:
         total += member.file_size
         if member.file_size > limits.ratio_floor_bytes:
             ratio = member.file_size / max(member.compress_size, 1)
@@ -59,6 +122,13 @@ def check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
             f"解压后的内容共 {megabytes(total)}，超过上限 {megabytes(limits.max_unpacked_bytes)}，"
             "可能是恶意构造的文件，已拒绝读取"
         )
+
+
+def too_many(members: int | None, limits: Limits) -> None:
+    """Refuse a zip of more files than a workbook ever has."""
+    if members is not None and members > limits.max_members:
+        raise PackageError(f"压缩包中有 {members} 个文件，超过上限 {limits.max_members} 个，"
+                           "可能是恶意构造的文件，已拒绝读取")
 
 
 def _local(tag: str) -> str:

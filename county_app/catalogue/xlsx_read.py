@@ -1,7 +1,8 @@
 """Reading a catalogue workbook (.xlsx) into a validated Catalogue, with every problem it has.
 
 Steps: refuse hostile files from the zip directory alone (xlsx_package);
-read each sheet into plain rows with openpyxl (read-only, cached values);
+count what the package holds by streaming its XML, and refuse it past a limit
+(xlsx_scan); read each sheet into plain rows with openpyxl (read-only, cached values);
 find formula cells without a cached value in the sheet XML; then check every
 rule on the plain rows (validate). Nothing here touches Flask or the database.
 """
@@ -16,13 +17,14 @@ from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
 
 from .model import Catalogue
-from .validate import build_catalogue
+from .validate import build_catalogue, info_place
 from .xlsx_rows import FILE, NO_VALUE, Problem, Problems, SheetRows
 from .xlsx_columns import SHEET_ORDER, SHEETS, Sheet
 from .xlsx_package import (
-    DEFAULT_LIMITS, NOT_A_WORKBOOK, Limits, PackageError, megabytes, cells_without_value,
-    check_archive, worksheet_members,
+    DEFAULT_LIMITS, NOT_A_WORKBOOK, Limits, PackageError, megabytes, cells_without_value, check_archive,
+    declared_members, too_many,
 )
+from .xlsx_scan import take_inventory
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "Problem", "ReadResult", "read_workbook"]
 
@@ -33,41 +35,62 @@ _NOT_ZIP_HINT = "：请在 Excel 中另存为 .xlsx 格式（旧版 .xls 和设�
 
 @dataclass
 class ReadResult:
-    """What reading a workbook gave: the catalogue (None if there is any error) and every problem."""
+    """What reading a workbook gave: the catalogue (None if there is any error) and its problems.
+
+    ``errors`` and ``warnings`` are the first ``Problems.listed`` of each in file order;
+    the counts say how many there are in all.
+    """
 
     catalogue: Catalogue | None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    error_count: int = 0
+    warning_count: int = 0
+    version_place: str = "目录信息"  # the cell holding 目录版本, to name it in a message
+
+    def __post_init__(self):
+        self.error_count = max(self.error_count, len(self.errors))
+        self.warning_count = max(self.warning_count, len(self.warnings))
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
-class _RowLimit(Exception):
-    pass
+class _ReadLimit(Exception):
+    """A limit passed while reading a sheet (already reported): reading stops."""
 
 
 class _CorruptSheet(Exception):
     pass
 
 
-def read_workbook(path, *, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
+def read_workbook(path, *, limits: Limits = DEFAULT_LIMITS, progress=None) -> ReadResult:
     """Read and validate the catalogue workbook at ``path`` (any file name; the content decides).
 
-    Returns every error and warning at once, in file order; ``catalogue`` is set
-    only when there is no error. Never raises for a bad file. openpyxl's own
-    warnings are captured and reported (``warnings.catch_warnings`` is
-    process-wide, so do not read two workbooks at once in threads).
+    Finds every error and warning at once and lists the first few hundred of
+    each in file order, with their counts; ``catalogue`` is set only when there
+    is no error. Never raises for a bad file. ``progress(stage, done, total)``,
+    if given, is told what is being done (a Chinese label) and how far it is.
+    openpyxl's own warnings are captured and reported (``warnings.catch_warnings``
+    is process-wide, so do not read two workbooks at once in threads).
     """
     problems = Problems()
-    sheets = _read_sheets(path, limits, problems)
-    catalogue = build_catalogue(sheets, problems) if sheets is not None else None
+    sheets = _read_sheets(path, limits, problems, progress or _quiet)
+    catalogue = None
+    if sheets is not None:
+        (progress or _quiet)("检查内容", 0, 0)
+        catalogue = build_catalogue(sheets, problems)
     errors, warnings_ = problems.in_file_order()
-    return ReadResult(None if errors else catalogue, errors, warnings_)
+    return ReadResult(None if errors else catalogue, errors, warnings_, problems.error_count,
+                      problems.warning_count, info_place(sheets or {}, "目录版本"))
 
 
-def _read_sheets(path, limits: Limits, problems: Problems) -> dict[str, SheetRows] | None:
+def _quiet(stage, done, total):
+    pass
+
+
+def _read_sheets(path, limits: Limits, problems: Problems, progress) -> dict[str, SheetRows] | None:
     """The known sheets as plain rows, or None when the file cannot be read at all."""
     try:
         size = os.path.getsize(path)
@@ -78,6 +101,11 @@ def _read_sheets(path, limits: Limits, problems: Problems) -> dict[str, SheetRow
         problems.error(FILE, f"文件太大（{megabytes(size)}），上限为 {megabytes(limits.max_file_bytes)}")
         return None
     try:
+        too_many(declared_members(path), limits)
+    except PackageError as error:
+        problems.error(FILE, str(error))
+        return None
+    try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         problems.error(FILE, NOT_A_WORKBOOK + _NOT_ZIP_HINT)
@@ -85,13 +113,16 @@ def _read_sheets(path, limits: Limits, problems: Problems) -> dict[str, SheetRow
     with archive:
         try:
             check_archive(archive, limits)
-            members = worksheet_members(archive)
+            inventory = take_inventory(archive, limits, lambda done, total: progress("检查文件结构", done, total))
         except PackageError as error:
-            problems.error(FILE, str(error))
+            place = error.place or FILE
+            sheet = _SPECS.get(place.partition("!")[0])
+            problems.error(place, str(error), (SHEET_ORDER[sheet.name], 0, 0) if sheet else (-1,))
             return None
+        members = inventory.members
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            sheets = _open_and_read(path, limits, problems)
+            sheets = _open_and_read(path, limits, problems, inventory, progress)
         for warning in caught:
             # Files saved by other programs often lack a default style: harmless, not worth a word.
             if "default style" not in str(warning.message):
@@ -104,17 +135,19 @@ def _read_sheets(path, limits: Limits, problems: Problems) -> dict[str, SheetRow
     return {sheet.spec.name: sheet for sheet in sheets.values()}
 
 
-def _open_and_read(path, limits, problems) -> dict[str, SheetRows] | None:
+def _open_and_read(path, limits, problems, inventory, progress) -> dict[str, SheetRows] | None:
     """{sheet title: rows} of the known sheets; openpyxl is always closed again."""
-    # A file object spares openpyxl's check of the file name's extension.
+    # A file object spares openpyxl's check of the file name's extension. External links
+    # hold cached copies of other workbooks, which the catalogue never needs.
     with open(path, "rb") as stream:
         try:
-            workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+            workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
         except Exception as error:  # noqa: BLE001 - hostile input may break openpyxl in any way
             problems.error(FILE, f"{NOT_A_WORKBOOK}，或文件已损坏（{type(error).__name__}）")
             return None
         try:
             sheets = {}
+            texts = {}  # every distinct text kept, across the sheets
             for worksheet in workbook.worksheets:
                 spec = _SPECS.get(worksheet.title.strip())
                 if spec is None:
@@ -125,15 +158,20 @@ def _open_and_read(path, limits, problems) -> dict[str, SheetRows] | None:
                     problems.error(worksheet.title, f"与工作表 “{spec.name}” 重名（只差空格）",
                                    (SHEET_ORDER[spec.name], 0, 0))
                     continue
+                counted = inventory.sheets.get(worksheet.title)
+
+                def tell(done, title=worksheet.title, total=counted.rows if counted else 0):
+                    progress(f"读取工作表 “{title}”", done, total)
+
                 try:
-                    sheets[worksheet.title] = _read_sheet(worksheet, spec, limits, problems)
+                    sheets[worksheet.title] = _read_sheet(worksheet, spec, limits, problems, texts, tell)
                 except _CorruptSheet as error:
                     # What follows from a half-read sheet would only mislead: stop here.
                     problems.error(spec.name, f"工作表内容已损坏，无法读取（{error}）",
                                    (SHEET_ORDER[spec.name], 0, 0))
                     return None
             return sheets
-        except _RowLimit:
+        except _ReadLimit:
             return None
         finally:
             workbook.close()
@@ -147,8 +185,13 @@ def _guarded(rows):
         raise _CorruptSheet(type(error).__name__) from error
 
 
-def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems) -> SheetRows:
-    """The declared columns of one sheet, found by header text; raises _RowLimit past the row cap."""
+def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, texts: dict, progress) -> SheetRows:
+    """The declared columns of one sheet, found by header text; raises _ReadLimit past a limit.
+
+    ``texts`` holds one object per distinct text: inline strings (openpyxl and our own
+    export write them) arrive as a new object per cell, and a county catalogue repeats
+    the same few words in every row. Their number bounds the memory the rows take.
+    """
     # The stored dimension may be absent or wrong; without it openpyxl reads what is really there.
     worksheet.reset_dimensions()
     index = SHEET_ORDER[spec.name]
@@ -184,15 +227,23 @@ def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems) -> S
         if number - 1 > limits.max_rows:
             problems.error(spec.name, f"数据超过 {limits.max_rows} 行的上限，已停止读取",
                            (index, 0, 0))
-            raise _RowLimit
+            raise _ReadLimit
+        if not number % 1000:
+            progress(number - 1)
         picked = [values[position] for position in picks]
         blank = True
         for i, value in enumerate(picked):
             if value.__class__ is str:
                 value = value.strip()
-                picked[i] = value or None
-                if value:
-                    blank = False
+                if not value:
+                    picked[i] = None
+                    continue
+                blank = False
+                kept = picked[i] = texts.setdefault(value, value)
+                if kept is value and len(texts) > limits.max_texts:
+                    problems.error(spec.name, f"不同的文字超过 {limits.max_texts} 条的上限，已停止读取",
+                                   (index, 0, 0))
+                    raise _ReadLimit
             elif value is not None:
                 blank = False
         if not blank:

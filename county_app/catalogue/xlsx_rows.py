@@ -27,25 +27,71 @@ class Problem:
         return f"{self.place}: {self.message}"
 
 
-class Problems:
-    """The errors and warnings found so far."""
+# Problems listed to a person: a file with 800,000 errors once made an 83 MB page. The rest are counted.
+MAX_LISTED = 200
 
-    def __init__(self):
-        self.errors: list[Problem] = []
-        self.warnings: list[Problem] = []
+
+class Problems:
+    """The errors and warnings found so far: the first ``listed`` of each in file order, and how many in all.
+
+    Keeping only the first few hundred bounds the memory a file full of errors
+    can take, whatever the order in which the rules find them.
+    """
+
+    def __init__(self, listed: int = MAX_LISTED):
+        self.listed = listed
+        self._errors = _Kept()
+        self._warnings = _Kept()
+        self.error_count = 0
+        self.warning_count = 0
 
     def error(self, place, message, order=(-1,)):
         """Record an error; ``order`` sorts it among the others (file-level ones first)."""
-        self.errors.append(Problem(place, message, order))
+        self.error_count += 1
+        self._keep(self._errors, Problem(place, message, order))
 
     def warning(self, place, message, order=(-1,)):
         """Record a warning; ``order`` as for ``error``."""
-        self.warnings.append(Problem(place, message, order))
+        self.warning_count += 1
+        self._keep(self._warnings, Problem(place, message, order))
+
+    def _keep(self, kept: "_Kept", problem: Problem):
+        # A problem after the last of the first ``listed`` found so far can never be listed:
+        # it is only counted. Rules report mostly in file order, so most go no further.
+        if kept.cutoff is not None and not problem.order < kept.cutoff:
+            return
+        kept.append(problem)
+        if len(kept) >= 2 * self.listed:  # sorted now and then, so that keeping costs little
+            kept[:] = self._first(kept)
+            kept.cutoff = kept[-1].order
+
+    def _first(self, kept: list) -> list[Problem]:
+        # A stable sort: problems at the same place stay in the order they were found.
+        return sorted(kept, key=_order)[:self.listed]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The first errors in file order."""
+        return self._first(self._errors)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The first warnings in file order."""
+        return self._first(self._warnings)
 
     def in_file_order(self) -> tuple[list[Problem], list[Problem]]:
-        """Errors and warnings, each sorted as they appear in the workbook."""
-        return (sorted(self.errors, key=lambda p: p.order),
-                sorted(self.warnings, key=lambda p: p.order))
+        """The first errors and warnings, each sorted as they appear in the workbook."""
+        return self.errors, self.warnings
+
+
+def _order(problem: Problem) -> tuple:
+    return problem.order
+
+
+class _Kept(list):
+    """Problems kept to be listed; ``cutoff`` is the order of the last listed one once there are enough."""
+
+    cutoff = None
 
 
 @dataclass
@@ -95,7 +141,11 @@ class Check:
 
 
 def parse_rows(sheet: SheetRows, problems: Problems) -> list[tuple[int, dict]]:
-    """Each row as {attr: model value}; a bad or blank required cell is reported and reads None."""
+    """Each row as {attr: model value}; a bad or blank required cell is reported and reads None.
+
+    The sheet's plain rows are handed over (the sheet is left without rows), so that a county
+    catalogue is not held twice, as cells and as records.
+    """
     present = sheet.present
     # A missing required column was reported once for the sheet, not once per row.
     absent = {
@@ -105,7 +155,10 @@ def parse_rows(sheet: SheetRows, problems: Problems) -> list[tuple[int, dict]]:
     }
     check = Check(sheet, problems)
     records = []
-    for row, values in sheet.rows:
+    rows, sheet.rows = sheet.rows, []
+    rows.reverse()
+    while rows:  # popped, so that each row's cells are freed as its record is made
+        row, values = rows.pop()
         record = dict(absent)
         for column, value in zip(present, values):
             if value is None:

@@ -13,7 +13,7 @@ CHECK_SECONDS ends by killing the child.
 One child checks one file at a time and stays up between files: starting it
 (a fresh interpreter importing pypdf and Pillow) costs ~0.6 s here and more
 on an old window PC, where, as on Windows generally, multiprocessing spawns
-(the frozen program calls ``freeze_support``: build/entry.py). ``serve``
+(the frozen program calls ``freeze_support`` first in ``cli.main``). ``serve``
 starts it (``warm``), a check starts it when it is not running, and a kill
 or a crash starts its replacement at once.
 """

@@ -1,18 +1,43 @@
-"""County officers' pages: catalogue versions, import (upload → errors or preview → confirm), export."""
+"""County officers' pages: catalogue versions, import (upload → progress → errors or preview → confirm), export.
+
+The check and the import of a workbook run as background jobs in a child
+process (catalogue/checks.py), so that a large or hostile file never holds up
+the window's other pages; the job's page shows its progress and then its answer.
+"""
 import io
-import re
-import tempfile
+import threading
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, \
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, \
     send_file, url_for
 
 from .. import settings
 from ..catalogue import store
-from ..catalogue.uploads import UPLOAD_DIR, drop_stale_uploads
+from ..catalogue.checks import Busy, CheckRunner
+from ..catalogue.uploads import UPLOAD_DIR, UploadTooLarge, drop_stale_uploads, stage_upload
 from ..guard import current_user, requires
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
+
+_RUNNER = "catalogue_checks"
+_runner_lock = threading.Lock()
+
+
+def checks_runner(app=None) -> CheckRunner:
+    """The app's job runner, made at its first use (its thread starts only with a first job)."""
+    app = app or current_app._get_current_object()
+    with _runner_lock:
+        runner = getattr(app, "extensions", {}).get(_RUNNER)  # the tests also serve plain WSGI functions
+        if runner is None:
+            runner = app.extensions[_RUNNER] = CheckRunner(app.config["DATA_DIR"])
+        return runner
+
+
+def stop_checks(app) -> None:
+    """Stop the app's job runner, if it ever started (``serve`` on exit, and tests)."""
+    runner = getattr(app, "extensions", {}).get(_RUNNER)  # the tests also serve plain WSGI functions
+    if runner is not None:
+        runner.shutdown()
 
 
 def _staging_dir():
@@ -21,10 +46,15 @@ def _staging_dir():
     return path
 
 
-def _staged(sha):
-    if not re.fullmatch(r"[0-9a-f]{64}", sha or ""):
-        abort(400)
-    return _staging_dir() / f"catalogue-{sha}.xlsx"
+_GONE = "这次检查的记录已失效（例如程序重新启动过），请重新上传"
+
+
+def _own_job(job_id):
+    """The job ``job_id`` if it is the current user's, else None (ids are not guessable)."""
+    job = checks_runner().get(job_id)
+    if job is None or job.owner != current_user().username:
+        return None
+    return job
 
 
 @bp.get("/")
@@ -36,51 +66,71 @@ def versions():
 @bp.post("/upload")
 @requires("catalogue.import")
 def upload():
-    """Check an uploaded workbook; show its errors, or a preview of the differences to confirm."""
+    """Save an uploaded workbook and start checking it; the job's page follows the check."""
     upload = request.files.get("workbook")
     if upload is None or not upload.filename:
         flash("请选择要导入的目录文件（.xlsx）", "error")
         return redirect(url_for(".versions"))
     cap = int(settings.get("catalogue.max_upload_mb")) * 1024 * 1024
     drop_stale_uploads(_staging_dir())
-    with tempfile.NamedTemporaryFile(dir=_staging_dir(), suffix=".xlsx", delete=False) as handle:
-        temp = Path(handle.name)
-        size = 0
-        for chunk in iter(lambda: upload.stream.read(1 << 20), b""):
-            size += len(chunk)
-            if size > cap:
-                break
-            handle.write(chunk)
-    if size > cap:
-        temp.unlink()
-        flash(f"文件超过 {cap // (1024 * 1024)} MB，未导入", "error")
+    try:
+        path = stage_upload(upload.stream, _staging_dir(), cap)
+    except UploadTooLarge as exc:
+        flash(str(exc), "error")
         return redirect(url_for(".versions"))
-    outcome = store.import_workbook(temp, actor=current_user().username, dry_run=True, filename=upload.filename)
-    if outcome.status != "checked":
-        temp.unlink()
-        return render_template("catalogue/checked.html", outcome=outcome, filename=upload.filename)
-    temp.replace(_staged(outcome.sha256))
-    return render_template("catalogue/checked.html", outcome=outcome, filename=upload.filename)
+    try:
+        job = checks_runner().submit("check", path, upload.filename, current_user().username)
+    except Busy as exc:
+        path.unlink(missing_ok=True)
+        flash(str(exc), "error")
+        return redirect(url_for(".versions"))
+    return redirect(url_for(".job", job_id=job.id), code=303)
+
+
+@bp.get("/jobs/<job_id>")
+@requires("catalogue.import")
+def job(job_id):
+    """A job's progress while it runs (the page polls its status), then its answer."""
+    job = _own_job(job_id)
+    if job is None:
+        flash(_GONE, "error")
+        return redirect(url_for(".versions"))
+    if job.state != "done":
+        return render_template("catalogue/progress.html", job=job, timeout=checks_runner().timeout,
+                               status=job.status(checks_runner().position(job)))
+    return render_template("catalogue/checked.html", job=job, report=job.report, filename=job.filename)
+
+
+@bp.get("/jobs/<job_id>/status")
+@requires("catalogue.import")
+def job_status(job_id):
+    """The job's state as a small JSON object, for the progress page to poll."""
+    job = _own_job(job_id)
+    if job is None:
+        return jsonify({"state": "gone", "message": _GONE}), 404
+    return jsonify(job.status(checks_runner().position(job)))
 
 
 @bp.post("/confirm")
 @requires("catalogue.import")
 def confirm():
-    """Apply a previously checked upload, identified by its SHA-256."""
-    staged = _staged(request.form.get("sha256"))
-    if not staged.exists():
-        flash("待导入的文件已失效，请重新上传", "error")
+    """Import a checked upload, named by its check job: a new job, followed on its own page."""
+    job = _own_job(request.form.get("job", ""))
+    if job is None:
+        flash(_GONE, "error")
         return redirect(url_for(".versions"))
-    outcome = store.import_workbook(staged, actor=current_user().username,
-                                    filename=request.form.get("filename") or staged.name)
-    staged.unlink(missing_ok=True)
-    if outcome.status == "applied":
-        flash(f"已发布目录版本 {outcome.version}", "ok")
-    elif outcome.status == "unchanged":
-        flash(f"目录版本 {outcome.version} 已在使用，未做更改", "ok")
-    else:
-        return render_template("catalogue/checked.html", outcome=outcome, filename=staged.name)
-    return redirect(url_for(".versions"))
+    if job.kind != "check" or job.state != "done" or job.report.get("status") != "checked":
+        abort(400)
+    if job.followed_by is None:  # a second click follows the first import
+        if not job.path.exists():
+            flash("待导入的文件已失效，请重新上传", "error")
+            return redirect(url_for(".versions"))
+        try:
+            job.followed_by = checks_runner().submit("import", job.path, job.filename, job.owner).id
+        except Busy as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".job", job_id=job.id))
+    return redirect(url_for(".job", job_id=job.followed_by), code=303)
 
 
 @bp.get("/export")
