@@ -39,8 +39,18 @@ def _cron(value):
 
 
 def _positive_int(value):
-    if not re.fullmatch(r"[1-9]\d*", value):
+    if not re.fullmatch(r"[1-9][0-9]*", value):
         raise SettingError(f"必须是正整数，实际为 \"{value}\"")
+
+
+def _upload_mb(value):
+    # No larger than what the workbook reader itself accepts: its other limits are measured for that size.
+    from .catalogue.xlsx_package import DEFAULT_LIMITS, MB
+
+    _positive_int(value)
+    ceiling = DEFAULT_LIMITS.max_file_bytes // MB
+    if int(value) > ceiling:
+        raise SettingError(f"不能超过 {ceiling}（事项目录文件本身的上限），实际为 {value}")
 
 
 def _any(value):
@@ -69,7 +79,7 @@ SETTINGS = [
     SettingSpec("sync.cron", "30 1 * * *", "夜间自动同步的时间（cron 格式：分 时 日 月 周）", _cron),
     SettingSpec("maintenance.cron", "30 2 * * *",
                 "夜间维护（清理无人引用的扫描文件和过期的目录上传文件、更新数据库查询统计）的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
-    SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB）", _positive_int),
+    SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB，1–20）", _upload_mb),
     SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹；窗口可一键把其中最新的文件作为材料扫描件上传"),
 ]
 

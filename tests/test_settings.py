@@ -31,6 +31,8 @@ def test_get_returns_default_then_stored_value(app):
     ("centre.code", "12345"),
     ("sync.cron", "every night"),
     ("catalogue.max_upload_mb", "0"),
+    ("catalogue.max_upload_mb", "21"),  # above what the workbook reader accepts
+    ("catalogue.max_upload_mb", "２"),
     ("no.such.key", "x"),
 ])
 def test_bad_values_are_refused(app, key, value):
