@@ -24,7 +24,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,22 +37,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import load_cases  # noqa: E402  (bench/ is not a package)
+from intake_bench import free_port, percentile, start_server, stop_server  # noqa: E402
+from county_app.server import THREADS  # noqa: E402
 
 CLERK_PASSWORD = "bench window 7391 kestrel"
 CENTRE_CODE = "331128101000"
 REQUEST_TIMEOUT = 60
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 1))))
-    return ordered[rank - 1]
 
 
 def county_app(app_root, data_dir, *args, stdin=None):
@@ -81,39 +70,6 @@ def prepare(app_root, data_dir):
     finally:
         db.close()
     return token, [t for t in templates if t.audience != "company"] or templates
-
-
-def start_server(app_root, data_dir, port, log_path):
-    log = open(log_path, "ab")
-    env = {**os.environ, "PYTHONPATH": str(app_root)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "serve", "--host", "127.0.0.1",
-         "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        cwd=str(app_root), env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server stopped at start (exit {server.returncode}); see {log_path}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/api/v1/health")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError(f"the server did not answer within 120 s; see {log_path}")
-
-
-def stop_server(server):
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
 
 
 def register_cases(port, token, templates, count, seed):
@@ -180,7 +136,7 @@ def main(argv=None):
     try:
         token, templates = prepare(args.app_root, data_dir)
         port = free_port()
-        server = start_server(args.app_root, data_dir, port, work / "server.log")
+        server = start_server(data_dir, port, THREADS, work / "server.log", args.app_root)
         register_cases(port, token, templates, 10, seed=1)  # warm up
         baseline = register_cases(port, token, templates, args.cases, seed=2)
 
@@ -208,9 +164,9 @@ def main(argv=None):
           f"app: {args.app_root}")
     print(f"{'phase':<22} {'median ms':>10} {'p95 ms':>10}")
     for label, values in rows:
-        print(f"{label:<22} {statistics.median(values):>10.1f} {percentile(values, 0.95):>10.1f}")
+        print(f"{label:<22} {statistics.median(values):>10.1f} {percentile(sorted(values), 0.95):>10.1f}")
     print(f"ratio attack/baseline: median {statistics.median(attacked) / statistics.median(baseline):.1f}, "
-          f"p95 {percentile(attacked, 0.95) / percentile(baseline, 0.95):.1f}")
+          f"p95 {percentile(sorted(attacked), 0.95) / percentile(sorted(baseline), 0.95):.1f}")
     print(f"login attempts during the attack: {attempts} in {elapsed:.1f} s ({attempts / elapsed:.0f}/s)")
 
 
