@@ -34,6 +34,7 @@ def typed_text(value, label, *, max_length, required=False, multiline=False):
         value = ""
     if not isinstance(value, str):
         raise TextError(f"{label}应为文字")
+    typed = bool(value.strip())
     value = value.translate(ZERO_WIDTH)
     for ch in value:
         if multiline and ch in LINE_BREAKS:
@@ -45,7 +46,7 @@ def typed_text(value, label, *, max_length, required=False, multiline=False):
             raise TextError(f"{label}含有看不见的控制字符 U+{ord(ch):04X}（多为从别处复制带来），请删除后重新输入")
     value = value.strip()
     if required and not value:
-        raise TextError(f"{label}不能为空")
+        raise TextError(f"{label}只含看不见的字符，请重新输入" if typed else f"{label}不能为空")
     if len(value) > max_length:
         raise TextError(f"{label}不能超过 {max_length} 个字，实际为 {len(value)} 个字")
     return value

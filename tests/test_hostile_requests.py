@@ -277,6 +277,20 @@ def test_lone_surrogates_in_a_registration_are_4xx(centre, where):
     assert clerk.get("/api/v1/cases")[1]["items"] == []
 
 
+@pytest.mark.parametrize("where", ["applicant.name", "agent.name", "form.XSEXM", "form.MQXM"])
+def test_names_of_only_invisible_characters_are_refused_not_stored_empty(centre, where):
+    """A required form field of zero-width spaces was stored as "" (found in the browser walk of issue 7)."""
+    clerk = centre["clerk"]
+    request = newborn(agent={"name": "张伟", "phone": PHONE, "relation": "父亲"})
+    head, _, key = where.partition(".")
+    request[head][key] = "\u200b\u200b\u2060"
+    status, answer = clerk.post("/api/v1/cases", request)
+    assert status == 422, answer
+    problem = next(d for d in answer["error"]["details"] if d["field"] == where)
+    assert "只含看不见的字符" in problem["message"], problem
+    assert clerk.get("/api/v1/cases")[1]["items"] == []
+
+
 @pytest.mark.parametrize("path, body", [
     ("reject", {"reason": "理由\ud800"}),
     ("reject", {"reason": "不予受理", "refer_to": "\ud800"}),

@@ -12,8 +12,10 @@ def test_plain_text_is_trimmed():
 
 def test_zero_width_characters_are_dropped_and_a_name_of_only_them_is_empty():
     assert typed_text("王\u200b芳\ufeff", "姓名", max_length=10) == "王芳"
-    with pytest.raises(TextError, match="姓名不能为空"):
+    with pytest.raises(TextError, match="姓名只含看不见的字符"):
         typed_text("\u200b\u200c\u200d\u2060", "姓名", max_length=10, required=True)
+    with pytest.raises(TextError, match="姓名不能为空"):
+        typed_text("  ", "姓名", max_length=10, required=True)
 
 
 @pytest.mark.parametrize("ch", ["\x00", "\x1b", "\u202e", "\u2066", "\u200e", "\x7f", "\n"])

@@ -218,10 +218,7 @@ def _text(data, key, prefix, problems, *, required=False, limit=NAME_MAX_LENGTH)
     field = f"{prefix}.{key}"
     label = LABELS.get(field, field)
     try:
-        value = typed_text(data.get(key), label, max_length=limit)
+        return typed_text(data.get(key), label, max_length=limit, required=required)
     except TextError as exc:
         problems.append({"field": field, "message": str(exc)})
         return ""
-    if required and not value:
-        problems.append({"field": field, "message": f"{label}：此项必填"})
-    return value

@@ -72,9 +72,15 @@ def check_form(fields, values, applicant=None):
                 errors.append(_error(field.code, f"{field.name}：此项必填"))
             continue
         try:
-            clean[field.code] = _normalise(field, value)
+            value = _normalise(field, value)
         except _Bad as exc:
             errors.append(_error(field.code, f"{field.name}：{exc}"))
+            continue
+        if _blank(value):  # nothing but invisible characters, dropped by typed_text
+            if field.required:
+                errors.append(_error(field.code, f"{field.name}：此项必填"))
+            continue
+        clean[field.code] = value
     return clean, errors
 
 
@@ -87,7 +93,7 @@ def _text(field, value):
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise _Bad("应为文字")
     try:
-        return typed_text(str(value), "", max_length=TEXT_MAX_LENGTH)
+        return typed_text(str(value), "", max_length=TEXT_MAX_LENGTH, required=field.required)
     except TextError as exc:  # the message follows the field's name
         raise _Bad(str(exc)) from None
 
