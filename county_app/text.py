@@ -16,6 +16,7 @@ import unicodedata
 # Invisible and harmless: dropped rather than refused, so a pasted name just works.
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 LINE_BREAKS = "\n\r\t"
+SEARCH_MAX_LENGTH = 200  # the longest name a case holds
 
 
 class TextError(ValueError):
@@ -89,3 +90,12 @@ def few(values, limit=FEW, *, quote=False):
     values = list(values)
     named = "、".join((quoted if quote else shown)(value) for value in values[:limit])
     return named if len(values) <= limit else f"{named} 等 {len(values)} 个"
+
+
+def search_text(value):
+    """What was typed into a search box, trimmed to SEARCH_MAX_LENGTH characters.
+
+    Nothing longer can match a name, a number or a code, and a page repeats
+    the search in its links and heading.
+    """
+    return (value or "").strip()[:SEARCH_MAX_LENGTH]

@@ -220,6 +220,23 @@ def test_odd_page_numbers_on_pages_are_400_with_a_message(centre, path, page):
     assert status == 400 and "页码应为" in text
 
 
+@pytest.mark.parametrize("path", ["/cases", "/search", "/intake/new"])
+def test_a_long_search_is_repeated_by_its_start_only(centre, path):
+    """A 10,000-character query was repeated in full in the heading and the notice (browser walk of issue 7)."""
+    window = Browser(centre["base"], "li")
+    status, text = window.get(f"{path}?q={urllib.parse.quote('甲' * 10000)}")
+    assert status == 200 and "甲…（共 " in text  # its start, and how long the search was
+    assert text.count("甲") < 300 and len(text.encode()) < 60_000
+
+
+def test_an_odd_page_on_the_lists_says_so_without_claiming_there_is_nothing(centre):
+    window = Browser(centre["base"], "li")
+    status, text = window.get("/cases?page=%C2%B2")
+    assert status == 400 and "页码应为" in text and "没有办件" not in text
+    status, text = window.get("/matters?page=%C2%B2")
+    assert status == 400 and "页码应为" in text and "出生医学证明签发" in text  # the first page, with the message
+
+
 _ODD_PAGES = ["page=²", "page=99999999999999999999", "page=" + "9" * 5000]
 _ODD_PER_PAGE = ["per_page=²", "per_page=1e3"]  # the matters list has a fixed page size
 

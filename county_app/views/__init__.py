@@ -1,8 +1,11 @@
 """Web pages: one blueprint per module, each named ``bp``."""
+from ..text import shown
 
 
 def register_views(app):
     from . import auth, browse, case_actions, cases, catalogue, errors, intake, notices, reports
+
+    app.add_template_filter(shown)  # a page that repeats what was typed (a search) repeats only its start
 
     for module in (auth, browse, catalogue, reports, notices, intake, cases, case_actions):
         app.register_blueprint(module.bp)

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, render_template, request
 from ..catalogue import query, vocabulary
 from ..guard import requires
 from ..intake.errors import Invalid
+from ..text import search_text
 from .cases import page_number
 
 bp = Blueprint("browse", __name__)
@@ -62,18 +63,20 @@ def matters():
     version = query.current_version()
     if version is None:
         return render_template("browse/empty.html", title="单项事项")
-    filters = {key: request.args.get(key, "").strip() for key in ("department", "bundle", "status", "q")}
+    filters = {key: search_text(request.args.get(key)) for key in ("department", "bundle", "status", "q")}
+    problem = ""
     try:
         page = page_number(request.args.get("page"))
-    except Invalid as exc:
-        return render_template("error.html", status=400, message=exc.message), 400
+    except Invalid as exc:  # the first page, with the message above it
+        page, problem = 1, exc.message
     found = query.list_matters(department=filters["department"] or None, bundle=filters["bundle"] or None,
                                status=filters["status"] or None, q=filters["q"] or None,
                                limit=MATTERS_PER_PAGE, offset=(page - 1) * MATTERS_PER_PAGE)
     pages = max((found.total + MATTERS_PER_PAGE - 1) // MATTERS_PER_PAGE, 1)
     return render_template("browse/matters.html", version=version, matters=found.items, total=found.total,
                            page=min(page, pages), pages=pages, filters=filters, departments=query.departments(),
-                           bundles=query.list_bundles(), statuses=STATUS_FILTERS)
+                           bundles=query.list_bundles(), statuses=STATUS_FILTERS, problem=problem), \
+        400 if problem else 200
 
 
 @bp.get("/matters/<code>")
@@ -96,5 +99,5 @@ def search():
     version = query.current_version()
     if version is None:
         return render_template("browse/empty.html", title="搜索")
-    q = request.args.get("q", "").strip()
+    q = search_text(request.args.get("q"))
     return render_template("browse/search.html", version=version, q=q, hits=query.search(q) if q else [])

@@ -19,10 +19,11 @@ from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
 from ..intake.events import ACTION_LABELS, TRANSITIONS
 from ..intake.lists import due_soon, find_cases, overdue, today
-from ..notices import printable_kinds
-from ..models import User
 from ..intake.statuses import (
     CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS)
+from ..models import User
+from ..notices import printable_kinds
+from ..text import search_text
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -81,7 +82,7 @@ def notice_url(case_no, kind, material=None):
 @requires("cases.view")
 def index():
     """办件查询: search by case number, name, ID number or phone; tabs by status; ``?today=1`` 今日办件."""
-    q, status = request.args.get("q", "").strip(), request.args.get("status", "")
+    q, status = search_text(request.args.get("q")), request.args.get("status", "")
     found, problem = {"items": [], "has_more": False, "page": 1}, ""
     if request.args.get("today"):
         found = {"items": today(actor=current_user()), "has_more": False, "page": 1}

@@ -20,6 +20,7 @@ from ..intake import cases
 from ..intake.errors import Conflict, Invalid, NotFound
 from ..intake.forms import prefill
 from ..intake.guide import guide_bundle, guide_matters
+from ..text import search_text
 from .cases import material_words
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -48,7 +49,7 @@ def new():
     """The bundle picker (``?q=`` pinyin search), or the empty intake form for ``?bundle=`` / ``?matters=``."""
     bundle, singles = request.args.get("bundle", "").strip(), request.args.getlist("matters")
     if not bundle and not singles:
-        q = request.args.get("q", "").strip()
+        q = search_text(request.args.get("q"))
         version = query.current_version()
         hits = query.search(q) if q and version else []
         return render_template("intake/pick.html", version=version, q=q, hits=hits,
