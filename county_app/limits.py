@@ -9,6 +9,14 @@ reads a body (the CSRF check reads the form), so a larger body is refused
 with 413 before it is parsed: one request can no longer make the server
 read, parse and answer megabytes it has no use for.
 
+Below all of that, the server itself (``server.create``) refuses a body
+over ``SERVER_BODY_LIMIT`` before reading it: waitress reads a whole body,
+into a temporary file, before the program sees the request, and without a
+limit of its own it would take 1 GB from anyone, logged in or not. It is
+well above what any route takes, so that an oversized scan still gets the
+route's 413 in Chinese; only a broken or hostile client meets waitress's
+own answer (in English).
+
 URL integers (``<int:…>``) match ASCII digits within SQLite's 64-bit range
 only; a larger number is simply no such record (404) instead of an
 ``OverflowError`` in the query.
@@ -23,6 +31,7 @@ from .intake.scans import MAX_SCAN_BYTES
 MB = 1024 * 1024
 BODY_LIMIT = 1 * MB  # JSON bodies and ordinary forms
 MULTIPART_ROOM = 1 * MB  # boundaries, headers and the other fields around an uploaded file
+SERVER_BODY_LIMIT = 32 * MB  # no route takes more than 21 MB (a 20 MB scan or workbook and its envelope)
 
 
 def _catalogue_file_limit():

@@ -33,6 +33,8 @@ import waitress
 from waitress.channel import HTTPChannel
 from waitress.task import ThreadedTaskDispatcher
 
+from .limits import SERVER_BODY_LIMIT
+
 # Two workers: one may wait on the disk or a long import while the other
 # answers. More only contend for the one interpreter lock: with eight busy
 # clients, 4 or 8 threads served fewer requests than 1 or 2 (bench/RESULTS.md).
@@ -148,7 +150,7 @@ def create(app, *, host, port, threads=THREADS):
     dispatcher = Dispatcher()
     dispatcher.set_thread_count(threads)
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="county-app",
-                                    _dispatcher=dispatcher)
+                                    max_request_body_size=SERVER_BODY_LIMIT, _dispatcher=dispatcher)
     server.channel_class = QuietChannel
     return server
 

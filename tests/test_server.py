@@ -114,3 +114,26 @@ def test_reads_go_before_waiting_writes_but_a_write_is_passed_over_at_most_max_p
     order = [queue.popleft().name for _ in range(MAX_PASSED + 4)]
     assert order[MAX_PASSED] == "w"  # not starved: it goes once MAX_PASSED reads went first
     assert order[:MAX_PASSED] == [f"r{i}" for i in range(MAX_PASSED)] and not queue
+
+
+def test_the_server_refuses_a_huge_body_before_reading_it(live_server):
+    """Waitress read up to 1 GB of anyone's body into a temporary file before the program saw it (issue 7)."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from county_app.limits import SERVER_BODY_LIMIT
+
+    where = urlsplit(live_server)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+        sock.sendall(b"POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {100 * 1024 * 1024}\r\n\r\n".encode() + b"{" * 1024)
+        started, answer = time.monotonic(), b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert time.monotonic() - started < 5  # answered at once, not after 100 MB
+    assert SERVER_BODY_LIMIT < 100 * 1024 * 1024
