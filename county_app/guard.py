@@ -58,7 +58,12 @@ def current_user():
 
 
 def login_session(user):
-    """Start a fresh login session for ``user`` (after the password was checked)."""
+    """Start a fresh login session for ``user`` (after the password was checked).
+
+    A session this browser still had (another user's, or the same user's)
+    is ended first: a copy of its cookie must not outlive it.
+    """
+    sessions.end(session.get(SESSION_KEY))
     token = sessions.start(user, source=request.remote_addr or "")
     session.clear()
     session[SESSION_KEY] = token

@@ -50,6 +50,20 @@ def test_logout_ends_that_session_and_every_copy_of_its_cookie(served, make_user
     assert other_pc.logged_in()  # logging out at one PC ends that session only
 
 
+def test_logging_in_again_in_the_same_browser_ends_the_session_it_had(served, make_user):
+    """Found by the review of issue 7: the earlier session, and every copy of its cookie, stayed open."""
+    make_user("li", "clerk")
+    make_user("wang", "clerk")
+    browser = logged_in_as(served, "li")
+    thief = copy_of(browser)
+    status, headers, _page = browser.request("POST", "/login", {  # the login form, still open in a tab
+        "username": "wang", "password": PASSWORD, "csrf_token": browser.csrf("/")})
+    assert status == 302
+    assert browser.logged_in() and not thief.logged_in()
+    with db.connection_context():
+        assert LoginSession.select().where(LoginSession.ended_at.is_null()).count() == 1
+
+
 def test_a_password_change_ends_the_users_other_sessions(served, make_user):
     make_user("li", "clerk")
     here, there = logged_in_as(served, "li"), logged_in_as(served, "li")
