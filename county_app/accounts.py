@@ -165,13 +165,20 @@ def add_user(username, role, password, *, department=None, display_name="", phon
     return user
 
 
-def change_password(username, old_password, new_password, *, actor, keep_session=None):
+def change_password(username, old_password, new_password, *, actor, keep_session=None, source=""):
     """Change one's own password (the old one must be given); ends the user's other sessions.
 
-    ``keep_session`` is the id of the session the change was made from.
+    ``keep_session`` is the id of the session the change was made from. A
+    wrong old password counts as a failed login from ``source`` (the client
+    address): a PC left logged in must not give unlimited guesses.
     """
     user = get_user(username)
+    attempt = throttle.Attempt.of(source, user.username)
+    if throttle.is_held(attempt):
+        raise AccountError(f"原密码连续输错 {throttle.PAIR_LIMIT} 次，请 {throttle.LOCK_SECONDS // 60} 分钟后再试，"
+                           "或请系统管理员重置密码")
     if not passwords.verify(user.password_hash, old_password):
+        throttle.record_failure(attempt, user)
         raise AccountError("原密码不正确")
     check_password_rules(new_password, user.username, user.display_name)
     if passwords.verify(user.password_hash, new_password):

@@ -86,7 +86,7 @@ class LoginThrottle(BaseModel):
 
     key = CharField(unique=True, max_length=64)
     address = CharField(default="")
-    user = ForeignKeyField(User, null=True, on_delete="CASCADE")  # when the typed name is a user's
+    name_key = CharField(null=True, index=True, max_length=64)  # keyed hash of the typed name (pair rows)
     failures = IntegerField(default=0)
     first_failure_at = IntegerField()
     last_failure_at = IntegerField(index=True)

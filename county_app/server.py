@@ -15,7 +15,8 @@ waitress does.
 ``ReadsFirst`` orders the requests waiting for a worker: a read (GET, HEAD:
 a case page, a search) goes before waiting writes, so a clerk looking
 something up does not wait behind other windows' registrations, and a login
-(``POST /login``) goes after every other request. The request at the head is
+(``POST /login``, or a password change, which also checks a password) goes
+after every other request. The request at the head is
 passed over at most ``MAX_PASSED`` times in a row, so neither writes nor
 logins starve.
 
@@ -41,7 +42,7 @@ from .limits import SERVER_BODY_LIMIT
 THREADS = 2
 MAX_PASSED = 8
 READS = frozenset({"GET", "HEAD"})
-LOGIN_PATH = "/login"
+LOGIN_PATHS = frozenset({"/login", "/account/password"})  # each POST costs password hashes
 READ, WRITE, LOGIN = 0, 1, 2
 
 
@@ -142,7 +143,7 @@ def _rank(channel):
     request = requests[0]
     if request.command in READS:
         return READ
-    return LOGIN if request.command == "POST" and getattr(request, "path", "") == LOGIN_PATH else WRITE
+    return LOGIN if request.command == "POST" and getattr(request, "path", "") in LOGIN_PATHS else WRITE
 
 
 def create(app, *, host, port, threads=THREADS):

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 
 from . import audit
 from .db import db
-from .models import LoginThrottle
+from .models import LoginThrottle, User
 from .prepared import Prepared
 
 PAIR_LIMIT = 5
@@ -52,16 +52,22 @@ def use_key(secret):
 
 @dataclass(frozen=True)
 class Attempt:
-    """One login attempt's counters: its address's and its (address, name) pair's keys."""
+    """One login attempt's counters: its address's and its (address, name) pair's keys, and its name's."""
 
     address: str
     address_key: str
     pair_key: str
+    name_key: str
 
     @classmethod
     def of(cls, address, name):
         address = (address or "")[:64]
-        return cls(address, _hash("address", address), _hash("pair", address, name))
+        return cls(address, _hash("address", address), _hash("pair", address, name), _name_key(name))
+
+
+def _name_key(name):
+    """The keyed hash of a typed name: how a user's holds are found (also those counted before the user existed)."""
+    return _hash("name", name)
 
 
 def _hash(*parts):
@@ -94,16 +100,17 @@ def record_failure(attempt, user=None, now=None):
                          minutes=LOCK_SECONDS // 60, failures=ADDRESS_LIMIT)
         pair_row = _BY_KEY.first(attempt.pair_key)
         if not _holds(pair_row, now):
-            if _count(pair_row, attempt.pair_key, attempt.address, user, PAIR_LIMIT, now) and user is not None:
+            if _count(pair_row, attempt.pair_key, attempt.address, attempt.name_key, PAIR_LIMIT, now) \
+                    and user is not None:
                 audit.record("anonymous", "login.locked", "user", user.username, source=attempt.address,
                              minutes=LOCK_SECONDS // 60, failures=PAIR_LIMIT)
         _prune(now)
 
 
-def _count(row, key, address, user, limit, now):
+def _count(row, key, address, name_key, limit, now):
     """Add one failure to ``row`` (created if None); True when this one starts a hold."""
     if row is None:
-        row = LoginThrottle(key=key, address=address, user=user.id if user else None, failures=0,
+        row = LoginThrottle(key=key, address=address, name_key=name_key, failures=0,
                             first_failure_at=now, last_failure_at=now)
     elif row.first_failure_at < now - WINDOW or row.locked_until is not None:
         row.failures, row.first_failure_at, row.locked_until = 0, now, None  # a new run of failures
@@ -128,7 +135,7 @@ def forget(attempt):
 
 def lift(user):
     """Lift every hold and count on ``user``'s name, at every address (inside the caller's transaction)."""
-    return LoginThrottle.delete().where(LoginThrottle.user == user.id).execute()
+    return LoginThrottle.delete().where(LoginThrottle.name_key == _name_key(user.username)).execute()
 
 
 def _prune(now):
@@ -147,14 +154,17 @@ def prune(now=None):
 def holds_on(user, now=None):
     """``[(address, until)]``: where ``user``'s name is held back now, ``until`` an aware UTC datetime."""
     now = _now(now)
-    rows = LoginThrottle.select().where(LoginThrottle.user == user.id, LoginThrottle.locked_until > now)
+    rows = LoginThrottle.select().where(LoginThrottle.name_key == _name_key(user.username),
+                                        LoginThrottle.locked_until > now)
     return sorted((row.address, datetime.fromtimestamp(row.locked_until, timezone.utc)) for row in rows)
 
 
 def held_users(now=None):
     """The ids of users whose name is held back at some address now."""
     now = _now(now)
-    query = (LoginThrottle.select(LoginThrottle.user).distinct()
-             .where(LoginThrottle.user.is_null(False), LoginThrottle.locked_until > now))
-    return {row.user_id for row in query}
+    held = {row.name_key for row in LoginThrottle.select(LoginThrottle.name_key).distinct()
+            .where(LoginThrottle.name_key.is_null(False), LoginThrottle.locked_until > now)}
+    if not held:
+        return set()
+    return {user.id for user in User.select(User.id, User.username) if _name_key(user.username) in held}
 

@@ -182,11 +182,11 @@ def test_admin_reset_gives_a_one_time_password_and_lifts_holds(conn):
     for _ in range(5):
         with pytest.raises(accounts.AccountError):
             accounts.authenticate("li", "wrong password", now=start, source="10.0.0.7")
-    assert LoginThrottle.select().where(LoginThrottle.user.is_null(False)).exists()
+    assert LoginThrottle.select().where(LoginThrottle.name_key.is_null(False)).exists()
     new = accounts.reset_password("li", actor="admin")
     assert len(new) >= accounts.MIN_PASSWORD_LENGTH
     passwords.check_rules(new)
-    assert not LoginThrottle.select().where(LoginThrottle.user.is_null(False)).exists()
+    assert not LoginThrottle.select().where(LoginThrottle.name_key.is_null(False)).exists()
     user = accounts.authenticate("li", new, now=start, source="10.0.0.7")
     assert user.must_change_password
     with pytest.raises(accounts.AccountError):

@@ -95,6 +95,26 @@ def test_every_failure_answers_alike_in_words_and_time(served, make_user):
     assert max(medians.values()) < 3 * min(medians.values()), medians
 
 
+def test_a_pc_left_logged_in_does_not_give_unlimited_guesses_at_its_password(served, make_user):
+    """Found by the review of issue 7: wrong old passwords on 修改密码 were never counted."""
+    make_user("li", "clerk")
+    left_open = WebClient(served)
+    assert left_open.login("li") == (302, "/")
+    answers = []
+    for i in range(throttle.PAIR_LIMIT + 2):
+        status, _headers, page = left_open.post("/account/password", {
+            "old_password": f"guess number {i}", "new_password": "a new secret 9", "confirm_password": "a new secret 9"})
+        answers.append((status, "原密码不正确" in page, "连续输错" in page))
+    assert answers[:throttle.PAIR_LIMIT] == [(422, True, False)] * throttle.PAIR_LIMIT
+    assert answers[throttle.PAIR_LIMIT:] == [(422, False, True)] * 2
+    # the right old password is refused too while held back; another PC still logs in
+    status, _headers, page = left_open.post("/account/password", {
+        "old_password": PASSWORD, "new_password": "a new secret 9", "confirm_password": "a new secret 9"})
+    assert status == 422 and "连续输错" in page
+    elsewhere = WebClient(served, other_address_or_skip("127.0.0.2"))
+    assert elsewhere.login("li") == (302, "/")
+
+
 def test_a_flood_of_made_up_names_is_bounded_and_never_stored(served, data_dir):
     typed = [f"Secret-Pa55word-{i:03d}-typed-as-name" for i in range(60)]
     client = WebClient(served)

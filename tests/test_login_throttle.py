@@ -43,7 +43,7 @@ def test_a_hold_is_per_address_and_name_and_ends_after_five_minutes(conn):
     assert accounts.authenticate("li", PASSWORD, now=start, source="10.0.0.8").username == "li"
     later = start + timedelta(seconds=throttle.LOCK_SECONDS + 1)
     assert accounts.authenticate("li", PASSWORD, now=later, source="10.0.0.7").username == "li"
-    assert [row.address for row in LoginThrottle.select().where(LoginThrottle.user.is_null(False))] == []
+    assert [row.address for row in LoginThrottle.select().where(LoginThrottle.name_key.is_null(False))] == []
 
 
 def test_a_success_starts_the_count_afresh(conn):
@@ -150,3 +150,17 @@ def test_odd_names_and_passwords_are_plain_failures(conn):
         fails(name, password, start, "10.0.0.7")
     with pytest.raises(accounts.AccountError, match="无法使用的字符"):
         accounts.change_password("li", PASSWORD, "a fine sentence \ud800 27", actor="li")
+
+
+def test_holds_on_a_name_counted_before_its_account_existed_are_lifted_by_a_reset(conn):
+    """Found by the review of issue 7: the hold kept no user, so a reset could not find it."""
+    start = utcnow()
+    for _ in range(throttle.PAIR_LIMIT):
+        fails("zhao", "whatever", start, "10.0.0.7")  # nobody's name yet
+    accounts.add_user("zhao", "clerk", PASSWORD, actor="test")
+    user = accounts.get_user("zhao")
+    assert [address for address, _until in throttle.holds_on(user)] == ["10.0.0.7"]
+    assert user.id in throttle.held_users(start.timestamp())
+    new = accounts.reset_password("zhao", actor="admin")
+    assert throttle.holds_on(user) == []
+    assert accounts.authenticate("zhao", new, now=start, source="10.0.0.7").username == "zhao"

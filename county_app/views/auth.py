@@ -78,12 +78,13 @@ def password():
         else:
             try:
                 accounts.change_password(user.username, request.form.get("old_password", ""), new,
-                                         actor=user.username, keep_session=guard.current_session_id())
+                                         actor=user.username, keep_session=guard.current_session_id(),
+                                         source=request.remote_addr or "")
             except accounts.AccountError as exc:
                 error = str(exc)
             else:
                 flash("密码已修改；在其他电脑上的登录已失效", "ok")
-                return redirect(url_for("auth.password"))
+                return redirect(url_for("browse.index"))
     return render_template("auth/password.html", error=error, min_length=accounts.MIN_PASSWORD_LENGTH,
                            one_time=user.must_change_password), (422 if error else 200)
 
