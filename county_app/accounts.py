@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from . import access, audit, passwords, sessions, throttle
-from .db import db
+from .db import db, note_use
 from .models import ApiToken, User, as_utc
 from .passwords import MIN_PASSWORD_LENGTH, random_password  # noqa: F401  (callers use them from here)
 from .prepared import Prepared
@@ -51,7 +51,6 @@ LOGIN_FAILED = (f"用户名或密码错误。连续输错 {throttle.PAIR_LIMIT} 
 _USERNAME = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9._\-\u4e00-\u9fff·]{0,63}")
 _PHONE = re.compile(r"[0-9+\-() ]{0,32}")
 _TOKEN_BY_HASH = Prepared(lambda token_hash: ApiToken.select().where(ApiToken.token_hash == token_hash))
-_USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id))
 _USER_BY_NAME = Prepared(lambda username: User.select().where(User.username == username))
 
 
@@ -70,10 +69,6 @@ class IssuedToken:
 
 # ----------------------------------------------------------------------------- helpers
 
-
-def local_time(moment):
-    """``moment`` in this computer's time zone, as shown to people (``HH:MM``)."""
-    return as_utc(moment).astimezone().strftime("%H:%M")
 
 
 def normalise_username(username):
@@ -349,11 +344,6 @@ def get_token(prefix):
     return record
 
 
-def user_by_id(user_id):
-    """The user with this id (active or not), or None: the lookup of every logged-in request."""
-    return _USER_BY_ID.first(user_id)
-
-
 def user_for_token(token, now=None):
     """The active user holding ``token``; None for an unknown or revoked token or an inactive user.
 
@@ -365,10 +355,11 @@ def user_for_token(token, now=None):
     record = _TOKEN_BY_HASH.first(_hash_token(token))
     if record is None or record.revoked_at is not None:
         return None
-    user = user_by_id(record.user_id)
+    user = User.by_id(record.user_id)
     if user is None or not user.active:
         return None
     now = as_utc(now)
     if record.last_used_at is None or now - as_utc(record.last_used_at) >= TOKEN_TOUCH_INTERVAL:
-        ApiToken.update(last_used_at=now).where(ApiToken.id == record.id).execute()
+        note_use(lambda: ApiToken.update(last_used_at=now).where(ApiToken.id == record.id).execute())
     return user
+

@@ -8,6 +8,7 @@ PostgreSQL later.
 import threading
 from pathlib import Path
 
+from peewee import OperationalError
 from playhouse.pool import PooledSqliteDatabase
 
 from . import paths
@@ -80,3 +81,18 @@ def bind(data_dir):
         db.close_all()  # connections to the previous file must not be handed out again
     db.init(str(database_path(data_dir)), pragmas=PRAGMAS, check_same_thread=False)
     return db
+
+
+def note_use(write):
+    """Run ``write`` (a note of when a token or session was last used) in its own short transaction.
+
+    The only write a read (GET) may cause, at most once a minute per token
+    and every five minutes per session. A note that cannot be written now
+    (another process holds the database's write lock too long) is skipped:
+    it is not worth refusing the request for.
+    """
+    try:
+        with db.atomic():
+            write()
+    except OperationalError:
+        pass

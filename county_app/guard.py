@@ -210,12 +210,12 @@ def _csrf_failed(exc):
     # Shown for copying, not re-posted: a one-click resubmit would undo the protection.
     typed = [(key, value) for key, value in request.form.items(multi=True)
              if value.strip() and not any(word in key.lower() for word in SECRET_FIELDS)]
-    return render_template("auth/expired.html", message=message, typed=typed, back=_back_link()), 400
+    return render_template("auth/expired.html", message=message, typed=typed, back=back_link()), 400
 
 
-def _back_link():
-    """The page the form was on (same site only), else this path."""
+def back_link(default=None):
+    """The page the request came from (same site only), else ``default`` (this path)."""
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc == request.host and referrer.path.startswith("/"):
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return request.path
+    return default or request.path

@@ -65,6 +65,14 @@ class User(BaseModel):
     # The SQL default lets migration 0005 add the column to existing rows.
     must_change_password = BooleanField(default=False, constraints=[SQL("DEFAULT 0")])
 
+    @classmethod
+    def by_id(cls, user_id):
+        """The user with this id (active or not), or None: the lookup of every logged-in request."""
+        return _USER_BY_ID.first(user_id)
+
+
+_USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id))
+
 
 class LoginSession(BaseModel):
     """A browser's login: its cookie holds a random id whose SHA-256 is ``token_hash`` (sessions.py)."""

@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from .db import db
+from .db import db, note_use
 from .models import LoginSession, User, as_utc
 from .prepared import Prepared
 
@@ -24,7 +24,6 @@ MAX_AGE = timedelta(hours=12)  # one working day, then log in again
 TOUCH_INTERVAL = timedelta(minutes=5)
 
 _BY_HASH = Prepared(lambda token_hash: LoginSession.select().where(LoginSession.token_hash == token_hash))
-_USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id))
 _TOUCH = Prepared(lambda at, session_id: LoginSession.update(last_seen_at=at).where(LoginSession.id == session_id))
 
 
@@ -55,12 +54,11 @@ def find(token, now=None):
     now = as_utc(now)
     if row is None or row.ended_at is not None or now - as_utc(row.created_at) > MAX_AGE:
         return None
-    user = _USER_BY_ID.first(row.user_id)
+    user = User.by_id(row.user_id)
     if user is None or not user.active:
         return None
     if now - as_utc(row.last_seen_at) >= TOUCH_INTERVAL:
-        with db.atomic():
-            _TOUCH.execute(LoginSession.last_seen_at.db_value(now), row.id)
+        note_use(lambda: _TOUCH.execute(LoginSession.last_seen_at.db_value(now), row.id))
     return row, user
 
 

@@ -10,7 +10,7 @@
 """
 from datetime import date
 
-from .. import access, audit
+from .. import audit
 from ..catalogue.store import work_calendar
 from ..db import db
 from ..integers import NumberError, whole_number
@@ -19,8 +19,8 @@ from ..text import quoted, shown
 from . import events, visibility
 from .casejson import case_json, iso_day, iso_time
 from .cases import issue_notice
-from .checks import case_item, check_department, reason_text, require_item
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .checks import case_item, check_department, check_permission, reason_text, require_item
+from .errors import Conflict, Invalid, NotFound
 from .records import Case, CaseItem, Evaluation, Rectification
 from .statuses import RATINGS
 
@@ -109,9 +109,7 @@ def rectifications(status="open", today=None, *, actor):
 
 def close_rectification(task_id, resolution, *, actor, today=None):
     """Close a rectification task with what was done (administrators); audited and logged on the case."""
-    role = getattr(actor, "role", None)
-    if role is not None and not access.allowed(role, "rectification.manage"):
-        raise Forbidden("只有系统管理员可以办结差评整改")
+    check_permission(actor, "rectification.manage", "只有系统管理员可以办结差评整改")
     resolution = reason_text(resolution, "resolution", required=True)
     try:
         task_id = whole_number(task_id, "整改任务编号")
@@ -119,7 +117,7 @@ def close_rectification(task_id, resolution, *, actor, today=None):
         raise NotFound(f"没有编号为 {shown(task_id)} 的整改任务") from None
     with db.atomic():
         task = Rectification.get_or_none(Rectification.id == task_id)
-        if task is None:
+        if task is None or not visibility.may_see(actor, Case.get_by_id(task.case_id)):
             raise NotFound(f"没有编号为 {task_id} 的整改任务")
         if task.status != "open":
             raise Conflict("该整改任务已办结", code="wrong_state")

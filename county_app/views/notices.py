@@ -8,7 +8,6 @@ the dialog opened on load all raise it) and shows the 补打 mark on the page
 before it goes to paper when the answer says it is a reprint. Login session
 (the post carries the CSRF token) or bearer token, as every page.
 """
-from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, jsonify, render_template, request, url_for
@@ -16,7 +15,7 @@ from markupsafe import Markup
 
 from .. import notices
 from ..api.errors import json_error
-from ..guard import current_user, requires
+from ..guard import back_link, current_user, requires
 from ..intake.errors import IntakeError, Invalid
 from ..intake.guide import guide_bundle, guide_matters
 
@@ -97,7 +96,7 @@ def _page(template, content, *, qr=True, record=None):
     """Render a notice with the print switches, the back link, the case number's QR code and where prints are logged."""
     return render_template(
         template, notice=content, large=request.args.get("large") == "1",
-        autoprint=request.args.get("noprint") != "1", back=_back_link(), record_url=record,
+        autoprint=request.args.get("noprint") != "1", back=back_link("/"), record_url=record,
         qr=qr_svg(content["case_no"]) if qr and content.get("case_no") else None)
 
 
@@ -108,12 +107,3 @@ def qr_svg(text):
     phones do not read), error correction M.
     """
     return Markup(segno.make_qr(text, error="m").svg_inline(scale=3, border=2, title=f"办件编号 {text}"))
-
-
-def _back_link():
-    """The page the clerk came from (same site only), else the home page."""
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path.startswith("/"):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return "/"
-
