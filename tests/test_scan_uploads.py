@@ -89,7 +89,10 @@ def test_a_second_upload_waits_at_most_a_second_for_a_slow_check(clerk, data_dir
     uploading = threading.Thread(target=lambda: answers.append(
         clerk.upload(f"/api/v1/cases/{first}/materials/SQB", "scan", "扫描件.pdf", slow)))
     uploading.start()
-    time.sleep(0.3)  # the first check is under way
+    deadline = time.monotonic() + 10
+    while not scanworker._lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the first check is under way
+    assert scanworker._lock.locked()
     start = time.perf_counter()
     status, answer = clerk.upload(f"/api/v1/cases/{second}/materials/SQB", "scan", "扫描件.pdf", sample_pdf(1))
     waited = time.perf_counter() - start
@@ -138,3 +141,39 @@ def test_a_write_refused_after_the_file_was_stored_leaves_no_file(clerk, data_di
                                       version=version)
         assert status == 409, answer
     assert scan_files(data_dir) == kept and len(kept) == 1
+
+
+def test_a_scan_that_vanishes_from_the_scanner_folder_is_409_not_500(clerk, data_dir, tmp_path, monkeypatch):
+    """Found by the review of issue 7: the newest file, moved after it was chosen, gave a 500."""
+    folder = tmp_path / "scanner"
+    folder.mkdir()
+    (folder / "scan-0001.pdf").write_bytes(sample_pdf(1))
+    with db.connection_context():
+        with db.atomic():
+            settings.put("scan.folder", str(folder))
+    chosen = scans.newest_scan_in_folder
+
+    def chosen_then_moved(where):
+        newest = chosen(where)
+        newest.rename(folder.parent / "moved.pdf")  # the scanner's software tidies up meanwhile
+        return newest
+
+    monkeypatch.setattr(scans, "newest_scan_in_folder", chosen_then_moved)
+    case_no = new_case(clerk)
+    status, answer = clerk.post(f"/api/v1/cases/{case_no}/materials/SQB", {"status": "scanned"})
+    assert status == 409 and answer["error"]["code"] == "scan_busy" and "请稍候再试" in answer["error"]["message"]
+    assert scan_files(data_dir) == []
+
+
+def test_an_upload_to_a_case_in_the_wrong_state_is_refused_before_the_file_is_checked(clerk, monkeypatch):
+    from county_app.intake import scanworker
+
+    checked = []
+    monkeypatch.setattr(scanworker, "check", lambda data: checked.append(len(data)) or ("pdf", 1))
+    case_no = new_case(clerk)
+    assert clerk.post(f"/api/v1/cases/{case_no}/reject", {"reason": "不属于本中心受理范围"})[0] == 200
+    status, answer = clerk.upload(f"/api/v1/cases/{case_no}/materials/SQB", "scan", "扫描件.pdf", sample_pdf(1))
+    assert status == 409 and checked == []
+    status, answer = clerk.upload("/api/v1/cases/331128101000999999999999/materials/SQB", "scan", "a.pdf",
+                                  sample_pdf(1))
+    assert status == 404 and checked == []

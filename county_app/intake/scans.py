@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -55,12 +56,13 @@ def attach_scan(case_no, code, source, filename, *, actor, expected_version=None
     for the wrong case state or a stale version; scanworker.Busy when other
     uploads keep the check busy. A refused attach leaves no file behind.
     """
+    # The case first (cheap): an unknown case or a wrong state is refused before the file is read or checked.
+    case = events.load_case(case_no, expected_version, actor=actor)
+    check_state(case, checklist_entry(case, code), "scanned")
     data = _read(source)
     kind, pages = inspect(data)
     sha = hashlib.sha256(data).hexdigest()
     filename = Path(str(filename or "")).name[:200]
-    case = events.load_case(case_no, expected_version, actor=actor)  # refuse early, before a file is written
-    check_state(case, checklist_entry(case, code), "scanned")
     relative = _store(data, sha, kind)  # written before the write lock is taken: other writers need not wait
     try:
         with db.atomic():
@@ -102,20 +104,33 @@ def newest_scan_in_folder(folder):
     path = Path(folder)
     if not path.is_dir():
         raise NotFound(f"扫描文件夹 {folder} 不存在或无法访问，请检查扫描仪的保存位置（设置项 scan.folder）")
-    files = [entry for entry in path.iterdir() if entry.is_file() and not _SKIPPED_FILES.search(entry.name)]
-    return max(files, key=lambda entry: entry.stat().st_mtime, default=None)
+    newest, newest_time = None, None
+    for entry in path.iterdir():
+        if _SKIPPED_FILES.search(entry.name):
+            continue
+        try:  # the scanner's software may move or delete a file meanwhile
+            status = entry.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(status.st_mode) and (newest_time is None or status.st_mtime > newest_time):
+            newest, newest_time = entry, status.st_mtime
+    return newest
 
 
 def attach_newest_scan(case_no, code, *, actor, expected_version=None, folder=None):
     """Attach the newest file of the scan folder (``folder`` or setting ``scan.folder``) in one call."""
     folder = folder or settings.get("scan.folder")
     if not folder:
-        raise Conflict("尚未设置扫描文件夹。请系统管理员运行：county-app config set scan.folder <扫描仪保存文件的文件夹>",
+        raise Conflict("尚未设置扫描文件夹，请联系系统管理员设置（设置项 scan.folder：扫描仪保存文件的文件夹）",
                        code="not_configured")
     newest = newest_scan_in_folder(folder)
     if newest is None:
         raise NotFound(f"扫描文件夹 {folder} 中还没有文件，请先扫描")
-    with open(newest, "rb") as handle:
+    try:
+        handle = open(newest, "rb")
+    except OSError:  # moved meanwhile, or (Windows) still held open by the scanner's software
+        raise Conflict(f"扫描文件 {newest.name} 正在写入或已被移走，请稍候再试", code="scan_busy") from None
+    with handle:
         return attach_scan(case_no, code, handle, newest.name, actor=actor, expected_version=expected_version)
 
 
