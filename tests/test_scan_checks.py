@@ -128,6 +128,23 @@ def test_a_checker_that_died_is_replaced(window):
     assert scans.attach_scan(case.case_no, "SQB", pypdf_pdf(1), "a.pdf", actor=window.clerk)["pages"] == 1
 
 
+def test_a_checker_that_does_not_start_is_busy_not_the_files_fault(window, monkeypatch):
+    """Found by the review of issue 7: the program's failure was answered 422 请重新扫描."""
+    case = register(window.clerk)
+    scanworker.stop()
+
+    def never_ready(checker):
+        raise EOFError("the checker process did not start")
+
+    monkeypatch.setattr(scanworker._Checker, "wait_ready", never_ready)
+    with pytest.raises(scanworker.Busy) as caught:
+        scans.attach_scan(case.case_no, "SQB", pypdf_pdf(1), "a.pdf", actor=window.clerk)
+    assert caught.value.status == 503 and "未能启动" in caught.value.message
+    assert scanworker._checker is None
+    monkeypatch.undo()
+    assert scans.attach_scan(case.case_no, "SQB", pypdf_pdf(1), "a.pdf", actor=window.clerk)["pages"] == 1
+
+
 def another_window_writes_first(monkeypatch, case_no, clerk):
     """Another window logs a material between the early check and the write transaction: the attach's
     transaction then finds a newer version and is refused after the file was written."""

@@ -231,8 +231,11 @@ def report_of(outcome) -> dict:
 
 def child_main(pipe, data_dir: str, kind: str, path: str, filename: str, actor: str) -> None:
     """The child process: check (a dry run) or import the workbook, telling the parent how far it is."""
+    from .. import childproc
     from ..db import bind, db
     from . import store
+
+    childproc.settle()
 
     last = 0.0
 

@@ -19,11 +19,10 @@ or a crash starts its replacement at once.
 """
 import logging
 import multiprocessing
-import os
-import signal
 import threading
 import warnings
 
+from .. import childproc
 from .errors import IntakeError
 from .scanfile import Refused, inspect
 
@@ -32,7 +31,6 @@ START_SECONDS = 60.0  # a first start on a slow PC, while the antivirus looks at
 # A second upload waits this long for the check before it, then gets Busy: an honest check is over in
 # well under that, and a server thread waiting longer behind a hostile file is a thread the window lacks.
 BUSY_SECONDS = 1.0
-MEMORY_LIMIT = 1 << 30  # address space of the child (POSIX only): at most 340 MB was used here
 log = logging.getLogger(__name__)
 
 
@@ -99,14 +97,17 @@ def check(data):
     if not _lock.acquire(timeout=BUSY_SECONDS):
         raise Busy("服务器正在检查其他上传的文件，请稍后再上传一次")
     try:
-        if _checker is None or not _checker.process.is_alive():
-            try:
-                _checker = _Checker()
-            except OSError:
-                log.exception("could not start the scan check process")
-                raise Busy("无法启动文件检查程序，请稍后再上传一次；如多次出现，请联系系统管理员") from None
         try:
+            if _checker is None or not _checker.process.is_alive():
+                _checker = _Checker()
             _checker.wait_ready()
+        except (EOFError, OSError):  # the program's fault, not the file's: try again later
+            log.exception("the scan check process did not start")
+            if _checker is not None:
+                _checker.stop()
+                _checker = None
+            raise Busy("文件检查程序未能启动，请稍后再上传一次；如多次出现，请联系系统管理员") from None
+        try:
             _checker.connection.send_bytes(data)
             answer = _checker.connection.recv() if _checker.connection.poll(CHECK_SECONDS) else None
         except (EOFError, OSError) as exc:  # the child died: a crash in a parser, or killed from outside
@@ -157,13 +158,7 @@ def _serve(connection):
 
 def _settle():
     """Limits and quiet for the checker process, and its parsers loaded."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the console is the server's to handle: it stops us
-    try:
-        os.nice(10)  # the server's threads go first on a busy PC
-        import resource
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    except (AttributeError, ImportError, OSError, ValueError):
-        pass  # Windows: no nice, no address-space limit; the time limit still holds
+    childproc.settle()
     import PIL.Image
     import PIL.JpegImagePlugin  # noqa: F401  (loaded now, so the first check does not pay for it)
     import PIL.PngImagePlugin  # noqa: F401
