@@ -238,6 +238,31 @@ def test_the_queue_is_bounded_and_shutdown_leaves_no_process(app, data_dir, tmp_
     assert first.state == "done"
 
 
+def test_two_clicks_on_confirm_at_once_queue_one_import(app, data_dir, tmp_path):
+    """Found by the review of issue 7: the follow-up import was checked and set outside the runner's lock."""
+    runner = CheckRunner(data_dir)
+    checked = runner.submit("check", Book().save(tmp_path / "ok.xlsx"), "ok.xlsx", "officer")
+    try:
+        assert wait(checked)["status"] in ("checked", "failed")
+        clicks = []
+        barrier = threading.Barrier(8)
+
+        def click():
+            barrier.wait()
+            clicks.append(runner.follow(checked))
+
+        threads = [threading.Thread(target=click) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert len(clicks) == 8 and len(set(clicks)) == 1
+        assert [job.kind for job in runner._jobs.values()] == ["check", "import"]
+    finally:
+        runner.shutdown()
+    assert catalogue_children() == []
+
+
 def catalogue_children():
     """This process's catalogue job children (the scan checker, another kind of child, may stay up)."""
     return [child for child in multiprocessing.active_children() if child.name.startswith("catalogue-")]

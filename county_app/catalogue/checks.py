@@ -107,6 +107,16 @@ class CheckRunner:
             self._lock.notify()
             return job
 
+    def follow(self, job: Job) -> str:
+        """The id of the import that follows the checked ``job``: queued by the first call only.
+
+        Under the lock, so that two clicks on 确认发布 at once queue one import.
+        """
+        with self._lock:  # a Condition's lock is re-entrant: submit takes it again
+            if job.followed_by is None:
+                job.followed_by = self.submit("import", job.path, job.filename, job.owner).id
+            return job.followed_by
+
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id)

@@ -121,16 +121,15 @@ def confirm():
         return redirect(url_for(".versions"))
     if job.kind != "check" or job.state != "done" or job.report.get("status") != "checked":
         abort(400)
-    if job.followed_by is None:  # a second click follows the first import
-        if not job.path.exists():
-            flash("待导入的文件已失效，请重新上传", "error")
-            return redirect(url_for(".versions"))
-        try:
-            job.followed_by = checks_runner().submit("import", job.path, job.filename, job.owner).id
-        except Busy as exc:
-            flash(str(exc), "error")
-            return redirect(url_for(".job", job_id=job.id))
-    return redirect(url_for(".job", job_id=job.followed_by), code=303)
+    if job.followed_by is None and not job.path.exists():
+        flash("待导入的文件已失效，请重新上传", "error")
+        return redirect(url_for(".versions"))
+    try:
+        follower = checks_runner().follow(job)  # a second click follows the first import
+    except Busy as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".job", job_id=job.id))
+    return redirect(url_for(".job", job_id=follower), code=303)
 
 
 @bp.get("/export")
