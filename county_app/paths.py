@@ -81,7 +81,7 @@ def secret_key(data_dir):
     """The Flask ``SECRET_KEY`` kept in the data folder, generated on first run."""
     import secrets
 
-    path = Path(data_dir) / "secret_key"
-    if not path.exists() or not path.stat().st_size:
-        private_file(path).write_text(secrets.token_hex(32), encoding="ascii")
+    path = private_file(Path(data_dir) / "secret_key")  # also an older version's key, left readable
+    if not path.stat().st_size:
+        path.write_text(secrets.token_hex(32), encoding="ascii")
     return path.read_text(encoding="ascii").strip()

@@ -38,8 +38,13 @@ def test_a_new_data_folder_and_its_database_are_private(tmp_path):
 def test_a_folder_left_open_by_an_older_version_is_made_private(tmp_path):
     data_dir = tmp_path / "CountyApp"
     run_init(data_dir)
-    database = data_dir / "county_app.sqlite3"
+    database, key = data_dir / "county_app.sqlite3", data_dir / "secret_key"
+    create_app(data_dir)
     data_dir.chmod(0o755)
     database.chmod(0o644)
+    key.chmod(0o644)
     run_init(data_dir)
     assert mode(data_dir) == 0o700 and mode(database) == 0o600
+    before = key.read_text()
+    create_app(data_dir)
+    assert mode(key) == 0o600 and key.read_text() == before
