@@ -20,6 +20,8 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from .text import encodable
+
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 MIN_SCORE = 3
@@ -50,7 +52,7 @@ def check_rules(password, *, words=()):
     own = [w for w in words if w]
     if any(password.strip().lower() == w.lower() for w in own):
         raise PasswordError("密码不能与用户名或姓名相同")
-    if "\x00" in password or not _encodable(password):
+    if "\x00" in password or not encodable(password):
         raise PasswordError("密码含有无法使用的字符（空字符或不完整的编码），请重新输入")
     verdict = zxcvbn(password[:_SCORED_LENGTH], user_inputs=[*own, *_CHINESE_COMMON])
     if verdict["score"] < MIN_SCORE:
@@ -69,13 +71,6 @@ def random_password():
         return password
 
 
-def _encodable(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
-
 
 def hash_password(password):
     """The stored form of ``password`` (slow on purpose: call it outside a transaction)."""
@@ -89,7 +84,7 @@ def verify(password_hash, password):
     the answer takes as long as for a real user.
     """
     global _dummy_hash
-    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH or not _encodable(password):
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH or not encodable(password):
         password = ""  # matches no stored hash (passwords are never empty or longer), and costs the same
     if not password_hash:
         if _dummy_hash is None:

@@ -23,6 +23,17 @@ class TextError(ValueError):
     """Text that breaks the rule; ``str(error)`` is the Chinese message, naming the field."""
 
 
+def encodable(text):
+    """Whether ``text`` can be stored and sent (UTF-8): False for a lone surrogate such as JSON's "\\ud800"."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def typed_text(value, label, *, max_length, required=False, multiline=False):
     """``value`` trimmed and checked as text typed into the field called ``label``.
 
@@ -35,15 +46,14 @@ def typed_text(value, label, *, max_length, required=False, multiline=False):
         value = ""
     if not isinstance(value, str):
         raise TextError(f"{label}应为文字")
+    if not encodable(value):
+        raise TextError(f"{label}含有无法识别的字符（编码不完整），请重新输入")
     typed = bool(value.strip())
     value = value.translate(ZERO_WIDTH)
     for ch in value:
         if multiline and ch in LINE_BREAKS:
             continue
-        category = unicodedata.category(ch)
-        if category == "Cs":
-            raise TextError(f"{label}含有无法识别的字符（编码不完整），请重新输入")
-        if category in ("Cc", "Cf"):
+        if unicodedata.category(ch) in ("Cc", "Cf"):
             raise TextError(f"{label}含有看不见的控制字符 U+{ord(ch):04X}（多为从别处复制带来），请删除后重新输入")
     value = value.strip()
     if required and not value:

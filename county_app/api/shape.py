@@ -12,7 +12,7 @@ import re
 from flask import request
 
 from ..integers import MAX_PAGE, NumberError, whole_number
-from ..text import shown
+from ..text import encodable, shown
 from .errors import ApiError
 
 MAX_DEPTH = 8  # the deepest request (a case: body → form → a 多选 list) has 3 levels
@@ -94,23 +94,13 @@ def _check_text(body):
         for key, item in items:
             where = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
             where = where.lstrip(".")
-            if isinstance(key, str) and not _encodable(key):
+            if isinstance(key, str) and not encodable(key):
                 _refuse(path or "请求体", "的字段名")
             if isinstance(item, str):
-                if not _encodable(item):
+                if not encodable(item):
                     _refuse(where, "")
             elif isinstance(item, (dict, list)):
                 stack.append((item, where, depth + 1))
-
-
-def _encodable(text):
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
 
 
 def _refuse(where, what):
