@@ -110,7 +110,7 @@ def _check_role(role, department):
         raise AccountError(f"未知的角色“{role}”；可选：{'、'.join(f'{k}（{v}）' for k, v in ROLES.items())}")
     department = _typed(department, "所属部门") or None
     if role == "department" and not department:
-        raise AccountError("部门审批人员必须指定所属部门（--department）")
+        raise AccountError("部门审批人员必须指定所属部门")
     if role != "department" and department:
         raise AccountError(f"只有部门审批人员可以指定所属部门，{ROLES[role]}不能指定")
     return department

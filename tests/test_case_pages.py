@@ -376,6 +376,17 @@ def test_a_department_user_sees_no_clerk_actions(window):
     assert case(case_no)["items"][2]["status"] == "approved"
 
 
+def test_a_decision_is_chosen_never_taken_by_one_click(window):
+    """The result form had 准予 ticked: one stray click approved (browser walk of issue 7)."""
+    case_no = accepted(window.clerk)
+    page = text(window.police.get(f"/cases/{case_no}"))
+    form = page.split("items/GA-0101/result", 1)[1].split("</form>", 1)[0]
+    assert 'value="approved" required' in form and "checked" not in form
+    answer = post(window.police, case_no, "items/GA-0101/result", result_no="", note="")
+    assert answer.status_code == 422 and "请选择办理结果：准予或不予" in text(answer)
+    assert case(case_no)["items"][2]["status"] == "pending"
+
+
 def test_pages_refuse_roles_without_permission(window):
     assert window.police.get("/intake/new").status_code == 403
     assert window.clerk.get("/cases/rectifications").status_code == 403

@@ -163,3 +163,16 @@ def test_sessions_last_twelve_hours_and_finished_ones_are_cleaned(app, data_dir,
         sessions.end(sessions.start(user, now=start))
         sessions.start(user, now=start)  # a login also clears the user's finished sessions
         assert LoginSession.select().count() == 1
+
+
+def test_a_department_user_made_a_clerk_from_the_page_loses_the_department(served, make_user):
+    """The role form keeps the old department in its field; changing the role to 窗口人员 was refused for it."""
+    make_user("boss", "admin")
+    make_user("gaj", "department", department="县公安局")
+    admin = logged_in_as(served, "boss")
+    status, _headers, page = admin.post("/admin/users/gaj/role", {"role": "clerk", "department": "县公安局"},
+                                        token_from="/admin/users/gaj")
+    assert status == 302, page
+    with db.connection_context():
+        user = accounts.get_user("gaj")
+        assert (user.role, user.department) == ("clerk", None)

@@ -31,6 +31,8 @@ DELIVERY_METHODS = {"window": "窗口领取", "mail": "邮寄送达"}
 
 def record_result(case_no, matter_code, outcome, *, actor, result_no="", note="", expected_version=None):
     """Record the decision on one item; the case is concluded once every item has one. Gives the case JSON."""
+    if not outcome:
+        raise _invalid("outcome", "请选择办理结果：准予或不予")
     if outcome not in ("approved", "denied"):
         raise _invalid("outcome", f"办理结果应为 approved（准予）或 denied（不予），实际为 {quoted(outcome)}")
     result_no = reason_text(result_no, "result_no", required=False)

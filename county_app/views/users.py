@@ -126,7 +126,9 @@ def unlock(username):
 
 def change_role(username):
     """Give the user another role (and department); their sessions end."""
-    role, department = request.form.get("role", ""), request.form.get("department", "")
+    role = request.form.get("role", "")
+    # the field keeps the old department on the page: it means something for a department user only
+    department = request.form.get("department", "") if role == "department" else ""
     return _act(username, lambda name, actor: accounts.change_role(name, role, department or None, actor=actor),
                 f"已更改用户 {username} 的角色；其登录已失效，需重新登录")
 
