@@ -17,6 +17,7 @@ from county_app.intake.records import MaterialScan, Scan
 
 import hostile_scans
 from conftest import sample_pdf
+from hostile_scans import tiff_pages
 from test_cases_domain import centre_window, register, supply_all_but_marriage_certificate
 
 
@@ -49,25 +50,10 @@ def jpeg():
             + segment(b"\xda", b"\x01\x01\x00\x00\x3f\x00") + b"\x3f" + b"\xff\xd9")
 
 
-def tiff(pages=3):
-    """A little-endian TIFF of ``pages`` 1×1 grey uncompressed images, one directory each."""
-    out = bytearray(b"II*\x00" + struct.pack("<I", 8))
-    for page in range(pages):
-        start = len(out)
-        pixel = start + 2 + 8 * 12 + 4
-        entries = [(256, 3, 1), (257, 3, 1), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, pixel),
-                   (278, 3, 1), (279, 4, 1)]
-        out += struct.pack("<H", len(entries))
-        for tag, kind, value in entries:
-            out += struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3
-                                                        else struct.pack("<I", value))
-        following = pixel + 1 if page < pages - 1 else 0
-        out += struct.pack("<I", following) + bytes([0x80])
-    return bytes(out)
 
 
 @pytest.mark.parametrize("make,kind,pages", [
-    (lambda: sample_pdf(2), "pdf", 2), (png, "png", 1), (jpeg, "jpeg", 1), (lambda: tiff(3), "tiff", 3),
+    (lambda: sample_pdf(2), "pdf", 2), (png, "png", 1), (jpeg, "jpeg", 1), (lambda: tiff_pages(3), "tiff", 3),
 ])
 def test_each_format_is_recognised_and_its_pages_counted(window, make, kind, pages):
     case = register(window.clerk)
@@ -120,7 +106,7 @@ def test_same_file_is_stored_once(window):
     assert len(again["scans"]) == 1 and again["case_version"] == 2  # the repeat changed nothing
     files = [p for p in (Path(db.database).parent / "scans").rglob("*") if p.is_file()]
     assert len(files) == 1
-    both = scans.attach_scan(first.case_no, "SQB", tiff(3), "page3.tif", actor=window.clerk)
+    both = scans.attach_scan(first.case_no, "SQB", tiff_pages(3), "page3.tif", actor=window.clerk)
     assert both["pages"] == 5 and len(both["scans"]) == 2  # several files for one material
 
 
@@ -153,7 +139,7 @@ def test_newest_file_of_the_scan_folder_in_one_call(window, tmp_path):
         settings.put("scan.folder", str(folder))
     with pytest.raises(NotFound):
         scans.attach_newest_scan(case.case_no, "SQB", actor=window.clerk)
-    for age, (name, data) in enumerate([("old.pdf", sample_pdf(1)), ("newest.tif", tiff(2)), ("older.png", png())]):
+    for age, (name, data) in enumerate([("old.pdf", sample_pdf(1)), ("newest.tif", tiff_pages(2)), ("older.png", png())]):
         path = folder / name
         path.write_bytes(data)
         os.utime(path, (1_700_000_000 - age * 60, 1_700_000_000 - age * 60))
