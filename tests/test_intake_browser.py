@@ -290,3 +290,35 @@ def test_a_login_that_timed_out_loses_nothing_typed(window, browser_page):
     page.wait_for_url(re.compile(f"^[^?]*/cases/{case_no}$"))
     assert page.input_value("#reject-reason") == "申请人不在本县居住"
     assert "已恢复您填写的内容" in page.locator("#reject").inner_text()
+
+
+def test_numbers_typed_in_full_width_are_checked_and_shown_in_ascii(window, browser_page):
+    """A Chinese input method in full-width mode (or a card reader typing through it): １１０…Ｘ, spaces."""
+    base, page = window, browser_page
+    page.goto(base + "/intake/new?bundle=YJS-XSECS")
+    log_in(page, base)
+    page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
+    for _ in range(3):
+        page.keyboard.press("1")
+        wait_settled(page)
+    sent = []
+    page.on("request", lambda request: sent.append(request.post_data) if request.url.endswith("/intake/check") else None)
+    full_width = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+    page.focus("#p-id_number")
+    page.keyboard.type(f"{MOTHER_ID[:6]}\u3000{MOTHER_ID[6:14]}－{MOTHER_ID[14:]}".translate(full_width))
+    page.keyboard.press("Enter")
+    focus_on(page, "el.id", "p-phone")
+    page.wait_for_function("document.getElementById('p-id_number-hint') && "
+                           "document.getElementById('p-id_number-hint').textContent.includes('女 · 1992-03-15 出生')")
+    assert page.input_value("#p-id_number") == MOTHER_ID
+    assert page.locator("#p-id_number-error").count() == 0
+    page.keyboard.type("１３９　００１３　９０００")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('p-phone-hint') && "
+                           "document.getElementById('p-phone-hint').textContent.includes('号码正确')")
+    assert page.input_value("#p-phone") == PHONE
+    # the form fields filled in from the applicant follow the ASCII form
+    assert page.input_value('[name="f.SFZH"]') == MOTHER_ID and page.input_value('[name="f.SJH"]') == PHONE
+    # the page itself sends the canonical form (String.prototype.normalize("NFKC")), not only the server reads it
+    values = [re.search(r'name="value"\r\n\r\n(.*?)\r\n', body).group(1) for body in sent]
+    assert set(values) == {MOTHER_ID, PHONE}, values  # checked on Enter and again on leaving the box

@@ -14,6 +14,7 @@ by, walks its department's items from the index (``department_cases``).
 import re
 from datetime import date
 
+from .. import identity
 from ..catalogue.store import work_calendar
 from ..integers import MAX_PAGE, NumberError, whole_number
 from ..prepared import Prepared
@@ -27,7 +28,7 @@ from .statuses import CASE_STATUSES
 PER_PAGE = 20
 BOARD_LIMIT = 500
 _RANGE_END = "\U0010ffff"
-_PHONE_LIKE = re.compile(r"[0-9+\-\s()]+")
+_IDENTITY = re.compile(r"[0-9A-Z]{18}")
 
 
 def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None, *, actor):
@@ -135,21 +136,26 @@ def today(day=None, *, actor):
 
 
 def _matching(text):
-    """What a search text looks for: (kind of _CONDITIONS, its values)."""
+    """What a search text looks for: (kind of _CONDITIONS, its values).
+
+    A number is read as the checks read it when it is stored (``identity.compact``:
+    full-width digits, spaces and dashes), so ``１３８ ００１３ ８０００`` finds the
+    case registered with 13800138000; a name is looked up as typed.
+    """
     if not text:
         return "all", ()
-    if _PHONE_LIKE.fullmatch(text):
-        digits = re.sub(r"[^0-9]", "", text)
+    number = identity.compact(text)
+    digits = identity.phone_digits(number)
+    if digits.isascii() and digits.isdigit():
         if digits.startswith("86") and len(digits) == 13:
             digits = digits[2:]
         if len(digits) == 11 and digits.startswith("1"):
             return "phone", (digits,)
-        text = digits or text
-    compact = re.sub(r"\s+", "", text).upper()
-    if len(compact) == 18 and re.fullmatch(r"[0-9A-Z]{18}", compact):
-        return "identity", (compact,)
-    if numbers.looks_like_case_no(compact):
-        return "case_no", (compact, compact + _RANGE_END)
+        number = digits
+    if len(number) == 18 and _IDENTITY.fullmatch(number):
+        return "identity", (number,)
+    if numbers.looks_like_case_no(number):
+        return "case_no", (number, number + _RANGE_END)
     return "name", (text, text + _RANGE_END)
 
 

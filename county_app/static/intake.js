@@ -2,8 +2,9 @@
 // Everything here is a convenience: every form also works by plain posts, without this file.
 // - Intake: Enter moves to the next field (past fields filled in from the applicant, and past
 //   the agent's fields when no agent is named); digits 1–9 pick an option of a question; answers and
-//   ticks refresh the questions, matters, materials and form in the background; ID numbers are
-//   checked on Enter; fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
+//   ticks refresh the questions, matters, materials and form in the background; ID numbers, credit
+//   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
+//   fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
 //   out loses nothing: the intake page offers to restore it, a case form refills itself.
 // - Case page: in a checklist row O/C/S/E/T log the material, ↑/↓ change rows; 5…1 rate.
@@ -280,11 +281,20 @@
     input.setAttribute("aria-describedby", error.id);
   }
 
+  // A number as the server reads it (identity.compact): a Chinese input method or an ID-card reader
+  // typing into one gives full-width digits and letters, people type spaces and dashes. The box shows
+  // the canonical form at once, also when the message that comes back says what is still wrong.
+  function compactNumber(value) {
+    return value.normalize("NFKC").replace(/[\s\p{Pd}\u2212]/gu, "").toUpperCase();
+  }
+
   function check(input) {
-    if (!input.value.trim()) return Promise.resolve(true);
+    var value = compactNumber(input.value);
+    if (!value) return Promise.resolve(true);
+    if (value !== input.value) input.value = value;
     var body = new FormData();
     body.set("kind", input.dataset.check);
-    body.set("value", input.value);
+    body.set("value", value);
     return fetch(checkUrl, {method: "POST", body: body, credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
       .then(function (answer) { return answer.json(); })
       .then(function (answer) {
