@@ -9,4 +9,5 @@ smoke=$(mktemp -d)
 "$program" --version
 "$program" init --data-dir "$smoke" --code 330102001000 --name "冒烟测试中心"
 "$program" calendar due 2026-09-30 4 --data-dir "$smoke"
+"$program" calendar due 2026-12-31 1 --data-dir "$smoke"  # 2027 before its notice: lunar_python in the bundle
 echo "built: $program"

@@ -281,7 +281,9 @@ def calendar_due(ctx, start, days):
     _open(ctx)
     due = store.work_calendar().working_days_after(start_day, days)
     if not due.complete:
-        click.echo("警告：所跨年份缺少法定节假日数据，只按周末计算（日历不完整）", err=True)
+        years = "、".join(f"{year} 年" for year in due.unpublished)
+        click.echo(f"警告：{years}的调休安排未公布（日历不完整）：已扣除周末和《全国年节及纪念日放假办法》规定的"
+                   "法定节假日，调休放假和调休上班日未计入；国务院通知公布后请在目录“节假日”表中补录", err=True)
     click.echo(due.day.isoformat())
 
 

@@ -1,9 +1,17 @@
 """The working-day calendar and time-limit counting.
 
-Weekends are rest days; statutory holidays and 调休 working days come from the
-``chinesecalendar`` package for the years it covers, and the catalogue's
-节假日 sheet wins over it. A year covered by neither still computes (weekends
-only) but is reported incomplete, so every caller can flag the date.
+A day's kind is decided, first match wins, by
+1. the catalogue's 节假日 sheet (休息日 or 工作日 on that date);
+2. the ``chinesecalendar`` package, for the years it covers (the State
+   Council's published arrangement, 调休 included);
+3. otherwise weekends and the 13 days that 《全国年节及纪念日放假办法》 fixes
+   (``statutory_holidays.py``) are rest days.
+
+A year is complete when chinesecalendar covers it or the sheet holds at least
+one row of it: the State Council publishes a year's arrangement in one notice,
+and a year with rows is one whose notice the county has entered. Any other
+year is computed by rule 3 but reported incomplete (调休安排未公布), so every
+caller can flag its dates.
 
 Counting follows 民法典 第201条 (the start day is not counted) and 行政许可法
 第82条 (working days only).
@@ -14,11 +22,17 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
+from .statutory_holidays import statutory_rest_days
+
 
 @dataclass(frozen=True)
 class Due:
     day: date
-    complete: bool  # False when a year on the way had no holiday data
+    unpublished: tuple = ()  # years on the way whose 调休 is not known (neither chinesecalendar nor the sheet)
+
+    @property
+    def complete(self):
+        return not self.unpublished
 
 
 class WorkCalendar:
@@ -35,8 +49,12 @@ class WorkCalendar:
         return cls({d.day: d.kind for d in days})
 
     def is_complete(self, year):
-        """Whether holidays of ``year`` are known (built-in data or the catalogue)."""
+        """Whether the 调休 arrangement of ``year`` is known (chinesecalendar or the catalogue's rows)."""
         return year in self._override_years or _builtin_covers(year)
+
+    def unpublished_years(self, start, end):
+        """The years from ``start`` to ``end`` (dates, both included) whose 调休 arrangement is not known."""
+        return tuple(year for year in range(start.year, end.year + 1) if not self.is_complete(year))
 
     def is_working_day(self, day):
         working = self._working.get(day)
@@ -50,7 +68,7 @@ class WorkCalendar:
             return kind == "work"
         if _builtin_covers(day.year):
             return chinese_calendar.is_workday(day)
-        return day.weekday() < 5
+        return day.weekday() < 5 and day not in statutory_rest_days(day.year)
 
     def working_days_after(self, start, days):
         """The ``days``-th working day after ``start`` (``start`` not counted).
@@ -59,14 +77,12 @@ class WorkCalendar:
         """
         if days < 0:
             raise ValueError("days must be >= 0")
-        day, complete = start, self.is_complete(start.year)
-        remaining = days
+        day, remaining = start, days
         while remaining:
             day += timedelta(days=1)
-            complete = complete and self.is_complete(day.year)
             if self.is_working_day(day):
                 remaining -= 1
-        return Due(day, complete)
+        return Due(day, self.unpublished_years(start, day))
 
     def working_days_between(self, start, end):
         """Working days in (start, end]: how many have passed from ``start`` to ``end``.

@@ -162,6 +162,28 @@ def test_cli_calendar_due_uses_the_catalogue_sheet(app, run_cli, tmp_path):
         assert result.exit_code == 1 and "天数应为" in result.output, result.output
 
 
+@pytest.mark.usefixtures("unpublished_from_2027")
+def test_cli_calendar_due_across_2027_before_and_after_its_notice(app, run_cli, tmp_path):
+    # Thursday 2026-12-31 + 1: 元旦 is Friday, then the weekend; the date alone on stdout.
+    new_year = run_cli("calendar", "due", "2026-12-31", "1")
+    assert (new_year.exit_code, new_year.stdout) == (0, "2027-01-04\n")
+    assert "2027 年的调休安排未公布" in new_year.stderr and "日历不完整" in new_year.stderr
+    # Thursday 2027-02-04 + 1: 除夕 (Fri, 腊月廿九) to 初三 (Mon) rest.
+    spring = run_cli("calendar", "due", "2027-02-04", "1")
+    assert (spring.exit_code, spring.stdout) == (0, "2027-02-09\n")
+    assert "调休安排未公布" in spring.stderr
+    # The county enters 2027's notice (here a bridging day and a make-up Saturday): no warning,
+    # the rows count, and the law's days the rows leave out still rest.
+    book = Book()
+    book.append("节假日", ["2027-02-09", "休息日", "春节"])
+    book.append("节假日", ["2027-02-20", "工作日", "春节调休"])
+    assert run_cli("catalogue", "import", str(book.save(tmp_path / "c.xlsx"))).exit_code == 0
+    published = run_cli("calendar", "due", "2027-02-04", "1")
+    assert (published.exit_code, published.stdout, published.stderr) == (0, "2027-02-10\n", "")
+    assert run_cli("calendar", "due", "2027-02-18", "2").stdout == "2027-02-20\n"
+    assert run_cli("calendar", "due", "2026-12-31", "1").stdout == "2027-01-04\n"
+
+
 # --- the web pages ------------------------------------------------------------
 
 def finished(client, answer, timeout=60):

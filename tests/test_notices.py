@@ -161,6 +161,22 @@ def test_acceptance_carries_dates_matters_and_materials(window):
     assert "凭办件编号" in text and case_no in text and "法定节假日不计" in text
 
 
+@pytest.mark.usefixtures("unpublished_from_2027")
+def test_a_due_date_in_a_year_without_its_notice_is_flagged_on_the_notice_and_the_page(window):
+    case = register(window)
+    hand_in_all_but_marriage_certificate(case.case_no, window.clerk)
+    materials.log_material(case.case_no, "JHZ", "original_verified", actor=window.clerk, copies=1)
+    workflow.accept_case(case.case_no, actor=window.clerk, today=date(2026, 12, 28))
+    shown = cases.case_json(cases.get_case(case.case_no, actor="test"))
+    # 社会保障卡申领, 5 working days from Monday 2026-12-28: 12-29, 12-30, 12-31, then 元旦 (Friday)
+    # and the weekend rest, 2027-01-04, 2027-01-05.
+    assert {item["matter"]: item["due_date"] for item in shown["items"]}["RS-0101"] == "2027-01-05"
+    assert shown["calendar_complete"] is False
+    notice = text_of(page(window, f"/cases/{case.case_no}/notices/acceptance"))
+    assert "所跨年份的调休安排尚未公布，暂按周末和法定节假日计算，如有变化另行告知" in notice
+    assert "受理时调休安排未公布" in text_of(page(window, f"/cases/{case.case_no}"))
+
+
 def test_rejection_gives_reason_and_remedies(window):
     case = register(window)
     workflow.reject_case(case.case_no, "申请人户籍不在本县，且新生儿不在本县出生", actor=window.clerk)
