@@ -304,3 +304,33 @@ def test_an_older_file_needs_the_tick_on_the_preview_page(served, tmp_path):
     with db.connection_context():
         assert CatalogueVersion.in_force().version == "2026.10-01"
         assert AuditLog.get(AuditLog.action == "catalogue.import_older").actor == "officer"
+
+
+def test_a_browser_publishes_an_older_file_only_with_the_tick(served, browser_page, tmp_path):
+    session = Session(served).login("officer")
+    first = session.upload(Book().save(tmp_path / "v1.xlsx"))
+    job = re.search(r'name="job" value="([0-9a-f]+)"', first).group(1)
+    session.follow(session.post("/catalogue/confirm", {"csrf_token": session.token(), "job": job}))
+    old = Book().set("目录信息", 2, "内容", "2026.10-01").set("目录信息", 4, "内容", "2026-10-01")
+    old.merge("一件事事项", "A2:A3").hide_rows("材料", 3)
+    page = browser_page
+    page.goto(served + "/login")
+    page.fill("#username", "officer")
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(served + "/")
+    page.goto(served + "/catalogue/")
+    page.set_input_files("#workbook", str(old.save(tmp_path / "old.xlsx")))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#older-file", timeout=60_000)
+    assert "是一个旧文件" in page.locator("#older-file").inner_text()
+    page.screenshot(path="/tmp/catalogue-older-preview.png", full_page=True)
+    page.click("text=确认发布版本 2026.10-01")  # without the tick the browser does not send the form
+    assert page.locator("#allow-older").evaluate("box => !box.validity.valid")
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.11-02"
+    page.check("#allow-older")
+    page.click("text=确认发布版本 2026.10-01")
+    page.wait_for_selector("text=已发布目录版本 2026.10-01", timeout=60_000)
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.10-01"
