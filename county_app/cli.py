@@ -225,12 +225,13 @@ def catalogue():
 @catalogue.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="只检查并列出差异，不导入")
+@click.option("--allow-older", is_flag=True, help="确认导入旧文件（发布日期早于正在使用的目录）")
 @with_data_dir
 @click.pass_context
-def catalogue_import(ctx, file, dry_run):
+def catalogue_import(ctx, file, dry_run, allow_older):
     """导入事项目录工作簿（全部成功或全部不变）。"""
     _open(ctx)
-    outcome = store.import_workbook(file, actor=_actor(), dry_run=dry_run)
+    outcome = store.import_workbook(file, actor=_actor(), dry_run=dry_run, allow_older=allow_older)
     for warning in outcome.warnings:
         click.echo(f"警告 {warning}", err=True)
     if outcome.unlisted_warnings:
@@ -240,8 +241,12 @@ def catalogue_import(ctx, file, dry_run):
             click.echo(f"错误 {error}", err=True)
         if outcome.unlisted_errors:
             click.echo(f"另有 {outcome.unlisted_errors} 处错误未列出（改正上面这些后再检查，会列出其余的）", err=True)
+        if outcome.older and not allow_older:
+            raise click.ClickException("这是一个旧文件，未做任何更改；如确要导入，请加 --allow-older 重新运行")
         raise click.ClickException(f"目录有 {outcome.error_count} 处错误，未做任何更改")
     click.echo(outcome.summary())
+    if outcome.older and dry_run and not allow_older:
+        click.echo("这是一个旧文件：导入时须加 --allow-older 确认", err=True)
 
 
 @catalogue.command("export")

@@ -25,6 +25,11 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 _MAX_DIGITS = 40  # far past SQLite's range; longer text is out of range without int() reading it (quadratic)
 
 
+def half_width(text: str) -> str:
+    """``text`` with the full-width digits and signs of a Chinese input method as ASCII (``２０２６－１１`` → ``2026-11``)."""
+    return text.translate(_FULL_WIDTH)
+
+
 class NumberError(ValueError):
     """A value that is not a whole number in range; ``str(error)`` is the Chinese message, naming the field."""
 
@@ -37,7 +42,7 @@ def whole_number(value, label, *, low=1, high=SQLITE_MAX):
     """
     number = value
     if isinstance(value, str):
-        text = value.strip().translate(_FULL_WIDTH)
+        text = half_width(value.strip())
         number = None if not _WHOLE.fullmatch(text) else int(text) if len(text) <= _MAX_DIGITS else SQLITE_MAX + 1
     elif isinstance(value, bool) or not isinstance(value, int):
         number = None

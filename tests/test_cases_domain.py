@@ -89,7 +89,8 @@ def test_a_catalogue_published_during_registration_is_a_stale_conflict(window, t
 
     def guide_then_publish(*args, **kwargs):
         guide = checked(*args, **kwargs)
-        store.import_workbook(Book().save(tmp_path / "new.xlsx"), actor="officer")
+        newer = Book().set("目录信息", 4, "内容", "2026-12-01")  # dated after the seed catalogue
+        store.import_workbook(newer.save(tmp_path / "new.xlsx"), actor="officer")
         return guide
 
     monkeypatch.setattr(cases, "_guide", guide_then_publish)

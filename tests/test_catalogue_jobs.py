@@ -19,7 +19,7 @@ import pytest
 
 from county_app.catalogue.checks import Busy, CheckRunner
 from county_app.db import db
-from county_app.models import CatalogueVersion
+from county_app.models import AuditLog, CatalogueVersion
 from conftest import PASSWORD, serving
 from workbooks import Book, many_materials, many_shared_strings, raw_workbook, rows_xml, MINIMAL, catalogue_xml, \
     wide_material_rows
@@ -266,3 +266,71 @@ def test_two_clicks_on_confirm_at_once_queue_one_import(app, data_dir, tmp_path)
 def catalogue_children():
     """This process's catalogue job children (the scan checker, another kind of child, may stay up)."""
     return [child for child in multiprocessing.active_children() if child.name.startswith("catalogue-")]
+
+
+# --- Excel as county staff use it, and an older file (issue 8 items 5 and 6) ------------------------
+
+def test_the_preview_lists_merged_and_hidden_content(served, tmp_path):
+    book = Book().merge("一件事事项", "A2:A3").hide_rows("材料", 3).hide_sheet("节假日")
+    book.hide_column("材料", "填报须知")
+    page = Session(served).login("officer").upload(book.save(tmp_path / "merged.xlsx"))
+    assert "确认发布版本 2026.11-02" in page
+    warnings = page.split("<h2>提示</h2>")[1]
+    for said in ("一件事事项: 有合并单元格 A2:A3（共 1 处），按 Excel 显示的样子读取",
+                 "材料: 第 3 行是隐藏的（共 1 行），已和其他行一样读取",
+                 "材料: J 列是隐藏的，已和其他列一样读取",
+                 "节假日: 这个工作表是隐藏的，已照常读取"):
+        assert said in warnings, said
+
+
+def test_an_older_file_needs_the_tick_on_the_preview_page(served, tmp_path):
+    session = Session(served).login("officer")
+    first = session.upload(Book().save(tmp_path / "v1.xlsx"))
+    job = re.search(r'name="job" value="([0-9a-f]+)"', first).group(1)
+    session.follow(session.post("/catalogue/confirm", {"csrf_token": session.token(), "job": job}))
+    old = Book().set("目录信息", 2, "内容", "2026.10-01").set("目录信息", 4, "内容", "2026-10-01")
+    preview = session.upload(old.save(tmp_path / "old.xlsx"))
+    assert "这个文件的发布日期 2026-10-01 早于正在使用的目录版本 “2026.11-02” 的发布日期 2026-11-02，是一个旧文件" in preview
+    assert re.search(r'<input type="checkbox" name="allow_older" value="1" id="allow-older" required>', preview)
+    job = re.search(r'name="job" value="([0-9a-f]+)"', preview).group(1)
+    # The browser would not send the form without the tick; the server does not rely on that.
+    status, _, page = session.post("/catalogue/confirm", {"csrf_token": session.token(), "job": job})
+    assert status == 422 and "请先勾选“确认发布这个旧文件”" in page
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.11-02"
+    done = session.follow(session.post("/catalogue/confirm", {"csrf_token": session.token(), "job": job,
+                                                              "allow_older": "1"}))
+    assert "已发布目录版本 2026.10-01" in done
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.10-01"
+        assert AuditLog.get(AuditLog.action == "catalogue.import_older").actor == "officer"
+
+
+def test_a_browser_publishes_an_older_file_only_with_the_tick(served, browser_page, tmp_path):
+    session = Session(served).login("officer")
+    first = session.upload(Book().save(tmp_path / "v1.xlsx"))
+    job = re.search(r'name="job" value="([0-9a-f]+)"', first).group(1)
+    session.follow(session.post("/catalogue/confirm", {"csrf_token": session.token(), "job": job}))
+    old = Book().set("目录信息", 2, "内容", "2026.10-01").set("目录信息", 4, "内容", "2026-10-01")
+    old.merge("一件事事项", "A2:A3").hide_rows("材料", 3)
+    page = browser_page
+    page.goto(served + "/login")
+    page.fill("#username", "officer")
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(served + "/")
+    page.goto(served + "/catalogue/")
+    page.set_input_files("#workbook", str(old.save(tmp_path / "old.xlsx")))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#older-file", timeout=60_000)
+    assert "是一个旧文件" in page.locator("#older-file").inner_text()
+    page.screenshot(path="/tmp/catalogue-older-preview.png", full_page=True)
+    page.click("text=确认发布版本 2026.10-01")  # without the tick the browser does not send the form
+    assert page.locator("#allow-older").evaluate("box => !box.validity.valid")
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.11-02"
+    page.check("#allow-older")
+    page.click("text=确认发布版本 2026.10-01")
+    page.wait_for_selector("text=已发布目录版本 2026.10-01", timeout=60_000)
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.10-01"

@@ -246,3 +246,39 @@ def test_the_label_rule_holds_for_a_dry_run_too(app, tmp_path, dry_run):
         edited = Book().set("材料", 2, "份数", 3).save(tmp_path / "edited.xlsx")
         outcome = store.import_workbook(edited, actor="a", dry_run=dry_run)
         assert outcome.status == "invalid" and outcome.errors[0].place == "目录信息!B2"
+
+
+# --- merged ranges (issue 8 item 5): kept by the scan, so they are counted too -------------------------
+
+def with_merges(tmp_path, refs, name="merged.xlsx"):
+    """The minimal catalogue with ``refs`` merged on 一件事事项, written as the XML Excel writes."""
+    book = Book()
+    path = book.save(tmp_path / name)
+    cells = b"".join(b'<mergeCell ref="%s"/>' % ref.encode() for ref in refs)
+    rewrite_member(path, sheet_member(book, "一件事事项"), lambda xml: xml.replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="%d">%s</mergeCells>' % (len(refs), cells), 1))
+    return path
+
+
+def test_merged_ranges_past_their_limit_are_refused_unread(tmp_path):
+    refs = [f"Z{row}:Z{row + 1}" for row in range(2, 22, 2)]  # ten merges in a column nobody reads
+    path = with_merges(tmp_path, refs)
+    result = read_workbook(path, limits=Limits(max_merges=10))
+    assert result.errors == [] and "一件事事项: 有合并单元格 Z2:Z3、Z4:Z5" in messages(result.warnings)[0]
+    assert only_error(read_workbook(path, limits=Limits(max_merges=9))) == (
+        "文件: 合并单元格超过 9 处的上限（到工作表 “一件事事项” 为止），已停止读取；请取消不必要的合并后再导入")
+
+
+def test_a_damaged_merge_reference_is_refused(tmp_path):
+    assert only_error(read_workbook(with_merges(tmp_path, ["A2:?"]))) == (
+        "一件事事项: 工作表内容已损坏，无法读取（合并单元格 “A2:?” 无效）")
+
+
+def test_as_many_overlapping_merges_as_allowed_give_a_short_answer(tmp_path):
+    """Excel cannot make overlapping merges; a hostile file of 50,000 over the columns read is counted, not listed."""
+    refs = ["A1:M100000"] + [f"A{row}:M{row + 50_000}" for row in range(2, DEFAULT_LIMITS.max_merges + 1)]
+    result = read_workbook(with_merges(tmp_path, refs))
+    # Every other range overlaps the first; the first, a merged header, makes its columns repeat.
+    assert result.error_count >= DEFAULT_LIMITS.max_merges - 1 and len(result.errors) == MAX_LISTED
+    assert str(result.errors[0]) == (
+        "一件事事项: 合并单元格 A2:M50002 与 A1:M100000 重叠，文件已损坏；请在 Excel 中取消这两处合并后重新合并")

@@ -11,7 +11,7 @@ from county_app.catalogue.xlsx_read import read_workbook
 from county_app.db import db
 from county_app.models import AuditLog, CatalogueVersion, MaterialRow, MatterRow
 from tests.conftest import csrf_token, login
-from tests.workbooks import Book
+from tests.workbooks import Book, messages
 
 
 def counts():
@@ -282,3 +282,84 @@ def test_uploads_never_confirmed_are_dropped_after_a_day(app, client, make_user,
     os.utime(old, (two_days_ago, two_days_ago))
     _upload(client, Book().save(tmp_path / "c.xlsx"))
     assert not old.exists() and recent.exists()
+
+
+# --- an older file (issue 8 item 6) ---------------------------------------------------------------
+
+def older_book() -> Book:
+    """A new version label, but dated before the minimal catalogue (2026-11-02): an old copy found on a PC."""
+    return Book().set("目录信息", 2, "内容", "2026.10-01").set("目录信息", 4, "内容", "2026-10-01")
+
+
+OLDER = "这个文件的发布日期 2026-10-01 早于正在使用的目录版本 “2026.11-02” 的发布日期 2026-11-02，是一个旧文件"
+
+
+def test_an_older_file_is_refused_unless_confirmed(app, tmp_path):
+    path = older_book().save(tmp_path / "old.xlsx")
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
+        before = counts()
+        checked = store.import_workbook(path, actor="officer", dry_run=True)
+        assert checked.status == "checked" and checked.older == OLDER
+        assert f"注意：{OLDER}" in checked.summary()
+        refused = store.import_workbook(path, actor="officer")
+        assert refused.status == "invalid" and counts() == before
+        assert messages(refused.errors) == [
+            f"目录信息!B4: {OLDER}，未做任何更改；如确要用它替换正在使用的目录，请确认导入旧文件"]
+        done = store.import_workbook(path, actor="officer", allow_older=True)
+        assert done.status == "applied" and CatalogueVersion.in_force().version == "2026.10-01"
+        entry = AuditLog.get(AuditLog.action == "catalogue.import_older")
+        assert entry.actor == "officer"
+        assert '"replaced": "2026.11-02"' in entry.detail and '"replaced_published_on": "2026-11-02"' in entry.detail
+
+
+def test_a_file_of_the_same_day_or_without_dates_is_not_older(app, tmp_path):
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
+        same_day = Book().set("目录信息", 2, "内容", "2026.11-03").set("材料", 2, "份数", 3)
+        assert store.import_workbook(same_day.save(tmp_path / "same.xlsx"), actor="a").status == "applied"
+        undated = older_book().set("目录信息", 2, "内容", "2026.11-04")
+        undated.sheets["目录信息"].pop(3)  # no 发布日期 row: nothing can be told
+        assert store.import_workbook(undated.save(tmp_path / "undated.xlsx"), actor="a").status == "applied"
+        assert AuditLog.select().where(AuditLog.action == "catalogue.import_older").count() == 0
+
+
+def test_cli_older_file_needs_allow_older(app, run_cli, tmp_path):
+    assert run_cli("catalogue", "import", str(Book().save(tmp_path / "c.xlsx"))).exit_code == 0
+    path = str(older_book().save(tmp_path / "old.xlsx"))
+    dry = run_cli("catalogue", "import", path, "--dry-run")
+    assert dry.exit_code == 0 and f"注意：{OLDER}" in dry.output
+    assert "这是一个旧文件：导入时须加 --allow-older 确认" in dry.output
+    refused = run_cli("catalogue", "import", path)
+    assert refused.exit_code == 1
+    assert f"错误 目录信息!B4: {OLDER}，未做任何更改" in refused.output
+    assert "如确要导入，请加 --allow-older 重新运行" in refused.output
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.11-02"
+    done = run_cli("catalogue", "import", path, "--allow-older")
+    assert done.exit_code == 0 and "已导入目录版本 2026.10-01" in done.output and OLDER in done.output
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.10-01"
+        assert AuditLog.get(AuditLog.action == "catalogue.import_older").actor
+
+
+def test_web_older_file_needs_the_tick(app, client, make_user, tmp_path):
+    with db.connection_context():
+        store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
+    make_user("officer", "county")
+    login(client, "officer")
+    preview = _upload(client, older_book().save(tmp_path / "old.xlsx"))
+    page = preview.get_data(as_text=True)
+    assert OLDER in page and 'name="allow_older"' in page
+    job = page.split('name="job" value="')[1].split('"')[0]
+    token = csrf_token(client, "/catalogue/")
+    unticked = client.post("/catalogue/confirm", data={"csrf_token": token, "job": job})
+    assert unticked.status_code == 422 and "请先勾选“确认发布这个旧文件”" in unticked.get_data(as_text=True)
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.11-02"
+    ticked = finished(client, client.post("/catalogue/confirm", data={
+        "csrf_token": token, "job": job, "allow_older": "1"}))
+    assert "已发布目录版本 2026.10-01" in ticked.get_data(as_text=True)
+    with db.connection_context():
+        assert CatalogueVersion.in_force().version == "2026.10-01"
+        assert AuditLog.get(AuditLog.action == "catalogue.import_older").actor == "officer"

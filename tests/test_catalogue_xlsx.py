@@ -370,7 +370,7 @@ def test_forty_character_matter_code_with_dash_is_fine(tmp_path):
     assert book.read(tmp_path).errors == []
 
 
-@pytest.mark.parametrize("value", ["2026/11/02", "2026-02-30", 46000, "下周一"])
+@pytest.mark.parametrize("value", ["2026/11/02", "2026-02-30", -1, 20261001, "46000", "下周一", True])
 def test_bad_dates(tmp_path, value):
     message = only_error(Book().set("节假日", 2, "日期", value).read(tmp_path))
     assert message.startswith("节假日!A2: 日期")

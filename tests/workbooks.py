@@ -6,11 +6,17 @@
     assert str(result.errors[0]) == f'材料!{book.ref("材料", 2, "份数")}: ...'
 """
 import copy
+import os
+import shutil
+import subprocess
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
+import pytest
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from county_app.catalogue.xlsx_read import read_workbook
 
@@ -70,6 +76,10 @@ class Book:
     def __init__(self):
         self.sheets = copy.deepcopy(MINIMAL)
         self.formulas = []  # (sheet, cell, formula) written as formulas without cached values
+        self.merges = []  # (sheet, "A2:A5"): merged as Excel merges, the covered cells emptied
+        self.hidden = []  # (sheet, "row" | "column" | "sheet", which) hidden as Excel hides them
+        self.formats = []  # (sheet, cell, number format)
+        self.date1904 = False  # the workbook's date system (Excel for Mac's old default)
 
     def column(self, sheet: str, header: str) -> int:
         """The 0-based position of ``header`` in ``sheet``."""
@@ -126,6 +136,28 @@ class Book:
         self.formulas.append((sheet, cell, formula))
         return self
 
+    def merge(self, sheet: str, ref: str) -> "Book":
+        """Merge the cells of ``ref`` (``A2:A5``) as Excel does: only the top-left value is kept."""
+        self.merges.append((sheet, ref))
+        return self
+
+    def hide_rows(self, sheet: str, *rows: int) -> "Book":
+        self.hidden.extend((sheet, "row", row) for row in rows)
+        return self
+
+    def hide_column(self, sheet: str, header: str) -> "Book":
+        self.hidden.append((sheet, "column", get_column_letter(self.column(sheet, header) + 1)))
+        return self
+
+    def hide_sheet(self, sheet: str, state: str = "hidden") -> "Book":
+        self.hidden.append((sheet, "sheet", state))
+        return self
+
+    def number_format(self, sheet: str, cell: str, number_format: str) -> "Book":
+        """Give a cell a number format: "General" shows a date as the number it is (46023)."""
+        self.formats.append((sheet, cell, number_format))
+        return self
+
     def save(self, path):
         """Write the workbook to ``path`` (a normal, not write-only, openpyxl workbook) and give the path."""
         workbook = openpyxl.Workbook()
@@ -136,6 +168,19 @@ class Book:
                 sheet.append(row)
         for name, cell, formula in self.formulas:
             workbook[name][cell] = formula
+        for name, cell, number_format in self.formats:
+            workbook[name][cell].number_format = number_format
+        for name, ref in self.merges:
+            workbook[name].merge_cells(ref)
+        for name, kind, which in self.hidden:
+            if kind == "row":
+                workbook[name].row_dimensions[which].hidden = True
+            elif kind == "column":
+                workbook[name].column_dimensions[which].hidden = True
+            else:
+                workbook[name].sheet_state = which
+        if self.date1904:
+            workbook.epoch = CALENDAR_MAC_1904  # dates are then written as days since 1904-01-01
         workbook.save(path)
         return path
 
@@ -147,6 +192,30 @@ class Book:
 def messages(problems) -> list[str]:
     """Problems as the ``place: message`` lines a user sees."""
     return [str(problem) for problem in problems]
+
+
+def libreoffice_resave(paths, folder) -> list[Path]:
+    """Each workbook opened and saved again by LibreOffice Calc, as a county officer's PC may save it.
+
+    ``libreoffice --headless --convert-to xlsx`` with a profile of its own (so that
+    tests running at once do not share one). Skips the test when LibreOffice is not
+    installed: ``make test`` installs Debian's libreoffice-calc.
+    """
+    program = shutil.which("libreoffice") or shutil.which("soffice")
+    if program is None:
+        pytest.skip("LibreOffice Calc is not installed (make test installs Debian's libreoffice-calc); "
+                    "the workbooks could not be re-saved by it")
+    folder = Path(folder)
+    out = folder / "libreoffice"
+    profile = folder / "libreoffice-profile"
+    environment = dict(os.environ, HOME=str(folder))  # LibreOffice writes beside HOME too
+    subprocess.run([program, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                    "--convert-to", "xlsx", "--outdir", str(out), *map(str, paths)],
+                   check=True, capture_output=True, timeout=180, env=environment)
+    saved = [out / Path(path).name for path in paths]
+    missing = [path.name for path in saved if not path.exists()]
+    assert not missing, f"LibreOffice did not write {missing}"
+    return saved
 
 
 def sheet_member(book: Book, sheet: str) -> str:

@@ -64,6 +64,7 @@ class Job:
     finished: float | None = None
     report: dict | None = None  # what the job found (report_of), once done
     followed_by: str | None = None  # the import job that a confirmed check led to
+    allow_older: bool = False  # an import of an older file, confirmed on purpose (store.older_file)
 
     def status(self, position: int = 0) -> dict:
         """A small JSON-ready summary for a page that polls."""
@@ -86,7 +87,7 @@ class CheckRunner:
         self._process = None
         self._stopping = False
 
-    def submit(self, kind: str, path, filename: str, owner: str) -> Job:
+    def submit(self, kind: str, path, filename: str, owner: str, *, allow_older: bool = False) -> Job:
         """Queue a job for the workbook at ``path``; raises Busy when the queue is full."""
         with self._lock:
             if self._stopping:
@@ -95,7 +96,7 @@ class CheckRunner:
             running = sum(job.state == "running" for job in self._jobs.values())
             if len(self._waiting) >= self.queue_limit:
                 raise Busy(f"已有 {len(self._waiting) + running} 个目录文件正在检查或排队，请稍后再试")
-            job = Job(secrets.token_hex(16), kind, Path(path), filename, owner)
+            job = Job(secrets.token_hex(16), kind, Path(path), filename, owner, allow_older=allow_older)
             if kind == "import":
                 job.stage = "排队等候导入"
             self._jobs[job.id] = job
@@ -107,14 +108,16 @@ class CheckRunner:
             self._lock.notify()
             return job
 
-    def follow(self, job: Job) -> str:
+    def follow(self, job: Job, *, allow_older: bool = False) -> str:
         """The id of the import that follows the checked ``job``: queued by the first call only.
 
         Under the lock, so that two clicks on 确认发布 at once queue one import.
+        ``allow_older``: the officer confirmed that this older file replaces the catalogue in force.
         """
         with self._lock:  # a Condition's lock is re-entrant: submit takes it again
             if job.followed_by is None:
-                job.followed_by = self.submit("import", job.path, job.filename, job.owner).id
+                job.followed_by = self.submit("import", job.path, job.filename, job.owner,
+                                              allow_older=allow_older).id
             return job.followed_by
 
     def get(self, job_id: str) -> Job | None:
@@ -185,7 +188,8 @@ class CheckRunner:
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(target=child_main, name=f"catalogue-{job.kind}", daemon=True,
-                                  args=(sender, self.data_dir, job.kind, str(job.path), job.filename, job.owner))
+                                  args=(sender, self.data_dir, job.kind, str(job.path), job.filename, job.owner,
+                                        job.allow_older))
         process.start()  # outside the lock: starting a process takes a while, and pages ask for the status
         with self._lock:
             self._process = process
@@ -223,7 +227,7 @@ class CheckRunner:
 def failure(message: str) -> dict:
     """The report of a job that ended without an answer about the file."""
     return {"status": "failed", "errors": [message], "error_count": 1, "warnings": [], "warning_count": 0,
-            "version": None, "diff": []}
+            "version": None, "diff": [], "older": None}
 
 
 def report_of(outcome) -> dict:
@@ -236,10 +240,12 @@ def report_of(outcome) -> dict:
         "warnings": [str(warning) for warning in outcome.warnings],
         "warning_count": outcome.warning_count,
         "diff": list(outcome.diff.lines(DIFF_LINES)) if outcome.diff is not None else [],
+        "older": outcome.older,
     }
 
 
-def child_main(pipe, data_dir: str, kind: str, path: str, filename: str, actor: str) -> None:
+def child_main(pipe, data_dir: str, kind: str, path: str, filename: str, actor: str,
+               allow_older: bool = False) -> None:
     """The child process: check (a dry run) or import the workbook, telling the parent how far it is."""
     from .. import childproc
     from ..db import bind, db
@@ -263,7 +269,7 @@ def child_main(pipe, data_dir: str, kind: str, path: str, filename: str, actor: 
         bind(data_dir)
         with db.connection_context():
             outcome = store.import_workbook(path, actor=actor, dry_run=kind == "check", filename=filename,
-                                            progress=progress)
+                                            progress=progress, allow_older=allow_older)
         pipe.send(("done", report_of(outcome)))
     except Exception:  # noqa: BLE001 - whatever happened, the parent gets an answer
         traceback.print_exc()

@@ -44,6 +44,7 @@ class ImportOutcome:
     diff: object = None  # diff.CatalogueDiff
     error_count: int = 0  # how many in all
     warning_count: int = 0
+    older: str | None = None  # why the file is older than the catalogue in force, if it is (older_file)
 
     def __post_init__(self):
         self.error_count = max(self.error_count, len(self.errors))
@@ -66,6 +67,8 @@ class ImportOutcome:
             "checked": f"检查通过（未导入）：目录版本 {self.version}",
         }[self.status]
         lines = [head]
+        if self.older and self.status in ("applied", "checked"):
+            lines.append(f"注意：{self.older}")
         if self.diff is not None and self.status in ("applied", "checked"):
             lines.extend(self.diff.lines())
         return "\n".join(lines)
@@ -79,10 +82,12 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def import_workbook(path, *, actor, dry_run=False, filename=None, progress=None):
+def import_workbook(path, *, actor, dry_run=False, filename=None, progress=None, allow_older=False):
     """Validate the workbook at ``path`` and, unless ``dry_run``, make it the catalogue in force.
 
-    ``progress(stage, done, total)`` is told how far the work is (see read_workbook).
+    An older file (``older_file``) is imported only with ``allow_older``: the
+    importer confirmed on purpose that it replaces a newer catalogue; a dry run
+    says that it is one. ``progress(stage, done, total)`` is told how far the work is (see read_workbook).
     Only the write itself holds the database's write lock: reading, checking and
     comparing with the catalogue in force happen before it.
     """
@@ -108,6 +113,12 @@ def import_workbook(path, *, actor, dry_run=False, filename=None, progress=None)
         return ImportOutcome("invalid", sha, version=new.info.version, warnings=outcome.warnings,
                              warning_count=outcome.warning_count,
                              errors=[Problem(result.version_place, refusal)])
+    outcome.older = older_file(new.info, current)
+    if outcome.older and not allow_older and not dry_run:
+        return ImportOutcome("invalid", sha, version=new.info.version, warnings=outcome.warnings,
+                             warning_count=outcome.warning_count, older=outcome.older, errors=[
+                                 Problem(result.published_place, f"{outcome.older}，未做任何更改；"
+                                                                 "如确要用它替换正在使用的目录，请确认导入旧文件")])
     if dry_run:
         return outcome
     tell("写入数据库", 0, 0)
@@ -117,8 +128,11 @@ def import_workbook(path, *, actor, dry_run=False, filename=None, progress=None)
             return ImportOutcome("invalid", sha, version=new.info.version, errors=[
                 f"文件: 检查期间目录版本 {now.version} 刚刚发布，未做任何更改；请重新检查这个文件"])
         version = _write(new, sha=sha, filename=filename or path.name, actor=actor)
-        audit.record(actor, "catalogue.import", "catalogue_version", version.id, version=new.info.version,
-                     sha256=sha, filename=filename or path.name)
+        # An older file put in force is its own action, so that the audit log shows who went back, from what.
+        replaced = dict(replaced=current.version, replaced_published_on=current.published_on) if outcome.older else {}
+        audit.record(actor, "catalogue.import_older" if outcome.older else "catalogue.import", "catalogue_version",
+                     version.id, version=new.info.version, sha256=sha, filename=filename or path.name,
+                     published_on=new.info.published_on, **replaced)
     outcome.status = "applied"
     return outcome
 
@@ -159,6 +173,21 @@ def versions_rule(new, sha, current, old) -> str | None:
         return (f"目录版本 “{label}” 已于 {_day(earlier.imported_at)} 发布过，内容与这个文件不同，"
                 f"同一个版本号只能对应一份目录{change}")
     return None
+
+
+def older_file(info, current) -> str | None:
+    """Why a workbook of ``info`` is an old file: its 发布日期 is earlier than the catalogue in force's; else None.
+
+    A county sends its catalogues in order; a file dated before the one in force
+    is usually an old copy found on a PC or a stick, which would silently undo
+    the newer one. Without both dates nothing can be told.
+    """
+    if current is None or info.published_on is None or current.published_on is None:
+        return None
+    if info.published_on >= current.published_on:
+        return None
+    return (f"这个文件的发布日期 {info.published_on.isoformat()} 早于正在使用的目录版本 “{current.version}” "
+            f"的发布日期 {current.published_on.isoformat()}，是一个旧文件")
 
 
 def _day(moment) -> str:

@@ -95,9 +95,9 @@ def _info(sheet: SheetRows | None, problems: Problems) -> dict | None:
                 check.error("value", row, f"{name}不能为空")
             continue
         try:
-            info[column.attr] = column.parse(content)
+            info[column.attr] = column.read(content, sheet.epoch)
         except CellError as error:
-            check.error("value", row, f"{name}{error}，实际为 {show(content)}")
+            check.error("value", row, f"{name}{error}，实际为 {show(content)}{error.hint}")
     if "目录版本" not in seen:
         place, order = sheet.place(None)
         problems.error(place, "缺少 “目录版本” 一行（项目列填 目录版本，内容列填版本号）", order)

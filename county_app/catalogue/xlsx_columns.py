@@ -8,14 +8,24 @@ tables implement is the catalogue workbook specification (catalogue-xlsx.md).
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from openpyxl.utils.datetime import WINDOWS_EPOCH, from_excel
+
+from .. import integers
 from . import conditions, vocabulary
 from .model import Bundle, BundleMember, CalendarDay, Field, Material, Matter, Question
 
 
 class CellError(ValueError):
-    """A cell value that does not fit its column; the message completes "<表头>…"."""
+    """A cell value that does not fit its column; the message completes "<表头>…".
+
+    ``hint``, if any, says how to put it right; it follows the quoted value.
+    """
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
 
 
 def show(value) -> str:
@@ -62,45 +72,69 @@ def question_code(value) -> str:
     return code
 
 
-_INTEGER_TEXT = re.compile(r"-?[0-9]+")
-
-
 def integer(low: int, high: int | None, rule: str) -> Callable:
-    """A parser for whole numbers in ``low..high``, typed as numbers or as text ("5")."""
+    """A parser for whole numbers in ``low..high``, typed as numbers or as text ("5", full-width "５").
+
+    Text is read by the program's one rule for whole numbers (``integers``), which
+    also keeps a number within what the database can store.
+    """
+    top = integers.SQLITE_MAX if high is None else high
 
     def parse(value) -> int:
         kind = type(value)  # bool is a subclass of int: compare types exactly
-        if kind is int:
-            number = value
-        elif kind is float and value.is_integer():
-            number = int(value)
-        elif kind is str and _INTEGER_TEXT.fullmatch(value):
-            number = int(value)
-        else:
-            raise CellError(rule)
-        if number < low or (high is not None and number > high):
-            raise CellError(rule)
-        return number
+        if kind is float and value.is_integer():
+            value = int(value) if abs(value) < 2.0 ** 63 else None
+        elif kind is not int and kind is not str:
+            value = None
+        try:
+            return integers.whole_number(value, "", low=low, high=top)
+        except integers.NumberError:
+            raise CellError(rule) from None
 
     return parse
 
 
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NUMBER_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_DATE_HINT = "；请把单元格格式设为“日期”后重新输入，或输入 YYYY-MM-DD 格式的文字（如 2026-10-01）"
 
 
-def a_date(value) -> date:
-    """An Excel date (read as datetime) or ``YYYY-MM-DD`` text."""
+def a_date(value, epoch: datetime = WINDOWS_EPOCH) -> date:
+    """An Excel date: a date cell (read as datetime), ``YYYY-MM-DD`` text, or a plain number.
+
+    A plain number is what a date becomes in a cell formatted as 常规 (General):
+    Excel keeps every date as the count of days since its epoch (1900, or 1904
+    when the workbook says ``date1904``), so 46023 is 2026-01-01. Text made of
+    digits is not taken for one: a number typed into a 文本 cell was never a date.
+    """
     kind = type(value)
     if kind is datetime:
         return value.date()
     if kind is date:
         return value
-    if kind is str and _DATE_TEXT.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise CellError("不是有效的日期") from None
+    if kind is int or kind is float:
+        return _serial(value, epoch)
+    if kind is str:
+        typed = integers.half_width(value)
+        if _DATE_TEXT.fullmatch(typed):
+            try:
+                return date.fromisoformat(typed)
+            except ValueError:
+                raise CellError("不是有效的日期") from None
+        if _NUMBER_TEXT.fullmatch(typed):
+            raise CellError("是文字形式的数字，不是日期", _DATE_HINT)
     raise CellError("必须是日期（Excel 日期或 YYYY-MM-DD 格式的文字）")
+
+
+def _serial(number, epoch: datetime) -> date:
+    # Excel's own range of dates: 1900-01-01 (1904-01-01) to 9999-12-31. A time of day is dropped,
+    # as it is from a date cell.
+    first, last = (1, 2958465) if epoch == WINDOWS_EPOCH else (0, 2957003)
+    if not first <= number < last + 1:
+        raise CellError("是数字，不是有效的 Excel 日期", _DATE_HINT)
+    if epoch == WINDOWS_EPOCH:
+        return from_excel(int(number)).date()  # with Excel's 1900 leap-year quirk before March 1900
+    return (epoch + timedelta(days=int(number))).date()
 
 
 def choice(table: dict) -> Callable:
@@ -143,8 +177,8 @@ _REGION = re.compile(r"[0-9]{6}|[0-9]{12}")
 
 
 def region_code(value) -> str:
-    """A 6-digit county or 12-digit township code."""
-    code = text(value)
+    """A 6-digit county or 12-digit township code (full-width digits read as digits)."""
+    code = integers.half_width(text(value))
     if not _REGION.fullmatch(code):
         raise CellError("必须是 6 位县级或 12 位乡镇级区划代码")
     return code
@@ -176,6 +210,12 @@ class Column:
     required: bool = False  # a value is required, so the column must be present
     default: object = ""  # the model value for a blank, optional cell
     width: int = 14
+
+    def read(self, value, epoch: datetime = WINDOWS_EPOCH):
+        """The model value of a cell (never None): a plain number in a date column counts from ``epoch``."""
+        if self.parse is a_date:
+            return a_date(value, epoch)
+        return self.parse(value)
 
 
 @dataclass(frozen=True)

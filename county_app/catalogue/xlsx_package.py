@@ -51,6 +51,7 @@ class Limits:
     max_part_elements: int = 50_000  # XML elements of another part: 16,000 cell formats in styles.xml
     max_depth: int = 64  # nesting of XML elements (a workbook nests about 10 deep)
     max_tag_bytes: int = 1 * MB  # bytes of XML without an element boundary: one tag or text
+    max_merges: int = 50_000  # merged ranges of all sheets (a county merging each matter's code: ~10,000)
 
 
 DEFAULT_LIMITS = Limits()

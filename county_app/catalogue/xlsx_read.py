@@ -2,9 +2,11 @@
 
 Steps: refuse hostile files from the zip directory alone (xlsx_package);
 count what the package holds by streaming its XML, and refuse it past a limit
-(xlsx_scan); read each sheet into plain rows with openpyxl (read-only, cached values);
-find formula cells without a cached value in the sheet XML; then check every
-rule on the plain rows (validate). Nothing here touches Flask or the database.
+(xlsx_scan); read each sheet into plain rows with openpyxl (read-only, cached values),
+as Excel shows them: merged ranges filled, hidden sheets, rows and columns
+read and reported (xlsx_layout); find formula cells without a cached value in
+the sheet XML; then check every rule on the plain rows (validate). Nothing
+here touches Flask or the database.
 """
 import os
 import warnings
@@ -19,7 +21,8 @@ from openpyxl.utils import get_column_letter
 from .model import Catalogue
 from .validate import build_catalogue, info_place
 from .xlsx_rows import FILE, NO_VALUE, Problem, Problems, SheetRows
-from .xlsx_columns import SHEET_ORDER, SHEETS, Sheet
+from .xlsx_columns import SHEET_ORDER, SHEETS, Sheet, show
+from .xlsx_layout import Merges, corner_name, note, range_name
 from .xlsx_package import (
     DEFAULT_LIMITS, NOT_A_WORKBOOK, Limits, PackageError, megabytes, cells_without_value, check_archive,
     declared_members, too_many,
@@ -47,6 +50,7 @@ class ReadResult:
     error_count: int = 0
     warning_count: int = 0
     version_place: str = "目录信息"  # the cell holding 目录版本, to name it in a message
+    published_place: str = "目录信息"  # the cell holding 发布日期
 
     def __post_init__(self):
         self.error_count = max(self.error_count, len(self.errors))
@@ -82,12 +86,32 @@ def read_workbook(path, *, limits: Limits = DEFAULT_LIMITS, progress=None) -> Re
         (progress or _quiet)("检查内容", 0, 0)
         catalogue = build_catalogue(sheets, problems)
     errors, warnings_ = problems.in_file_order()
+    errors = _with_notes(errors, sheets or {})
     return ReadResult(None if errors else catalogue, errors, warnings_, problems.error_count,
-                      problems.warning_count, info_place(sheets or {}, "目录版本"))
+                      problems.warning_count, info_place(sheets or {}, "目录版本"),
+                      info_place(sheets or {}, "发布日期"))
 
 
 def _quiet(stage, done, total):
     pass
+
+
+def _with_notes(errors: list[Problem], sheets: dict[str, SheetRows]) -> list[Problem]:
+    """The errors, each about a merged or hidden cell saying so: the officer looks for it in Excel."""
+    by_index = {SHEET_ORDER[name]: sheet for name, sheet in sheets.items()}
+    noted = []
+    for error in errors:
+        order = error.order
+        sheet = by_index.get(order[0]) if len(order) == 3 else None
+        said = note(sheet.layout, sheet.merges, order[1], order[2]) if sheet is not None else ""
+        noted.append(Problem(error.place, error.message + said, order) if said else error)
+    return noted
+
+
+_HIDDEN_SHEET = {
+    "hidden": "这个工作表是隐藏的，已照常读取；请在 Excel 中取消隐藏后核对",
+    "veryHidden": "这个工作表被深度隐藏（Excel 的“取消隐藏”中也不列出），已照常读取；请让制作文件的人取消隐藏后核对",
+}
 
 
 def _read_sheets(path, limits: Limits, problems: Problems, progress) -> dict[str, SheetRows] | None:
@@ -150,8 +174,10 @@ def _open_and_read(path, limits, problems, inventory, progress) -> dict[str, She
             texts = {}  # every distinct text kept, across the sheets
             for worksheet in workbook.worksheets:
                 spec = _SPECS.get(worksheet.title.strip())
+                hidden = worksheet.sheet_state in _HIDDEN_SHEET
                 if spec is None:
-                    problems.warning(worksheet.title, "未知的工作表，已忽略", _UNKNOWN_SHEET_ORDER)
+                    problems.warning(worksheet.title, "未知的工作表，已忽略" + ("（隐藏的工作表）" if hidden else ""),
+                                     _UNKNOWN_SHEET_ORDER)
                     continue
                 if any(sheet.spec is spec for sheet in sheets.values()):
                     # "事项" and "事项 " look the same to a person: which one is meant cannot be told.
@@ -159,12 +185,19 @@ def _open_and_read(path, limits, problems, inventory, progress) -> dict[str, She
                                    (SHEET_ORDER[spec.name], 0, 0))
                     continue
                 counted = inventory.sheets.get(worksheet.title)
+                order = (SHEET_ORDER[spec.name], 0, 0)
+                if hidden:
+                    problems.warning(spec.name, _HIDDEN_SHEET[worksheet.sheet_state], order)
+                for said in counted.layout.warnings() if counted else ():
+                    problems.warning(spec.name, said, order)
 
                 def tell(done, title=worksheet.title, total=counted.rows if counted else 0):
                     progress(f"读取工作表 “{title}”", done, total)
 
                 try:
-                    sheets[worksheet.title] = _read_sheet(worksheet, spec, limits, problems, texts, tell)
+                    sheets[worksheet.title] = _read_sheet(worksheet, spec, limits, problems, texts, tell,
+                                                          SheetRows(spec, {}, [], workbook.epoch,
+                                                                    counted.layout if counted else None))
                 except _CorruptSheet as error:
                     # What follows from a half-read sheet would only mislead: stop here.
                     problems.error(spec.name, f"工作表内容已损坏，无法读取（{error}）",
@@ -185,8 +218,9 @@ def _guarded(rows):
         raise _CorruptSheet(type(error).__name__) from error
 
 
-def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, texts: dict, progress) -> SheetRows:
-    """The declared columns of one sheet, found by header text; raises _ReadLimit past a limit.
+def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, texts: dict, progress,
+                sheet: SheetRows) -> SheetRows:
+    """The declared columns of one sheet into ``sheet``, found by header text; raises _ReadLimit past a limit.
 
     ``texts`` holds one object per distinct text: inline strings (openpyxl and our own
     export write them) arrive as a new object per cell, and a county catalogue repeats
@@ -196,8 +230,12 @@ def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, text
     worksheet.reset_dimensions()
     index = SHEET_ORDER[spec.name]
     rows = _guarded(worksheet.iter_rows(max_row=1, values_only=True))
-    header = next(rows, ())
+    header = list(next(rows, ()))
     rows.close()
+    merges = None
+    if sheet.layout is not None and sheet.layout.merges:
+        merges = sheet.merges = Merges(sheet.layout.merges, len(header))
+        merges.fill_header(header)
 
     by_header = {column.header: column for column in spec.columns}
     positions = {}
@@ -216,10 +254,15 @@ def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, text
         else:
             positions[column.attr] = position
 
-    sheet = SheetRows(spec, positions, [])
+    sheet.positions = positions
     picks = [positions[column.attr] for column in sheet.present]
     if not picks:
         return sheet
+    if merges is not None:
+        merges.read([position + 1 for position in picks])
+        for merge, other in merges.overlaps:
+            problems.error(spec.name, f"合并单元格 {range_name(merge)} 与 {range_name(other)} 重叠，文件已损坏；"
+                                      "请在 Excel 中取消这两处合并后重新合并", (index, 0, 0))
     width = max(picks) + 1
     for number, values in enumerate(
             _guarded(worksheet.iter_rows(min_row=2, max_col=width, values_only=True)), 2):
@@ -230,7 +273,16 @@ def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, text
             raise _ReadLimit
         if not number % 1000:
             progress(number - 1)
-        picked = [values[position] for position in picks]
+        filled = ()
+        if merges:
+            picked, filled, hidden = merges.fill(number, values, picks)
+            for i, merge, own in hidden:
+                column = picks[i] + 1
+                problems.warning(f"{spec.name}!{get_column_letter(column)}{number}",
+                                 f"这格被合并单元格 {range_name(merge)} 遮住，它自己的内容 {show(own)} 在 Excel 中"
+                                 f"看不到，已按 Excel 显示的左上角 {corner_name(merge)} 的值读取", (index, number, column))
+        else:
+            picked = [values[position] for position in picks]
         blank = True
         for i, value in enumerate(picked):
             if value.__class__ is str:
@@ -246,6 +298,9 @@ def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, text
                     raise _ReadLimit
             elif value is not None:
                 blank = False
+        if filled and not blank:
+            # A row that only a merge from above reaches into holds no record of its own.
+            blank = all(picked[i] is None for i in range(len(picked)) if i not in filled)
         if not blank:
             sheet.rows.append((number, picked))
     return sheet

@@ -4,10 +4,13 @@ Kept apart from the rules (validate) so that the reader and the checker
 share one notion of a sheet, a cell's place and a problem.
 """
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import WINDOWS_EPOCH
 
 from .xlsx_columns import SHEET_ORDER, CellError, Column, Sheet, show
+from .xlsx_layout import Layout, Merges
 
 # Stands for a formula cell without a cached value: already reported, so no further error is due.
 NO_VALUE = type("NoValue", (), {"__repr__": lambda self: "NO_VALUE"})()
@@ -101,6 +104,9 @@ class SheetRows:
     spec: Sheet
     positions: dict[str, int]  # column attr -> 0-based position of that column in the file
     rows: list[tuple[int, list]]  # (row number, values of the present columns, in spec order)
+    epoch: datetime = WINDOWS_EPOCH  # the workbook's date system: what a plain number in a date column counts from
+    layout: Layout | None = None  # merged ranges, hidden rows and columns (to name them in messages)
+    merges: Merges | None = None
 
     @property
     def present(self) -> tuple[Column, ...]:
@@ -171,9 +177,9 @@ def parse_rows(sheet: SheetRows, problems: Problems) -> list[tuple[int, dict]]:
                 record[column.attr] = None
             else:
                 try:
-                    record[column.attr] = column.parse(value)
+                    record[column.attr] = column.read(value, sheet.epoch)
                 except CellError as error:
-                    check.error(column.attr, row, f"{column.header}{error}，实际为 {show(value)}")
+                    check.error(column.attr, row, f"{column.header}{error}，实际为 {show(value)}{error.hint}")
                     record[column.attr] = None
         records.append((row, record))
     return records

@@ -5,8 +5,10 @@ list, 11 million cells took three minutes. So every XML part of the package
 is first streamed through expat in chunks, counting elements, cells, rows,
 columns, shared strings and characters, and the file is refused at the first
 count past its limit (``Limits``), with a message naming the sheet and the
-limit. Only counts are kept: the scan runs in constant memory, and its time
-is bounded by the limits, whatever the file's size.
+limit. Only counts are kept, and what Excel shows differently from the cells
+(merged ranges, hidden rows and columns: ``xlsx_layout.Layout``), which
+openpyxl's read-only sheets do not expose: the scan's memory and time are
+bounded by the limits, whatever the file's size.
 
 expat is driven directly rather than through ElementTree's ``iterparse``: no
 element objects are built, which makes the scan twice as fast (the bench's
@@ -24,6 +26,7 @@ from xml.parsers import expat
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string
 
+from .xlsx_layout import TRUE, Layout, parse_range
 from .xlsx_package import NOT_A_WORKBOOK, Limits, PackageError, worksheet_members
 
 SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
@@ -39,6 +42,7 @@ _SUSPECT = "可能是恶意构造的文件，已拒绝读取"
 class SheetCount:
     rows: int = 0  # data rows (below the header) holding a cell
     cells: int = 0
+    layout: Layout = field(default_factory=Layout)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Inventory:
     strings: int = 0
     text: int = 0
     elements: int = 0
+    merges: int = 0
 
 
 def take_inventory(archive: zipfile.ZipFile, limits: Limits, progress=None) -> Inventory:
@@ -262,6 +267,8 @@ class _Sheet(_Part):
         self.cell_depth = 0  # depth of the <c> being read, 0 outside one
         self.cell_chars = 0
         self.cell_is_text = False
+        self.layout = count.layout
+        self.hidden_row = False  # the current row is hidden and has shown no cell yet
 
     def start(self, tag, attrs):
         # opened(), inlined: this runs for every element of every sheet.
@@ -282,9 +289,36 @@ class _Sheet(_Part):
             number = attrs.get("r")
             self.row = self._number(number) if number else self.row + 1
             self.row_has_cells = False
+            self.hidden_row = attrs.get("hidden") in TRUE
             self.column = 0
             if self.row - 1 > self.limits.max_rows:
                 raise PackageError(f"数据超过 {self.limits.max_rows} 行的上限，已停止读取", self.name)
+        elif kind == "mergeCell":
+            self._merge(attrs.get("ref", ""))
+        elif kind == "col" and attrs.get("hidden") in TRUE:
+            self._hidden_columns(attrs)
+
+    def _merge(self, ref: str):
+        inventory, limits = self.inventory, self.limits
+        try:
+            merge = parse_range(ref)
+        except ValueError:
+            raise PackageError(f"工作表内容已损坏，无法读取（合并单元格 “{ref[:20]}” 无效）", self.name) from None
+        if merge is None:
+            return
+        inventory.merges += 1
+        if inventory.merges > limits.max_merges:
+            raise PackageError(f"合并单元格超过 {limits.max_merges} 处的上限（到工作表 “{self.name}” 为止），"
+                               "已停止读取；请取消不必要的合并后再导入")
+        self.layout.merges.append(merge)
+
+    def _hidden_columns(self, attrs):
+        # Only where a cell may be: a sheet has at most max_columns such ranges that matter.
+        hidden = self.layout.hidden_columns
+        first, last = attrs.get("min", ""), attrs.get("max", "")
+        if first.isdigit() and last.isdigit() and int(first) <= self.limits.max_columns \
+                and len(hidden) < self.limits.max_columns:
+            hidden.append((int(first), int(last)))
 
     def _cell(self, attrs):
         inventory, limits, count = self.inventory, self.limits, self.count
@@ -309,6 +343,12 @@ class _Sheet(_Part):
         if self.column > limits.max_columns:
             raise PackageError(f"第 {self.row} 行用到了第 {self.column} 列（{get_column_letter(self.column)} 列），"
                                f"超过 {limits.max_columns} 列的上限，已停止读取", self.name)
+        layout = self.layout
+        if self.column > layout.last_column:
+            layout.last_column = self.column
+        if self.hidden_row:
+            self.hidden_row = False
+            layout.hidden_rows.append(self.row)
         if not self.row_has_cells and self.row > 1:
             self.row_has_cells = True
             count.rows += 1

@@ -47,6 +47,7 @@ def _staging_dir():
 
 
 _GONE = "这次检查的记录已失效（例如程序重新启动过），请重新上传"
+_OLDER_UNCONFIRMED = "这是一个旧文件，未做任何更改：如确要用它替换正在使用的目录，请先勾选“确认发布这个旧文件”，再点确认发布"
 
 
 def _own_job(job_id):
@@ -124,8 +125,15 @@ def confirm():
     if job.followed_by is None and not job.path.exists():
         flash("待导入的文件已失效，请重新上传", "error")
         return redirect(url_for(".versions"))
+    older = bool(job.report.get("older"))
+    confirmed = request.form.get("allow_older") == "1"
+    if older and not confirmed and job.followed_by is None:
+        # Checked here, not only by the browser's "required": the tick is the officer's word.
+        return render_template("catalogue/checked.html", job=job, report=job.report, filename=job.filename,
+                               refusal=_OLDER_UNCONFIRMED), 422
     try:
-        follower = checks_runner().follow(job)  # a second click follows the first import
+        # A second click follows the first import; the tick counts only for a file the check found older.
+        follower = checks_runner().follow(job, allow_older=older and confirmed)
     except Busy as exc:
         flash(str(exc), "error")
         return redirect(url_for(".job", job_id=job.id))
