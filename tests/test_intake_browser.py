@@ -74,10 +74,11 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.keyboard.press("Enter")
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
 
-    # The three questions: the digit picks the answer and moves on; the lists follow.
-    for question in ("Q1", "Q2", "Q3"):
+    # The three questions, and then the parents' marriage that the registration of the birth asks:
+    # the digit picks the answer and moves on; the lists follow.
+    for question in ("Q1", "Q2", "Q3", "Q4"):
         focus_on(page, "el.name", f"q.{question}")
-        page.keyboard.press("1")  # 是
+        page.keyboard.press("1")  # 是, 已婚
         wait_settled(page)
     assert page.locator("text=问题已答完").is_visible()
     assert page.locator("#matters input[name=matters][value=YB-0101]").is_checked()
