@@ -37,7 +37,8 @@ BEFORE_HOLIDAY = date(2026, 9, 30)
 
 def newborn(**changes):
     """The registration of story 1 (Ms Li, 新生儿出生一件事), with ``changes``."""
-    request = dict(bundle="YJS-XSECS", answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"}, matters=list(XSECS_MATTERS),
+    request = dict(bundle="YJS-XSECS", answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"},
+                   matters=list(XSECS_MATTERS),
                    applicant={"kind": "person", "name": "李娜", "id_number": MOTHER_ID, "phone": PHONE,
                               "address": "安澜县城关镇幸福路 1 号"},
                    form=dict(XSECS_FORM))
