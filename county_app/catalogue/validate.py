@@ -53,7 +53,7 @@ def build_catalogue(sheets: dict[str, SheetRows], problems: Problems) -> Catalog
     _check_bundles(*checker(BUNDLES))
     questions = _check_questions(*checker(QUESTIONS), bundles)
     _check_members(*checker(MEMBERS), matters, bundles, questions)
-    _check_material_conditions(checker(MATERIALS)[0], records[MATERIALS.name], holders(sheets, records), questions)
+    _check_material_conditions(checker(MATERIALS)[0], records[MATERIALS.name], _holders(sheets, records), questions)
     _check_calendar(*checker(CALENDAR))
 
     if problems.error_count:
@@ -220,7 +220,7 @@ def _check_questions(check, records, bundles):
     return questions
 
 
-def holders(sheets, records):
+def _holders(sheets, records):
     """{matter code: [bundle codes holding it]} from 一件事事项; None when that cannot be told."""
     sheet = sheets.get(MEMBERS.name)
     if sheet is None:

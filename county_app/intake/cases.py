@@ -73,7 +73,8 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     person = _checked_applicant(applicant, problems)
     helper = _checked_agent(agent, problems)
     # The applicant's kind and the agent's presence decide the materials that hinge on them (材料 适用条件).
-    facts = case_facts(kind=person["kind"] if person["kind"] in KINDS else None, agent=helper is not None)
+    known_kind = person["kind"] if isinstance(person["kind"], str) and person["kind"] in KINDS else None
+    facts = case_facts(kind=known_kind, agent=helper is not None)
     guide = _guide(bundle, matters, answers, version, facts, problems)
     clean = {}
     if guide is not None:
