@@ -228,7 +228,7 @@ def pick_bundle(clerk):
     clerk.think()
     clerk.wait("打开一件事", lambda: (page.wait_for_url(f"**/intake/new?bundle={BUNDLE}"),
                                  clerk.focus_is("el.name", "q.Q1")), key="Enter")
-    for question in ("Q1", "Q2", "Q3"):
+    for question in ("Q1", "Q2", "Q3", "Q4"):  # Q4 (the parents' marriage) follows Q3=是
         clerk.focus_is("el.name", f"q.{question}")
         clerk.think()
         clerk.wait(f"回答 {question} → 刷新", clerk.settled, key="1")  # 是; the lists follow, the focus moves on

@@ -138,6 +138,7 @@ class Template:
 
 def bundle_templates():
     """Every distinct set of matters each enabled bundle of the catalogue in force can give (DB connected)."""
+    from county_app.intake.facts import case_facts
     from county_app.intake.guide import guide_bundle
     from county_app.models import BundleRow, CatalogueVersion, QuestionRow
 
@@ -149,7 +150,9 @@ def bundle_templates():
         options = [[o.strip() for o in q.options.split("|") if o.strip()] for q in questions]
         found = {}
         for combo in product(*options):
-            guide = guide_bundle(bundle.code, dict(zip((q.code for q in questions), combo)), version=version)
+            # The applicant of the bundle's audience, without an agent: the checklist a case then gets.
+            guide = guide_bundle(bundle.code, dict(zip((q.code for q in questions), combo)), version=version,
+                                 facts=case_facts(kind=bundle.audience, agent=False))
             if guide.questions or not guide.matters:
                 continue
             key = tuple(m.code for m in guide.matters)

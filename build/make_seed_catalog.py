@@ -5,7 +5,9 @@
 ``build/seed_catalog.toml`` is what county officers review and edit: each
 shared material and form field is defined once by code, matters refer to them
 (with per-matter overrides), bundles list their situation questions and
-members, holidays are given as date ranges. ``load_seed`` expands that into a
+members, holidays are given as date ranges. Every matter cites the legal
+basis of its time limits (``time_basis``, written into 设定依据 after
+``basis``); a limit that could not be checked says ``UNVERIFIED``. ``load_seed`` expands that into a
 ``county_app.catalogue.model.Catalogue`` (one row per matter and material,
 per matter and field; positions from the order in the file), checking the
 workbook contract on the way so that mistakes are reported against the TOML,
@@ -37,15 +39,19 @@ REGION_CODE = re.compile(r"[0-9]{6}|[0-9]{12}")
 OPTION_FORBIDDEN = re.compile(r"[|;=!]")
 
 CATALOGUE_KEYS = {"version", "issuer", "published_on", "region_code"}
-MATERIAL_KEYS = {"name", "type", "copies", "form", "source", "necessity", "waiver", "note"}
+MATERIAL_KEYS = {"name", "type", "copies", "form", "source", "necessity", "waiver", "note", "condition"}
 MATERIAL_OVERRIDES = (MATERIAL_KEYS - {"name"}) | {"code"}
 FIELD_KEYS = {"name", "type", "options", "prefill", "required"}
 FIELD_OVERRIDES = {"code", "required"}
 MATTER_KEYS = {
     "code", "name", "kind", "department", "handling", "statutory_days", "promised_days", "visits",
-    "fee", "result", "conditions", "basis", "status", "materials", "fields",
+    "fee", "result", "conditions", "basis", "time_basis", "status", "materials", "fields",
 }
-MATTER_REQUIRED = ("code", "name", "kind", "department", "handling", "statutory_days", "promised_days")
+MATTER_REQUIRED = ("code", "name", "kind", "department", "handling", "statutory_days", "promised_days",
+                   "basis", "time_basis")
+# How 设定依据 introduces the basis of the time limits, and how a limit not checked against its basis is marked.
+TIME_BASIS = "。办结时限："
+UNVERIFIED = "（待核实）"
 BUNDLE_KEYS = {"code", "name", "lead", "audience", "description", "status", "questions", "members"}
 QUESTION_KEYS = {"code", "text", "options", "show_if"}
 MEMBER_KEYS = {"matter", "membership", "condition"}
@@ -148,7 +154,8 @@ class _Loader:
         fields = self.field_definitions(self.data.get("fields", {}))
         catalogue = Catalogue(info=info)
         self.matters(self.data.get("matters", []), materials, fields, catalogue)
-        self.bundles(self.data.get("bundles", []), catalogue)
+        used = self.bundles(self.data.get("bundles", []), catalogue)
+        self.material_conditions(catalogue, used)
         catalogue.calendar = self.holidays(self.data.get("holidays", []))
         self.unused(materials, fields, catalogue)
         if self.problems:
@@ -197,6 +204,7 @@ class _Loader:
             "necessity": self.word(vocabulary.NECESSITY, merged.get("necessity", "必要"), where, "necessity"),
             "waiver": self.word(vocabulary.WAIVERS, merged.get("waiver", ""), where, "waiver"),
             "instructions": self.text(merged, "note", where),
+            "condition": self.text(merged, "condition", where),
         }
         for key, label in (("form", "type"), ("medium", "form"), ("source", "source")):
             if result[key] is None and label not in merged:
@@ -255,8 +263,9 @@ class _Loader:
             promised = self.integer(table, "promised_days", where, 0)
             if promised > statutory:
                 self.problem(where, f"promised_days {promised} exceeds statutory_days {statutory}")
-            if handling == "instant" and (promised or statutory):
-                self.problem(where, "an 即办件 has statutory_days = promised_days = 0")
+            # An 即办件 is decided on the spot (承诺 0) even where the law allows days (法定 > 0).
+            if handling == "instant" and promised:
+                self.problem(where, "an 即办件 has promised_days = 0")
             if handling == "promised" and promised == 0:
                 self.problem(where, "an 承诺件 needs promised_days > 0")
             catalogue.matters.append(Matter(
@@ -271,7 +280,8 @@ class _Loader:
                 fee=self.text(table, "fee", where),
                 result_name=self.text(table, "result", where),
                 conditions=self.text(table, "conditions", where),
-                legal_basis=self.text(table, "basis", where),
+                legal_basis=self.text(table, "basis", where, required=True) + TIME_BASIS
+                + self.text(table, "time_basis", where, required=True),
                 enabled=self.word(vocabulary.STATUS, table.get("status", "启用"), where, "status", blank=True),
             ))
             self.matter_materials(code, table.get("materials", []), materials, where, catalogue)
@@ -328,8 +338,10 @@ class _Loader:
             ))
 
     def bundles(self, entries, catalogue):
+        """Bundles, questions and members; gives {bundle: (questions' options, codes used by conditions)}."""
         matters = {matter.code: matter for matter in catalogue.matters}
         seen = set()
+        bundles = {}
         for number, table in enumerate(entries, 1):
             code = table.get("code", "") if isinstance(table, dict) else ""
             where = f"[[bundles]] #{number} {code}".rstrip()
@@ -393,6 +405,41 @@ class _Loader:
                 ))
             if not members:
                 self.problem(where, "has no members")
+            bundles[code] = (where, asked, used)
+        return bundles
+
+    def material_conditions(self, catalogue, bundles):
+        """Material conditions name the facts or a question of a bundle holding the matter; every question is used."""
+        holders = {}
+        for member in catalogue.members:
+            holders.setdefault(member.matter_code, []).append(member.bundle_code)
+        for material in catalogue.materials:
+            if not material.condition:
+                continue
+            where = f"matter {material.matter_code} material {material.code}"
+            try:
+                clauses = conditions.parse(material.condition)
+            except conditions.ConditionError as error:
+                self.problem(where, f"condition {material.condition!r}: {error}")
+                continue
+            for clause in clauses:
+                if clause.question in conditions.FACTS:
+                    options = conditions.FACTS[clause.question]
+                else:
+                    held = [bundles[b] for b in holders.get(material.matter_code, []) if b in bundles]
+                    options = [o for _, asked, _ in held for o in asked.get(clause.question, ())]
+                    for _, asked, used in held:
+                        if clause.question in asked:
+                            used.add(clause.question)
+                    if not options:
+                        self.problem(where, f"condition {material.condition!r} names {clause.question!r}, a question "
+                                            f"of no bundle holding the matter (nor {'/'.join(conditions.FACTS)})")
+                        continue
+                unknown = sorted(clause.values - set(options))
+                if unknown:
+                    self.problem(where, f"condition {material.condition!r}: {clause.question!r} has no value "
+                                        f"{'、'.join(unknown)} (values: {'|'.join(dict.fromkeys(options))})")
+        for where, asked, used in bundles.values():
             for qcode in asked:
                 if qcode not in used:
                     self.problem(where, f"question {qcode!r} is used by no condition")

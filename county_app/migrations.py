@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from peewee import BooleanField, CharField, DateTimeField, IntegerField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from . import models, paths
 from .db import db
@@ -34,11 +34,34 @@ class _User0001(models.BaseModel):
         table_name = "user"
 
 
+class _Material0001(models.BaseModel):
+    """``material`` as 0001 built it; 0006 added its 适用条件 column."""
+
+    # backref "+": a frozen copy must not add attributes to the live models
+    catalogue = ForeignKeyField(models.CatalogueVersion, backref="+", on_delete="CASCADE")
+    matter = ForeignKeyField(models.MatterRow, backref="+", on_delete="CASCADE")
+    code = CharField()
+    name = CharField()
+    form = CharField()
+    copies = IntegerField()
+    medium = CharField()
+    source = CharField()
+    necessity = CharField()
+    waiver = CharField(null=True)
+    instructions = TextField(default="")
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "material"
+        indexes = ((("catalogue", "code"), False),)
+
+
 _ADDED_BY_0005 = (models.LoginSession, models.LoginThrottle)
+_FROZEN_0001 = {models.User: _User0001, models.MaterialRow: _Material0001}
 
 
 def _initial(database):
-    database.create_tables([_User0001 if model is models.User else model
+    database.create_tables([_FROZEN_0001.get(model, model)
                             for model in models.MODELS if model not in _ADDED_BY_0005])
 
 
@@ -98,12 +121,19 @@ def _login_sessions(database):
     database.create_tables(_ADDED_BY_0005)
 
 
+def _material_conditions(database):
+    # A material may now be asked only under a condition (材料 适用条件); rows already imported
+    # were always asked, which the empty condition says.
+    database.execute_sql('ALTER TABLE "material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
     ("0003_case_item_department_index", _department_index),
     ("0004_receipt_at_registration", _receipts),
     ("0005_login_sessions", _login_sessions),
+    ("0006_material_conditions", _material_conditions),
 ]
 
 

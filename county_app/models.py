@@ -180,6 +180,8 @@ class MaterialRow(BaseModel):
     waiver = CharField(null=True)
     instructions = TextField(default="")
     position = IntegerField(default=0)
+    # 适用条件 (catalogue grammar, "" = always asked); added by migration 0006, hence last and with a SQL default
+    condition = TextField(default="", constraints=[SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "material"

@@ -284,7 +284,9 @@ def one_time_notice(guide, answers, centre):
         "code": m.code, "name": m.name, "requirement": material_requirement(m.form, m.copies),
         "necessity": vocabulary.word_for(vocabulary.NECESSITY, m.necessity), "waiver": WAIVER_HINTS.get(m.waiver, ""),
         "instructions": m.instructions, "shared": len(m.matters) if len(m.matters) > 1 else 0,
-        "matters": [names.get(code, code) for code in m.matters]} for m in guide.materials]
+        "matters": [names.get(code, code) for code in m.matters],
+        # Before the applicant and agent are known, a paper that hinges on them says when it is needed.
+        "condition": m.condition_text} for m in guide.materials]
     fields = [{"name": f.name, "required": f.required, "prefilled": bool(f.prefill),
                "type": vocabulary.word_for(vocabulary.FIELD_TYPES, f.type)} for f in guide.fields]
     matters = [{"code": m.code, "name": m.name, "department": m.department, "required": m.required,

@@ -1,12 +1,14 @@
 """Reports over the catalogue: what bundling saves (减材料、减表单、减时限、减跑动).
 
 Counted exactly as interfaces.md "How the effects report counts" says: over
-all member matters of a bundle, conditions ignored. The caller holds the
+all member matters of a bundle, conditions ignored — except that a shared
+matter's material whose 适用条件 names another bundle's question is not a
+material of this bundle. The caller holds the
 database connection; no Flask here.
 """
 from .catalogue.merging import FETCHED_WAIVERS, merge_fields, merge_materials
-from .catalogue.query import materials_and_fields
-from .models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow
+from .catalogue.query import materials_and_fields, materials_in_bundle
+from .models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow, QuestionRow
 
 EFFECT_KEYS = ("bundle", "name", "materials_before", "materials_after", "fields_before", "fields_after",
                "statutory_days_serial", "promised_days_parallel", "visits_before", "visits_after")
@@ -32,6 +34,11 @@ def bundle_effect(bundle):
              .where(BundleMemberRow.bundle == bundle).order_by(BundleMemberRow.position, BundleMemberRow.id))
     matters = [link.matter for link in links]
     materials, fields = materials_and_fields(matters)
+    # A shared matter's paper asked only in another bundle (its 适用条件 names that bundle's question)
+    # is never a paper of this one.
+    questions = {q.code: [o.strip() for o in q.options.split("|") if o.strip()]
+                 for q in QuestionRow.select().where(QuestionRow.bundle == bundle)}
+    materials = materials_in_bundle(materials, questions)
     # "Whose 免提交方式 is 电子证照 or 数据共享" is read on the merged material (merging.merge_materials):
     # a paper is left out only when every matter that asks for it waives it the same fetched way,
     # because one matter still wanting the paper means the applicant still brings it.

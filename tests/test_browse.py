@@ -335,3 +335,26 @@ def test_matter_list_pages(app, make_user, tmp_path):
     assert "测试事项129" in second and "测试事项0<" not in second and "上一页" in second
     answer = client.get("/api/v1/matters", query_string={"page": 2}).get_json()
     assert answer["total"] == 134 and len(answer["items"]) == 34
+
+
+def test_a_material_asked_under_a_condition_says_when(clerk):
+    bundle = clerk.get("/bundles/B01").get_data(as_text=True)
+    assert "结婚证 <strong class=\"small\">（Q2「父母是否已婚？」答“是”时提交）</strong>" in bundle
+    matter = clerk.get("/matters/M002").get_data(as_text=True)
+    assert "结婚证 <strong class=\"small\">（Q2答“是”时提交）</strong>" in matter
+    detail = clerk.get("/api/v1/bundles/B01").get_json()
+    assert next(m for m in detail["materials"] if m["code"] == "C02")["conditions"] == ["Q2=是"]
+
+
+def test_a_shared_matters_page_in_each_bundle_lists_only_that_bundles_papers(seeded_app, make_user):
+    """不动产登记资料查询 belongs to 教育入学 and 企业破产信息核查: the court's papers show in the latter only."""
+    make_user("li", "clerk")
+    client = seeded_app.test_client()
+    login(client, "li")
+    school = client.get("/bundles/YJS-JYRX").get_data(as_text=True)
+    bankruptcy = client.get("/bundles/YJS-PCHC").get_data(as_text=True)
+    assert "人民法院受理破产申请裁定书" not in school and "人民法院受理破产申请裁定书" in bankruptcy
+    # (其他查询事项 ask for them outright, so the bundle lists them without a condition.)
+    assert "人民法院受理破产申请裁定书 <strong class=\"small\">（PC1答“不清楚”或“是”时提交）</strong>" in \
+        client.get("/matters/ZR-0101").get_data(as_text=True)
+    assert "（由他人代办时提交）" in client.get("/bundles/YJS-TX").get_data(as_text=True)

@@ -236,7 +236,7 @@ def test_invalid_values_are_422(apis):
         "kind": "person", "name": "李娜", "id_number": "331128199003071244", "phone": "12345"}))
     assert status == 422 and error_code(answer) == "invalid"
     assert {"applicant.id_number", "applicant.phone"} <= {d["field"] for d in answer["error"]["details"]}
-    status, answer = clerk.post("/api/v1/cases", newborn(answers={"Q1": "是", "Q2": "否", "Q3": "是"}))
+    status, answer = clerk.post("/api/v1/cases", newborn(answers={"Q1": "是", "Q2": "否", "Q3": "是", "Q4": "已婚"}))
     assert status == 422 and "matters" in {d["field"] for d in answer["error"]["details"]}
     status, case = clerk.post("/api/v1/cases", newborn())
     case_no = case["case_no"]

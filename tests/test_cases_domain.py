@@ -37,7 +37,8 @@ BEFORE_HOLIDAY = date(2026, 9, 30)
 
 def newborn(**changes):
     """The registration of story 1 (Ms Li, 新生儿出生一件事), with ``changes``."""
-    request = dict(bundle="YJS-XSECS", answers={"Q1": "是", "Q2": "是", "Q3": "是"}, matters=list(XSECS_MATTERS),
+    request = dict(bundle="YJS-XSECS", answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"},
+                   matters=list(XSECS_MATTERS),
                    applicant={"kind": "person", "name": "李娜", "id_number": MOTHER_ID, "phone": PHONE,
                               "address": "安澜县城关镇幸福路 1 号"},
                    form=dict(XSECS_FORM))
@@ -162,7 +163,7 @@ def test_a_company_needs_a_valid_credit_code(window):
 
 @pytest.mark.parametrize("changes,field", [
     (dict(matters=["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103", "GA-0102"]), "matters"),  # not a member
-    (dict(answers={"Q1": "是", "Q2": "否", "Q3": "是"}), "matters"),  # RS-0101 needs Q2=是
+    (dict(answers={"Q1": "是", "Q2": "否", "Q3": "是", "Q4": "已婚"}), "matters"),  # RS-0101 needs Q2=是
     (dict(answers={"Q1": "是"}, matters=None), "answers.Q2"),  # questions left unanswered
     (dict(answers={"Q1": "也许"}), "answers.Q1"),
     (dict(bundle="NO-SUCH"), "bundle"),

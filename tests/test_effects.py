@@ -89,9 +89,10 @@ def test_the_seed_newborn_bundle(seeded_app):
         rows = reports.effects()
     assert len(rows) == 13
     newborn = next(row for row in rows if row["bundle"] == "YJS-XSECS")
-    # 6 matters: 2+3+5+4+4+3 material rows, 7 codes less the fetched 出生医学证明;
+    # 6 matters: 2+3+7+4+4+3 material rows (出生登记 asks for 结婚证 or, unmarried, the 非婚生育说明 and
+    # perhaps a 亲子鉴定证明: conditions ignored), 9 codes less the fetched 出生医学证明;
     # 12+8+13+7+6+8 field rows, 19 codes less 4 prefilled; only 社会保障卡 takes 20 days (5 promised).
-    assert newborn == {"bundle": "YJS-XSECS", "name": "新生儿出生一件事", "materials_before": 21, "materials_after": 6,
+    assert newborn == {"bundle": "YJS-XSECS", "name": "新生儿出生一件事", "materials_before": 23, "materials_after": 8,
                        "fields_before": 54, "fields_after": 15, "statutory_days_serial": 20,
                        "promised_days_parallel": 5, "visits_before": 7, "visits_after": 1}
 
@@ -144,7 +145,7 @@ def test_effects_api(live_server, token):
     status, rows = call(f"{live_server}/api/v1/reports/effects", token=token)
     assert status == 200 and len(rows) == 13
     assert all(set(row) == set(reports.EFFECT_KEYS) for row in rows)
-    assert rows[0]["bundle"] == "YJS-XSECS" and rows[0]["materials_before"] == 21
+    assert rows[0]["bundle"] == "YJS-XSECS" and rows[0]["materials_before"] == 23
     status, answer = call(f"{live_server}/api/v1/reports/effects")
     assert status == 401 and answer["error"]["code"] == "unauthorized"
 

@@ -213,9 +213,11 @@ def test_to_json_has_the_shape_of_the_api(catalogued):
 
 
 def test_story_1_newborn_step_by_step_without_medical_insurance(seeded_app):
-    steps = [{}, {"Q1": "是"}, {"Q1": "是", "Q2": "是"}, {"Q1": "是", "Q2": "是", "Q3": "是"}]
+    steps = [{}, {"Q1": "是"}, {"Q1": "是", "Q2": "是"}, {"Q1": "是", "Q2": "是", "Q3": "是"},
+             {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"}]
     asked = [codes(guide("YJS-XSECS", answers).questions) for answers in steps]
-    assert asked == [["Q1", "Q2", "Q3"], ["Q2", "Q3"], ["Q3"], []]
+    # The parents' marriage is asked once the birth is registered here (出生登记 asks for 结婚证 or not).
+    assert asked == [["Q1", "Q2", "Q3"], ["Q2", "Q3"], ["Q3"], ["Q4"], []]
     everything = guide("YJS-XSECS", steps[-1])
     assert everything.complete
     assert codes(everything.matters) == ["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "YB-0101", "WJ-0103"]

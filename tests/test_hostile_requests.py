@@ -176,7 +176,7 @@ def test_answers_to_questions_the_bundle_does_not_have_are_one_short_error(centr
 
 def test_the_intake_page_names_many_unknown_questions_in_one_line(centre):
     window = Browser(centre["base"], "li")
-    form = {"bundle": "YJS-XSECS", "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "kind": "person", "p.name": "李娜",
+    form = {"bundle": "YJS-XSECS", "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "q.Q4": "已婚", "kind": "person", "p.name": "李娜",
             "p.id_number": MOTHER_ID, "p.phone": PHONE, "action": "register",
             **{f"f.{code}": value for code, value in XSECS_FORM.items()}, **{f"q.Z{i}": "是" for i in range(900)}}
     status, page = window.post("/intake/new", form)

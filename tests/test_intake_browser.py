@@ -74,10 +74,11 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.keyboard.press("Enter")
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
 
-    # The three questions: the digit picks the answer and moves on; the lists follow.
-    for question in ("Q1", "Q2", "Q3"):
+    # The three questions, and then the parents' marriage that the registration of the birth asks:
+    # the digit picks the answer and moves on; the lists follow.
+    for question in ("Q1", "Q2", "Q3", "Q4"):
         focus_on(page, "el.name", f"q.{question}")
-        page.keyboard.press("1")  # 是
+        page.keyboard.press("1")  # 是, 已婚
         wait_settled(page)
     assert page.locator("text=问题已答完").is_visible()
     assert page.locator("#matters input[name=matters][value=YB-0101]").is_checked()
@@ -322,3 +323,37 @@ def test_numbers_typed_in_full_width_are_checked_and_shown_in_ascii(window, brow
     # the page itself sends the canonical form (String.prototype.normalize("NFKC")), not only the server reads it
     values = [re.search(r'name="value"\r\n\r\n(.*?)\r\n', body).group(1) for body in sent]
     assert set(values) == {MOTHER_ID, PHONE}, values  # checked on Enter and again on leaving the box
+
+
+def test_the_material_list_follows_the_agent_section_and_the_applicants_kind(window, browser_page):
+    """Story 3: the daughter typed in as agent adds her authorisation and ID card; a person connecting
+    power brings no business licence (材料 适用条件 over 代办 and 申请人类型)."""
+    base, page = window, browser_page
+    page.goto(base + "/intake/new?bundle=YJS-TX")
+    log_in(page, base)
+    page.wait_for_url("**/intake/new?bundle=YJS-TX")
+    for question, answer in (("Q1", "企业职工基本养老保险"), ("Q2", "否"), ("Q3", "否")):
+        page.check(f"input[name='q.{question}'][value='{answer}']")
+        wait_settled(page)
+    materials = page.locator(".materials-preview")
+    assert page.locator("text=问题已答完").is_visible()
+    assert "授权委托书" not in materials.inner_text() and "代理人身份证件" not in materials.inner_text()
+
+    page.click("#g-name")
+    page.keyboard.type("王小红")
+    page.wait_for_function("document.querySelector('.materials-preview').innerText.includes('授权委托书')")
+    wait_settled(page)
+    assert "代理人身份证件" in materials.inner_text()
+    assert page.input_value("#g-name") == "王小红" and focused(page, "el.id") == "g-name"  # typing goes on
+    page.screenshot(path="/tmp/intake-agent.png")
+    page.fill("#g-name", "")
+    page.wait_for_function("!document.querySelector('.materials-preview').innerText.includes('授权委托书')")
+
+    page.goto(base + "/intake/new?bundle=YJS-SDQW")
+    for question in ("Q1", "Q2"):
+        page.check(f"input[name='q.{question}'][value='否']")
+        wait_settled(page)
+    assert page.locator("input[name=kind][value=company]").is_checked()  # the bundle serves companies
+    assert "营业执照" in materials.inner_text()
+    page.check("input[name=kind][value=person]")
+    page.wait_for_function("!document.querySelector('.materials-preview').innerText.includes('营业执照')")

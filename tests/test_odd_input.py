@@ -205,7 +205,7 @@ def _bases():
 
     ``version`` is there as absent (null, "") so that odd versions are tried too.
     """
-    intake = {"bundle": "YJS-XSECS", "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "kind": "person", "p.name": "李娜",
+    intake = {"bundle": "YJS-XSECS", "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "q.Q4": "已婚", "kind": "person", "p.name": "李娜",
               "p.id_number": "331128199003071243", "p.phone": PHONE, "p.address": "幸福路 1 号", "g.name": "",
               "action": "register", **{f"f.{code}": value for code, value in XSECS_FORM.items()}}
     api = {

@@ -3,6 +3,11 @@
 One entry per material code and per field code, keeping the strictest
 requirement: a paper that one matter needs is needed. The bundle pages, the
 one-time notice and the intake all merge through here.
+
+A material may carry ``conditions``: it is asked only when one of them holds
+(材料 适用条件). Merged, a paper that one matter asks outright is asked
+outright; otherwise the entry keeps every matter's condition, any of which
+asks for it.
 """
 from dataclasses import dataclass, field
 
@@ -26,6 +31,8 @@ class Material:
     waiver: str | None
     instructions: str
     matters: list = field(default_factory=list)
+    conditions: tuple = ()  # condition texts, any of which asks for it; () = asked outright
+    condition_text: str = ""  # the same in words (query.describe_material_condition), "" = asked outright
 
 
 @dataclass
@@ -53,6 +60,10 @@ def merge_materials(materials):
             merged[item.code] = entry = Material(**{**vars(item), "matters": []})
             forms[item.code], waivers[item.code] = set(), set()
         else:
+            if not (entry.conditions and item.conditions):
+                entry.conditions = ()
+            else:
+                entry.conditions = tuple(dict.fromkeys(entry.conditions + item.conditions))
             entry.copies = max(entry.copies, item.copies)
             entry.necessity = min(entry.necessity, item.necessity, key=_rank_in(_NECESSITY_ORDER))
             entry.medium = min(entry.medium, item.medium, key=_rank_in(_MEDIUM_ORDER))

@@ -44,6 +44,8 @@ class Material:
     necessity: str  # "required" | "optional" | "deferrable"
     waiver: str | None = None  # None | "e_licence" | "data_sharing" | "commitment"
     instructions: str = ""
+    # 适用条件: the condition grammar over the bundle's questions and the facts 代办 / 申请人类型; "" = always
+    condition: str = ""
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ The caller holds the database connection.
 """
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from peewee import JOIN, fn
 
@@ -145,7 +145,10 @@ def get_bundle(code):
                       condition_text=describe_condition(m.condition, asked)) for m in links]
     # A disabled (停用) matter cannot be applied for, so its papers and fields are not asked.
     materials, fields = materials_and_fields([m.matter for m in links if m.matter.enabled])
-    merged_materials, merged_fields, counts = merge(materials, fields)
+    options = {q.code: _split(q.options) for q in questions}
+    merged_materials, merged_fields, counts = merge(materials_in_bundle(materials, options), fields)
+    for material in merged_materials:
+        material.condition_text = describe_material_condition(material.conditions, asked)
     totals = Totals(**counts)
     question_views = [Question(q.code, q.text, _split(q.options), q.condition, describe_condition(q.condition, asked))
                       for q in questions]
@@ -198,9 +201,13 @@ def get_matter(code):
         return None
     bundles = (BundleRow.select(BundleRow.code, BundleRow.name).join(BundleMemberRow)
                .where(BundleMemberRow.matter == row).order_by(BundleRow.position, BundleRow.id))
+    materials, fields = materials_and_fields([row])
+    # Shown as the workbook has them, one row each, with the condition in words (question codes only:
+    # a shared matter's conditions may name the questions of several bundles).
+    materials = [replace(m, condition_text=describe_material_condition(m.conditions)) for m in materials]
     return MatterDetail(
         **vars(_matter_summary(row)), fee=row.fee, result_name=row.result_name, conditions=row.conditions,
-        legal_basis=row.legal_basis, **dict(zip(("materials", "fields"), materials_and_fields([row]))),
+        legal_basis=row.legal_basis, materials=materials, fields=fields,
         bundles=[{"code": b.code, "name": b.name} for b in bundles])
 
 
@@ -232,20 +239,53 @@ def search(q, limit=50):
 def describe_condition(condition, questions):
     """A condition in words, e.g. ``Q1「在本县出生？」答“是”``; "" when it always holds.
 
-    ``questions`` maps question codes to their text. Text that does not parse
-    (it cannot be in force: the importer rejects it) is shown as it is.
+    ``questions`` maps question codes to their text. The facts of a material's
+    condition read as ``由他人代办`` or ``申请人为企业``. Text that does not
+    parse (it cannot be in force: the importer rejects it) is shown as it is.
     """
     try:
         clauses = conditions.parse(condition)
     except conditions.ConditionError:
         return condition
-    words = []
-    for clause in clauses:
-        text = questions.get(clause.question)
-        subject = f"{clause.question}「{text}」" if text else clause.question
-        answers = "或".join(f"“{value}”" for value in sorted(clause.values))
-        words.append(f"{subject}答的不是{answers}" if clause.negated else f"{subject}答{answers}")
-    return "，且 ".join(words)
+    return "，且 ".join(_clause_words(clause, questions) for clause in clauses)
+
+
+# How a fact reads for each of its values.
+_FACT_WORDS = {
+    (conditions.AGENT, "是"): "由他人代办", (conditions.AGENT, "否"): "申请人本人办理",
+    (conditions.APPLICANT_KIND, "个人"): "申请人为个人", (conditions.APPLICANT_KIND, "企业"): "申请人为企业",
+}
+
+
+def _clause_words(clause, questions):
+    if clause.question in conditions.FACTS:
+        # Each fact has few values: "!=" reads as the values left.
+        values = [v for v in conditions.FACTS[clause.question] if (v in clause.values) != clause.negated]
+        return "或".join(_FACT_WORDS.get((clause.question, v), f"{clause.question}为“{v}”") for v in values) \
+            or f"{clause.question}（不可能成立）"
+    text = questions.get(clause.question)
+    subject = f"{clause.question}「{text}」" if text else clause.question
+    answers = "或".join(f"“{value}”" for value in sorted(clause.values))
+    return f"{subject}答的不是{answers}" if clause.negated else f"{subject}答{answers}"
+
+
+def describe_material_condition(condition_texts, questions=None):
+    """When a paper is asked, in words: ``由他人代办时提交``; "" when asked outright.
+
+    ``condition_texts`` are the alternatives of a merged material (any of them asks for it).
+    """
+    alternatives = [describe_condition(text, questions or {}) for text in condition_texts]
+    return f"{'；或'.join(alternatives)}时提交" if alternatives else ""
+
+
+def materials_in_bundle(materials, questions):
+    """The (unmerged) materials that a bundle with ``questions`` ({code: options}) may ask for.
+
+    A matter shared by two bundles may carry papers for one of them only: a
+    material whose 适用条件 names a question of the other bundle is never
+    asked in this one, so it is not listed here either.
+    """
+    return [m for m in materials if all(conditions.may_hold(text, questions) for text in m.conditions)]
 
 
 def _bundle_summary(row, member_count):
@@ -279,7 +319,8 @@ def _materials_and_fields_of(version_shas, matter_ids):
     """
     order = {matter_id: i for i, matter_id in enumerate(matter_ids)}
     materials = tuple(Material(r.code, r.name, r.form, r.copies, r.medium, r.source, r.necessity, r.waiver or None,
-                               r.instructions, (r.matter.code,)) for r in _rows_of(MaterialRow, order))
+                               r.instructions, (r.matter.code,), (r.condition,) if r.condition else ())
+                      for r in _rows_of(MaterialRow, order))
     fields = tuple(FormField(r.code, r.name, r.type, r.required, _split(r.options), r.prefill or None,
                              (r.matter.code,)) for r in _rows_of(FieldRow, order))
     return materials, fields

@@ -220,7 +220,7 @@ MATTER_COLUMNS = ("catalogue", "code", "name", "initials", "kind", "department",
                   "promised_days", "visits", "fee", "result_name", "conditions", "legal_basis", "enabled",
                   "position")
 MATERIAL_COLUMNS = ("catalogue", "matter", "code", "name", "form", "copies", "medium", "source", "necessity",
-                    "waiver", "instructions", "position")
+                    "waiver", "instructions", "position", "condition")
 FIELD_COLUMNS = ("catalogue", "matter", "code", "name", "type", "required", "options", "prefill", "position")
 BUNDLE_COLUMNS = ("catalogue", "code", "name", "initials", "lead_department", "audience", "description",
                   "enabled", "position")
@@ -239,7 +239,7 @@ def _write(catalogue, *, sha, filename, actor):
     matter_ids = dict(MatterRow.select(MatterRow.code, MatterRow.id).where(MatterRow.catalogue == version).tuples())
     _insert(MaterialRow, MATERIAL_COLUMNS, (
         (v, matter_ids[m.matter_code], m.code, m.name, m.form, m.copies, m.medium, m.source, m.necessity,
-         m.waiver, m.instructions, i)
+         m.waiver, m.instructions, i, m.condition)
         for i, m in enumerate(catalogue.materials)))
     _insert(FieldRow, FIELD_COLUMNS, (
         (v, matter_ids[f.matter_code], f.code, f.name, f.type, f.required, "|".join(f.options), f.prefill, i)
@@ -282,7 +282,7 @@ def load_catalogue(version):
     materials = [
         model.Material(matter_code=matter_codes[r["matter"]], code=r["code"], name=r["name"], form=r["form"],
                        copies=r["copies"], medium=r["medium"], source=r["source"], necessity=r["necessity"],
-                       waiver=r["waiver"], instructions=r["instructions"])
+                       waiver=r["waiver"], instructions=r["instructions"], condition=r["condition"])
         for r in MaterialRow.select().where(MaterialRow.catalogue == version).order_by(MaterialRow.position)
         .dicts().iterator()]
     fields = [

@@ -53,6 +53,8 @@ def build_catalogue(sheets: dict[str, SheetRows], problems: Problems) -> Catalog
     _check_bundles(*checker(BUNDLES))
     questions = _check_questions(*checker(QUESTIONS), bundles)
     _check_members(*checker(MEMBERS), matters, bundles, questions)
+    _check_material_conditions(checker(MATERIALS)[0], records[MATERIALS.name], _holders(sheets, records, bundles),
+                               questions)
     _check_calendar(*checker(CALENDAR))
 
     if problems.error_count:
@@ -209,12 +211,82 @@ def _check_questions(check, records, bundles):
     if records and ("bundle_code" not in positions or "code" not in positions):
         return None
     questions = {}
-    for _, record in records:
+    for row, record in records:
+        if record["code"] in conditions.FACTS:
+            check.error("code", row, f"问题编码不能用 “{record['code']}”：它是材料适用条件中的办件事实，请换一个编码")
         if record["bundle_code"] is not None and record["code"] is not None:
             questions.setdefault(record["bundle_code"], {}).setdefault(record["code"], record["options"])
     _check_conditions(check, records, "condition", "显示条件", bundles, questions)
     _warn_cycles(check, records)
     return questions
+
+
+def _holders(sheets, records, bundles):
+    """{matter code: [bundle codes holding it]} from 一件事事项; None when that cannot be told.
+
+    A matter whose row names a bundle that does not exist maps to None: that
+    row's error is reported, and its conditions cannot be judged.
+    """
+    sheet = sheets.get(MEMBERS.name)
+    if sheet is None:
+        return {}
+    if "bundle_code" not in sheet.positions or "matter_code" not in sheet.positions:
+        return None
+    held = {}
+    for _, record in records[MEMBERS.name]:
+        bundle, matter = record["bundle_code"], record["matter_code"]
+        if bundle is None or matter is None:
+            continue
+        if bundles is not None and bundle not in bundles:
+            held[matter] = None
+        elif held.get(matter, []) is not None:
+            held.setdefault(matter, []).append(bundle)
+    return held
+
+
+def _check_material_conditions(check, records, held, questions):
+    """A material's 适用条件 names the facts or a question of a bundle holding its matter, with their values.
+
+    A matter shared by several bundles is asked in each by that bundle's own
+    answers, so a question of any of them may be named; a value must be an
+    option of that question in one of them.
+    """
+    facts = "、".join(conditions.FACTS)
+    for row, record in records:
+        source, matter = record["condition"], record["matter_code"]
+        if not source or matter is None:
+            continue
+        bundles = None if held is None else held.get(matter, [])
+        if held is not None and bundles is None:
+            continue  # a row of 一件事事项 names a bundle that does not exist: reported there
+        for clause in conditions.parse(source):
+            allowed = conditions.FACTS.get(clause.question)
+            if allowed is None:
+                if bundles is None or questions is None:
+                    continue  # cannot tell: the sheet or column at fault is already reported
+                asked = [questions[bundle][clause.question] for bundle in bundles
+                         if clause.question in questions.get(bundle, {})]
+                if not asked:
+                    check.error("condition", row, _unknown_question(clause.question, matter, bundles, facts))
+                    continue
+                allowed = [value for options in asked if options for value in options]
+                if not allowed:
+                    continue  # the question's own 选项 cell is wrong, already reported
+            for value in sorted(clause.values - set(allowed)):
+                if clause.question in conditions.FACTS:
+                    message = f"适用条件中 “{clause.question}” 只能是 {'|'.join(allowed)}，实际为 “{value}”"
+                else:
+                    message = (f"适用条件中问题 “{clause.question}” 没有选项 “{value}”"
+                               f"（可选：{'|'.join(dict.fromkeys(allowed))}）")
+                check.error("condition", row, message)
+
+
+def _unknown_question(question, matter, bundles, facts):
+    if not bundles:
+        return (f"适用条件引用了问题 “{question}”，但事项 “{matter}” 不属于任何一件事"
+                f"（单独办理的事项只能以 {facts} 为条件）")
+    return (f"适用条件引用了问题 “{question}”，但包含事项 “{matter}” 的一件事"
+            f"（{'、'.join(dict.fromkeys(bundles))}）都没有这个问题（也可以用 {facts}）")
 
 
 def _check_members(check, records, matters, bundles, questions):

@@ -290,6 +290,7 @@ MATERIALS = Sheet("材料", Material, (
     Column("免提交方式", "waiver", choice(vocabulary.WAIVERS), word(vocabulary.WAIVERS),
            default=None, width=12),
     Column("填报须知", "instructions", width=40),
+    Column("适用条件", "condition", condition, width=24),
 ), required=True, holds="materials")
 
 FIELDS = Sheet("表单", Field, (

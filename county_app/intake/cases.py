@@ -2,7 +2,9 @@
 
 Registration checks everything at once — the applicant, the agent, the bundle
 and answers (through ``guide``), the form (through ``forms``) — and reports
-every problem in one Invalid. A registered case pins the catalogue version in
+every problem in one Invalid. The checklist is the merged materials of the
+chosen matters that the answers and the case's facts ask for: the applicant's
+kind and whether an agent applies decide a material's 适用条件. A registered case pins the catalogue version in
 force, one item per matter (pinned to its ``MatterRow``) and one checklist
 entry per merged material code, all in one transaction with its number, its
 first event and its 收件回执 (numbered ``<case number>-01``). A case is read
@@ -22,6 +24,7 @@ from . import events, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
 from .forms import check_form
+from .facts import KINDS, case_facts
 from .guide import guide_bundle, guide_matters
 from .lists import due_soon, find_cases, overdue, today
 from .records import Case, CaseItem, CaseMaterial, Notice
@@ -69,7 +72,10 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     problems = []
     person = _checked_applicant(applicant, problems)
     helper = _checked_agent(agent, problems)
-    guide = _guide(bundle, matters, answers, version, problems)
+    # The applicant's kind and the agent's presence decide the materials that hinge on them (材料 适用条件).
+    known_kind = person["kind"] if isinstance(person["kind"], str) and person["kind"] in KINDS else None
+    facts = case_facts(kind=known_kind, agent=helper is not None)
+    guide = _guide(bundle, matters, answers, version, facts, problems)
     clean = {}
     if guide is not None:
         clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person)
@@ -139,13 +145,13 @@ _NOTICE_COUNT = Prepared(lambda case_id: Notice.select(fn.COUNT(Notice.id)).wher
 # ----------------------------------------------------------------------------- checks
 
 
-def _guide(bundle, matters, answers, version, problems):
-    """The guide for the request, or None with the problems noted."""
+def _guide(bundle, matters, answers, version, facts, problems):
+    """The guide for the request and the case's ``facts``, or None with the problems noted."""
     try:
         if bundle:
-            guide = guide_bundle(str(bundle), answers or {}, matters, version=version)
+            guide = guide_bundle(str(bundle), answers or {}, matters, version=version, facts=facts)
         elif matters is not None:
-            guide = guide_matters(matters, version=version)
+            guide = guide_matters(matters, version=version, facts=facts)
         else:
             problems.append({"field": "bundle", "message": "请选择一件事，或给出要办理的事项"})
             return None

@@ -7,6 +7,15 @@ fields are merged by ``catalogue.merging`` only. Reads catalogue rows of one
 ``CatalogueVersion`` (the one in force by default); the caller holds the
 database connection. No Flask here: the API, the pages and case registration
 all call these functions.
+
+A material with a 适用条件 is asked when its condition holds over the
+bundle's answers (a single matter has none: a clause over a question does not
+hold) and the facts of the case, ``代办`` and ``申请人类型`` (``case_facts``).
+Before the applicant and the agent are known — the one-time notice, a guide
+request without them — a paper that hinges on a fact still open is listed
+with that condition (``conditions``, ``condition_text`` such as
+``由他人代办时提交``), never silently dropped nor asked of everyone. At
+registration the facts are known and decide.
 """
 import functools
 from collections.abc import Mapping
@@ -14,10 +23,11 @@ from dataclasses import asdict, dataclass, field
 
 from ..catalogue import conditions
 from ..catalogue.merging import merge
-from ..catalogue.query import describe_condition, materials_and_fields
+from ..catalogue.query import describe_condition, describe_material_condition, materials_and_fields
 from ..models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow, QuestionRow
 from ..text import few, quoted, shown
 from .errors import Invalid, NotFound
+from .facts import asked_materials, case_facts
 
 MAX_MATTERS = 500  # a bundle has a handful, a request more than this is no choice anyone made
 
@@ -90,6 +100,7 @@ class Guide:
     totals: GuideTotals
     complete: bool  # no question left to ask
     answers: dict = field(default_factory=dict)  # {question code: answer}, the ones that count
+    facts: dict = field(default_factory=dict)  # case_facts: {"代办": 是|否|None, "申请人类型": 个人|企业|None}
 
     def to_json(self):
         """The API answer of ``POST /api/v1/guide`` (interfaces.md), with a few extras."""
@@ -100,6 +111,7 @@ class Guide:
             "questions": [asdict(q) for q in self.questions],
             "answered": [asdict(q) for q in self.answered],
             "answers": dict(self.answers),
+            "facts": dict(self.facts),
             "ignored": list(self.ignored),
             "matters": [{k: v for k, v in asdict(m).items() if k != "matter_id"} for m in self.matters],
             "materials": [material_json(m) for m in self.materials],
@@ -113,18 +125,20 @@ def material_json(material):
     return {"code": material.code, "name": material.name, "required": material.necessity == "required",
             "necessity": material.necessity, "copies": material.copies, "form": material.form,
             "medium": material.medium, "source": material.source, "waiver": material.waiver,
-            "instructions": material.instructions, "matters": list(material.matters)}
+            "instructions": material.instructions, "matters": list(material.matters),
+            "conditions": list(material.conditions), "condition_text": material.condition_text}
 
 
-def guide_bundle(bundle_code, answers, chosen=None, *, version=None):
+def guide_bundle(bundle_code, answers, chosen=None, *, version=None, facts=None):
     """The one-time notice for bundle ``bundle_code`` and ``answers`` ({question code: answer}).
 
     Without ``chosen`` the matters are every enabled member whose 适用条件
     holds; with ``chosen`` (matter codes) exactly those, after checking that
     each is an enabled, applicable member and that no applicable 必选 member
-    is left out. Raises NotFound for an unknown bundle, Invalid for a 停用
-    bundle (field ``bundle``), a bad answer (``answers.<Q>``) or a bad choice
-    (``matters``).
+    is left out. ``facts`` (``case_facts``; default: none known) and the
+    answers decide which conditional materials are asked. Raises NotFound for
+    an unknown bundle, Invalid for a 停用 bundle (field ``bundle``), a bad
+    answer (``answers.<Q>``) or a bad choice (``matters``).
     """
     version = _version(version)
     row, questions, links = _bundle_rows(version.id, version.sha256, bundle_code)
@@ -141,7 +155,7 @@ def guide_bundle(bundle_code, answers, chosen=None, *, version=None):
     else:
         selected = _checked_choice(row, questions, links, applicable, chosen)
     asked = [q for q in questions if q.code not in effective and conditions.holds(q.condition, effective)]
-    guide = _assemble(version, [(link.matter, link.required) for link in selected])
+    guide = _assemble(version, [(link.matter, link.required) for link in selected], effective, facts)
     guide.bundle = GuideBundle(row.code, row.name, row.lead_department, row.audience)
     guide.questions = [GuideQuestion(q.code, q.text, _split(q.options), q.condition) for q in asked]
     guide.answered = [AnsweredQuestion(q.code, q.text, _split(q.options), q.condition, effective[q.code])
@@ -152,10 +166,11 @@ def guide_bundle(bundle_code, answers, chosen=None, *, version=None):
     return guide
 
 
-def guide_matters(matter_codes, *, version=None):
+def guide_matters(matter_codes, *, version=None, facts=None):
     """The one-time notice for single matters outside any bundle, in the order given.
 
-    Raises Invalid (field ``matters``) for an empty list, an unknown or a 停用 matter.
+    With no bundle there are no answers: a material's condition can only hold
+    by the ``facts``. Raises Invalid (field ``matters``) for an empty list, an unknown or a 停用 matter.
     """
     version = _version(version)
     if isinstance(matter_codes, str) or not isinstance(matter_codes, (list, tuple)) \
@@ -172,7 +187,7 @@ def guide_matters(matter_codes, *, version=None):
     problems += [f"事项「{row.name}」（{row.code}）已停用，不能申请" for row in rows.values() if not row.enabled]
     if problems:
         raise _invalid_matters(problems)
-    return _assemble(version, [(rows[code], True) for code in codes])
+    return _assemble(version, [(rows[code], True) for code in codes], {}, facts)
 
 
 # ----------------------------------------------------------------------------- internals
@@ -291,11 +306,18 @@ def _checked_choice(bundle, questions, links, applicable, chosen):
     return [link for link in applicable if link.matter.code in wanted]
 
 
-def _assemble(version, chosen):
-    """The guide over ``chosen`` ([(MatterRow, required)]), without bundle or questions."""
+def _assemble(version, chosen, answers, facts):
+    """The guide over ``chosen`` ([(MatterRow, required)]), without bundle or questions.
+
+    Materials are those whose condition holds over ``answers`` and ``facts``,
+    or still may (an unknown fact), before merging.
+    """
+    facts = facts if facts is not None else case_facts()
     rows = [matter for matter, _ in chosen]
     materials, fields = materials_and_fields(rows)
-    merged_materials, merged_fields, counts = merge(materials, fields)
+    merged_materials, merged_fields, counts = merge(asked_materials(materials, answers, facts), fields)
+    for material in merged_materials:
+        material.condition_text = describe_material_condition(material.conditions)
     visits = sum(m.visits for m in rows)
     totals = GuideTotals(
         matters=len(rows),
@@ -309,7 +331,8 @@ def _assemble(version, chosen):
                            m.promised_days, m.visits, m.fee, m.result_name, m.enabled) for m, required in chosen]
     return Guide(catalogue_id=version.id, catalogue_version=version.version, bundle=None, questions=[],
                  answered=[], ignored=[], matters=matters, materials=merged_materials, fields=merged_fields,
-                 totals=totals, complete=True)
+                 totals=totals, complete=True, facts=dict(facts))
+
 
 
 def _matter_rows(version, codes):

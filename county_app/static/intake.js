@@ -1,8 +1,9 @@
 // Keyboard help for the intake form (/intake/new) and the case page (/cases/<no>).
 // Everything here is a convenience: every form also works by plain posts, without this file.
 // - Intake: Enter moves to the next field (past fields filled in from the applicant, and past
-//   the agent's fields when no agent is named); digits 1–9 pick an option of a question; answers and
-//   ticks refresh the questions, matters, materials and form in the background; ID numbers, credit
+//   the agent's fields when no agent is named); digits 1–9 pick an option of a question; answers,
+//   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
+//   refresh the questions, matters, materials and form in the background; ID numbers, credit
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
 //   fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
@@ -329,6 +330,18 @@
     if (m) input.value = m[1] + "-" + ("0" + m[2]).slice(-2) + "-" + ("0" + m[3]).slice(-2);
   }
 
+  // Whether the agent section names an agent: the 授权委托书 and the agent's ID card hinge on it.
+  function agentTyped() {
+    return $$('input[name^="g."]', intake).some(function (el) { return el.value.trim() !== ""; });
+  }
+  var hadAgent = agentTyped();
+  function agentChanged() {
+    var now = agentTyped();
+    if (now === hadAgent) return false;
+    hadAgent = now;
+    return true;
+  }
+
   intake.addEventListener("change", function (event) {
     var t = event.target;
     if (t.name === "kind") {
@@ -339,13 +352,14 @@
       });
       prefill();
     }
-    if (/^q\./.test(t.name) || t.name === "matters") refresh();
+    if (/^q\./.test(t.name) || t.name === "matters" || t.name === "kind" || (/^g\./.test(t.name) && agentChanged())) refresh();
     if (t.hasAttribute("data-date")) normaliseDate(t);
     if (t.dataset.check) check(t);
     saveDraft();
   });
   intake.addEventListener("input", function (event) {
     if (event.target.hasAttribute("data-applicant")) prefill();
+    if (/^g\./.test(event.target.name || "") && agentChanged()) refresh();
     saveDraft();
   });
   intake.addEventListener("submit", saveDraft);

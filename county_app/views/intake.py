@@ -3,7 +3,8 @@
 The page is one HTML form that always posts back here. ``action=refresh``
 (the default button, also what Enter does without JavaScript) re-renders it
 with the questions, matters, materials and form fields that the answers so
-far call for, keeping everything typed; ``action=register`` calls
+far call for — and the applicant's kind and the agent section, which decide
+the materials that hinge on them (材料 适用条件) — keeping everything typed; ``action=register`` calls
 ``cases.register_case`` and goes to the case page, or re-renders with each
 error next to its field. ``intake.js`` does the refresh in the background and
 checks ID numbers through ``/intake/check``; the page works without it.
@@ -18,6 +19,7 @@ from ..guard import current_user, requires
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..intake import cases
 from ..intake.errors import Conflict, Invalid, NotFound
+from ..intake.facts import case_facts
 from ..intake.forms import prefill
 from ..intake.guide import guide_bundle, guide_matters
 from ..text import search_text
@@ -148,21 +150,27 @@ class IntakeState:
         """The matters to register: the ticked members of a bundle, or the single matters."""
         return self.chosen if self.bundle else self.singles
 
+    def facts(self):
+        """The case's facts as the form now says them: the kind ticked, an agent when one is typed."""
+        return case_facts(kind=self.applicant()["kind"] if self.kind in (None, "person", "company") else None,
+                          agent=self.agent() is not None)
+
 
 def _guide(state):
     """The guide for the state, with the matters to register chosen; gives (guide, all applicable, problems)."""
+    facts = state.facts()
     if not state.bundle:
-        guide = guide_matters(state.singles)
+        guide = guide_matters(state.singles, facts=facts)
         state.chosen = [m.code for m in guide.matters]
         return guide, guide.matters, []
-    preview = guide_bundle(state.bundle, state.answers)
+    preview = guide_bundle(state.bundle, state.answers, facts=facts)
     offered = state.offered
     state.chosen = [m.code for m in preview.matters
                     if m.required or offered is None or m.code in state.ticked or m.code not in offered]
     if state.chosen == [m.code for m in preview.matters]:
         return preview, preview.matters, []
     try:
-        return guide_bundle(state.bundle, state.answers, state.chosen), preview.matters, []
+        return guide_bundle(state.bundle, state.answers, state.chosen, facts=facts), preview.matters, []
     except Invalid as exc:
         return preview, preview.matters, exc.details
 
@@ -173,6 +181,9 @@ def _render(state, problems=(), message="", status=200, fresh=False):
     if version is None:
         return render_template("browse/empty.html", title="新办件"), 404
     problems = list(problems)
+    detail = query.get_bundle(state.bundle) if state.bundle else None
+    if state.kind is None:  # a new page: the bundle's audience, whose materials the list then shows
+        state.kind = detail.audience if detail else "person"
     try:
         guide, applicable, choice_problems = _guide(state)
     except NotFound as exc:
@@ -182,9 +193,6 @@ def _render(state, problems=(), message="", status=200, fresh=False):
             return _render(IntakeState(bundle=state.bundle), problems=exc.details, message=exc.message, status=422)
         return render_template("error.html", status=422, message=exc.message), 422
     problems.extend(choice_problems)
-    detail = query.get_bundle(state.bundle) if state.bundle else None
-    if state.kind is None:
-        state.kind = guide.bundle.audience if guide.bundle else "person"
     questions = _questions(detail, guide)
     problems.sort(key=_paper_order(state, guide, questions))
     problems, total = capped(problems)  # the same bound as the API's details

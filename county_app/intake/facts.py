@@ -1,0 +1,53 @@
+"""The facts of a case that a material's 适用条件 may name, and the materials a bundle's answers and they ask for.
+
+Two facts (catalogue-xlsx.md, 材料): ``代办`` — 是 when an agent (帮办代办)
+applies for the applicant — and ``申请人类型`` — 个人 or 企业. Before the
+applicant and the agent are known a fact is None, and a paper that hinges on
+it stays listed with what is still open (see ``intake.guide``).
+"""
+from collections.abc import Mapping
+from dataclasses import replace
+
+from ..catalogue import conditions
+from .errors import Invalid
+
+KINDS = {"person": "个人", "company": "企业"}
+
+
+def case_facts(*, kind=None, agent=None):
+    """The facts a material's 适用条件 may name, None where not known yet.
+
+    ``kind``: the applicant's kind, ``person`` or ``company`` (None: not
+    known); ``agent``: whether an agent (帮办代办) applies for the applicant —
+    True or False, or an agent's details (present when any value is filled
+    in), None when not known. Raises Invalid (``applicant.kind``) for another kind.
+    """
+    if kind is not None and kind not in KINDS:
+        message = "申请人类型应为 person（个人）或 company（企业）"
+        raise Invalid(message, [{"field": "applicant.kind", "message": message}])
+    if isinstance(agent, Mapping):
+        agent = any(value not in (None, "") and not (isinstance(value, str) and not value.strip())
+                    for value in agent.values())
+    return {conditions.AGENT: None if agent is None else ("是" if agent else "否"),
+            conditions.APPLICANT_KIND: KINDS.get(kind)}
+
+
+def asked_materials(materials, answers, facts):
+    """The materials (each a row of one matter) that ``answers`` and ``facts`` ask for, or still may.
+
+    A material whose condition fails is left out; one whose condition holds
+    loses it; one that hinges on an unknown fact keeps only the clauses over
+    the facts still open, as its one condition.
+    """
+    asked = []
+    for material in materials:
+        if not material.conditions:
+            asked.append(material)
+            continue
+        (condition,) = material.conditions  # one matter's row carries its own condition only
+        holds = conditions.verdict(condition, answers, facts)
+        if holds is False:
+            continue
+        still_open = () if holds else (conditions.unparse(conditions.open_clauses(condition, facts)),)
+        asked.append(replace(material, conditions=still_open))  # the rows are cached and shared
+    return asked
