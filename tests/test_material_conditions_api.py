@@ -83,6 +83,12 @@ def test_registration_asks_the_agent_papers_only_when_an_agent_applies(clerk):
     status, helped = clerk.post("/api/v1/cases", {**request, "agent": DAUGHTER})
     assert status == 201, helped
     assert {"WTS", "DLRSFZJ"} <= set(materials(helped)) and materials(helped)["WTS"]["required"]
+    # a blank agent section is no agent, for registration as for the guide (it was a 422 here, 否 there)
+    blank = {"name": "", "id_number": " ", "phone": ""}
+    assert guide(clerk, bundle="YJS-TX", answers=RETIREMENT, agent=blank)["facts"]["代办"] == "否"
+    status, unhelped = clerk.post("/api/v1/cases", {**request, "agent": blank})
+    assert status == 201, unhelped
+    assert not {"WTS", "DLRSFZJ"} & set(materials(unhelped))
 
 
 def test_the_business_licence_is_asked_of_a_company_only(clerk):

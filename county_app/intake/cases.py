@@ -24,7 +24,7 @@ from . import events, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
 from .forms import check_form
-from .facts import KINDS, case_facts
+from .facts import KINDS, agent_named, case_facts
 from .guide import guide_bundle, guide_matters
 from .lists import due_soon, find_cases, overdue, today
 from .records import Case, CaseItem, CaseMaterial, Notice
@@ -195,10 +195,12 @@ def _checked_applicant(applicant, problems):
 
 def _checked_agent(agent, problems):
     """The agent (帮办代办) normalised, or None; problems noted as ``agent.<field>``."""
-    if agent in (None, {}, ""):
+    if agent in (None, ""):
         return None
     if not isinstance(agent, dict):
         problems.append({"field": "agent", "message": "代办人信息格式不正确"})
+        return None
+    if not agent_named(agent):  # a blank agent section is no agent, as for the guide
         return None
     card = _identity(check_id_number, agent.get("id_number"), "agent.id_number", problems)
     phone = agent.get("phone")

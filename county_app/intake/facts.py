@@ -26,10 +26,20 @@ def case_facts(*, kind=None, agent=None):
         message = "申请人类型应为 person（个人）或 company（企业）"
         raise Invalid(message, [{"field": "applicant.kind", "message": message}])
     if isinstance(agent, Mapping):
-        agent = any(value not in (None, "") and not (isinstance(value, str) and not value.strip())
-                    for value in agent.values())
+        agent = agent_named(agent)
     return {conditions.AGENT: None if agent is None else ("是" if agent else "否"),
             conditions.APPLICANT_KIND: KINDS.get(kind)}
+
+
+def agent_named(details):
+    """Whether an agent's details (a mapping of what was typed) name an agent: any value filled in.
+
+    The one rule for "is there an agent" — registration, the guide and the
+    intake page (static/intake.js mirrors it) — so that a blank agent section
+    is no agent everywhere.
+    """
+    return any(value not in (None, "") and not (isinstance(value, str) and not value.strip())
+               for value in details.values())
 
 
 def asked_materials(materials, answers, facts):

@@ -331,7 +331,7 @@
   }
 
   // Whether the agent section names an agent: the 授权委托书 and the agent's ID card hinge on it.
-  function agentTyped() {
+  function agentTyped() {  // as intake/facts.py agent_named: any value filled in
     return $$('input[name^="g."]', intake).some(function (el) { return el.value.trim() !== ""; });
   }
   var hadAgent = agentTyped();

@@ -19,7 +19,7 @@ from ..guard import current_user, requires
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..intake import cases
 from ..intake.errors import Conflict, Invalid, NotFound
-from ..intake.facts import case_facts
+from ..intake.facts import agent_named, case_facts
 from ..intake.forms import prefill
 from ..intake.guide import guide_bundle, guide_matters
 from ..text import search_text
@@ -144,7 +144,7 @@ class IntakeState:
     def agent(self):
         """The agent (帮办代办) dict, or None when nothing was typed for one."""
         typed = {key: value.strip() for key, value in self.agent_values.items()}
-        return typed if any(typed.values()) else None
+        return typed if agent_named(typed) else None
 
     def chosen_or_none(self):
         """The matters to register: the ticked members of a bundle, or the single matters."""
