@@ -62,7 +62,7 @@ def materials_of(catalogue, matter_codes):
 # --- the source as a whole ----------------------------------------------------
 
 def test_the_source_loads_into_a_realistic_catalogue(catalogue):
-    assert catalogue.info.version == "2026.11-03"
+    assert catalogue.info.version == "2026.11-04"
     assert len(catalogue.info.region_code) == 6
     assert 60 <= len(catalogue.matters) <= 90
     assert len(catalogue.bundles) >= 13
@@ -323,17 +323,27 @@ def test_every_time_limit_cites_its_basis(catalogue):
             unverified.append(m.code)
         else:
             assert "《" in limits or "〔" in limits or "无法定" in limits, (m.code, limits)
-    assert len(unverified) < len(catalogue.matters) / 2
+    # checked against the texts of laws and State Council regulations; what is left rests on departmental
+    # rules and notices whose official text was not at hand (build/seed_catalog.toml says so)
+    assert sorted(unverified) == ["FG-0101", "MZ-0301", "MZ-0302", "SJ-0401", "SJ-0402", "SJ-0403",
+                                  "SW-0301", "ZR-0101"], unverified
 
 
 @pytest.mark.parametrize("name, statutory, promised, cited", [
     ("食品经营许可", 10, 5, "《食品经营许可和备案管理办法》（2023年"),
-    ("居住证申领", 15, 7, "《居住证暂行条例》第十条"),
+    ("居住证申领", 15, 7, "《居住证暂行条例》第九条"),  # not 第十条: 第十条 is who signs it
     ("企业设立登记", 3, 1, "《中华人民共和国市场主体登记管理条例》第十九条"),
     ("离休、退休提取住房公积金", 3, 1, "《住房公积金管理条例》第二十五条"),
     ("道路货物运输经营许可", 20, 5, "《中华人民共和国道路运输条例》第二十四条"),
     ("公众聚集场所投入使用、营业前消防安全检查", 10, 5, "《中华人民共和国消防法》第十五条"),
     ("单位社会保险参保登记", 15, 0, "《中华人民共和国社会保险法》第五十七条"),
+    ("社会保障卡申领", 10, 5, "《社会保险经办条例》（2023年）第六条"),
+    ("城乡居民基本医疗保险参保登记", 10, 0, "《社会保险经办条例》（2023年）第六条"),
+    ("单位社会保险登记信息变更", 10, 0, "《社会保险经办条例》（2023年）第十条"),
+    ("生育津贴支付", 10, 10, "《社会保险经办条例》（2023年）第二十条"),
+    ("职工正常退休（职）申请", 20, 10, "《社会保险经办条例》（2023年）第十八条"),
+    ("农村宅基地和建房（规划许可）审批", 20, 15, "《中华人民共和国土地管理法》第六十二条"),
+    ("城镇污水排入排水管网许可", 20, 5, "《中华人民共和国行政许可法》第四十二条"),
 ])
 def test_time_limits_checked_against_the_law(catalogue, name, statutory, promised, cited):
     m = next(m for m in catalogue.matters if m.name == name)
@@ -367,7 +377,7 @@ def test_mistakes_in_material_conditions_and_time_bases_are_reported(tmp_path):
     text = SOURCE.read_text(encoding="utf-8")
     text = text.replace('{ code = "GLRZJ", condition = "PC1=是|不清楚" }', '{ code = "GLRZJ", condition = "Q9=是" }', 1)
     text = text.replace('condition = "代办=是"\nnote = "委托他人代办时提供', 'condition = "代办=也许"\nnote = "委托他人代办时提供', 1)
-    text = text.replace('time_basis = "《居住证暂行条例》第十条', 'nothing = "《居住证暂行条例》第十条', 1)
+    text = text.replace('time_basis = "《居住证暂行条例》第九条', 'nothing = "《居住证暂行条例》第九条', 1)
     broken = tmp_path / "broken.toml"
     broken.write_text(text, encoding="utf-8")
     with pytest.raises(seed.SeedError) as raised:
