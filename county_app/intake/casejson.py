@@ -73,6 +73,7 @@ def item_json(item, today=None, calendar=None):
         "status": item.status,
         "status_label": ITEM_STATUSES.get(item.status, item.status),
         "due_date": iso_day(item.due_date),
+        "calendar_complete": item.due_complete,
         "urgency": urgency(item.due_date, today, calendar) if open_item else None,
         "suspended_since": iso_day(item.suspended_since),
         "suspended_days": item.suspended_days,
@@ -105,6 +106,7 @@ def material_json(material, scans=None):
         "licence_no": material.licence_no,
         "note": material.note,
         "deferred_until": iso_day(material.deferred_until),
+        "calendar_complete": material.deferred_complete,
         "logged_at": iso_time(material.logged_at),
         "logged_by": material.logged_by,
         "scans": [{"sha256": link.scan.sha256, "kind": link.scan.kind, "pages": link.scan.pages,
@@ -185,6 +187,7 @@ def summary_json(case, next_due=None, today=None, calendar=None):
         "registered_on": iso_day(case.registered_on),
         "accepted_on": iso_day(case.accepted_on),
         "due_date": iso_day(case.due_date),
+        "calendar_complete": case.due_complete,
         "urgency": urgency(next_due, today, calendar) if next_due else None,
         "version": case.version,
     }
@@ -197,7 +200,7 @@ def _evaluation_json(evaluation):
     return {"rating": evaluation.rating, "comment": evaluation.comment, "at": iso_time(evaluation.at),
             "rectification": None if rectification is None else {
                 "id": rectification.id, "status": rectification.status,
-                "due_date": iso_day(rectification.due_date)}}
+                "due_date": iso_day(rectification.due_date), "calendar_complete": rectification.due_complete}}
 
 
 _SCANS_OF_CASE = Prepared(lambda case_id: MaterialScan.select(MaterialScan, Scan).join(Scan)

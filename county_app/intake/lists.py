@@ -203,5 +203,6 @@ def _board(condition, today, limit, actor):
             entry = boards[item.case.id] = summary_json(item.case, item.due_date, today, calendar)
             entry["due_items"] = []
         entry["due_items"].append({"matter": item.matter_code, "name": item.name,
-                                    "department": item.department, "due_date": iso_day(item.due_date)})
+                                    "department": item.department, "due_date": iso_day(item.due_date),
+                                    "calendar_complete": item.due_complete})
     return list(boards.values())

@@ -20,7 +20,7 @@ from ..intake.errors import IntakeError, Invalid
 from ..intake.events import ACTION_LABELS, TRANSITIONS
 from ..intake.lists import due_soon, find_cases, overdue, today
 from ..intake.statuses import (
-    CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS)
+    CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS, dated)
 from ..models import User
 from ..notices import printable_kinds
 from ..text import search_text
@@ -41,6 +41,7 @@ def material_words():
         "urgency_word": lambda code: URGENCY_WORDS.get(code, ""),
         "action_word": lambda code: ACTION_LABELS.get(code, code),
         "notice_word": lambda code: NOTICE_KINDS.get(code, code),
+        "dated": dated,
         "when": when,
         "notice_url": notice_url,
     }
@@ -181,27 +182,31 @@ def describe(event, material_names, matter_names):
     name = material_names.get(d.get("code"), d.get("code", ""))
     matter = matter_names.get(d.get("matter"), d.get("matter", ""))
     action = event["action"]
+    complete = d.get("calendar_complete", True)
     if action == "material":
-        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}"
+        until = f"，须于 {dated(d['until'], complete)} 前补交" if d.get("until") else ""
+        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}"
     if action == "scan":
         return f"{name}：扫描件 {d.get('filename') or ''}（{d.get('pages')} 页）"
     if action == "correction":
         missing = "、".join(material_names.get(code, code) for code in d.get("materials", []))
         extra = f"；再次出具理由：{d['override_reason']}" if d.get("override_reason") else ""
-        return f"一次性补正告知书 {d.get('notice')}，补正期限 {d.get('deadline')}；待补：{missing}{extra}"
+        return f"一次性补正告知书 {d.get('notice')}，补正期限 {dated(d.get('deadline'), complete)}；待补：{missing}{extra}"
     if action == "accept":
-        return f"受理通知书 {d.get('notice')}，承诺办结日期 {d.get('due_date')}"
+        return f"受理通知书 {d.get('notice')}，承诺办结日期 {dated(d.get('due_date'), complete)}"
     if action == "reject":
         return f"理由：{d.get('reason')}" + (f"；应向{d['refer_to']}申请" if d.get("refer_to") else "")
     if action == "result":
         outcome = "准予" if d.get("outcome") == "approved" else "不予"
         return f"{matter}：{outcome} {d.get('result_no') or ''}".strip()
     if action in ("suspend", "resume"):
-        return f"{matter}：{d.get('reason') or ''}" + (f"（停 {d['working_days']} 个工作日）" if "working_days" in d else "")
+        return (f"{matter}：{d.get('reason') or ''}" + (f"（停 {d['working_days']} 个工作日）" if "working_days" in d else "")
+                + (f"，办结日期 {dated(d['due_date'], complete)}" if action == "resume" and d.get("due_date") else ""))
     if action == "deliver":
         return "窗口领取" if d.get("method") == "window" else f"邮寄送达，快递单号 {d.get('tracking_no')}"
     if action == "evaluate":
-        return RATINGS.get(d.get("rating"), "") + ("，已转差评整改" if d.get("rectification") else "")
+        return RATINGS.get(d.get("rating"), "") + (f"，已转差评整改，期限 {dated(d.get('due_date'), complete)}"
+                                                   if d.get("rectification") else "")
     if action == "rectify":
         return f"整改结果：{d.get('resolution')}"
     if action == "print":
