@@ -32,7 +32,12 @@ def loads(text, default):
 
 
 def urgency(due, today=None, calendar=None):
-    """"overdue" (red) before ``today``, "due_soon" (yellow) within DUE_SOON_DAYS working days, else None."""
+    """"overdue" (red) before ``today``, "due_soon" (yellow) within DUE_SOON_DAYS working days, else None.
+
+    A mark describes the date it is computed from: an item's from the item's due
+    date, a case's from the case's own (its latest item's), never from another
+    item's — a case due in a week is not 即将到期 because a 即办 item is due today.
+    """
     if due is None:
         return None
     today = today or date.today()
@@ -160,7 +165,7 @@ def case_json(case, *, unmask=False, today=None):
         "accepted_on": iso_day(case.accepted_on),
         "due_date": iso_day(case.due_date),
         "calendar_complete": case.due_complete,
-        "urgency": urgency(min(open_dues), today, calendar) if open_dues else None,
+        "urgency": urgency(case.due_date, today, calendar) if open_dues else None,
         "rejected_reason": case.rejected_reason or None,
         "delivery": {"method": case.delivery_method, "tracking_no": case.tracking_no or None,
                      "at": iso_time(case.delivered_at)} if case.delivery_method else None,
@@ -173,7 +178,11 @@ def case_json(case, *, unmask=False, today=None):
 
 
 def summary_json(case, next_due=None, today=None, calendar=None):
-    """A case in a list or search result: masked, without items and materials."""
+    """A case in a list or search result: masked, without items and materials.
+
+    ``next_due``: the earliest due date of its open items, if any is open; the
+    case's mark is then that of its own due date (``urgency``).
+    """
     return {
         "case_no": case.case_no,
         "status": case.status,
@@ -188,7 +197,7 @@ def summary_json(case, next_due=None, today=None, calendar=None):
         "accepted_on": iso_day(case.accepted_on),
         "due_date": iso_day(case.due_date),
         "calendar_complete": case.due_complete,
-        "urgency": urgency(next_due, today, calendar) if next_due else None,
+        "urgency": urgency(case.due_date, today, calendar) if next_due else None,
         "version": case.version,
     }
 
