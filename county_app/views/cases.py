@@ -8,20 +8,20 @@ shows the case again, with the error next to its form and the typed values kept.
 from datetime import date
 from types import SimpleNamespace
 
-from flask import Blueprint, render_template, request, session
+from flask import Blueprint, render_template, request, send_file, session
 
+from .. import audit, record_words
 from ..catalogue import vocabulary
 from ..guard import current_user, requires
 from ..integers import MAX_PAGE, NumberError, whole_number
-from ..intake import cases, materials, outcomes
+from ..intake import cases, materials, outcomes, scans
 from ..intake.casejson import case_json
 from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
-from ..intake.events import ACTION_LABELS, TRANSITIONS
+from ..intake.events import TRANSITIONS
 from ..intake.lists import due_soon, find_cases, overdue, today
 from ..intake.statuses import (
     CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS, dated)
-from ..models import User
 from ..notices import printable_kinds
 from ..text import search_text
 
@@ -39,7 +39,7 @@ def material_words():
         "waiver_word": lambda code: WAIVER_LABELS.get(code, ""),
         "status_word": lambda code: CASE_STATUSES.get(code, code),
         "urgency_word": lambda code: URGENCY_WORDS.get(code, ""),
-        "action_word": lambda code: ACTION_LABELS.get(code, code),
+        "action_word": record_words.event_word,
         "notice_word": lambda code: NOTICE_KINDS.get(code, code),
         "dated": dated,
         "when": when,
@@ -139,6 +139,18 @@ def show(case_no):
     return render_case(case_no)
 
 
+@bp.get("/<case_no>/scans/<sha256>")
+@requires("cases.view")
+def scan(case_no, sha256):
+    """A stored scan of this case, opened in the browser (404 unless the case is visible and holds it)."""
+    found = scans.case_scan(case_no, sha256, actor=current_user())
+    response = send_file(found.path, mimetype=found.mimetype, download_name=found.filename, conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"  # a PDF's scripts may not reach this site
+    response.headers["Cache-Control"] = "private, no-store"  # personal papers: not left in a shared cache
+    return response
+
+
 @bp.post("/<case_no>/reveal-id")
 @requires("cases.view")
 def reveal(case_no):
@@ -213,7 +225,7 @@ def describe(event, material_names, matter_names):
         return f"{NOTICE_KINDS.get(d.get('kind'), d.get('kind'))} {d.get('number') or ''}"
     if action == "register":
         return f"{len(d.get('matters', []))} 个事项，目录版本 {d.get('catalogue_version')}"
-    return ""
+    return record_words.detail_text(d, {**material_names, **matter_names})
 
 
 def _allowed_moves(case):
@@ -241,9 +253,8 @@ def _item_row(user, case, item):
 
 def _people(usernames):
     """A function giving the display name of a username (events record usernames)."""
-    names = {u.username: u.display_name for u in User.select(User.username, User.display_name)
-             .where(User.username.in_(list(set(usernames))))}
-    return lambda username: names.get(username) or username
+    names = audit.display_names(usernames)
+    return lambda username: names.get(username) or record_words.actor_word(username)
 
 
 def _newest_notice(data):
