@@ -75,7 +75,7 @@ def _cases(database):
 
 _FROZEN_0002 = (records.CaseItem, records.CaseMaterial, records.Rectification)
 
-# case_material and rectification as 0002 created them (0007 added their calendar flags).
+# case_material and rectification as 0002 created them (0007 added their calendar flags and a paper's situation).
 _ALTERED_BY_0007 = (
     'CREATE TABLE "case_material" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT NULL, '
     '"code" VARCHAR(40) NOT NULL, "name" VARCHAR(255) NOT NULL, "necessity" VARCHAR(16) NOT NULL, '
@@ -157,6 +157,8 @@ def _calendar_flags(database):
     for table, column in (("case_item", "due_complete"), ("case_material", "deferred_complete"),
                           ("rectification", "due_complete")):
         database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" INTEGER NOT NULL DEFAULT 1')
+    # A single matter's paper asked only in some situation is kept, with that situation in words.
+    database.execute_sql('ALTER TABLE "case_material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
 
 
 MIGRATIONS = [
@@ -166,7 +168,7 @@ MIGRATIONS = [
     ("0004_receipt_at_registration", _receipts),
     ("0005_login_sessions", _login_sessions),
     ("0006_material_conditions", _material_conditions),
-    ("0007_calendar_flags", _calendar_flags),
+    ("0007_calendar_flags_and_situations", _calendar_flags),
 ]
 
 

@@ -16,7 +16,7 @@ from county_app.intake.records import CaseItem
 from county_app.models import User
 
 from conftest import serving
-from test_cases_domain import MOTHER_ID
+from test_cases_domain import MOTHER_ID, newborn
 from test_notices import hand_in_all_but_marriage_certificate, register, restaurant, window  # noqa: F401
 from web_client import WebClient
 
@@ -182,3 +182,16 @@ def test_a_stored_scan_opens_from_the_case_page_for_those_who_may_see_the_case(w
         assert clerk.get(f"/cases/{other.case_no}/scans/{sha}")[0] == 404
         assert clerk.get(f"/cases/{case.case_no}/scans/{'0' * 64}")[0] == 404
         assert clerk.get(f"/cases/{case.case_no}/scans/..%2F..%2Fcounty_app.sqlite3")[0] == 404
+
+
+def test_a_single_matter_s_situation_paper_is_on_the_case_page_with_its_situation(window, seeded_app):
+    request = newborn(bundle=None, answers=None, matters=["GA-0101"])
+    request["form"] = {k: v for k, v in request["form"].items() if k not in ("XSECSDD", "CKRXM", "LKFS")}
+    case = cases.register_case(**request, actor=window.clerk)
+    with serving(seeded_app) as url:
+        clerk = WebClient(url)
+        clerk.login("li")
+        _, _, html = clerk.get(f"/cases/{case.case_no}")
+    row = text_of(html.split('id="m-JHZ"', 1)[1].split("</tr>", 1)[0])
+    assert "结婚证 （「新生儿父母的婚姻状况」答“已婚”时提交）" in row and "非必要" in row
+    assert 'id="m-FHSYSM"' in html

@@ -101,6 +101,7 @@ def material_json(material, scans=None):
         "copies": material.copies,
         "waiver": material.waiver,
         "instructions": material.instructions,
+        "condition_text": material.condition,
         "matters": loads(material.matters, []),
         "status": material.status,
         "status_label": MATERIAL_STATUSES.get(material.status, material.status),

@@ -107,9 +107,13 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
                                 statutory_days=matter.statutory_days, promised_days=matter.promised_days,
                                 position=position))
         for position, m in enumerate(guide.materials):
-            insert_new(CaseMaterial(case=case.id, code=m.code, name=m.name, necessity=m.necessity, form=m.form,
+            # The facts are known now: a condition still open is a single matter's situation, which
+            # nobody was asked about — the clerk sees the paper with it, but acceptance does not wait for it.
+            necessity = "optional" if m.conditions else m.necessity
+            insert_new(CaseMaterial(case=case.id, code=m.code, name=m.name, necessity=necessity, form=m.form,
                                     copies=m.copies, waiver=m.waiver, instructions=m.instructions,
-                                    matters=json.dumps(list(m.matters)), position=position))
+                                    matters=json.dumps(list(m.matters)), position=position,
+                                    condition=m.condition_text if m.conditions else ""))
         events.start(case, actor, bundle=case.bundle_code, matters=[m.code for m in guide.matters],
                      catalogue_version=version.version)
         # The 收件回执 is numbered now, when the papers are received: printing it later only logs the print.

@@ -159,6 +159,9 @@ class CaseMaterial(BaseModel):
     logged_by = CharField(default="")
     # False: deferred_until was counted into a year whose 调休 was not published (shown flagged)
     deferred_complete = BooleanField(default=True, constraints=[SQL("DEFAULT 1")])
+    # When a single matter asks it only in a situation no bundle asked about (in words,
+    # e.g. 「新生儿父母的婚姻状况」答“已婚”时提交): then listed, marked so, and not required.
+    condition = TextField(default="", constraints=[SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "case_material"
