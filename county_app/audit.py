@@ -50,6 +50,7 @@ def readable(entry, display_names=None):
         detail = json.loads(entry.detail) if entry.detail else {}
     except ValueError:  # written by this module as JSON; anything else is shown as it is
         detail = entry.detail
-    return {"actor": record_words.actor_word(entry.actor or "", display_names), "action": record_words.audit_word(entry.action),
+    return {"actor": record_words.actor_word(entry.actor or "", display_names),
+            "action": record_words.audit_word(entry.action),
             "entity": record_words.entity_word(entry.entity),
             "detail": record_words.detail_text(detail)}

@@ -264,7 +264,8 @@ def _check_material_conditions(check, records, held, questions):
             if allowed is None:
                 if bundles is None or questions is None:
                     continue  # cannot tell: the sheet or column at fault is already reported
-                askers = list(dict.fromkeys(bundle for bundle in bundles if clause.question in questions.get(bundle, {})))
+                askers = list(dict.fromkeys(bundle for bundle in bundles
+                                            if clause.question in questions.get(bundle, {})))
                 asked = [questions[bundle][clause.question] for bundle in askers]
                 if not asked:
                     check.error("condition", row, _unknown_question(clause.question, matter, bundles, facts))

@@ -319,7 +319,8 @@ def _assemble(version, chosen, answers, facts):
     merged_materials, merged_fields, counts = merge(asked_materials(materials, answers, facts), fields)
     situations = _situation_texts(rows) if answers is None and any(m.conditions for m in merged_materials) else {}
     for material in merged_materials:
-        material.condition_text = describe_material_condition(material.conditions, situations, codes=answers is not None)
+        material.condition_text = describe_material_condition(material.conditions, situations,
+                                                              codes=answers is not None)
     visits = sum(m.visits for m in rows)
     totals = GuideTotals(
         matters=len(rows),

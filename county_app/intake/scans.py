@@ -154,7 +154,9 @@ def case_scan(case_no, sha256, *, actor):
     if not path.is_file():
         raise NotFound(f"扫描件文件已不在数据文件夹中（{link.scan.path}），请重新扫描上传")
     extension = EXTENSIONS.get(link.scan.kind, "")
-    name = link.filename if link.filename.lower().endswith(extension) else f"{link.filename or link.scan.sha256[:12]}{extension}"
+    name = link.filename or link.scan.sha256[:12]
+    if not name.lower().endswith(extension):
+        name += extension
     return SimpleNamespace(path=path, mimetype=MIMETYPES.get(link.scan.kind, "application/octet-stream"), filename=name)
 
 
