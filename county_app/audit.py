@@ -5,7 +5,8 @@ log and the change land together or not at all.
 """
 import json
 
-from .models import AuditLog
+from . import record_words
+from .models import AuditLog, User
 
 
 def record(actor, action, entity, entity_id="", **detail):
@@ -32,3 +33,24 @@ def recent(*, actor="", action="", limit=200):
 def actions():
     """Every action name that occurs in the log, sorted."""
     return [row.action for row in AuditLog.select(AuditLog.action).distinct().order_by(AuditLog.action)]
+
+
+def display_names(usernames):
+    """{username: display name} of those of ``usernames`` that are users with a display name."""
+    return {u.username: u.display_name for u in User.select(User.username, User.display_name)
+            .where(User.username.in_(list(set(usernames))) & (User.display_name != ""))}
+
+
+def readable(entry, display_names=None):
+    """What an entry says, in Chinese words (``record_words``): who, its action, the record it is about, its detail.
+
+    ``display_names``: {username: display name} of the users named, when the caller has them.
+    """
+    try:
+        detail = json.loads(entry.detail) if entry.detail else {}
+    except ValueError:  # written by this module as JSON; anything else is shown as it is
+        detail = entry.detail
+    return {"actor": record_words.actor_word(entry.actor or "", display_names),
+            "action": record_words.audit_word(entry.action),
+            "entity": record_words.entity_word(entry.entity),
+            "detail": record_words.detail_text(detail)}

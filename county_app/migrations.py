@@ -68,9 +68,33 @@ def _initial(database):
 def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
-    database.create_tables([model for model in records.MODELS if model is not records.CaseItem])
-    for statement in _CASE_ITEM_0002:
+    database.create_tables([model for model in records.MODELS if model not in _FROZEN_0002])
+    for statement in _CASE_ITEM_0002 + _ALTERED_BY_0007:
         database.execute_sql(statement)
+
+
+_FROZEN_0002 = (records.CaseItem, records.CaseMaterial, records.Rectification)
+
+# case_material and rectification as 0002 created them (0007 added their calendar flags and a paper's situation).
+_ALTERED_BY_0007 = (
+    'CREATE TABLE "case_material" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT NULL, '
+    '"code" VARCHAR(40) NOT NULL, "name" VARCHAR(255) NOT NULL, "necessity" VARCHAR(16) NOT NULL, '
+    '"form" VARCHAR(24) NOT NULL, "copies" INTEGER NOT NULL, "waiver" VARCHAR(16), "instructions" TEXT NOT NULL, '
+    '"matters" TEXT NOT NULL, "position" INTEGER NOT NULL, "status" VARCHAR(20) NOT NULL, "trust_level" VARCHAR(1), '
+    '"copies_received" INTEGER, "pages" INTEGER, "licence_no" VARCHAR(255) NOT NULL, "note" TEXT NOT NULL, '
+    '"deferred_until" DATE, "logged_at" DATETIME, "logged_by" VARCHAR(255) NOT NULL, '
+    'FOREIGN KEY ("case_id") REFERENCES "case_record" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "case_material_case_id" ON "case_material" ("case_id")',
+    'CREATE UNIQUE INDEX "case_material_case_id_code" ON "case_material" ("case_id", "code")',
+    'CREATE TABLE "rectification" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT NULL, '
+    '"evaluation_id" INTEGER NOT NULL, "opened_at" DATETIME NOT NULL, "opened_on" DATE NOT NULL, '
+    '"due_date" DATE NOT NULL, "status" VARCHAR(8) NOT NULL, "closed_at" DATETIME, "closed_by" VARCHAR(255) NOT NULL, '
+    '"resolution" TEXT NOT NULL, FOREIGN KEY ("case_id") REFERENCES "case_record" ("id") ON DELETE CASCADE, '
+    'FOREIGN KEY ("evaluation_id") REFERENCES "case_evaluation" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "rectification_case_id" ON "rectification" ("case_id")',
+    'CREATE UNIQUE INDEX "rectification_evaluation_id" ON "rectification" ("evaluation_id")',
+    'CREATE INDEX "rectification_status_due_date" ON "rectification" ("status", "due_date")',
+)
 
 
 # case_item as 0002 created it (0003 replaced its index on department).
@@ -127,6 +151,16 @@ def _material_conditions(database):
     database.execute_sql('ALTER TABLE "material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
 
 
+def _calendar_flags(database):
+    # Every date counted in working days is flagged when a year on the way had no published 调休,
+    # as the case's due date already was; dates counted before are taken as complete.
+    for table, column in (("case_item", "due_complete"), ("case_material", "deferred_complete"),
+                          ("rectification", "due_complete")):
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" INTEGER NOT NULL DEFAULT 1')
+    # A single matter's paper asked only in some situation is kept, with that situation in words.
+    database.execute_sql('ALTER TABLE "case_material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -134,6 +168,7 @@ MIGRATIONS = [
     ("0004_receipt_at_registration", _receipts),
     ("0005_login_sessions", _login_sessions),
     ("0006_material_conditions", _material_conditions),
+    ("0007_calendar_flags_and_situations", _calendar_flags),
 ]
 
 

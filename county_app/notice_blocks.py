@@ -10,7 +10,7 @@ import json
 from . import settings
 from .catalogue import vocabulary
 from .intake.records import CaseItem, CaseMaterial
-from .intake.statuses import ITEM_STATUSES, WAIVER_LABELS
+from .intake.statuses import ITEM_STATUSES, WAIVER_LABELS, dated
 from .models import MatterRow, User
 
 
@@ -65,7 +65,7 @@ def supplied_text(material):
     if status == "commitment":
         return "告知承诺（已签署承诺书）"
     if status == "deferred":
-        return f"容缺后补，须于{cn_date(material.deferred_until)}前补交"
+        return f"容缺后补，须于{dated(cn_date(material.deferred_until), material.deferred_complete)}前补交"
     return "未提交"
 
 

@@ -184,12 +184,13 @@ def _correction(content, case, notice, details):
                        "instructions": entry.get("instructions") or (row.instructions if row else "")})
     content["missing"] = wanted
     content["deadline"] = cn_date(notice.deadline)
+    deadline_note = "" if details.get("calendar_complete", True) else texts.CALENDAR_NOTE
     kept = [m for m in materials_of(case, received_only=True) if m["code"] not in {w["code"] for w in wanted}]
     content["kept"] = "；".join(f"{m['name']}，{m['supplied']}" for m in kept)
     content["paragraphs"] = [
         f"您（单位）于{content['applied_on']}提出的{content['matters_phrase']}申请，经审查，申请材料不齐全或者"
         f"不符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，现一次性告知您需要补正的全部材料如下：",
-        f"请于{content['deadline']}前将上述材料补正齐全，到本中心窗口提交。"]
+        f"请于{content['deadline']}前将上述材料补正齐全，到本中心窗口提交{deadline_note}。"]
     if details.get("override_reason"):
         content["paragraphs"].append(f"再次出具补正告知的原因：{details['override_reason']}")
     content["notes"] = [texts.CORRECTION_NOTE]

@@ -5,6 +5,7 @@ Reported: merging a repeated 一件事编码 gave 70 errors 一件事编码不�
 merging; a 说明 merged down over the next bundle silently emptied it; ``２`` in 份数 and a date
 stored as 46023 were refused.
 """
+import zipfile
 from datetime import date, datetime
 
 import pytest
@@ -81,6 +82,22 @@ def test_a_merged_header_stands_in_every_column_it_covers(tmp_path):
         "节假日: 缺少必需的列 “类型”",
         "节假日!B1: 列 “日期” 重复（与 A1 相同）（A1:B1 是合并单元格，各格都按左上角 A1 的值读取）",
     ]
+
+
+def test_a_merged_header_whose_covered_cells_the_file_leaves_out_still_covers_them(tmp_path):
+    """openpyxl and some WPS versions do not store a merge's covered cells: 类型 merged over 名称 (the last
+    column) read as if 名称 were not there, and every day's name was dropped without a word."""
+    book = Book().merge("节假日", "B1:C1")
+    path = book.save(tmp_path / "covered.xlsx")
+    assert b'r="C1"' not in sheet_xml(path, book, "节假日")  # the covered cell is absent from the file
+    result = read_workbook(path)
+    assert messages(result.errors) == [
+        "节假日!C1: 列 “类型” 重复（与 B1 相同）（B1:C1 是合并单元格，各格都按左上角 B1 的值读取）"]
+
+
+def sheet_xml(path, book, sheet):
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(sheet_member(book, sheet))
 
 
 def test_a_value_hidden_under_a_merge_is_read_as_excel_shows_it_and_reported(tmp_path):

@@ -82,6 +82,25 @@ def test_a_shared_matter_may_name_the_questions_of_any_bundle_holding_it(tmp_pat
         f"{condition_cell(book)}: 适用条件中问题 “Q7” 没有选项 “是”（可选：有|无）"]
 
 
+def test_a_question_code_asked_by_two_bundles_holding_the_matter_is_warned_about(tmp_path):
+    """B01 and B02 both hold M002 and both have a Q2: 「Q2=是」 on M002's paper is ambiguous (a warning naming
+    the material, the matter and both bundles); Q7, asked only by B02, is not."""
+    book = Book()
+    book.copy_row("一件事", 2, 一件事编码="B02", 一件事名称="另一件事")
+    book.copy_row("一件事事项", 3, 一件事编码="B02", 适用条件=None)
+    book.copy_row("情形问题", 2, 一件事编码="B02", 问题编码="Q2", 选项="是|否")
+    book.copy_row("情形问题", 2, 一件事编码="B02", 问题编码="Q7", 选项="有|无")
+    book.set("材料", 4, "适用条件", "Q2=是")
+    read = book.read(tmp_path)
+    assert messages(read.errors) == []
+    assert messages(read.warnings) == [
+        f"{condition_cell(book)}: 材料 “C02” 的适用条件引用的问题 “Q2” 在包含事项 “M002” 的多个一件事（B01、B02）"
+        "中都有：同一编码在各一件事中可能是不同的问题，条件含义不明确；请确认在每个一件事中都应这样判断，"
+        "或改用只有一个一件事才有的问题编码"]
+    book.set("材料", 4, "适用条件", "Q7=有;代办=是")
+    assert messages(book.read(tmp_path).warnings) == []
+
+
 def test_a_question_may_not_be_named_like_a_fact(tmp_path):
     book = Book()
     row = book.copy_row("情形问题", 2, 问题编码="代办")

@@ -143,6 +143,23 @@ def test_a_matter_shared_by_two_bundles_asks_in_each_only_that_bundles_papers(cl
     assert status == 200 and court <= set(materials(page))
 
 
-def test_a_single_matter_has_no_answers_so_its_question_conditions_do_not_hold(clerk):
+def test_a_single_matter_lists_its_situation_papers_with_their_situation_and_does_not_require_them(clerk):
+    """出生登记 alone: no questionnaire asks whether the parents are married, yet the law asks 结婚证 of
+    married parents and the 非婚生育说明 of unmarried ones (国办发〔2015〕96号). It used to ask neither;
+    now both are listed with their situation in words, and at registration kept on the checklist,
+    marked so, not required (the clerk asks; acceptance does not wait for a paper that may not apply)."""
     alone = materials(guide(clerk, matters=["GA-0101"], applicant={"kind": "person"}, agent=False))
-    assert not {"JHZ", "FHSYSM", "QZJDZM"} & set(alone) and {"CSYXZM", "JMSFZ"} <= set(alone)
+    assert {"CSYXZM", "JMSFZ", "JHZ", "FHSYSM", "QZJDZM"} <= set(alone)
+    assert alone["JHZ"]["condition_text"] == "「新生儿父母的婚姻状况」答“已婚”时提交"
+    assert alone["FHSYSM"]["condition_text"] == "「新生儿父母的婚姻状况」答“未婚”时提交"
+    assert alone["CSYXZM"]["condition_text"] == "" and alone["CSYXZM"]["conditions"] == []
+    # A fact still decides: the agent's papers of a single matter follow 代办 as before.
+    assert "WTS" not in alone
+    request = newborn(bundle=None, answers=None, matters=["GA-0101"])
+    request["form"] = {k: v for k, v in request["form"].items() if k not in ("XSECSDD", "CKRXM", "LKFS")}
+    status, case = clerk.post("/api/v1/cases", request)
+    assert status == 201, case
+    listed = materials(case)
+    assert listed["JHZ"]["condition_text"] == "「新生儿父母的婚姻状况」答“已婚”时提交"
+    assert not listed["JHZ"]["required"] and listed["JHZ"]["necessity"] == "optional"
+    assert not listed["FHSYSM"]["required"] and listed["JMSFZ"]["required"] and listed["JMSFZ"]["condition_text"] == ""

@@ -22,11 +22,11 @@ import pytest
 
 from county_app import accounts, settings
 from county_app.db import database_path, db
-from county_app.intake import cases, materials, workflow
+from county_app.intake import cases, materials, scans, workflow
 from county_app.intake.statuses import NOTICE_KINDS
 from county_app.models import User
 
-from conftest import login
+from conftest import login, sample_pdf
 from test_cases_domain import CENTRE, newborn, supply_all_but_marriage_certificate
 from test_notices import restaurant
 
@@ -56,10 +56,12 @@ def node(seeded_app, data_dir, live_server, make_user):
         materials.log_material(case.case_no, "JHZ", "original_verified", actor=clerk)
         workflow.accept_case(case.case_no, actor=clerk, today=date.today() - timedelta(days=40))
         shop = cases.register_case(**restaurant(), actor=clerk)
+        first = cases.case_json(shop)["materials"][0]["code"]
+        sha256 = scans.attach_scan(shop.case_no, first, sample_pdf(2), "营业执照.pdf", actor=clerk)["scans"][0]["sha256"]
         tokens = {role: accounts.issue_token(username, actor="test") for role, (username, _, _) in ROLES.items()}
     values = {"case_no": case.case_no, "matter": "GA-0101", "username": "li", "prefix": tokens["clerk"].prefix,
               "filename": "app.css", "material_code": "CSSYZM", "task_id": 1,
-              "job_id": "0123456789abcdef"}
+              "job_id": "0123456789abcdef", "sha256": sha256}
     sessions = {}
     for role, (username, _, _) in ROLES.items():
         sessions[role] = seeded_app.test_client()
@@ -91,7 +93,7 @@ def paths(node):
         if "code" in rule.arguments:
             values["code"] = {"case_actions.material": "JMSFZ", "browse.bundle": "YJS-XSECS",
                               "api.bundles.get_bundle": "YJS-XSECS"}.get(rule.endpoint, "GA-0101")
-        if rule.endpoint == "notices.commitment":
+        if rule.endpoint in ("notices.commitment", "cases.scan"):
             values["case_no"] = node["shop"]
         for kind in NOTICE_KINDS if "kind" in rule.arguments else [None]:
             values["kind"] = kind

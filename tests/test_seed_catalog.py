@@ -373,6 +373,18 @@ def test_a_new_disability_card_asks_for_the_disability_assessment(catalogue):
     assert papers["授权委托书"].condition == "代办=是"
 
 
+def test_a_first_time_applicant_for_disability_services_is_not_asked_for_the_card_being_issued(catalogue):
+    """残疾人服务一件事: whoever answers Q1=是 (首次申请) gets the 残疾人证 from this very bundle (CL-0101),
+    so the subsidies that ask for the card ask it only of those who already hold one (Q1=否)."""
+    bundle = bundle_named(catalogue, "残疾人服务一件事")
+    first, holder = {"Q1": "是", "Q2": "一级", "Q3": "是", "Q4": "是"}, {"Q1": "否", "Q2": "一级", "Q3": "是", "Q4": "是"}
+    for answers, asked in ((first, False), (holder, True)):
+        chosen = [m.matter_code for m in applicable(catalogue, bundle, answers)]
+        cards = [m for m in materials_of(catalogue, chosen) if m.code == "CJRZ"]
+        assert {m.matter_code for m in cards} == {"MZ-0101", "MZ-0102", "CL-0102", "RS-0106"}
+        assert all(holds(m.condition, answers) is asked for m in cards), (answers, [m.condition for m in cards])
+
+
 def test_mistakes_in_material_conditions_and_time_bases_are_reported(tmp_path):
     text = SOURCE.read_text(encoding="utf-8")
     text = text.replace('{ code = "GLRZJ", condition = "PC1=是|不清楚" }', '{ code = "GLRZJ", condition = "Q9=是" }', 1)

@@ -236,18 +236,20 @@ def search(q, limit=50):
     return [hit[-1] for hit in hits[:limit]]
 
 
-def describe_condition(condition, questions):
+def describe_condition(condition, questions, *, codes=True):
     """A condition in words, e.g. ``Q1「在本县出生？」答“是”``; "" when it always holds.
 
     ``questions`` maps question codes to their text. The facts of a material's
-    condition read as ``由他人代办`` or ``申请人为企业``. Text that does not
-    parse (it cannot be in force: the importer rejects it) is shown as it is.
+    condition read as ``由他人代办`` or ``申请人为企业``. Without ``codes`` a
+    question known by its text reads without its code (``「新生儿父母的婚姻状况」答“已婚”``),
+    for a single matter, where no questionnaire shows the codes. Text that does
+    not parse (it cannot be in force: the importer rejects it) is shown as it is.
     """
     try:
         clauses = conditions.parse(condition)
     except conditions.ConditionError:
         return condition
-    return "，且 ".join(_clause_words(clause, questions) for clause in clauses)
+    return "，且 ".join(_clause_words(clause, questions, codes) for clause in clauses)
 
 
 # How a fact reads for each of its values.
@@ -257,24 +259,24 @@ _FACT_WORDS = {
 }
 
 
-def _clause_words(clause, questions):
+def _clause_words(clause, questions, codes=True):
     if clause.question in conditions.FACTS:
         # Each fact has few values: "!=" reads as the values left.
         values = [v for v in conditions.FACTS[clause.question] if (v in clause.values) != clause.negated]
         return "或".join(_FACT_WORDS.get((clause.question, v), f"{clause.question}为“{v}”") for v in values) \
             or f"{clause.question}（不可能成立）"
     text = questions.get(clause.question)
-    subject = f"{clause.question}「{text}」" if text else clause.question
+    subject = (f"{clause.question}「{text}」" if codes else f"「{text}」") if text else clause.question
     answers = "或".join(f"“{value}”" for value in sorted(clause.values))
     return f"{subject}答的不是{answers}" if clause.negated else f"{subject}答{answers}"
 
 
-def describe_material_condition(condition_texts, questions=None):
+def describe_material_condition(condition_texts, questions=None, *, codes=True):
     """When a paper is asked, in words: ``由他人代办时提交``; "" when asked outright.
 
     ``condition_texts`` are the alternatives of a merged material (any of them asks for it).
     """
-    alternatives = [describe_condition(text, questions or {}) for text in condition_texts]
+    alternatives = [describe_condition(text, questions or {}, codes=codes) for text in condition_texts]
     return f"{'；或'.join(alternatives)}时提交" if alternatives else ""
 
 

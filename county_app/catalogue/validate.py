@@ -264,11 +264,14 @@ def _check_material_conditions(check, records, held, questions):
             if allowed is None:
                 if bundles is None or questions is None:
                     continue  # cannot tell: the sheet or column at fault is already reported
-                asked = [questions[bundle][clause.question] for bundle in bundles
-                         if clause.question in questions.get(bundle, {})]
+                askers = list(dict.fromkeys(bundle for bundle in bundles
+                                            if clause.question in questions.get(bundle, {})))
+                asked = [questions[bundle][clause.question] for bundle in askers]
                 if not asked:
                     check.error("condition", row, _unknown_question(clause.question, matter, bundles, facts))
                     continue
+                if len(askers) > 1:
+                    check.warning("condition", row, _shared_question(clause.question, matter, record["code"], askers))
                 allowed = [value for options in asked if options for value in options]
                 if not allowed:
                     continue  # the question's own 选项 cell is wrong, already reported
@@ -279,6 +282,14 @@ def _check_material_conditions(check, records, held, questions):
                     message = (f"适用条件中问题 “{clause.question}” 没有选项 “{value}”"
                                f"（可选：{'|'.join(dict.fromkeys(allowed))}）")
                 check.error("condition", row, message)
+
+
+def _shared_question(question, matter, material, bundles):
+    # Each bundle numbers its own questions: the same code in two bundles is two questions that
+    # merely share a name, so the condition may mean one thing in one bundle and another elsewhere.
+    return (f"材料 “{material}” 的适用条件引用的问题 “{question}” 在包含事项 “{matter}” 的多个一件事"
+            f"（{'、'.join(bundles)}）中都有：同一编码在各一件事中可能是不同的问题，条件含义不明确；"
+            f"请确认在每个一件事中都应这样判断，或改用只有一个一件事才有的问题编码")
 
 
 def _unknown_question(question, matter, bundles, facts):

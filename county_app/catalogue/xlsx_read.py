@@ -234,6 +234,11 @@ def _read_sheet(worksheet, spec: Sheet, limits: Limits, problems: Problems, text
     rows.close()
     merges = None
     if sheet.layout is not None and sheet.layout.merges:
+        # Writers other than Excel (openpyxl, some WPS versions) leave a merge's covered cells out of
+        # the file: Excel still shows the header in them, so row 1 reaches as far as its merges do.
+        reach = max((right for top, left, _, right in sheet.layout.merges if top == 1 and left <= len(header)),
+                    default=0)
+        header += [None] * (reach - len(header))
         merges = sheet.merges = Merges(sheet.layout.merges, len(header))
         merges.fill_header(header)
 

@@ -32,7 +32,12 @@ def loads(text, default):
 
 
 def urgency(due, today=None, calendar=None):
-    """"overdue" (red) before ``today``, "due_soon" (yellow) within DUE_SOON_DAYS working days, else None."""
+    """"overdue" (red) before ``today``, "due_soon" (yellow) within DUE_SOON_DAYS working days, else None.
+
+    A mark describes the date it is computed from: an item's from the item's due
+    date, a case's from the case's own (its latest item's), never from another
+    item's — a case due in a week is not 即将到期 because a 即办 item is due today.
+    """
     if due is None:
         return None
     today = today or date.today()
@@ -73,6 +78,7 @@ def item_json(item, today=None, calendar=None):
         "status": item.status,
         "status_label": ITEM_STATUSES.get(item.status, item.status),
         "due_date": iso_day(item.due_date),
+        "calendar_complete": item.due_complete,
         "urgency": urgency(item.due_date, today, calendar) if open_item else None,
         "suspended_since": iso_day(item.suspended_since),
         "suspended_days": item.suspended_days,
@@ -95,6 +101,7 @@ def material_json(material, scans=None):
         "copies": material.copies,
         "waiver": material.waiver,
         "instructions": material.instructions,
+        "condition_text": material.condition,
         "matters": loads(material.matters, []),
         "status": material.status,
         "status_label": MATERIAL_STATUSES.get(material.status, material.status),
@@ -105,6 +112,7 @@ def material_json(material, scans=None):
         "licence_no": material.licence_no,
         "note": material.note,
         "deferred_until": iso_day(material.deferred_until),
+        "calendar_complete": material.deferred_complete,
         "logged_at": iso_time(material.logged_at),
         "logged_by": material.logged_by,
         "scans": [{"sha256": link.scan.sha256, "kind": link.scan.kind, "pages": link.scan.pages,
@@ -158,7 +166,7 @@ def case_json(case, *, unmask=False, today=None):
         "accepted_on": iso_day(case.accepted_on),
         "due_date": iso_day(case.due_date),
         "calendar_complete": case.due_complete,
-        "urgency": urgency(min(open_dues), today, calendar) if open_dues else None,
+        "urgency": urgency(case.due_date, today, calendar) if open_dues else None,
         "rejected_reason": case.rejected_reason or None,
         "delivery": {"method": case.delivery_method, "tracking_no": case.tracking_no or None,
                      "at": iso_time(case.delivered_at)} if case.delivery_method else None,
@@ -171,7 +179,11 @@ def case_json(case, *, unmask=False, today=None):
 
 
 def summary_json(case, next_due=None, today=None, calendar=None):
-    """A case in a list or search result: masked, without items and materials."""
+    """A case in a list or search result: masked, without items and materials.
+
+    ``next_due``: the earliest due date of its open items, if any is open; the
+    case's mark is then that of its own due date (``urgency``).
+    """
     return {
         "case_no": case.case_no,
         "status": case.status,
@@ -185,7 +197,8 @@ def summary_json(case, next_due=None, today=None, calendar=None):
         "registered_on": iso_day(case.registered_on),
         "accepted_on": iso_day(case.accepted_on),
         "due_date": iso_day(case.due_date),
-        "urgency": urgency(next_due, today, calendar) if next_due else None,
+        "calendar_complete": case.due_complete,
+        "urgency": urgency(case.due_date, today, calendar) if next_due else None,
         "version": case.version,
     }
 
@@ -197,7 +210,7 @@ def _evaluation_json(evaluation):
     return {"rating": evaluation.rating, "comment": evaluation.comment, "at": iso_time(evaluation.at),
             "rectification": None if rectification is None else {
                 "id": rectification.id, "status": rectification.status,
-                "due_date": iso_day(rectification.due_date)}}
+                "due_date": iso_day(rectification.due_date), "calendar_complete": rectification.due_complete}}
 
 
 _SCANS_OF_CASE = Prepared(lambda case_id: MaterialScan.select(MaterialScan, Scan).join(Scan)

@@ -15,6 +15,7 @@ from datetime import date
 
 from peewee import fn
 
+from .. import audit
 from ..db import db
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..models import CatalogueVersion
@@ -106,9 +107,13 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
                                 statutory_days=matter.statutory_days, promised_days=matter.promised_days,
                                 position=position))
         for position, m in enumerate(guide.materials):
-            insert_new(CaseMaterial(case=case.id, code=m.code, name=m.name, necessity=m.necessity, form=m.form,
+            # The facts are known now: a condition still open is a single matter's situation, which
+            # nobody was asked about — the clerk sees the paper with it, but acceptance does not wait for it.
+            necessity = "optional" if m.conditions else m.necessity
+            insert_new(CaseMaterial(case=case.id, code=m.code, name=m.name, necessity=necessity, form=m.form,
                                     copies=m.copies, waiver=m.waiver, instructions=m.instructions,
-                                    matters=json.dumps(list(m.matters)), position=position))
+                                    matters=json.dumps(list(m.matters)), position=position,
+                                    condition=m.condition_text if m.conditions else ""))
         events.start(case, actor, bundle=case.bundle_code, matters=[m.code for m in guide.matters],
                      catalogue_version=version.version)
         # The 收件回执 is numbered now, when the papers are received: printing it later only logs the print.
@@ -128,6 +133,8 @@ def reveal_id_number(case_no, actor):
         if not case.id_number:
             raise NotFound(f"办件 {case.case_no} 的申请人没有身份证号码")
         events.note(case, "view_id", actor)
+        # Also in the 操作日志: who looked at whose full number is what an administrator audits.
+        audit.record(events.actor_name(actor), "case.view_id", "case", case.case_no)
     return case.id_number
 
 

@@ -15,6 +15,7 @@ import json
 from ..db import db
 from ..integers import NumberError, whole_number
 from ..prepared import Prepared, insert_new
+from ..record_words import EVENT_ACTIONS as ACTION_LABELS
 from . import visibility
 from .errors import Conflict, Invalid
 from .records import Case, CaseEvent
@@ -29,23 +30,6 @@ TRANSITIONS = {
     "rejected": set(),
 }
 
-ACTION_LABELS = {
-    "register": "登记",
-    "material": "登记材料",
-    "scan": "上传扫描件",
-    "correction": "出具一次性补正告知书",
-    "accept": "受理",
-    "reject": "不予受理",
-    "suspend": "暂停计时",
-    "resume": "恢复计时",
-    "result": "录入办理结果",
-    "conclude": "办结",
-    "deliver": "送达",
-    "evaluate": "评价",
-    "rectify": "差评整改",
-    "print": "打印通知书",
-    "view_id": "查看完整证件号码",
-}
 
 STALE_MESSAGE = "该办件已被其他人修改，请刷新后再操作；您填写的内容已保留"
 

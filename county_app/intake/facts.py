@@ -47,7 +47,10 @@ def asked_materials(materials, answers, facts):
 
     A material whose condition fails is left out; one whose condition holds
     loses it; one that hinges on an unknown fact keeps only the clauses over
-    the facts still open, as its one condition.
+    the facts still open, as its one condition. ``answers`` None: no bundle
+    asks its situation questions (a single matter), so a clause over a question
+    stays open like an unknown fact — the paper is listed with its situation
+    (出生登记 alone still lists 结婚证 for married parents), never dropped.
     """
     asked = []
     for material in materials:
@@ -55,9 +58,14 @@ def asked_materials(materials, answers, facts):
             asked.append(material)
             continue
         (condition,) = material.conditions  # one matter's row carries its own condition only
-        holds = conditions.verdict(condition, answers, facts)
+        clauses = conditions.parse(condition)
+        situations = () if answers is not None else tuple(c for c in clauses if c.question not in conditions.FACTS)
+        if situations:
+            clauses = tuple(c for c in clauses if c.question in conditions.FACTS)
+        holds = conditions.verdict(clauses, answers or {}, facts)
         if holds is False:
             continue
-        still_open = () if holds else (conditions.unparse(conditions.open_clauses(condition, facts)),)
+        still_open = situations + (() if holds else conditions.open_clauses(clauses, facts))
+        still_open = (conditions.unparse(still_open),) if still_open else ()
         asked.append(replace(material, conditions=still_open))  # the rows are cached and shared
     return asked

@@ -187,7 +187,7 @@ def guide_matters(matter_codes, *, version=None, facts=None):
     problems += [f"事项「{row.name}」（{row.code}）已停用，不能申请" for row in rows.values() if not row.enabled]
     if problems:
         raise _invalid_matters(problems)
-    return _assemble(version, [(rows[code], True) for code in codes], {}, facts)
+    return _assemble(version, [(rows[code], True) for code in codes], None, facts)
 
 
 # ----------------------------------------------------------------------------- internals
@@ -310,14 +310,17 @@ def _assemble(version, chosen, answers, facts):
     """The guide over ``chosen`` ([(MatterRow, required)]), without bundle or questions.
 
     Materials are those whose condition holds over ``answers`` and ``facts``,
-    or still may (an unknown fact), before merging.
+    or still may (an unknown fact; with ``answers`` None — single matters —
+    a situation no bundle asks about), before merging.
     """
     facts = facts if facts is not None else case_facts()
     rows = [matter for matter, _ in chosen]
     materials, fields = materials_and_fields(rows)
     merged_materials, merged_fields, counts = merge(asked_materials(materials, answers, facts), fields)
+    situations = _situation_texts(rows) if answers is None and any(m.conditions for m in merged_materials) else {}
     for material in merged_materials:
-        material.condition_text = describe_material_condition(material.conditions)
+        material.condition_text = describe_material_condition(material.conditions, situations,
+                                                              codes=answers is not None)
     visits = sum(m.visits for m in rows)
     totals = GuideTotals(
         matters=len(rows),
@@ -333,6 +336,22 @@ def _assemble(version, chosen, answers, facts):
                  answered=[], ignored=[], matters=matters, materials=merged_materials, fields=merged_fields,
                  totals=totals, complete=True, facts=dict(facts))
 
+
+
+def _situation_texts(matters):
+    """{question code: text} of the bundles that hold ``matters``, to say a single matter's situations in words.
+
+    Each bundle numbers its own questions; a code two of them use for a paper's
+    condition is warned about at import (``catalogue.validate``), the first found is used.
+    """
+    texts = {}
+    query = (QuestionRow.select(QuestionRow.code, QuestionRow.text)
+             .join(BundleMemberRow, on=(BundleMemberRow.bundle == QuestionRow.bundle))
+             .where(BundleMemberRow.matter.in_([m.id for m in matters]))
+             .order_by(QuestionRow.bundle, QuestionRow.position))
+    for question in query:
+        texts.setdefault(question.code, question.text)
+    return texts
 
 
 def _matter_rows(version, codes):

@@ -20,7 +20,7 @@ from ..integers import MAX_PAGE, NumberError, whole_number
 from ..prepared import Prepared
 from ..text import shown
 from . import numbers, visibility
-from .casejson import DUE_SOON_DAYS, iso_day, summary_json
+from .casejson import DUE_SOON_DAYS, iso_day, summary_json, urgency
 from .errors import Invalid
 from .records import Case, CaseItem
 from .statuses import CASE_STATUSES
@@ -203,5 +203,7 @@ def _board(condition, today, limit, actor):
             entry = boards[item.case.id] = summary_json(item.case, item.due_date, today, calendar)
             entry["due_items"] = []
         entry["due_items"].append({"matter": item.matter_code, "name": item.name,
-                                    "department": item.department, "due_date": iso_day(item.due_date)})
+                                    "department": item.department, "due_date": iso_day(item.due_date),
+                                    "calendar_complete": item.due_complete,
+                                    "urgency": urgency(item.due_date, today, calendar)})
     return list(boards.values())

@@ -54,7 +54,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
             "status": status, "trust_level": TRUST_LEVELS.get(status), "copies_received": None,
             "pages": _count(pages, "pages", MAX_PAGES, problems), "licence_no": "",
             "note": _typed(note, "note", problems), "deferred_until": None,
-            "logged_at": utcnow(), "logged_by": events.actor_name(actor),
+            "logged_at": utcnow(), "logged_by": events.actor_name(actor), "deferred_complete": True,
         }
         copies = _count(copies, "copies", MAX_COPIES, problems)
         _apply_rules(material, values, copies, licence_no, deferred_until, today, problems)
@@ -64,8 +64,9 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
             setattr(material, key, value)
         _WRITE_LOGGED.execute(*(values[name] for name in _LOGGED), material.id)
         material._dirty.clear()
+        flag = {} if values["deferred_complete"] else {"until": values["deferred_until"], "calendar_complete": False}
         events.transition(case, "material", case.status, actor, code=code, status=status,
-                          trust_level=values["trust_level"])
+                          trust_level=values["trust_level"], **flag)
     return {**material_json(material), "case_no": case.case_no, "case_version": case.version}
 
 
@@ -145,14 +146,14 @@ def _apply_rules(material, values, copies, licence_no, deferred_until, today, pr
         if not catalogue_allows(material, status):
             problems.append({"field": "status", "message": f"「{name}」不是容缺材料，不能后补"})
         values["trust_level"] = None
-        values["deferred_until"] = _deferral_date(deferred_until, today, problems)
+        values["deferred_until"], values["deferred_complete"] = _deferral_date(deferred_until, today, problems)
     elif status == "missing":
         values["trust_level"] = None
 
 
 def default_deferral(today):
-    """The date a 容缺 material is due by default: five working days after ``today``."""
-    return work_calendar().working_days_after(today, DEFERRAL_DAYS).day
+    """The ``Due`` a 容缺 material is due by default: five working days after ``today``."""
+    return work_calendar().working_days_after(today, DEFERRAL_DAYS)
 
 
 def deferral_window(today):
@@ -165,9 +166,11 @@ def deferral_window(today):
 
 
 def _deferral_date(value, today, problems):
-    """The date to bring a 容缺 material by: after today and within a year (default five working days)."""
+    """(the date to bring a 容缺 material by, whether its calendar was complete): after today and within a
+    year (default five working days, counted; a date typed in is the applicant's promise, not counted)."""
     if value is None or value == "":
-        return default_deferral(today)
+        due = default_deferral(today)
+        return due.day, due.complete
     first, last = deferral_window(today)
     day = value
     if isinstance(value, str):
@@ -179,8 +182,8 @@ def _deferral_date(value, today, problems):
         problems.append({"field": "deferred_until", "message": (
             f"后补日期应为 {first.isoformat()} 至 {last.isoformat()} 之间的日期（晚于今天，最迟一年内，"
             f"格式 YYYY-MM-DD），实际为 {quoted(value)}")})
-        return None
-    return day
+        return None, True
+    return day, True
 
 
 def _count(value, field, limit, problems):
@@ -208,7 +211,7 @@ def _invalid(field, message):
 
 
 _LOGGED = ("status", "trust_level", "copies_received", "pages", "licence_no", "note", "deferred_until", "logged_at",
-           "logged_by")
+           "logged_by", "deferred_complete")
 _WRITE_LOGGED = Prepared(lambda *values: CaseMaterial.update(
     {getattr(CaseMaterial, name): value for name, value in zip(_LOGGED, values)}
 ).where(CaseMaterial.id == values[-1]), arity=len(_LOGGED) + 1)

@@ -87,9 +87,12 @@ def evaluate_case(case_no, rating, *, actor, comment="", expected_version=None, 
                                        recorded_by=events.actor_name(actor))
         detail = {"rating": rating}
         if rating <= BAD_RATING:
-            due = work_calendar().working_days_after(today, RECTIFICATION_DAYS).day
-            task = Rectification.create(case=case.id, evaluation=evaluation.id, opened_on=today, due_date=due)
-            detail.update(rectification=task.id, due_date=due)
+            due = work_calendar().working_days_after(today, RECTIFICATION_DAYS)
+            task = Rectification.create(case=case.id, evaluation=evaluation.id, opened_on=today, due_date=due.day,
+                                        due_complete=due.complete)
+            detail.update(rectification=task.id, due_date=due.day)
+            if not due.complete:
+                detail["calendar_complete"] = False
         events.transition(case, "evaluate", case.status, actor, **detail)
     return case_json(case)
 
@@ -139,6 +142,7 @@ def rectification_json(task, today):
     return {"id": task.id, "case_no": case.case_no, "applicant_name": case.applicant_name,
             "phone": case.phone, "rating": evaluation.rating, "rating_label": RATINGS[evaluation.rating],
             "comment": evaluation.comment, "opened_on": iso_day(task.opened_on), "due_date": iso_day(task.due_date),
+            "calendar_complete": task.due_complete,
             "overdue": task.status == "open" and task.due_date < today, "status": task.status,
             "closed_at": iso_time(task.closed_at), "closed_by": task.closed_by or None,
             "resolution": task.resolution or None}

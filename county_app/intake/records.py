@@ -15,6 +15,7 @@ department user may see). Full ID numbers are stored (the case page can
 reveal them, logged); lists and searches only ever show them masked.
 """
 from peewee import (
+    SQL,
     BooleanField,
     CharField,
     DateField,
@@ -89,6 +90,8 @@ class CaseItem(BaseModel):
     result_note = TextField(default="")
     result_at = DateTimeField(null=True)
     result_by = CharField(default="")
+    # False: a year on the way to due_date had no published 调休 when it was computed (shown flagged)
+    due_complete = BooleanField(default=True, constraints=[SQL("DEFAULT 1")])
 
     class Meta:
         table_name = "case_item"
@@ -154,6 +157,11 @@ class CaseMaterial(BaseModel):
     deferred_until = DateField(null=True)
     logged_at = DateTimeField(null=True)
     logged_by = CharField(default="")
+    # False: deferred_until was counted into a year whose 调休 was not published (shown flagged)
+    deferred_complete = BooleanField(default=True, constraints=[SQL("DEFAULT 1")])
+    # When a single matter asks it only in a situation no bundle asked about (in words,
+    # e.g. 「新生儿父母的婚姻状况」答“已婚”时提交): then listed, marked so, and not required.
+    condition = TextField(default="", constraints=[SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "case_material"
@@ -235,6 +243,7 @@ class Rectification(BaseModel):
     closed_at = DateTimeField(null=True)
     closed_by = CharField(default="")
     resolution = TextField(default="")
+    due_complete = BooleanField(default=True, constraints=[SQL("DEFAULT 1")])  # as CaseItem.due_complete
 
     class Meta:
         table_name = "rectification"

@@ -17,6 +17,7 @@ import re
 import stat
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 from .. import settings
 from ..db import db
@@ -25,7 +26,8 @@ from . import events, scanworker
 from .casejson import material_json
 from .errors import Conflict, Invalid, NotFound
 from .materials import check_state, checklist_entry
-from .records import MaterialScan, Scan
+from ..prepared import Prepared
+from .records import CaseMaterial, MaterialScan, Scan
 from .scanfile import Refused, sniff
 
 MAX_SCAN_BYTES = 20 * 1024 * 1024
@@ -92,7 +94,7 @@ def _link(case_no, code, expected_version, actor, *, filename, sha, **scan):
                              MaterialScan.select(MaterialScan, Scan).join(Scan)
                              .where(MaterialScan.material == material.id))
         material.logged_at, material.logged_by = utcnow(), events.actor_name(actor)
-        material.deferred_until = None
+        material.deferred_until, material.deferred_complete = None, True
         material.save()
         events.transition(case, "scan", case.status, actor, code=code, sha256=sha, pages=scan["pages"],
                           filename=filename, trust_level="C")
@@ -132,6 +134,30 @@ def attach_newest_scan(case_no, code, *, actor, expected_version=None, folder=No
         raise Conflict(f"扫描文件 {newest.name} 正在写入或已被移走，请稍候再试", code="scan_busy") from None
     with handle:
         return attach_scan(case_no, code, handle, newest.name, actor=actor, expected_version=expected_version)
+
+
+MIMETYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff"}
+
+
+def case_scan(case_no, sha256, *, actor):
+    """A stored scan attached to case ``case_no``, to be opened: ``path``, ``mimetype`` and ``filename``.
+
+    NotFound, in the words of an unknown case, when ``actor`` may not see the
+    case (``events.load_case``); NotFound when the case holds no such scan —
+    a file is reached only through a case that holds it.
+    """
+    case = events.load_case(case_no, actor=actor)
+    link = _CASE_SCAN.first(case.id, str(sha256 or "").lower())
+    if link is None:
+        raise NotFound(f"办件 {case.case_no} 没有这个扫描件")
+    path = scan_path(link.scan)
+    if not path.is_file():
+        raise NotFound(f"扫描件文件已不在数据文件夹中（{link.scan.path}），请重新扫描上传")
+    extension = EXTENSIONS.get(link.scan.kind, "")
+    name = link.filename or link.scan.sha256[:12]
+    if not name.lower().endswith(extension):
+        name += extension
+    return SimpleNamespace(path=path, mimetype=MIMETYPES.get(link.scan.kind, "application/octet-stream"), filename=name)
 
 
 def scan_path(scan):
@@ -204,3 +230,8 @@ def _remove_unless_named(relative, sha):
 
 def _invalid(message):
     return Invalid(message, [{"field": "scan", "message": message}])
+
+
+_CASE_SCAN = Prepared(lambda case_id, sha256: MaterialScan.select(MaterialScan, Scan).join(Scan)
+                      .join_from(MaterialScan, CaseMaterial)
+                      .where((CaseMaterial.case == case_id) & (Scan.sha256 == sha256)).limit(1))

@@ -52,4 +52,16 @@ NOTICE_KINDS = {
     "completion": "办结通知书",
 }
 
+# A date counted in working days into a year whose 调休 was not yet published (workdays.Due): the
+# mark shown after it wherever it is shown or printed (the case's own due date says more, see cases/show.html).
+CALENDAR_MARK = "（调休安排未公布，日期可能变动）"
+
+
+def dated(day, complete=True):
+    """``day`` (text) followed by CALENDAR_MARK when it was counted without a year's 调休; '' for no day."""
+    if not day:
+        return ""
+    return f"{day}{'' if complete else CALENDAR_MARK}"
+
+
 RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}

@@ -14,6 +14,7 @@
 
 Results, delivery and ratings are in ``outcomes``.
 """
+import json
 from datetime import date
 
 from .. import audit
@@ -29,7 +30,7 @@ from .errors import Conflict, Invalid
 from .materials import default_deferral
 from .outcomes import close_rectification, deliver_case, evaluate_case, record_result, rectifications
 from .records import CaseItem, CaseMaterial, Notice, Suspension
-from .statuses import SATISFIED, SUSPENSION_REASONS
+from .statuses import SATISFIED, SUSPENSION_REASONS, dated
 
 CORRECTION_DAYS = 5
 
@@ -128,15 +129,17 @@ def resume_item(case_no, matter_code, *, actor, expected_version=None, today=Non
         require_item(item, "resume", ("suspended",))
         calendar = work_calendar()
         stood = max(0, calendar.working_days_between(item.suspended_since, today))
-        item.due_date = calendar.working_days_after(item.due_date, stood).day
+        due = calendar.working_days_after(item.due_date, stood)
+        item.due_date, item.due_complete = due.day, item.due_complete and due.complete
         item.status, item.suspended_since = "pending", None
         item.suspended_days += stood
         item.save()
         (Suspension.update(ended_on=today, ended_by=events.actor_name(actor), working_days=stood)
          .where((Suspension.item == item.id) & Suspension.ended_on.is_null()).execute())
         case.due_date = max(i.due_date for i in CaseItem.of_case(case.id))
+        case.due_complete = case.due_complete and due.complete
         events.transition(case, "resume", case.status, actor, matter=item.matter_code, working_days=stood,
-                          due_date=item.due_date)
+                          due_date=item.due_date, **_flag(due.complete))
     return case_json(case)
 
 
@@ -144,20 +147,21 @@ def _accept(case, materials, actor, today):
     deferred = []
     for material in materials:
         if material.necessity == "deferrable" and material.status == "missing":
-            material.status, material.deferred_until = "deferred", default_deferral(today)
+            due = default_deferral(today)
+            material.status, material.deferred_until, material.deferred_complete = "deferred", due.day, due.complete
             material.logged_at, material.logged_by = utcnow(), events.actor_name(actor)
             material.save()
-            deferred.append({"code": material.code, "until": material.deferred_until})
+            deferred.append({"code": material.code, "until": material.deferred_until, **_flag(due.complete)})
     calendar, complete, dues = work_calendar(), True, []
     for item in CaseItem.of_case(case.id):
         due = calendar.working_days_after(today, 0 if item.handling == "instant" else item.promised_days)
-        item.due_date, complete = due.day, complete and due.complete
-        _SET_DUE_DATE.execute(item.due_date, item.id)
+        item.due_date, item.due_complete, complete = due.day, due.complete, complete and due.complete
+        _SET_DUE_DATE.execute(item.due_date, item.due_complete, item.id)
         dues.append(due.day)
     case.accepted_on, case.due_date, case.due_complete = today, max(dues), complete
     notice = issue_notice(case, "acceptance", actor, day=today, due_date=case.due_date)
     events.transition(case, "accept", "accepted", actor, accepted_on=today, due_date=case.due_date,
-                      deferred=deferred, notice=notice.number)
+                      deferred=deferred, notice=notice.number, **_flag(complete))
 
 
 def _correction(case, missing, actor, today, reason):
@@ -167,23 +171,38 @@ def _correction(case, missing, actor, today, reason):
     if case.status == "correction" and not reason:
         notice = (Notice.select().where((Notice.case == case.id) & (Notice.kind == "correction"))
                   .order_by(Notice.id.desc()).first())
-        shown = f"（{notice.number}，补正期限 {notice.deadline}）" if notice else ""
+        shown = f"（{notice.number}，补正期限 {deadline_text(notice)}）" if notice else ""
         return Conflict(f"材料仍不齐：{names}。一次性补正告知书已出具{shown}，请申请人补齐后再受理；"
                         "如确需再次出具补正告知书，须由系统管理员填写理由", listed, code="materials_missing")
-    deadline = work_calendar().working_days_after(today, CORRECTION_DAYS).day
-    content = {"materials": [{"code": m.code, "name": m.name, "instructions": m.instructions} for m in missing]}
+    due = work_calendar().working_days_after(today, CORRECTION_DAYS)
+    deadline = due.day
+    content = {"materials": [{"code": m.code, "name": m.name, "instructions": m.instructions} for m in missing],
+               **_flag(due.complete)}
     if reason:
         content["override_reason"] = reason
     notice = issue_notice(case, "correction", actor, deadline=deadline, day=today, **content)
     case.correction_count += 1
-    detail = {"notice": notice.number, "deadline": deadline, "materials": [m.code for m in missing]}
+    detail = {"notice": notice.number, "deadline": deadline, "materials": [m.code for m in missing],
+              **_flag(due.complete)}
     if reason:
         detail["override_reason"] = reason
         audit.record(events.actor_name(actor), "case.correction_override", "case", case.case_no,
                      reason=reason, notice=notice.number)
     events.transition(case, "correction", "correction", actor, **detail)
-    return Conflict(f"材料不齐，办件已转为待补正，并出具一次性补正告知书（{notice.number}）：请申请人在 {deadline} 前"
-                    f"补齐{names}", listed, code="materials_missing")
+    return Conflict(f"材料不齐，办件已转为待补正，并出具一次性补正告知书（{notice.number}）：请申请人在 "
+                    f"{dated(deadline, due.complete)} 前补齐{names}", listed, code="materials_missing")
 
 
-_SET_DUE_DATE = Prepared(lambda due_date, item_id: CaseItem.update(due_date=due_date).where(CaseItem.id == item_id))
+def _flag(complete):
+    """What an event or notice records of a counted date: ``calendar_complete: False`` only when it was not."""
+    return {} if complete else {"calendar_complete": False}
+
+
+def deadline_text(notice):
+    """A correction notice's deadline as shown, flagged when counted into a year without its 调休."""
+    content = json.loads(notice.content) if notice.content else {}
+    return dated(notice.deadline, content.get("calendar_complete", True))
+
+
+_SET_DUE_DATE = Prepared(lambda due_date, complete, item_id: CaseItem.update(due_date=due_date, due_complete=complete)
+                         .where(CaseItem.id == item_id))

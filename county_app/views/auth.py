@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from .. import accounts, audit, guard
+from .. import accounts, audit, guard, record_words
 from . import users
 
 bp = Blueprint("auth", __name__)
@@ -95,5 +95,9 @@ def audit_log():
     """The latest audit entries, filtered by actor (contains) and action (exact)."""
     actor = request.args.get("actor", "").strip()
     action = request.args.get("action", "").strip()
-    return render_template("auth/audit.html", entries=audit.recent(actor=actor, action=action, limit=AUDIT_PAGE_SIZE),
-                           actor=actor, action=action, actions=audit.actions(), limit=AUDIT_PAGE_SIZE)
+    found = audit.recent(actor=actor, action=action, limit=AUDIT_PAGE_SIZE)
+    names = audit.display_names({entry.actor for entry in found})
+    entries = [(entry, audit.readable(entry, names)) for entry in found]
+    return render_template("auth/audit.html", entries=entries, actor=actor, action=action,
+                           actions=[(name, record_words.audit_word(name)) for name in audit.actions()],
+                           limit=AUDIT_PAGE_SIZE)

@@ -8,20 +8,20 @@ shows the case again, with the error next to its form and the typed values kept.
 from datetime import date
 from types import SimpleNamespace
 
-from flask import Blueprint, render_template, request, session
+from flask import Blueprint, render_template, request, send_file, session
 
+from .. import audit, record_words
 from ..catalogue import vocabulary
 from ..guard import current_user, requires
 from ..integers import MAX_PAGE, NumberError, whole_number
-from ..intake import cases, materials, outcomes
+from ..intake import cases, materials, outcomes, scans
 from ..intake.casejson import case_json
 from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
-from ..intake.events import ACTION_LABELS, TRANSITIONS
+from ..intake.events import TRANSITIONS
 from ..intake.lists import due_soon, find_cases, overdue, today
 from ..intake.statuses import (
-    CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS)
-from ..models import User
+    CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS, dated)
 from ..notices import printable_kinds
 from ..text import search_text
 
@@ -39,8 +39,9 @@ def material_words():
         "waiver_word": lambda code: WAIVER_LABELS.get(code, ""),
         "status_word": lambda code: CASE_STATUSES.get(code, code),
         "urgency_word": lambda code: URGENCY_WORDS.get(code, ""),
-        "action_word": lambda code: ACTION_LABELS.get(code, code),
+        "action_word": record_words.event_word,
         "notice_word": lambda code: NOTICE_KINDS.get(code, code),
+        "dated": dated,
         "when": when,
         "notice_url": notice_url,
     }
@@ -138,6 +139,18 @@ def show(case_no):
     return render_case(case_no)
 
 
+@bp.get("/<case_no>/scans/<sha256>")
+@requires("cases.view")
+def scan(case_no, sha256):
+    """A stored scan of this case, opened in the browser (404 unless the case is visible and holds it)."""
+    found = scans.case_scan(case_no, sha256, actor=current_user())
+    response = send_file(found.path, mimetype=found.mimetype, download_name=found.filename, conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"  # a PDF's scripts may not reach this site
+    response.headers["Cache-Control"] = "private, no-store"  # personal papers: not left in a shared cache
+    return response
+
+
 @bp.post("/<case_no>/reveal-id")
 @requires("cases.view")
 def reveal(case_no):
@@ -181,34 +194,38 @@ def describe(event, material_names, matter_names):
     name = material_names.get(d.get("code"), d.get("code", ""))
     matter = matter_names.get(d.get("matter"), d.get("matter", ""))
     action = event["action"]
+    complete = d.get("calendar_complete", True)
     if action == "material":
-        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}"
+        until = f"，须于 {dated(d['until'], complete)} 前补交" if d.get("until") else ""
+        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}"
     if action == "scan":
         return f"{name}：扫描件 {d.get('filename') or ''}（{d.get('pages')} 页）"
     if action == "correction":
         missing = "、".join(material_names.get(code, code) for code in d.get("materials", []))
         extra = f"；再次出具理由：{d['override_reason']}" if d.get("override_reason") else ""
-        return f"一次性补正告知书 {d.get('notice')}，补正期限 {d.get('deadline')}；待补：{missing}{extra}"
+        return f"一次性补正告知书 {d.get('notice')}，补正期限 {dated(d.get('deadline'), complete)}；待补：{missing}{extra}"
     if action == "accept":
-        return f"受理通知书 {d.get('notice')}，承诺办结日期 {d.get('due_date')}"
+        return f"受理通知书 {d.get('notice')}，承诺办结日期 {dated(d.get('due_date'), complete)}"
     if action == "reject":
         return f"理由：{d.get('reason')}" + (f"；应向{d['refer_to']}申请" if d.get("refer_to") else "")
     if action == "result":
         outcome = "准予" if d.get("outcome") == "approved" else "不予"
         return f"{matter}：{outcome} {d.get('result_no') or ''}".strip()
     if action in ("suspend", "resume"):
-        return f"{matter}：{d.get('reason') or ''}" + (f"（停 {d['working_days']} 个工作日）" if "working_days" in d else "")
+        return (f"{matter}：{d.get('reason') or ''}" + (f"（停 {d['working_days']} 个工作日）" if "working_days" in d else "")
+                + (f"，办结日期 {dated(d['due_date'], complete)}" if action == "resume" and d.get("due_date") else ""))
     if action == "deliver":
         return "窗口领取" if d.get("method") == "window" else f"邮寄送达，快递单号 {d.get('tracking_no')}"
     if action == "evaluate":
-        return RATINGS.get(d.get("rating"), "") + ("，已转差评整改" if d.get("rectification") else "")
+        return RATINGS.get(d.get("rating"), "") + (f"，已转差评整改，期限 {dated(d.get('due_date'), complete)}"
+                                                   if d.get("rectification") else "")
     if action == "rectify":
         return f"整改结果：{d.get('resolution')}"
     if action == "print":
         return f"{NOTICE_KINDS.get(d.get('kind'), d.get('kind'))} {d.get('number') or ''}"
     if action == "register":
         return f"{len(d.get('matters', []))} 个事项，目录版本 {d.get('catalogue_version')}"
-    return ""
+    return record_words.detail_text(d, {**material_names, **matter_names})
 
 
 def _allowed_moves(case):
@@ -236,9 +253,8 @@ def _item_row(user, case, item):
 
 def _people(usernames):
     """A function giving the display name of a username (events record usernames)."""
-    names = {u.username: u.display_name for u in User.select(User.username, User.display_name)
-             .where(User.username.in_(list(set(usernames))))}
-    return lambda username: names.get(username) or username
+    names = audit.display_names(usernames)
+    return lambda username: names.get(username) or record_words.actor_word(username)
 
 
 def _newest_notice(data):
