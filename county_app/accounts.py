@@ -19,8 +19,11 @@ Rules kept in this one place:
   No hash is computed inside a database transaction: it would hold the write
   lock for tens of milliseconds per attempt. A reset lifts the holds on the
   user's name.
+- A department user's department is one of the departments of the
+  catalogue in force (chosen, never typed freely), so that it matches the
+  matters whose cases it is to see.
 - Sessions (sessions.py): a password change ends the user's other sessions;
-  a reset, a deactivation or a role change ends all of them.
+  a reset, a deactivation or a change of role or department ends all of them.
 - API tokens are ``secrets.token_urlsafe(32)``; only their SHA-256 is stored,
   with the first 8 characters as a visible prefix to tell them apart.
 
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from . import access, audit, passwords, sessions, throttle
+from .catalogue import query
 from .db import db, note_use
 from .models import ApiToken, User, as_utc
 from .passwords import MIN_PASSWORD_LENGTH, random_password  # noqa: F401  (callers use them from here)
@@ -105,7 +109,13 @@ def check_password_rules(password, username="", display_name=""):
         raise AccountError(str(exc)) from None
 
 
-def _check_role(role, department):
+def _check_role(role, department, kept=None):
+    """The department to store for ``role``: required for a department user and one of the catalogue in force's.
+
+    ``kept`` is the user's present department, which stays allowed even when
+    the catalogue in force no longer names it (so that the rest of the
+    account can still be edited).
+    """
     if role not in ROLES:
         raise AccountError(f"未知的角色“{role}”；可选：{'、'.join(f'{k}（{v}）' for k, v in ROLES.items())}")
     department = _typed(department, "所属部门") or None
@@ -113,7 +123,26 @@ def _check_role(role, department):
         raise AccountError("部门审批人员必须指定所属部门")
     if role != "department" and department:
         raise AccountError(f"只有部门审批人员可以指定所属部门，{ROLES[role]}不能指定")
+    if department and department != kept:
+        _check_department(department)
     return department
+
+
+def _check_department(department):
+    # A department user sees the cases holding its department's matters: a name the catalogue does not
+    # use (县城管局 for 县城市管理局) would make an approver who silently sees nothing.
+    known = query.departments()
+    if not known:
+        raise AccountError("还没有导入事项目录，无法指定所属部门；请先导入目录")
+    if department not in known:
+        raise AccountError(f"所属部门“{department}”不是现行事项目录中的部门，请从中选择：{'、'.join(known)}")
+
+
+def _check_phone(phone):
+    phone = _typed(phone, "联系电话", max_length=32)
+    if not _PHONE.fullmatch(phone):
+        raise AccountError(f"联系电话“{phone}”格式不对：只能包含数字、空格和 + - ( )，不超过 32 个字符")
+    return phone
 
 
 def _hash_token(token):
@@ -147,9 +176,7 @@ def add_user(username, role, password, *, department=None, display_name="", phon
     department = _check_role(role, department)
     display_name = _typed(display_name, "姓名")
     check_password_rules(password, name, display_name)
-    phone = _typed(phone, "联系电话", max_length=32)
-    if not _PHONE.fullmatch(phone):
-        raise AccountError(f"联系电话“{phone}”格式不对：只能包含数字、空格和 + - ( )，不超过 32 个字符")
+    phone = _check_phone(phone)
     password_hash = passwords.hash_password(password)  # before the transaction: it is slow
     with db.atomic():
         if User.select().where(User.username == name).exists():
@@ -253,17 +280,43 @@ def reactivate_user(username, *, actor):
 
 def change_role(username, role, department=None, *, actor):
     """Give the user another role (and department); ends all the user's sessions."""
-    department = _check_role(role, department)
+    user, changed = update_user(username, role=role, department=department, actor=actor)
+    if not changed:
+        raise AccountError(f"用户“{user.username}”已经是{ROLES[role]}" + (f"（{user.department}）" if user.department else ""))
+    return user
+
+
+def update_user(username, *, actor, display_name=None, phone=None, role=None, department=None):
+    """Change the user's display name, phone, role and department (those given); ``(user, changed fields)``.
+
+    ``department`` is read with ``role`` (required for a department user,
+    from the catalogue in force). A change of role or department ends all
+    the user's sessions: what they may see and do changes at once.
+    """
     with db.atomic():
         user = get_user(username)
-        if (user.role, user.department) == (role, department):
-            raise AccountError(f"用户“{user.username}”已经是{ROLES[role]}" + (f"（{department}）" if department else ""))
-        _refuse_last_admin(user, actor, "不能更改自己的角色", "这是唯一可用的系统管理员账号，不能改为其他角色")
-        User.update(role=role, department=department).where(User.id == user.id).execute()
-        sessions.end_all(user)
-        audit.record(actor, "user.role", "user", user.username, role=role, department=department,
-                     was=user.role)
-    return get_user(user.username)
+        wanted = {}
+        if display_name is not None:
+            wanted["display_name"] = _typed(display_name, "姓名")
+        if phone is not None:
+            wanted["phone"] = _check_phone(phone)
+        if role is not None:
+            wanted["role"] = role
+            wanted["department"] = _check_role(role, department, kept=user.department)
+        changed = {field: value for field, value in wanted.items() if getattr(user, field) != value}
+        if not changed:
+            return user, {}
+        if "role" in changed:
+            _refuse_last_admin(user, actor, "不能更改自己的角色", "这是唯一可用的系统管理员账号，不能改为其他角色")
+        User.update(**changed).where(User.id == user.id).execute()
+        if "role" in changed or "department" in changed:
+            sessions.end_all(user)
+            audit.record(actor, "user.role", "user", user.username, role=wanted["role"],
+                         department=wanted["department"], was=user.role, was_department=user.department)
+        named = {field: changed[field] for field in ("display_name", "phone") if field in changed}
+        if named:
+            audit.record(actor, "user.edit", "user", user.username, **named)
+    return get_user(user.username), changed
 
 
 # ----------------------------------------------------------------------------- login

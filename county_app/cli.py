@@ -317,17 +317,12 @@ def config_get(ctx, key):
 @click.pass_context
 def config_set(ctx, key, value):
     """修改设置项。"""
-    from . import audit
-
     _open(ctx)
     try:
-        with db.atomic():
-            stored = settings.put(key, value)
-            audit.record(_actor(), "config.set", "setting", key,
-                         value="***" if settings.spec_for(key).secret else stored)
+        settings.change({key: value}, actor=_actor())
     except settings.SettingError as exc:
-        raise click.ClickException(f"{key}：{exc}") from None
-    click.echo(f"{key} = {stored}")
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{key} = {settings.get(key)}")
 
 
 _MAINTENANCE_STEPS = {"scans": "清理扫描文件", "uploads": "清理目录上传文件", "logins": "清理登录记录",
