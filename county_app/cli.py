@@ -162,6 +162,49 @@ def user_add(ctx, name, role, department, display_name, phone, password_stdin):
         click.echo(password)
 
 
+@user.command("edit")
+@click.argument("name")
+@click.option("--display-name", default=None, help="显示的姓名")
+@click.option("--phone", default=None, help="联系电话")
+@click.option("--role", default=None, type=click.Choice(sorted(accounts.ROLES)), help="新的角色（更改后其登录失效）")
+@click.option("--department", default=None, help="所属部门（现行事项目录中的部门；部门审批人员必填）")
+@with_data_dir
+@click.pass_context
+def user_edit(ctx, name, display_name, phone, role, department):
+    """修改用户的姓名、联系电话、角色或所属部门；角色或部门改变时，其在各处的登录失效。"""
+    _open(ctx)
+    try:
+        current = accounts.get_user(name)
+        if department is not None and role is None:
+            role = current.role  # a new department for the role the user has
+        user, changed = accounts.update_user(name, display_name=display_name, phone=phone, role=role,
+                                             department=department, actor=_actor())
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not changed:
+        click.echo(f"用户 {user.username} 的信息没有更改")
+        return
+    words = {"display_name": "姓名", "phone": "联系电话", "role": "角色", "department": "所属部门"}
+    shown = {**changed, "role": accounts.ROLES.get(changed.get("role"), "")}
+    click.echo(f"已修改用户 {user.username}：" + "，".join(f"{words[field]}：{shown[field] or '（空）'}" for field in changed))
+    if "role" in changed or "department" in changed:
+        click.echo("角色或部门已变，其在各处的登录已失效")
+
+
+@user.command("deactivate")
+@click.argument("name")
+@with_data_dir
+@click.pass_context
+def user_deactivate(ctx, name):
+    """停用用户：不能再登录，其接口令牌失效，其在各处的登录结束。"""
+    _open(ctx)
+    try:
+        user = accounts.deactivate_user(name, actor=_actor())
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已停用用户 {user.username}")
+
+
 @user.command("reset-password")
 @click.argument("name")
 @with_data_dir

@@ -19,6 +19,7 @@ from typing import Callable
 
 from . import audit
 from .db import db
+from .identity import compact
 from .models import Setting
 from .prepared import Prepared
 from .text import TextError, typed_text
@@ -44,8 +45,11 @@ def _one_of(*allowed):
 
 def _digits(count):
     def check(value):
-        if value and not re.fullmatch(rf"\d{{{count}}}", value):
+        # read as a number is read everywhere (a Chinese input method's full-width digits, spaces): ASCII stored
+        digits = compact(value)
+        if digits and not re.fullmatch(rf"[0-9]{{{count}}}", digits):
             raise SettingError(f"必须是 {count} 位数字，实际为 \"{value}\"")
+        return digits
     return check
 
 
@@ -95,7 +99,7 @@ class SettingSpec:
     key: str
     default: str
     help: str
-    check: Callable[[str], None] = _any
+    check: Callable[[str], str | None] = _any  # raises SettingError; may return the value's stored form
     secret: bool = False
     label: str = ""  # the field's name on the settings page and in messages; the key when blank
     section: str = ""  # the settings page's heading it appears under; not on the page when blank
@@ -114,7 +118,7 @@ SETTINGS = [
     SettingSpec("node.role", "township", "本节点角色：township（乡镇便民服务中心）或 hub（县级汇聚中心）", _one_of("township", "hub"),
                 label="节点角色"),
     SettingSpec("centre.code", "", "本中心 12 位统计用区划代码（用于生成全县唯一的办件编号；设置前不能登记办件）", _digits(12),
-                label="本中心区划代码", section=CENTRE, max_length=12, needed_for_cases=True),
+                label="本中心区划代码", section=CENTRE, max_length=32, needed_for_cases=True),
     SettingSpec("centre.name", "", "本中心名称，显示在每个页面上并打印在各类通知书上", label="本中心名称", section=CENTRE,
                 max_length=64),
     SettingSpec("centre.phone", "", "咨询电话，打印在各类通知书上", _phone, label="咨询电话", section=CENTRE, max_length=64),
@@ -157,7 +161,7 @@ def checked(key, value):
     label = spec.label or key
     try:
         value = typed_text(value, label, max_length=spec.max_length)
-        spec.check(value)
+        value = spec.check(value) or value  # a check may give the value's stored form
     except (TextError, SettingError) as exc:
         message = str(exc)
         if message.startswith(label):  # typed_text names the field itself
