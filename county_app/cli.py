@@ -58,7 +58,7 @@ def init(ctx, role, code, name):
             raise click.ClickException("内置示例目录 seed_catalog.xlsx 无法导入（见上），数据库已建好但没有目录")
         click.echo(report.seed.summary().splitlines()[0])
     if report.admin_password:
-        click.echo("已创建管理员账号 admin，初始密码（只显示这一次，请登录后立即修改）：")
+        click.echo("已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改，然后在“系统设置”填写本中心区划代码）：")
         click.echo(report.admin_password)
 
 
@@ -80,7 +80,7 @@ def serve(ctx, host, port, threads):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     report = initialise(ctx.obj["data_dir"], actor=cli_actor())
     if report.admin_password:
-        click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
+        click.echo(f"已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改）：{report.admin_password}")
     from .views.catalogue import stop_checks
 
     app = create_app(ctx.obj["data_dir"])

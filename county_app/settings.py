@@ -117,7 +117,7 @@ CENTRE, SCANNER = "本中心", "扫描仪"
 SETTINGS = [
     SettingSpec("node.role", "township", "本节点角色：township（乡镇便民服务中心）或 hub（县级汇聚中心）", _one_of("township", "hub"),
                 label="节点角色"),
-    SettingSpec("centre.code", "", "本中心 12 位统计用区划代码（用于生成全县唯一的办件编号；设置前不能登记办件）", _digits(12),
+    SettingSpec("centre.code", "", "本中心 12 位统计用区划代码（用于生成全县唯一的办件编号；设置前不能登记办件；更改后新办件用新代码编号，已登记的不变）", _digits(12),
                 label="本中心区划代码", section=CENTRE, max_length=32, needed_for_cases=True),
     SettingSpec("centre.name", "", "本中心名称，显示在每个页面上并打印在各类通知书上", label="本中心名称", section=CENTRE,
                 max_length=64),

@@ -91,8 +91,8 @@ def test_first_run_changes_the_one_time_password_then_leads_to_the_settings(fres
     page.keyboard.type("3311")
     page.keyboard.press("Tab")
     page.keyboard.type(NAME)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the same address: wait for the answer to the POST, not the old page
+        page.keyboard.press("Enter")
     main = page.inner_text("main")
     assert "本中心区划代码（centre.code）：必须是 12 位数字" in main and "所有设置都没有保存" in main
     assert focused(page, "el.name") == "centre.code"
@@ -101,8 +101,8 @@ def test_first_run_changes_the_one_time_password_then_leads_to_the_settings(fres
     page.screenshot(path="/tmp/settings-refused.png")
 
     page.fill("[name='centre.code']", CODE)
-    page.press("[name='centre.code']", "Enter")
-    page.wait_for_url(url + "/admin/settings")
+    with page.expect_navigation(url=url + "/admin/settings"):
+        page.press("[name='centre.code']", "Enter")
     assert "已保存：本中心区划代码、本中心名称" in page.inner_text("main")
     assert NAME in page.inner_text("header")  # at once: every page reads the setting
     assert "设置前窗口不能登记办件" not in page.inner_text("main")
