@@ -1,18 +1,12 @@
-"""User accounts, roles, logging in and API tokens. No Flask here.
+"""User accounts, logging in and API tokens. No Flask here.
 
-Rules kept in this one place:
+What each field may hold (user name, names, phone, role, department) is
+account_rules.py. Rules kept here:
 
-- A username is 1–64 characters: ASCII letters, digits, ``.``, ``_``, ``-``,
-  Chinese characters and the middle dot ``·`` (for names such as
-  ``阿依古丽·买买提``). It starts with a letter, digit or Chinese character
-  (never ``-``, which a command line would take for an option). ASCII letters
-  are stored in lower case, so ``Li`` and ``li`` are one user. Names, display
-  names and departments are typed text (text.py): zero-width characters are
-  dropped, control characters, right-to-left overrides and NUL refused.
-- Passwords follow passwords.py (length, not guessable); there is no default
-  password anywhere. A password someone else has seen — generated and shown
-  once, or a reset — must be changed at the next login
-  (``must_change_password``; guard.py lets such a user do nothing else).
+- There is no default password anywhere. A password someone else has seen
+  — generated and shown once, or a reset — must be changed at the next
+  login (``must_change_password``; guard.py lets such a user do nothing
+  else).
 - Logging in: every failure gets one message and one password-hash check,
   whether the name exists, the password is wrong, the account is deactivated
   or held back by the throttle (throttle.py: per client address and name).
@@ -20,7 +14,7 @@ Rules kept in this one place:
   lock for tens of milliseconds per attempt. A reset lifts the holds on the
   user's name.
 - Sessions (sessions.py): a password change ends the user's other sessions;
-  a reset, a deactivation or a role change ends all of them.
+  a reset, a deactivation or a change of role or department ends all of them.
 - API tokens are ``secrets.token_urlsafe(32)``; only their SHA-256 is stored,
   with the first 8 characters as a visible prefix to tell them apart.
 
@@ -28,34 +22,25 @@ Every write is audited inside its own transaction (nested in the caller's,
 if any).
 """
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import access, audit, passwords, sessions, throttle
+from . import audit, passwords, sessions, throttle
+from .account_rules import (ROLES, AccountError, check_password_rules, check_phone, check_role, check_username,
+                            could_be_username, normalise_username, typed)
 from .db import db, note_use
 from .models import ApiToken, User, as_utc
 from .passwords import MIN_PASSWORD_LENGTH, random_password  # noqa: F401  (callers use them from here)
 from .prepared import Prepared
-from .text import TextError, typed_text
-
-ROLES = access.ROLES
 
 TOKEN_PREFIX_LENGTH = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-RESERVED_USERNAMES = {"system", "cli", "seed", "anonymous"}
 LOGIN_FAILED = (f"用户名或密码错误。连续输错 {throttle.PAIR_LIMIT} 次须等 {throttle.LOCK_SECONDS // 60} 分钟再试；"
                 "忘记密码请联系系统管理员重置")
 
-_USERNAME = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9._\-\u4e00-\u9fff·]{0,63}")
-_PHONE = re.compile(r"[0-9+\-() ]{0,32}")
 _TOKEN_BY_HASH = Prepared(lambda token_hash: ApiToken.select().where(ApiToken.token_hash == token_hash))
 _USER_BY_NAME = Prepared(lambda username: User.select().where(User.username == username))
-
-
-class AccountError(ValueError):
-    """A rule about accounts was broken; the message (in Chinese) says which."""
 
 
 @dataclass(frozen=True)
@@ -65,55 +50,6 @@ class IssuedToken:
     token: str
     prefix: str
     username: str
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-
-def normalise_username(username):
-    """The stored form of ``username``: stripped, ASCII letters lower-cased."""
-    name = (username or "").strip() if isinstance(username, str) else ""
-    return "".join(ch.lower() if ch.isascii() else ch for ch in name)
-
-
-def _typed(value, label, max_length=64):
-    try:
-        return typed_text(value, label, max_length=max_length)
-    except TextError as exc:
-        raise AccountError(str(exc)) from None
-
-
-def _check_username(username):
-    name = normalise_username(_typed(username, "用户名"))
-    if not name:
-        raise AccountError("用户名不能为空")
-    if not _USERNAME.fullmatch(name):
-        raise AccountError(
-            f"用户名“{name}”不符合要求：1–64 个字符，只能包含字母、数字、汉字、“.”“_”“-”“·”，"
-            "且以字母、数字或汉字开头")
-    if name in RESERVED_USERNAMES:
-        raise AccountError(f"用户名“{name}”为系统保留，请换一个")
-    return name
-
-
-def check_password_rules(password, username="", display_name=""):
-    """Raise AccountError unless ``password`` may be used by this user (passwords.check_rules)."""
-    try:
-        passwords.check_rules(password, words=(username, display_name))
-    except passwords.PasswordError as exc:
-        raise AccountError(str(exc)) from None
-
-
-def _check_role(role, department):
-    if role not in ROLES:
-        raise AccountError(f"未知的角色“{role}”；可选：{'、'.join(f'{k}（{v}）' for k, v in ROLES.items())}")
-    department = _typed(department, "所属部门") or None
-    if role == "department" and not department:
-        raise AccountError("部门审批人员必须指定所属部门")
-    if role != "department" and department:
-        raise AccountError(f"只有部门审批人员可以指定所属部门，{ROLES[role]}不能指定")
-    return department
 
 
 def _hash_token(token):
@@ -143,13 +79,11 @@ def add_user(username, role, password, *, department=None, display_name="", phon
     ``must_change``: the password was generated and shown to someone, so the
     user must change it at the first login.
     """
-    name = _check_username(username)
-    department = _check_role(role, department)
-    display_name = _typed(display_name, "姓名")
+    name = check_username(username)
+    department = check_role(role, department)
+    display_name = typed(display_name, "姓名")
     check_password_rules(password, name, display_name)
-    phone = _typed(phone, "联系电话", max_length=32)
-    if not _PHONE.fullmatch(phone):
-        raise AccountError(f"联系电话“{phone}”格式不对：只能包含数字、空格和 + - ( )，不超过 32 个字符")
+    phone = check_phone(phone)
     password_hash = passwords.hash_password(password)  # before the transaction: it is slow
     with db.atomic():
         if User.select().where(User.username == name).exists():
@@ -253,17 +187,43 @@ def reactivate_user(username, *, actor):
 
 def change_role(username, role, department=None, *, actor):
     """Give the user another role (and department); ends all the user's sessions."""
-    department = _check_role(role, department)
+    user, changed = update_user(username, role=role, department=department, actor=actor)
+    if not changed:
+        raise AccountError(f"用户“{user.username}”已经是{ROLES[role]}" + (f"（{user.department}）" if user.department else ""))
+    return user
+
+
+def update_user(username, *, actor, display_name=None, phone=None, role=None, department=None):
+    """Change the user's display name, phone, role and department (those given); ``(user, changed fields)``.
+
+    ``department`` is read with ``role`` (required for a department user,
+    from the catalogue in force). A change of role or department ends all
+    the user's sessions: what they may see and do changes at once.
+    """
     with db.atomic():
         user = get_user(username)
-        if (user.role, user.department) == (role, department):
-            raise AccountError(f"用户“{user.username}”已经是{ROLES[role]}" + (f"（{department}）" if department else ""))
-        _refuse_last_admin(user, actor, "不能更改自己的角色", "这是唯一可用的系统管理员账号，不能改为其他角色")
-        User.update(role=role, department=department).where(User.id == user.id).execute()
-        sessions.end_all(user)
-        audit.record(actor, "user.role", "user", user.username, role=role, department=department,
-                     was=user.role)
-    return get_user(user.username)
+        wanted = {}
+        if display_name is not None:
+            wanted["display_name"] = typed(display_name, "姓名")
+        if phone is not None:
+            wanted["phone"] = check_phone(phone)
+        if role is not None:
+            wanted["role"] = role
+            wanted["department"] = check_role(role, department, kept=user.department)
+        changed = {field: value for field, value in wanted.items() if getattr(user, field) != value}
+        if not changed:
+            return user, {}
+        if "role" in changed:
+            _refuse_last_admin(user, actor, "不能更改自己的角色", "这是唯一可用的系统管理员账号，不能改为其他角色")
+        User.update(**changed).where(User.id == user.id).execute()
+        if "role" in changed or "department" in changed:
+            sessions.end_all(user)
+            audit.record(actor, "user.role", "user", user.username, role=wanted["role"],
+                         department=wanted["department"], was=user.role, was_department=user.department)
+        named = {field: changed[field] for field in ("display_name", "phone") if field in changed}
+        if named:
+            audit.record(actor, "user.edit", "user", user.username, **named)
+    return get_user(user.username), changed
 
 
 # ----------------------------------------------------------------------------- login
@@ -282,7 +242,7 @@ def authenticate(username, password, now=None, *, source=""):
     epoch = moment.timestamp()
     name = normalise_username(username)[:64]
     attempt = throttle.Attempt.of(source, name)
-    user = _USER_BY_NAME.first(name) if name and _USERNAME.fullmatch(name) else None
+    user = _USER_BY_NAME.first(name) if could_be_username(name) else None
     held = throttle.is_held(attempt, epoch)
     right = passwords.verify(user.password_hash if user is not None else None, password)
     if right and user.active and not held:

@@ -1,7 +1,7 @@
 """Creating or upgrading a node's data folder: what ``init`` (and ``serve``) do first."""
 from dataclasses import dataclass, field
 
-from . import accounts, audit, paths, settings
+from . import accounts, paths, settings
 from .catalogue import store
 from .db import bind, database_path, db
 from .migrations import migrate
@@ -28,11 +28,9 @@ def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_s
     report = InitReport()
     report.applied, report.backup = migrate(database_path(data_dir))
     with db.connection_context():
-        with db.atomic():
-            for key, value in (("node.role", role), ("centre.code", code), ("centre.name", name)):
-                if value is not None and settings.get(key) != value:
-                    settings.put(key, value)
-                    audit.record(actor, "config.set", "setting", key, value=value)
+        given = {key: value for key, value in (("node.role", role), ("centre.code", code), ("centre.name", name))
+                 if value is not None}
+        settings.change(given, actor=actor)
         if not User.select().exists():
             # its own transaction, after hashing the password (add_user)
             password = accounts.random_password()

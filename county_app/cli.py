@@ -2,53 +2,19 @@
 
 A user error prints a clear message on stderr, exits 1 and changes nothing.
 """
-import getpass
 import multiprocessing
 import sys
 from datetime import date
-from functools import update_wrapper
 
 import click
 
-from . import accounts, paths, server, settings
+from . import cli_accounts, server, settings
 from .catalogue import store
-from .db import bind, db
+from .cli_support import cli_actor, open_database, with_data_dir
+from .db import db
 from .integers import NumberError, whole_number
 
 MAX_CALENDAR_DAYS = 2500  # about ten years of working days: more than any time limit
-
-
-def _actor():
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name on some service accounts
-        return "cli"
-
-
-def with_data_dir(command):
-    """Give a command ``--data-dir`` (also accepted before the command name)."""
-
-    @click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
-                  help="数据文件夹（默认：环境变量 COUNTY_APP_DATA，否则本机用户数据目录）")
-    @click.pass_context
-    def wrapper(ctx, data_dir, **kwargs):
-        chosen = data_dir or (ctx.obj or {}).get("data_dir")
-        ctx.obj = {"data_dir": paths.resolve_data_dir(chosen)}
-        return ctx.invoke(command, **kwargs)
-
-    return update_wrapper(wrapper, command)
-
-
-def _open(ctx):
-    """Bind and connect the database of the chosen data folder; it must be initialised."""
-    from .migrations import pending
-
-    data_dir = ctx.obj["data_dir"]
-    bind(data_dir)
-    db.connect(reuse_if_open=True)
-    if pending():
-        raise click.ClickException(f"数据文件夹 {data_dir} 尚未初始化或需要升级，请先运行 county-app init")
-    return data_dir
 
 
 @click.group(invoke_without_command=True)
@@ -63,6 +29,10 @@ def cli(ctx, data_dir):
         ctx.invoke(serve)
 
 
+cli.add_command(cli_accounts.user)
+cli.add_command(cli_accounts.token)
+
+
 @cli.command()
 @click.option("--role", type=click.Choice(["township", "hub"]), default=None, help="节点角色（首次默认 township）")
 @click.option("--code", default=None, help="本中心 12 位区划代码")
@@ -74,7 +44,7 @@ def init(ctx, role, code, name):
     from .bootstrap import initialise
 
     try:
-        report = initialise(ctx.obj["data_dir"], role=role, code=code, name=name, actor=_actor())
+        report = initialise(ctx.obj["data_dir"], role=role, code=code, name=name, actor=cli_actor())
     except settings.SettingError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
@@ -88,7 +58,7 @@ def init(ctx, role, code, name):
             raise click.ClickException("内置示例目录 seed_catalog.xlsx 无法导入（见上），数据库已建好但没有目录")
         click.echo(report.seed.summary().splitlines()[0])
     if report.admin_password:
-        click.echo("已创建管理员账号 admin，初始密码（只显示这一次，请登录后立即修改）：")
+        click.echo("已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改，然后在“系统设置”填写本中心区划代码）：")
         click.echo(report.admin_password)
 
 
@@ -108,9 +78,9 @@ def serve(ctx, host, port, threads):
     from .intake import scanworker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    report = initialise(ctx.obj["data_dir"], actor=_actor())
+    report = initialise(ctx.obj["data_dir"], actor=cli_actor())
     if report.admin_password:
-        click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
+        click.echo(f"已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改）：{report.admin_password}")
     from .views.catalogue import stop_checks
 
     app = create_app(ctx.obj["data_dir"])
@@ -127,97 +97,6 @@ def serve(ctx, host, port, threads):
 
 
 @cli.group()
-def user():
-    """用户账号。"""
-
-
-@user.command("add")
-@click.argument("name")
-@click.option("--role", required=True, type=click.Choice(sorted(accounts.ROLES)))
-@click.option("--department", default=None, help="部门审批人员所属部门（role=department 时必填）")
-@click.option("--display-name", default="", help="显示的姓名")
-@click.option("--phone", default="", help="联系电话（打印在通知书上）")
-@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
-@with_data_dir
-@click.pass_context
-def user_add(ctx, name, role, department, display_name, phone, password_stdin):
-    """创建用户。"""
-    _open(ctx)
-    generated = False
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
-    else:
-        password, generated = accounts.random_password(), True
-    try:
-        # one transaction inside add_user; the password is hashed before it, so no lock is held meanwhile
-        user = accounts.add_user(name, role, password, department=department, display_name=display_name,
-                                 phone=phone, actor=_actor(), must_change=generated)
-    except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"已创建用户 {user.username}（{accounts.ROLES[role]}）")
-    if generated:
-        click.echo("一次性初始密码（只显示这一次；登录后须先修改）：")
-        click.echo(password)
-
-
-@user.command("reset-password")
-@click.argument("name")
-@with_data_dir
-@click.pass_context
-def user_reset_password(ctx, name):
-    """给用户一个新的一次性密码（只显示这一次，登录后须先修改）并解除锁定；管理员忘记密码时用它找回。"""
-    _open(ctx)
-    try:
-        password = accounts.reset_password(name, actor=_actor())
-        user = accounts.get_user(name)
-    except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"已重置用户 {user.username} 的密码并解除锁定；其在各处的登录已失效")
-    if not user.active:
-        click.echo(f"注意：用户 {user.username} 已停用，重新启用前仍不能登录", err=True)
-    click.echo("一次性密码（只显示这一次；登录后须先修改）：")
-    click.echo(password)
-
-
-@cli.group()
-def token():
-    """接口令牌（API token）。"""
-
-
-@token.command("issue")
-@click.argument("name")
-@with_data_dir
-@click.pass_context
-def token_issue(ctx, name):
-    """为用户签发一个新的接口令牌，令牌单独打印在最后一行。"""
-    _open(ctx)
-    try:
-        with db.atomic():
-            issued = accounts.issue_token(name, actor=_actor())
-    except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"已为 {name} 签发令牌（编号 {issued.prefix}）；令牌只显示这一次：")
-    click.echo(issued.token)
-
-
-@token.command("revoke")
-@click.argument("prefix")
-@with_data_dir
-@click.pass_context
-def token_revoke(ctx, prefix):
-    """吊销令牌（按签发时显示的编号）。"""
-    _open(ctx)
-    try:
-        with db.atomic():
-            accounts.revoke_token(prefix, actor=_actor())
-    except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"已吊销令牌 {prefix}")
-
-
-@cli.group()
 def catalogue():
     """事项目录（Excel）。"""
 
@@ -230,8 +109,8 @@ def catalogue():
 @click.pass_context
 def catalogue_import(ctx, file, dry_run, allow_older):
     """导入事项目录工作簿（全部成功或全部不变）。"""
-    _open(ctx)
-    outcome = store.import_workbook(file, actor=_actor(), dry_run=dry_run, allow_older=allow_older)
+    open_database(ctx)
+    outcome = store.import_workbook(file, actor=cli_actor(), dry_run=dry_run, allow_older=allow_older)
     for warning in outcome.warnings:
         click.echo(f"警告 {warning}", err=True)
     if outcome.unlisted_warnings:
@@ -255,7 +134,7 @@ def catalogue_import(ctx, file, dry_run, allow_older):
 @click.pass_context
 def catalogue_export(ctx, file):
     """把正在使用的事项目录导出为工作簿。"""
-    _open(ctx)
+    open_database(ctx)
     try:
         version = store.export_workbook(file)
     except store.CatalogueError as exc:
@@ -283,7 +162,7 @@ def calendar_due(ctx, start, days):
         days = whole_number(days, "天数", low=0, high=MAX_CALENDAR_DAYS)
     except NumberError as exc:
         raise click.ClickException(str(exc)) from None
-    _open(ctx)
+    open_database(ctx)
     due = store.work_calendar().working_days_after(start_day, days)
     if not due.complete:
         years = "、".join(f"{year} 年" for year in due.unpublished)
@@ -303,7 +182,7 @@ def config():
 @click.pass_context
 def config_get(ctx, key):
     """打印设置项的值。"""
-    _open(ctx)
+    open_database(ctx)
     try:
         click.echo(settings.get(key))
     except settings.SettingError as exc:
@@ -317,17 +196,12 @@ def config_get(ctx, key):
 @click.pass_context
 def config_set(ctx, key, value):
     """修改设置项。"""
-    from . import audit
-
-    _open(ctx)
+    open_database(ctx)
     try:
-        with db.atomic():
-            stored = settings.put(key, value)
-            audit.record(_actor(), "config.set", "setting", key,
-                         value="***" if settings.spec_for(key).secret else stored)
+        settings.change({key: value}, actor=cli_actor())
     except settings.SettingError as exc:
-        raise click.ClickException(f"{key}：{exc}") from None
-    click.echo(f"{key} = {stored}")
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{key} = {settings.get(key)}")
 
 
 _MAINTENANCE_STEPS = {"scans": "清理扫描文件", "uploads": "清理目录上传文件", "logins": "清理登录记录",
@@ -341,7 +215,7 @@ def maintenance_command(ctx):
     """立即执行一次夜间维护：清理无人引用的扫描文件、过期的目录上传文件和已结束的登录，更新数据库查询统计。"""
     from .maintenance import run_maintenance
 
-    data_dir = _open(ctx)
+    data_dir = open_database(ctx)
     report = run_maintenance(data_dir)
     click.echo(f"已删除无人引用的扫描文件 {report.scans_removed} 个"
                f"（共 {report.scan_bytes_freed / (1024 * 1024):.1f} MB）")

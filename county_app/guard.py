@@ -186,7 +186,18 @@ def _template_helpers():
         "can": lambda permission: user is not None and access.allowed(user.role, permission),
         "role_label": access.ROLES.get(user.role, user.role) if user else "",
         "centre_name": _centre_name(),
+        "setup_missing": lambda: _setup_missing(user),
     }
+
+
+def _setup_missing(user):
+    """The settings still missing before cases can be registered, for those who can set or need them."""
+    if user is None or not (access.allowed(user.role, "settings.manage") or access.allowed(user.role, "cases.handle")):
+        return []
+    try:
+        return settings.missing_for_cases()
+    except Exception:  # an error page must still render when the database is the problem
+        return []
 
 
 def _centre_name():

@@ -1,18 +1,39 @@
-"""Every setting the program has, declared once with its default and help text.
+"""Every setting the program has, declared once with its default, label, check and help text.
 
-Settings live in the database (``config get/set`` and the admin pages change
-them); the README lists every one, and a test fails when it misses one.
+Settings live in the database; ``config set`` and the administrator's 系统设置
+page (views/settings.py) change them through ``change``, the one place that
+checks, stores and audits a value. The README lists every one, and a test
+fails when it misses one.
+
+A setting with a ``section`` appears on the settings page under that
+heading: a later setting joins the page by being declared with one. Every
+value is typed text (text.py) first, then its own check; a message names the
+field as the page shows it, e.g. ``本中心区划代码（centre.code）：必须是 12 位数字``.
+A setting is read from the database at each use, so a change takes effect at
+once, except where its help says a restart is needed.
 """
+import os
 import re
 from dataclasses import dataclass
 from typing import Callable
 
+from . import audit
+from .db import db
+from .identity import compact
 from .models import Setting
 from .prepared import Prepared
-
+from .text import TextError, typed_text
 
 class SettingError(ValueError):
     """An unknown key or a value the setting does not accept (message in Chinese)."""
+
+
+class SettingsInvalid(SettingError):
+    """Values refused by ``change``: ``errors`` maps each refused key to its message (nothing was stored)."""
+
+    def __init__(self, errors):
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
 
 
 def _one_of(*allowed):
@@ -24,8 +45,11 @@ def _one_of(*allowed):
 
 def _digits(count):
     def check(value):
-        if value and not re.fullmatch(rf"\d{{{count}}}", value):
+        # read as a number is read everywhere (a Chinese input method's full-width digits, spaces): ASCII stored
+        digits = compact(value)
+        if digits and not re.fullmatch(rf"[0-9]{{{count}}}", digits):
             raise SettingError(f"必须是 {count} 位数字，实际为 \"{value}\"")
+        return digits
     return check
 
 
@@ -53,6 +77,19 @@ def _upload_mb(value):
         raise SettingError(f"不能超过 {ceiling}（事项目录文件本身的上限），实际为 {value}")
 
 
+def _phone(value):
+    # a landline with its area code and extension, or several numbers: 0571-86001234 转 801、13800138000
+    if not re.fullmatch(r"[0-9+\-()（） ,，、/转]*", value):
+        raise SettingError(f"只能包含数字、空格和 + - ( ) 、 / 转，实际为 \"{value}\"")
+
+
+def _folder(value):
+    if value and not os.path.isabs(value):
+        raise SettingError(f"须写完整路径（如 D:\\扫描），实际为 \"{value}\"")
+    if value and not os.path.isdir(value):
+        raise SettingError(f"文件夹 \"{value}\" 不存在或不是文件夹，请先建好或检查拼写")
+
+
 def _any(value):
     return None
 
@@ -62,17 +99,32 @@ class SettingSpec:
     key: str
     default: str
     help: str
-    check: Callable[[str], None] = _any
+    check: Callable[[str], str | None] = _any  # raises SettingError; may return the value's stored form
     secret: bool = False
+    label: str = ""  # the field's name on the settings page and in messages; the key when blank
+    section: str = ""  # the settings page's heading it appears under; not on the page when blank
+    max_length: int = 200
+    needed_for_cases: bool = False  # no case can be registered until it is set
 
+    @property
+    def name(self):
+        """How messages name the setting: its label and key."""
+        return f"{self.label}（{self.key}）" if self.label else self.key
+
+
+CENTRE, SCANNER = "本中心", "扫描仪"
 
 SETTINGS = [
-    SettingSpec("node.role", "township", "本节点角色：township（乡镇便民服务中心）或 hub（县级汇聚中心）", _one_of("township", "hub")),
-    SettingSpec("centre.code", "", "本中心 12 位统计用区划代码（用于生成全县唯一的办件编号）", _digits(12)),
-    SettingSpec("centre.name", "", "本中心名称，打印在各类通知书上"),
-    SettingSpec("centre.phone", "", "咨询电话，打印在各类通知书上"),
-    SettingSpec("centre.address", "", "本中心地址，打印在一次性告知单上"),
-    SettingSpec("centre.hours", "", "办公时间，例如“工作日 9:00-12:00，14:00-17:30”；设置后打印在各类通知书上"),
+    SettingSpec("node.role", "township", "本节点角色：township（乡镇便民服务中心）或 hub（县级汇聚中心）", _one_of("township", "hub"),
+                label="节点角色"),
+    SettingSpec("centre.code", "", "本中心 12 位统计用区划代码（用于生成全县唯一的办件编号；设置前不能登记办件；更改后新办件用新代码编号，已登记的不变）", _digits(12),
+                label="本中心区划代码", section=CENTRE, max_length=32, needed_for_cases=True),
+    SettingSpec("centre.name", "", "本中心名称，显示在每个页面上并打印在各类通知书上", label="本中心名称", section=CENTRE,
+                max_length=64),
+    SettingSpec("centre.phone", "", "咨询电话，打印在各类通知书上", _phone, label="咨询电话", section=CENTRE, max_length=64),
+    SettingSpec("centre.address", "", "本中心地址，打印在一次性告知单上", label="地址", section=CENTRE),
+    SettingSpec("centre.hours", "", "办公时间，例如“工作日 9:00-12:00，14:00-17:30”；设置后打印在各类通知书上",
+                label="办公时间", section=CENTRE, max_length=100),
     SettingSpec("sync.url", "", "县级汇聚中心的地址，例如 http://10.1.1.1:8080"),
     SettingSpec("sync.node", "", "本节点在汇聚中心登记的编码"),
     SettingSpec("sync.secret", "", "与汇聚中心共享的密钥（node add 时生成）", secret=True),
@@ -80,7 +132,8 @@ SETTINGS = [
     SettingSpec("maintenance.cron", "30 2 * * *",
                 "夜间维护（清理无人引用的扫描文件和过期的目录上传文件、更新数据库查询统计）的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB，1–20）", _upload_mb),
-    SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹；窗口可一键把其中最新的文件作为材料扫描件上传"),
+    SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹（完整路径，须已存在）；窗口可一键把其中最新的文件作为材料扫描件上传",
+                _folder, label="扫描文件夹", section=SCANNER, max_length=260),
 ]
 
 _BY_KEY = {spec.key: spec for spec in SETTINGS}
@@ -102,12 +155,64 @@ def get(key):
     return spec.default if value is None else value
 
 
-def put(key, value):
-    """Check and store ``value`` for ``key``; the caller holds the transaction and audits."""
+def checked(key, value):
+    """``value`` as ``key`` would store it (typed text, trimmed), or SettingError naming the field."""
     spec = spec_for(key)
-    value = value.strip()
-    spec.check(value)
+    label = spec.label or key
+    try:
+        value = typed_text(value, label, max_length=spec.max_length)
+        value = spec.check(value) or value  # a check may give the value's stored form
+    except (TextError, SettingError) as exc:
+        message = str(exc)
+        if message.startswith(label):  # typed_text names the field itself
+            message = message[len(label):]
+        raise SettingError(f"{spec.name}：{message}") from None
+    return value
+
+
+def put(key, value):
+    """Check and store ``value`` for ``key``; the caller holds the transaction and audits (see ``change``)."""
+    value = checked(key, value)
     Setting.insert(key=key, value=value).on_conflict(
         conflict_target=[Setting.key], update={Setting.value: value}
     ).execute()
     return value
+
+
+def change(values, *, actor):
+    """Check every value of ``values`` (key → text), then store and audit those that differ, in one transaction.
+
+    All or nothing: SettingsInvalid lists every refused key and nothing is
+    stored. Returns the keys that changed.
+    """
+    errors, clean = {}, {}
+    for key, value in values.items():
+        try:
+            clean[key] = checked(key, value)
+        except SettingError as exc:
+            errors[key] = str(exc)
+    if errors:
+        raise SettingsInvalid(errors)
+    changed = []
+    with db.atomic():
+        for key, value in clean.items():
+            if get(key) == value:
+                continue
+            put(key, value)
+            audit.record(actor, "config.set", "setting", key, value="***" if _BY_KEY[key].secret else value)
+            changed.append(key)
+    return changed
+
+
+def on_page():
+    """The settings page's sections: ``[(heading, [SettingSpec, …]), …]`` in declaration order."""
+    sections = {}
+    for spec in SETTINGS:
+        if spec.section:
+            sections.setdefault(spec.section, []).append(spec)
+    return list(sections.items())
+
+
+def missing_for_cases():
+    """The settings that must be set before a case can be registered and are not yet."""
+    return [spec for spec in SETTINGS if spec.needed_for_cases and not get(spec.key)]

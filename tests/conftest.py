@@ -194,3 +194,20 @@ def sample_pdf(pages=2):
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+@pytest.fixture
+def departments(app, tmp_path):
+    """A small catalogue in force whose matters belong to 县卫生健康局, 县公安局 and 县民政局.
+
+    A department user's department must be one of the catalogue in force's (accounts.py).
+    """
+    from county_app.catalogue import store
+    from workbooks import Book
+
+    book = Book()
+    book.copy_row("事项", 3, **{"事项编码": "M003", "事项名称": "最低生活保障", "实施部门": "县民政局"})
+    with db.connection_context():
+        outcome = store.import_workbook(book.save(tmp_path / "departments.xlsx"), actor="test")
+    assert outcome.status == "applied", outcome.errors
+    return ["县公安局", "县卫生健康局", "县民政局"]

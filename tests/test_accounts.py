@@ -17,7 +17,7 @@ from conftest import PASSWORD
 
 
 @pytest.fixture
-def conn(app):
+def conn(app, departments):
     """An open connection to the test node's database for the duration of the test."""
     with db.connection_context():
         yield

@@ -154,7 +154,7 @@ def test_admin_pages_are_forbidden_for_a_clerk(clerk_client):
     assert "用户管理" not in page and "操作日志" not in page
 
 
-def test_admin_adds_a_user(admin_client):
+def test_admin_adds_a_user(admin_client, departments):
     page = admin_client.get("/admin/users").get_data(as_text=True)
     assert "系统管理员" in page and "添加用户" in page
     response = admin_client.post("/admin/users", data={

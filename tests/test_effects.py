@@ -109,7 +109,7 @@ def test_the_page_shows_before_after_and_reductions(catalogued, make_user):
 
 
 def test_the_page_without_a_catalogue_says_what_to_do(app, make_user):
-    make_user("zhou", "department", department="县卫生健康局")
+    make_user("zhou", "county")
     client = app.test_client()
     assert login(client, "zhou").status_code == 302
     answer = client.get("/reports/effects")

@@ -28,7 +28,7 @@ def centre_code():
     code = settings.get("centre.code")
     if not re.fullmatch(r"\d{12}", code or ""):
         raise Conflict("本中心的 12 位区划代码尚未设置，无法生成办件编号，暂不能登记办件。"
-                       "请系统管理员运行：county-app config set centre.code <12 位统计用区划代码>",
+                       "请系统管理员在“系统设置”页面填写（或运行 county-app config set centre.code <12 位统计用区划代码>）",
                        code="not_configured")
     return code
 

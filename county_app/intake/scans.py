@@ -123,7 +123,7 @@ def attach_newest_scan(case_no, code, *, actor, expected_version=None, folder=No
     """Attach the newest file of the scan folder (``folder`` or setting ``scan.folder``) in one call."""
     folder = folder or settings.get("scan.folder")
     if not folder:
-        raise Conflict("尚未设置扫描文件夹，请联系系统管理员设置（设置项 scan.folder：扫描仪保存文件的文件夹）",
+        raise Conflict("尚未设置扫描文件夹，请联系系统管理员在“系统设置”页面设置（设置项 scan.folder：扫描仪保存文件的文件夹）",
                        code="not_configured")
     newest = newest_scan_in_folder(folder)
     if newest is None:

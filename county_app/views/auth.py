@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from .. import accounts, audit, guard, record_words
+from .. import access, accounts, audit, guard, record_words, settings
 from . import users
 
 bp = Blueprint("auth", __name__)
@@ -54,8 +54,15 @@ def login():
             guard.login_session(user)
             if user.must_change_password:
                 return redirect(url_for("auth.password"))
-            return redirect(target or url_for("browse.index"))
+            return redirect(_landing(user, target))
     return render_template("auth/login.html", error=error, username=username, next=target or "")
+
+
+def _landing(user, target=None):
+    """Where a login leads: an administrator of a centre not yet set up goes to 系统设置 first."""
+    if access.allowed(user.role, "settings.manage") and settings.missing_for_cases():
+        return url_for("settings.edit")  # the page says what is missing and why
+    return target or url_for("browse.index")
 
 
 @bp.post("/logout")
@@ -84,7 +91,7 @@ def password():
                 error = str(exc)
             else:
                 flash("密码已修改；在其他电脑上的登录已失效", "ok")
-                return redirect(url_for("browse.index"))
+                return redirect(_landing(user))
     return render_template("auth/password.html", error=error, min_length=accounts.MIN_PASSWORD_LENGTH,
                            one_time=user.must_change_password), (422 if error else 200)
 

@@ -19,7 +19,7 @@ def register(bp):
         ("/admin/users/<username>/deactivate", "deactivate", deactivate, ["GET", "POST"]),
         ("/admin/users/<username>/reactivate", "reactivate", reactivate, ["POST"]),
         ("/admin/users/<username>/unlock", "unlock", unlock, ["POST"]),
-        ("/admin/users/<username>/role", "change_role", change_role, ["POST"]),
+        ("/admin/users/<username>/edit", "edit_user", edit_user, ["POST"]),
         ("/admin/users/<username>/reset", "reset", reset, ["GET", "POST"]),
         ("/admin/users/<username>/tokens", "issue_token", issue_token, ["POST"]),
         ("/admin/tokens/<prefix>/revoke", "revoke_token", revoke_token, ["GET", "POST"]),
@@ -60,7 +60,7 @@ def users():
         if generated:
             password = accounts.random_password()
         try:
-            user = accounts.add_user(form["username"], form["role"], password, department=form["department"] or None,
+            user = accounts.add_user(form["username"], form["role"], password, department=_department(form["role"]),
                                      display_name=form["display_name"], phone=form["phone"], actor=_actor(),
                                      must_change=generated)
         except accounts.AccountError as exc:
@@ -76,14 +76,20 @@ def users():
 
 
 def user_detail(username):
-    """One user: state, actions and API tokens."""
+    """One user: state, the form to edit it, actions and API tokens."""
     user = _user_or_404(username)
     if user is None:
         return _not_found(f"没有用户“{username}”")
+    return _user_page(user)
+
+
+def _user_page(user, form=None, error=None):
     holds = [(address or "未知地址", until) for address, until in throttle.holds_on(user)]
+    form = form or {"display_name": user.display_name, "phone": user.phone, "role": user.role,
+                    "department": user.department}
     return render_template("auth/user.html", user=user, holds=holds, open_sessions=sessions.open_sessions(user),
                            tokens=accounts.tokens_of(user.username), roles=access.ROLES,
-                           departments=query.departments())
+                           departments=query.departments(), form=form, error=error)
 
 
 def _confirm(title, message, button, cancel):
@@ -124,13 +130,30 @@ def unlock(username):
     return _act(username, accounts.unlock_user, f"已解除用户 {username} 的锁定")
 
 
-def change_role(username):
-    """Give the user another role (and department); their sessions end."""
-    role = request.form.get("role", "")
-    # the field keeps the old department on the page: it means something for a department user only
-    department = request.form.get("department", "") if role == "department" else ""
-    return _act(username, lambda name, actor: accounts.change_role(name, role, department or None, actor=actor),
-                f"已更改用户 {username} 的角色；其登录已失效，需重新登录")
+def _department(role):
+    # the select keeps its value whatever the role: it means something for a department user only
+    return (request.form.get("department") or None) if role == "department" else None
+
+
+def edit_user(username):
+    """Change the user's display name, phone, role and department (the fields sent); a new role or department ends their sessions."""
+    user = _user_or_404(username)
+    if user is None:
+        return _not_found(f"没有用户“{username}”")
+    form = {key: request.form.get(key) for key in ("display_name", "phone", "role", "department")}
+    try:
+        user, changed = accounts.update_user(user.username, display_name=form["display_name"], phone=form["phone"],
+                                             role=form["role"], department=_department(form["role"]),
+                                             actor=_actor())
+    except accounts.AccountError as exc:
+        return _user_page(user, form=form, error=str(exc)), 422
+    if not changed:
+        flash(f"用户 {user.username} 的信息没有更改", "ok")
+    elif "role" in changed or "department" in changed:
+        flash(f"已更改用户 {user.username} 的信息；角色或部门已变，其在各处的登录已失效，需重新登录", "ok")
+    else:
+        flash(f"已更改用户 {user.username} 的信息", "ok")
+    return redirect(url_for("auth.user_detail", username=user.username))
 
 
 def reset(username):
