@@ -36,7 +36,8 @@ AUDIT_ACTIONS = {
     "user.unlock": "解除登录锁定",
     "user.deactivate": "停用用户",
     "user.reactivate": "重新启用用户",
-    "user.role": "修改角色",
+    "user.role": "修改角色或部门",
+    "user.edit": "修改用户信息",
     "login.ok": "登录",
     "login.throttled": "登录受限（同一地址失败过多）",
     "login.locked": "登录锁定（同一用户名失败过多）",
@@ -60,7 +61,8 @@ ENTITIES = {
 }
 
 DETAIL_KEYS = {
-    "value": "值", "role": "角色", "was": "原角色", "department": "部门", "source": "客户端地址", "user": "用户",
+    "value": "值", "role": "角色", "was": "原角色", "department": "部门", "was_department": "原部门",
+    "display_name": "姓名", "phone": "手机号", "source": "客户端地址", "user": "用户",
     "minutes": "暂停登录（分钟）", "failures": "失败次数", "version": "目录版本", "sha256": "文件校验码",
     "filename": "文件名", "published_on": "发布日期", "replaced": "原目录版本", "replaced_published_on": "原目录发布日期",
     "case": "办件", "resolution": "整改情况", "reason": "理由", "notice": "通知书编号", "override_reason": "再次出具理由",
