@@ -104,6 +104,8 @@ def qr_svg(text):
     """An inline SVG QR code of ``text``, drawn here: no image from outside.
 
     A full QR code (segno would pick a Micro QR for a short number, which
-    phones do not read), error correction M.
+    phones do not read), error correction M. Only a viewBox, no width and
+    height: print.css gives it its size on paper, and the drawing scales to
+    that box (with a fixed pixel size it kept its own size inside the box).
     """
-    return Markup(segno.make_qr(text, error="m").svg_inline(scale=3, border=2, title=f"办件编号 {text}"))
+    return Markup(segno.make_qr(text, error="m").svg_inline(border=2, omitsize=True, title=f"办件编号 {text}"))
