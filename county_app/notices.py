@@ -184,8 +184,12 @@ def _correction(content, case, notice, details):
                        "instructions": entry.get("instructions") or (row.instructions if row else "")})
     content["missing"] = wanted
     content["deadline"] = cn_date(notice.deadline)
-    kept = [m for m in materials_of(case, received_only=True) if m["code"] not in {w["code"] for w in wanted}]
-    content["kept"] = "；".join(f"{m['name']}，{m['supplied']}" for m in kept)
+    # Grouped by how each was supplied: twelve papers all 原件核验 are one line, not twelve repeats of it.
+    kept = {}
+    for m in materials_of(case, received_only=True):
+        if m["code"] not in {w["code"] for w in wanted}:
+            kept.setdefault(m["supplied"], []).append(m["name"])
+    content["kept"] = "；".join(f"{'、'.join(names)}，{how}" for how, names in kept.items())
     content["paragraphs"] = [
         f"您（单位）于{content['applied_on']}提出的{content['matters_phrase']}申请，经审查，申请材料不齐全或者"
         f"不符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，现一次性告知您需要补正的全部材料如下：",

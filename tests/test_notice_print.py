@@ -1,21 +1,26 @@
-"""The notices as the applicant gets them: printed to PDF by Debian's chromium.
+"""The notices as the applicant gets them: printed to PDF by Debian's chromium (issue 9, printing).
 
 Each case notice's QR code, rendered from the PDF at 150 dpi by poppler's
 ``pdftoppm`` and read by zbar's ``zbarimg`` (Debian's poppler-utils and
-zbar-tools, which ``make test`` installs), gives the case number. PDFs and
-page images are left in /tmp/notice-print-*.
+zbar-tools, which ``make test`` installs), gives the case number. A case of
+five matters and a dozen papers with a long company name and address gets
+each notice on one A4 page; in large type on at most two, with no heading
+left at the foot of a page. PDFs and page images are left in /tmp/notice-print-*.
 """
 import shutil
 import subprocess
+import unicodedata
 
 import pytest
+from pypdf import PdfReader
 
 from county_app.db import db
 from county_app.intake import cases, materials, workflow
-from county_app.intake.records import CaseItem
+from county_app.intake.records import CaseItem, CaseMaterial
+from county_app.models import User
 
-from test_cases_domain import BEFORE_HOLIDAY, newborn
-from test_notices import five_matters_by_an_agent, printer, restaurant  # noqa: F401  (printer is a fixture)
+from test_cases_domain import BEFORE_HOLIDAY, MOTHER_ID, newborn
+from test_notices import CENTRE_NAME, five_matters_by_an_agent, printer, restaurant  # noqa: F401  (printer is a fixture)
 
 TOOLS = ("pdftoppm", "zbarimg")
 
@@ -58,3 +63,89 @@ def test_the_qr_code_of_every_case_notice_scans_as_the_case_number_on_paper(prin
             if large:
                 printer.print(f"/cases/{number}/notices/{kind}?large=1", name)
             assert decoded_qr_codes(tmp_path / f"{name}.pdf", name) == [number], name
+
+
+LONG_COMPANY = "安澜县城关镇赵记老字号手工拉面餐饮管理有限责任公司"
+LONG_ADDRESS = "浙江省安澜县城关镇人民路与解放街交叉口东南侧新世纪商业广场二号楼一层108至110号商铺"
+
+
+def five_permit_restaurant(**answers):
+    """Story 2 at its largest: all five permits, a company with a long name and address, an agent."""
+    request = restaurant()
+    request["answers"] = {"Q1": "新办企业", "Q2": "是", "Q3": "是", "Q4": "是", **answers}
+    request["applicant"].update(name=LONG_COMPANY, address=LONG_ADDRESS)
+    request["agent"] = {"name": "赵小红", "id_number": MOTHER_ID, "phone": "13700137000", "relation": "公司员工"}
+    request["form"].update(QYMC=LONG_COMPANY, QYZS=LONG_ADDRESS, CSLC="一层", XFZRR="赵强",
+                           JYFW="餐饮服务；食品销售；烟草制品零售；酒类经营；预包装食品销售")
+    return request
+
+
+def hand_in(case_no, clerk, codes):
+    for code in codes:
+        materials.log_material(case_no, code, "original_verified", actor=clerk, copies=1)
+
+
+# Chromium's PDF maps some glyphs of the CJK font back to radicals (⼼ for 心, ⺠ for 民): NFKC folds the
+# Kangxi radicals; the few supplement radicals in our texts are folded here.
+RADICALS = str.maketrans({"⺠": "民", "⻅": "见", "⻓": "长", "⻔": "门", "⻛": "风", "⻢": "马", "⻚": "页"})
+
+
+def pdf_lines(path):
+    """The text lines of each page of a PDF, as printed (radicals folded, spaces trimmed, blank lines left out)."""
+    pages = []
+    for page in PdfReader(path).pages:
+        text = unicodedata.normalize("NFKC", page.extract_text()).translate(RADICALS)
+        pages.append([line.strip() for line in text.splitlines() if line.strip()])
+    return pages
+
+
+def test_a_five_permit_restaurant_with_long_names_gets_each_notice_on_one_a4_page(printer, tmp_path):
+    """Five matters, a dozen papers, a long company name and address, an agent: 收件回执, 一次性补正告知书,
+    受理通知书 and 办结通知书 each on one A4 page (they spilt their signature block onto a second)."""
+    with db.connection_context():
+        clerk = User.get(User.username == "li")
+        case = cases.register_case(**five_permit_restaurant(), actor=clerk)
+        checklist = [m.code for m in CaseMaterial.of_case(case.id)]
+        assert len(checklist) == 16 and CaseItem.select().where(CaseItem.case == case.id).count() == 5
+        hand_in(case.case_no, clerk, checklist[:12])  # twelve papers; the fire brigade's two are missing
+        with pytest.raises(Exception):
+            workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
+    pages = {"receipt": printer.print(f"/cases/{case.case_no}/notices/receipt", "one-page-receipt"),
+             "correction": printer.print(f"/cases/{case.case_no}/notices/correction", "one-page-correction")}
+    with db.connection_context():
+        hand_in(case.case_no, clerk, ["XFZD", "XFPMT"])
+        workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
+        for item in CaseItem.select().where(CaseItem.case == case.id):
+            workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk,
+                                   result_no=f"安澜{item.matter_code}-2026-000123", note="已核发，请妥善保管")
+    pages["acceptance"] = printer.print(f"/cases/{case.case_no}/notices/acceptance", "one-page-acceptance")
+    pages["completion"] = printer.print(f"/cases/{case.case_no}/notices/completion", "one-page-completion")
+    for kind in pages:
+        shutil.copy(tmp_path / f"one-page-{kind}.pdf", f"/tmp/notice-print-one-page-{kind}.pdf")
+    assert pages == {"receipt": 1, "correction": 1, "acceptance": 1, "completion": 1}
+    # Large type may take two pages, but a heading never ends a page (its table or text on the next) and the
+    # centre's name under the seal is one line.
+    for kind in pages:
+        name = f"large-{kind}"
+        assert printer.print(f"/cases/{case.case_no}/notices/{kind}?large=1", name) <= 2
+        shutil.copy(tmp_path / f"{name}.pdf", f"/tmp/notice-print-{name}.pdf")
+        headings = [text.strip() for text in printer.page.locator("h2, .legal strong").all_inner_texts()]
+        printed = pdf_lines(tmp_path / f"{name}.pdf")
+        for lines in printed[:-1]:
+            assert lines[-1] not in headings, (kind, lines[-1])
+        assert CENTRE_NAME in printed[-1] and "盖章处" in printed[-1], (kind, printed[-1])
+
+
+def test_the_restaurant_storys_receipt_and_acceptance_fit_one_page(printer, tmp_path):
+    """Story 2 as told (no fire inspection, no tobacco; the lease by 告知承诺): they spilt onto page 2."""
+    with db.connection_context():
+        clerk = User.get(User.username == "li")
+        case = cases.register_case(**restaurant(), actor=clerk)
+        for row in CaseMaterial.of_case(case.id):
+            if row.code == "CSSYZM":
+                materials.log_material(case.case_no, row.code, "commitment", actor=clerk)
+            elif row.necessity != "optional":
+                hand_in(case.case_no, clerk, [row.code])
+        workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
+    assert printer.print(f"/cases/{case.case_no}/notices/receipt", "story-receipt") == 1
+    assert printer.print(f"/cases/{case.case_no}/notices/acceptance", "story-acceptance") == 1

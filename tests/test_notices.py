@@ -144,7 +144,8 @@ def test_correction_lists_exactly_the_missing_paper_deadline_and_article_32(wind
     assert "结婚证 原件（核验）和复印件1份" in text
     assert "请于2026年10月13日前" in text  # five working days, National Day skipped
     assert "第三十二条第一款第（四）项" in text and "一次告知申请人需要补正的全部内容" in text
-    assert "已收取的材料（无需重复提交）：居民身份证，原件核验；" in text
+    # grouped by how each was supplied: a dozen papers seen in the original are one entry, not twelve
+    assert "已收取的材料（无需重复提交）：居民身份证，原件核验；申请表，扫描件3页；" in text
     assert "申请人（签字）" in text and "2026年9月30日" in text
 
 
