@@ -16,10 +16,11 @@ from pypdf import PdfReader
 
 from county_app.db import db
 from county_app.intake import cases, materials, workflow
-from county_app.intake.records import CaseItem, CaseMaterial
+from county_app.intake.records import CaseEvent, CaseItem, CaseMaterial
 from county_app.models import User
 
 from test_cases_domain import BEFORE_HOLIDAY, MOTHER_ID, newborn
+from test_material_conditions_api import DAUGHTER, RETIREE, RETIREMENT, RETIREMENT_FORM
 from test_notices import CENTRE_NAME, five_matters_by_an_agent, printer, restaurant  # noqa: F401  (printer is a fixture)
 
 TOOLS = ("pdftoppm", "zbarimg")
@@ -149,3 +150,33 @@ def test_the_restaurant_storys_receipt_and_acceptance_fit_one_page(printer, tmp_
         workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
     assert printer.print(f"/cases/{case.case_no}/notices/receipt", "story-receipt") == 1
     assert printer.print(f"/cases/{case.case_no}/notices/acceptance", "story-acceptance") == 1
+
+
+def test_the_retirees_one_time_notice_prints_in_large_type_from_his_case_page(printer, tmp_path):
+    """Story 3: Mr Wang's daughter applies for him; the clerk prints his 一次性告知单 in large type from the
+    case page, built from what the case recorded (answers, matters, the agent): nothing is asked again."""
+    with db.connection_context():
+        clerk = User.get(User.username == "li")
+        case = cases.register_case(bundle="YJS-TX", answers=RETIREMENT, matters=["RS-0201"], applicant=RETIREE,
+                                   agent=DAUGHTER, form=RETIREMENT_FORM, actor=clerk)
+        catalogue_version = case.catalogue.version
+    page = printer.page
+    page.goto(printer.base + f"/cases/{case.case_no}")
+    link = page.locator("#print-guide-large")
+    assert link.inner_text() == "一次性告知单（大字）"
+    path = link.get_attribute("href")
+    assert path == f"/cases/{case.case_no}/notices/guide?large=1"
+    assert printer.print(path, "retiree-guide-large") <= 2
+    assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 19  # 15pt
+    text = page.locator(".sheet").inner_text()
+    assert "一次性告知单" in text and "退休" in text and f"办件编号：{case.case_no}" in text
+    assert "尚待确认" not in text and f"依据事项目录{catalogue_version}版" in text
+    for question in ("企业职工基本养老保险",):  # the answers the case recorded, as chosen at the window
+        assert question in text
+    # the agent is known now: her papers are asked plainly, not "if someone else applies"
+    assert "授权委托书" in text and "由他人代办时提交" not in text
+    shutil.copy(tmp_path / "retiree-guide-large.pdf", "/tmp/notice-print-retiree-guide-large.pdf")
+    # standard type too, and nothing was logged as printed (the one-time notice is not numbered)
+    assert printer.print(f"/cases/{case.case_no}/notices/guide", "retiree-guide") == 1
+    with db.connection_context():
+        assert not CaseEvent.select().where(CaseEvent.action == "print").exists()
