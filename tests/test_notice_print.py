@@ -162,6 +162,8 @@ def test_the_retirees_one_time_notice_prints_in_large_type_from_his_case_page(pr
         catalogue_version = case.catalogue.version
     page = printer.page
     page.goto(printer.base + f"/cases/{case.case_no}")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.screenshot(path="/tmp/notice-print-retiree-case-page.png")
     link = page.locator("#print-guide-large")
     assert link.inner_text() == "一次性告知单（大字）"
     path = link.get_attribute("href")

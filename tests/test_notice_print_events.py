@@ -89,6 +89,7 @@ def test_opening_large_type_and_a_cancelled_dialog_count_nothing_and_only_prints
     page.wait_for_function("document.getElementById('print-status').textContent.indexOf('补打') >= 0")
     assert re.search(r"补\s*打\s*第\s*2\s*次打印", pdf_text(second))
     assert [action for action, _ in logged()] == ["print", "print_withdrawn", "print", "print"]
+    assert page.locator("#withdraw-button").is_visible()  # offered after every closed dialog
     page.screenshot(path="/tmp/notice-reprinted-receipt.png")
 
     # The case page's history says what happened, in words.
