@@ -21,7 +21,8 @@ from county_app.models import User
 
 from test_cases_domain import BEFORE_HOLIDAY, MOTHER_ID, newborn
 from test_material_conditions_api import DAUGHTER, RETIREE, RETIREMENT, RETIREMENT_FORM
-from test_notices import CENTRE_NAME, five_matters_by_an_agent, printer, restaurant  # noqa: F401  (printer is a fixture)
+from test_notices import CENTRE_NAME, five_matters_by_an_agent, restaurant
+from test_notices import printer  # noqa: F401  (a fixture)
 
 TOOLS = ("pdftoppm", "zbarimg")
 
@@ -54,13 +55,15 @@ def test_the_qr_code_of_every_case_notice_scans_as_the_case_number_on_paper(prin
             workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk, result_no="安澜-2026-1")
         refused = cases.register_case(**newborn(), actor=clerk)
         workflow.reject_case(refused.case_no, "不属于本中心受理范围", actor=clerk)
+        lease = cases.register_case(**restaurant(), actor=clerk)
+    printed["commitment/CSSYZM"] = printer.print(f"/cases/{lease.case_no}/notices/commitment/CSSYZM", "qr-commitment")
     printed["acceptance"] = printer.print(f"/cases/{case.case_no}/notices/acceptance", "qr-acceptance")
     printed["completion"] = printer.print(f"/cases/{case.case_no}/notices/completion", "qr-completion")
     printed["rejection"] = printer.print(f"/cases/{refused.case_no}/notices/rejection", "qr-rejection")
     for kind in printed:
-        number = refused.case_no if kind == "rejection" else case.case_no
+        number = {"rejection": refused.case_no, "commitment/CSSYZM": lease.case_no}.get(kind, case.case_no)
         for large in ("", "-large"):
-            name = f"qr-{kind}{large}"
+            name = f"qr-{kind.split('/')[0]}{large}"
             if large:
                 printer.print(f"/cases/{number}/notices/{kind}?large=1", name)
             assert decoded_qr_codes(tmp_path / f"{name}.pdf", name) == [number], name

@@ -84,7 +84,7 @@ def commitment_print_count(case_no, material_code):
 @bp.post("/cases/<case_no>/notices/<kind>/prints")
 @requires("cases.view")
 def record_print(case_no, kind):
-    """Log one print of a case notice (the page posts it as its print dialog closes): ``{"number", "print_count", "reprint"}``."""
+    """Log one print of a case notice, posted as its print dialog closes: ``{"number", "print_count", "reprint"}``."""
     return _printed(lambda: notices.record_print(case_no, kind, actor=current_user()))
 
 
