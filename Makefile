@@ -1,5 +1,5 @@
 # make run  — set up and start the app on http://127.0.0.1:8080 with the seed catalogue
-# make test — set up and run every test (installs Debian's chromium, CJK fonts and LibreOffice Calc if missing)
+# make test — set up and run every test (installs Debian's chromium, CJK fonts, zbar-tools, poppler-utils and LibreOffice Calc if missing)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -25,10 +25,12 @@ run: setup
 	$(BIN)/county-app serve --host 127.0.0.1 --port 8080
 
 # Browser and print tests drive Debian's chromium; without CJK fonts Chinese renders as boxes.
+# The print tests render the printed PDFs with poppler (pdftoppm) and read their QR codes with zbar (zbarimg).
 browser:
-	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 || \
+	    ! command -v zbarimg >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk; fi
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk zbar-tools poppler-utils; fi
 
 # The catalogue tests re-save workbooks with LibreOffice Calc, as a county officer's PC may save them.
 # Without it those tests are skipped (with a message), so a failed install does not stop the others.

@@ -5,18 +5,17 @@ Case notices (``NOTICE_KINDS``: 收件回执, 受理通知书, 一次性补正�
 masked but for its last four characters, the phone), the agent, the matters,
 the materials with how each was supplied, the dates in Chinese, the legal
 texts of that kind (``notice_texts``), the clerk with a phone, the centre and
-the seal. ``one_time_notice`` is the 一次性告知单 for a guide, before a case
-exists. ``notice_page`` and ``commitment_page`` give the content to show
+the seal. The 一次性告知单 is in ``notice_guide``. ``notice_page`` and ``commitment_page`` give the content to show
 (reading only: opening a notice is not printing it); ``record_print`` logs a
 print on the case when the page is printed (the same notice printed again is
 a 补打). The blocks they are made of are in ``notice_blocks``. No Flask here.
 """
 import json
 from datetime import date
+from types import SimpleNamespace
 
 from . import notice_texts as texts
 from .accounts import as_utc
-from .catalogue import vocabulary
 from .db import db
 from .intake import cases, events
 from .intake.errors import Conflict, NotFound
@@ -29,7 +28,6 @@ from .prepared import Prepared
 from .text import shown
 
 COMMITMENT_TITLE = "证明事项告知承诺书"
-GUIDE_TITLE = "一次性告知单"
 # The statuses in which each kind may be printed (receipt: any, checked by the domain; correction: once issued).
 PRINTABLE = {
     "acceptance": ("accepted", "concluded", "delivered"),
@@ -41,8 +39,6 @@ REFUSED = {
     "rejection": "没有作出不予受理决定，不能打印不予受理通知书",
     "completion": "尚未办结，还不能打印办结通知书；各事项都录入办理结果后即可打印",
 }
-WAIVER_HINTS = {"e_licence": "可调取电子证照，免提交", "data_sharing": "可通过数据共享核验，免提交",
-                "commitment": "可签署告知承诺书，免提交"}
 DELIVERY = {"window": "窗口领取", "mail": "邮寄送达"}
 
 
@@ -81,17 +77,51 @@ def record_print(case_no, kind, *, actor, material=None):
     """
     with db.atomic():
         case = cases.get_case(case_no, actor=actor)
-        detail = {}
-        if kind == "commitment":
-            number = commitment_letter(case, material)["number"]
-            detail["material"] = material
-        elif kind in NOTICE_KINDS:
-            number = check_printable(case, kind).number
-        else:
-            raise NotFound(f"没有“{shown(kind)}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
+        number, detail = _printed_notice(case, kind, material)
         events.note(case, "print", actor, kind=kind, number=number, **detail)
         count = print_count(case, number)
     return {"kind": kind, "number": number, "print_count": count, "reprint": count > 1}
+
+
+def withdraw_print(case_no, kind, *, actor, count, material=None):
+    """Take back print number ``count`` of notice ``kind``: the clerk says the dialog printed nothing.
+
+    A browser raises the same print events whether its dialog printed or was
+    cancelled, so the page logs each closed dialog as a print and the clerk
+    takes back the one that did not come out. Only the latest print, and only
+    by the user who logged it: Conflict otherwise. Logged as its own event
+    (``print_withdrawn``), so the history keeps both. Gives the counts as
+    ``record_print`` does, after the withdrawal.
+    """
+    with db.atomic():
+        case = cases.get_case(case_no, actor=actor)
+        number, detail = _printed_notice(case, kind, material)
+        printed = print_count(case, number)
+        last = _last_print(case, number)
+        if printed == 0 or printed != count or last is None or last.actor != events.actor_name(actor):
+            raise Conflict(f"{number} 的第{count}次打印不是您最近的一次打印记录，不能撤销；请刷新本页后再看。",
+                           code="stale")
+        events.note(case, "print_withdrawn", actor, kind=kind, number=number, count=count, **detail)
+    return {"kind": kind, "number": number, "print_count": printed - 1, "reprint": printed - 1 > 0}
+
+
+def prints_of(case_no, kind, *, actor, material=None):
+    """How often notice ``kind`` of case ``case_no`` has been printed so far, as ``{"number", "print_count"}``.
+
+    Reads only: the page asks just before it goes to paper whether this print is a 补打.
+    """
+    case = cases.get_case(case_no, actor=actor)
+    number, _ = _printed_notice(case, kind, material)
+    return {"kind": kind, "number": number, "print_count": print_count(case, number)}
+
+
+def _printed_notice(case, kind, material):
+    """The number of the notice a print is about and the detail its events carry; the checks of showing it."""
+    if kind == "commitment":
+        return commitment_letter(case, material)["number"], {"material": material}
+    if kind in NOTICE_KINDS:
+        return check_printable(case, kind).number, {}
+    raise NotFound(f"没有“{shown(kind)}”这种通知书；可打印：{'、'.join(NOTICE_KINDS.values())}")
 
 
 def check_printable(case, kind):
@@ -118,8 +148,8 @@ def check_printable(case, kind):
 def printable_kinds(status, notices, events):
     """The notice kinds a case shows to print, from its ``case_json`` status, notices and events."""
     kinds = {n["kind"] for n in notices}
-    if status == "rejected" and not any(e["action"] == "print" and e["detail"].get("kind") == "receipt"
-                                        for e in events):
+    receipts = sum(PRINT_EVENTS.get(e["action"], 0) for e in events if e["detail"].get("kind") == "receipt")
+    if status == "rejected" and receipts <= 0:
         kinds.discard("receipt")  # as check_printable: never printed before 不予受理, not printed after
     return [kind for kind in NOTICE_KINDS if kind in kinds]
 
@@ -185,8 +215,12 @@ def _correction(content, case, notice, details):
     content["missing"] = wanted
     content["deadline"] = cn_date(notice.deadline)
     deadline_note = "" if details.get("calendar_complete", True) else texts.CALENDAR_NOTE
-    kept = [m for m in materials_of(case, received_only=True) if m["code"] not in {w["code"] for w in wanted}]
-    content["kept"] = "；".join(f"{m['name']}，{m['supplied']}" for m in kept)
+    # Grouped by how each was supplied: twelve papers all 原件核验 are one line, not twelve repeats of it.
+    kept = {}
+    for m in materials_of(case, received_only=True):
+        if m["code"] not in {w["code"] for w in wanted}:
+            kept.setdefault(m["supplied"], []).append(m["name"])
+    content["kept"] = "；".join(f"{'、'.join(names)}，{how}" for how, names in kept.items())
     content["paragraphs"] = [
         f"您（单位）于{content['applied_on']}提出的{content['matters_phrase']}申请，经审查，申请材料不齐全或者"
         f"不符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，现一次性告知您需要补正的全部材料如下：",
@@ -234,7 +268,7 @@ BUILDERS = {"receipt": _receipt, "acceptance": _acceptance, "correction": _corre
             "completion": _completion}
 
 
-# ----------------------------------------------------------------------------- 告知承诺书 and 一次性告知单
+# ----------------------------------------------------------------------------- 告知承诺书
 
 
 def commitment_letter(case, material_code, *, today=None):
@@ -271,63 +305,28 @@ def commitment_letter(case, material_code, *, today=None):
     }
 
 
-def one_time_notice(guide, answers, centre):
-    """The 一次性告知单 for ``guide`` (an ``intake.guide.Guide``), the ``answers`` given and ``centre``.
-
-    Matters with their departments, time limits, fees and results; the one
-    merged material list with each requirement and 填报须知; the form's fields;
-    the time limit of the whole; where and when to come.
-    """
-    names = {m.code: m.name for m in guide.matters}
-    situations = [f"{q.text}{'' if q.text.endswith(('？', '?')) else '：'}{q.answer}" for q in guide.answered] or [
-        f"{code}：{value}" for code, value in (answers or {}).items() if value]
-    materials = [{
-        "code": m.code, "name": m.name, "requirement": material_requirement(m.form, m.copies),
-        "necessity": vocabulary.word_for(vocabulary.NECESSITY, m.necessity), "waiver": WAIVER_HINTS.get(m.waiver, ""),
-        "instructions": m.instructions, "shared": len(m.matters) if len(m.matters) > 1 else 0,
-        "matters": [names.get(code, code) for code in m.matters],
-        # Before the applicant and agent are known, a paper that hinges on them says when it is needed.
-        "condition": m.condition_text} for m in guide.materials]
-    fields = [{"name": f.name, "required": f.required, "prefilled": bool(f.prefill),
-               "type": vocabulary.word_for(vocabulary.FIELD_TYPES, f.type)} for f in guide.fields]
-    matters = [{"code": m.code, "name": m.name, "department": m.department, "required": m.required,
-                "handling": vocabulary.word_for(vocabulary.HANDLING, m.handling),
-                "time_limit": "即办" if m.handling == "instant" else f"承诺{m.promised_days}个工作日",
-                "statutory_days": m.statutory_days, "fee": m.fee or "不收费", "result_name": m.result_name}
-               for m in guide.matters]
-    totals = guide.totals
-    free = all(m["fee"].startswith("不收费") for m in matters)
-    fee_notes = [f"{m['name']}：{m['fee'][4:].strip('（）()')}" for m in matters if free and m["fee"] != "不收费"]
-    if totals.promised_days_parallel:
-        time_limit = (f"各事项并联办理，材料齐全受理后{totals.promised_days_parallel}个工作日内全部办结"
-                      f"（逐项单独办理的法定时限合计{totals.statutory_days_serial}个工作日）；即办事项当场办结。")
-    else:
-        time_limit = "均为即办事项，材料齐全的当场办结。"
-    return {
-        "kind": "guide", "title": GUIDE_TITLE, "bundle_name": guide.bundle.name if guide.bundle else "",
-        "lead_department": guide.bundle.lead_department if guide.bundle else "",
-        "situations": situations, "pending": [q.text for q in guide.questions], "matters": matters,
-        "materials": materials, "fields": fields, "required_fields": sum(1 for f in fields if f["required"]),
-        "time_limit": time_limit, "time_note": texts.TIME_LIMIT_NOTE,
-        "fee_summary": ("以上事项均不收取行政事业性收费" + (f"（{'；'.join(fee_notes)}）" if fee_notes else "") + "。"
-                        if free else ""),
-        "totals": {"matters": totals.matters, "materials": totals.materials_after,
-                   "materials_before": totals.materials_before, "fields": totals.fields_after},
-        "centre": centre, "hours": texts.OFFICE_HOURS, "issued_on": cn_date(date.today()),
-        "catalogue_version": guide.catalogue_version,
-    }
-
-
 # ----------------------------------------------------------------------------- internals
 
 
 def print_count(case, number):
-    """How often the notice numbered ``number`` of ``case`` has been printed (its print events)."""
+    """How often the notice numbered ``number`` of ``case`` has been printed: its prints less those withdrawn."""
     count = 0
-    for (detail,) in _PRINTS.rows(case.id):
+    for action, detail, _ in _PRINTS.rows(case.id):
         if detail and json.loads(detail).get("number") == number:
-            count += 1
+            count += PRINT_EVENTS[action]
     return count
+
+
+def _last_print(case, number):
+    """The latest print event of the notice numbered ``number`` still standing, or None."""
+    standing = []
+    for action, detail, actor in _PRINTS.rows(case.id):
+        if detail and json.loads(detail).get("number") == number:
+            if action == "print":
+                standing.append(actor)
+            elif standing:
+                standing.pop()
+    return SimpleNamespace(actor=standing[-1]) if standing else None
 
 
 def _mark_prints(content, printed):
@@ -335,5 +334,8 @@ def _mark_prints(content, printed):
     content["print_count"], content["reprint"] = printed, printed > 0
 
 
-_PRINTS = Prepared(lambda case_id: CaseEvent.select(CaseEvent.detail)
-                   .where((CaseEvent.case == case_id) & (CaseEvent.action == "print")).tuples())
+# A print counts one, a withdrawn print (the clerk says the dialog printed nothing) takes one back.
+PRINT_EVENTS = {"print": 1, "print_withdrawn": -1}
+_PRINTS = Prepared(lambda case_id: CaseEvent.select(CaseEvent.action, CaseEvent.detail, CaseEvent.actor)
+                   .where((CaseEvent.case == case_id) & CaseEvent.action.in_(list(PRINT_EVENTS)))
+                   .order_by(CaseEvent.id).tuples())

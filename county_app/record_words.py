@@ -25,6 +25,7 @@ EVENT_ACTIONS = {
     "evaluate": "评价",
     "rectify": "差评整改",
     "print": "打印通知书",
+    "print_withdrawn": "撤销打印记录（未打出）",
     "view_id": "查看完整证件号码",
 }
 
