@@ -156,7 +156,8 @@ def _receipt(content, case, notice, details):
     received = as_utc(case.registered_at).astimezone()
     content["materials"] = materials_of(case, received_only=True)
     content["received_at"] = f"{cn_date(received)} {received:%H:%M}"
-    content["paragraphs"] = [f"本中心于{content['received_at']}收到{content['applicant']['you']}提交的{content['matters_phrase']}申请材料，"
+    you = content["applicant"]["you"]
+    content["paragraphs"] = [f"本中心于{content['received_at']}收到{you}提交的{content['matters_phrase']}申请材料，"
                              f"共{len(content['materials'])}项，清单如下。"]
     content["notes"] = [texts.RECEIPT_NOTE]
     content["signature"] = "申请人（签字）"

@@ -58,6 +58,6 @@ def period_report(start, end):
 
 
 def bundle_effect(bundle):
-    """The effects of one bundle (a BundleRow) as a dict of EFFECT_KEYS: ``query.bundle_savings``, as the bundle page."""
+    """The effects of one bundle (a BundleRow), a dict of EFFECT_KEYS: ``bundle_savings``, as on the bundle page."""
     savings = vars(bundle_savings(bundle))
     return {"bundle": bundle.code, "name": bundle.name, **{key: savings[key] for key in EFFECT_KEYS[2:]}}
