@@ -43,7 +43,7 @@ class Figures:
     accepted: int = 0
     concluded: int = 0
     concluded_on_time: int = 0
-    timed: int = 0  # concluded cases whose days are counted (all of them unless a date lies outside the calendar)
+    timed: int = 0  # concluded cases with an acceptance day and a due date: those whose days are counted
     working_days: int = 0  # acceptance → conclusion, added up over ``timed``
     promised_days: int = 0  # acceptance → due date, added up over ``timed``
     visits: int = 0
@@ -56,7 +56,7 @@ class Figures:
         return Figures(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def as_json(self, start, end):
-        """The API's ``actual`` object (README "HTTP API")."""
+        """The API's ``actual`` object (README "API")."""
         return {
             "from": start.isoformat(), "to": end.isoformat(),
             "cases": self.cases, "accepted": self.accepted, "concluded": self.concluded,
