@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from . import models, paths
 from .db import db
@@ -56,6 +56,43 @@ class _Material0001(models.BaseModel):
         indexes = ((("catalogue", "code"), False),)
 
 
+class _Case0002(models.BaseModel):
+    """``case_record`` as 0002 built it; 0008 added ``concluded_on``."""
+
+    case_no = CharField(max_length=32, unique=True)
+    catalogue = ForeignKeyField(models.CatalogueVersion, backref="+", on_delete="RESTRICT")
+    bundle_code = CharField(max_length=40, null=True)
+    bundle_name = CharField(default="")
+    status = CharField(max_length=16, index=True)
+    version = IntegerField(default=1)
+    applicant_kind = CharField(max_length=8)
+    applicant_name = CharField(max_length=200, index=True)
+    id_number = CharField(max_length=18, null=True, index=True)
+    credit_code = CharField(max_length=18, null=True, index=True)
+    legal_representative = CharField(default="")
+    phone = CharField(max_length=11, index=True)
+    address = TextField(default="")
+    agent = TextField(default="")
+    answers = TextField(default="{}")
+    form = TextField(default="{}")
+    id_fields = TextField(default="[]")
+    registered_at = DateTimeField(default=models.utcnow)
+    registered_on = DateField(index=True)
+    registered_by = CharField()
+    accepted_on = DateField(null=True)
+    due_date = DateField(null=True, index=True)
+    due_complete = BooleanField(default=True)
+    correction_count = IntegerField(default=0)
+    rejected_reason = TextField(default="")
+    concluded_at = DateTimeField(null=True)
+    delivered_at = DateTimeField(null=True)
+    delivery_method = CharField(max_length=8, null=True)
+    tracking_no = CharField(default="")
+
+    class Meta:
+        table_name = "case_record"
+
+
 _ADDED_BY_0005 = (models.LoginSession, models.LoginThrottle)
 _FROZEN_0001 = {models.User: _User0001, models.MaterialRow: _Material0001}
 
@@ -68,7 +105,8 @@ def _initial(database):
 def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
-    database.create_tables([model for model in records.MODELS if model not in _FROZEN_0002])
+    database.create_tables([_Case0002 if model is records.Case else model
+                            for model in records.MODELS if model not in _FROZEN_0002])
     for statement in _CASE_ITEM_0002 + _ALTERED_BY_0007:
         database.execute_sql(statement)
 
@@ -161,6 +199,15 @@ def _calendar_flags(database):
     database.execute_sql('ALTER TABLE "case_material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
 
 
+def _concluded_on(database):
+    # The 改革成效 report compares the day a case was concluded with its due date, in SQL; the
+    # moment is stored in UTC, the day is the centre's, so cases concluded before get theirs
+    # from the moment in this PC's time zone (the zone record_result uses).
+    database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "concluded_on" DATE')
+    database.execute_sql('UPDATE "case_record" SET "concluded_on" = date("concluded_at", \'localtime\') '
+                         'WHERE "concluded_at" IS NOT NULL')
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -169,6 +216,7 @@ MIGRATIONS = [
     ("0005_login_sessions", _login_sessions),
     ("0006_material_conditions", _material_conditions),
     ("0007_calendar_flags_and_situations", _calendar_flags),
+    ("0008_case_concluded_on", _concluded_on),
 ]
 
 

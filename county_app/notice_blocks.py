@@ -6,6 +6,7 @@ The applicant's ID number is printed masked but for its last four characters
 the Chinese way, ``2026年10月13日``. No Flask here.
 """
 import json
+import re
 
 from . import settings
 from .catalogue import vocabulary
@@ -31,10 +32,34 @@ def centre_info():
             "phone": settings.get("centre.phone"), "hours": settings.get("centre.hours")}
 
 
+def form_of_address(kind):
+    """How a notice speaks to the applicant of ``kind`` ("person" | "company"), and how the applicant signs.
+
+    ``{"you": "您" | "贵单位", "self": "本人" | "本单位"}``: a company is 贵单位 and
+    declares as 本单位; a person (and a notice for nobody yet) is 您 and 本人.
+    """
+    company = kind == "company"
+    return {"you": "贵单位" if company else "您", "self": "本单位" if company else "本人"}
+
+
+def distinct_notes(text):
+    """``text`` with each note once: a merged material's 填报须知 repeats what each matter says.
+
+    Notes are the clauses between "；", "。" and line ends; the first of equal
+    ones stays where it was, and they are joined again by "；" into one sentence.
+    """
+    notes = [note.strip() for note in re.split(r"[；;。\n]+", text or "") if note.strip()]
+    notes = list(dict.fromkeys(notes))
+    return "；".join(notes) + "。" if notes else ""
+
+
 def applicant_block(case):
-    """The applicant as printed: label, name, ID (masked but the last four) or credit code, phone, address."""
+    """The applicant as printed: label, name, ID (masked but the last four) or credit code, phone, address.
+
+    ``you`` and ``self`` are the applicant's ``form_of_address``.
+    """
     person = case.applicant_kind == "person"
-    return {"label": "申请人" if person else "申请单位", "name": case.applicant_name,
+    return {**form_of_address(case.applicant_kind), "label": "申请人" if person else "申请单位", "name": case.applicant_name,
             "id_label": "身份证号码" if person else "统一社会信用代码",
             "id_number": print_mask(case.id_number) if person else (case.credit_code or ""),
             "legal_representative": case.legal_representative, "phone": case.phone, "address": case.address}

@@ -11,12 +11,12 @@ import json
 from datetime import date
 
 from . import notice_texts as texts
-from .catalogue import vocabulary
+from .catalogue import conditions, vocabulary
 from .intake import cases
-from .intake.facts import case_facts
+from .intake.facts import KINDS, case_facts
 from .intake.guide import guide_bundle, guide_matters
 from .intake.records import CaseItem
-from .notice_blocks import cn_date, material_requirement
+from .notice_blocks import cn_date, form_of_address, material_requirement
 
 GUIDE_TITLE = "一次性告知单"
 WAIVER_HINTS = {"e_licence": "可调取电子证照，免提交", "data_sharing": "可通过数据共享核验，免提交",
@@ -73,8 +73,11 @@ def one_time_notice(guide, answers, centre):
                       f"（逐项单独办理的法定时限合计{totals.statutory_days_serial}个工作日）；即办事项当场办结。")
     else:
         time_limit = "均为即办事项，材料齐全的当场办结。"
+    # 您 or 贵单位: the applicant's kind once it is known (a case's notice), else whom the bundle serves
+    known = {word: kind for kind, word in KINDS.items()}.get(guide.facts.get(conditions.APPLICANT_KIND))
     return {
         "kind": "guide", "title": GUIDE_TITLE, "bundle_name": guide.bundle.name if guide.bundle else "",
+        "you": form_of_address(known or (guide.bundle.audience if guide.bundle else "person"))["you"],
         "lead_department": guide.bundle.lead_department if guide.bundle else "",
         "situations": situations, "pending": [q.text for q in guide.questions], "matters": matters,
         "materials": materials, "fields": fields, "required_fields": sum(1 for f in fields if f["required"]),

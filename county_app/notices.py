@@ -22,8 +22,8 @@ from .intake.errors import Conflict, NotFound
 from .intake.records import CaseEvent, CaseItem, CaseMaterial, Notice
 from .intake.statuses import CASE_STATUSES, NOTICE_KINDS
 from .notice_blocks import (  # noqa: F401  (centre_info, clerk_info and cn_date are part of this module's API)
-    agent_block, applicant_block, centre_info, clerk_info, cn_date, items_of, material_requirement, materials_of,
-    matters_phrase)
+    agent_block, applicant_block, centre_info, clerk_info, cn_date, distinct_notes, form_of_address, items_of,
+    material_requirement, materials_of, matters_phrase)
 from .prepared import Prepared
 from .text import shown
 
@@ -186,7 +186,8 @@ def _receipt(content, case, notice, details):
     received = as_utc(case.registered_at).astimezone()
     content["materials"] = materials_of(case, received_only=True)
     content["received_at"] = f"{cn_date(received)} {received:%H:%M}"
-    content["paragraphs"] = [f"本中心于{content['received_at']}收到您提交的{content['matters_phrase']}申请材料，"
+    you = content["applicant"]["you"]
+    content["paragraphs"] = [f"本中心于{content['received_at']}收到{you}提交的{content['matters_phrase']}申请材料，"
                              f"共{len(content['materials'])}项，清单如下。"]
     content["notes"] = [texts.RECEIPT_NOTE]
     content["signature"] = "申请人（签字）"
@@ -196,7 +197,7 @@ def _acceptance(content, case, notice, details):
     content["materials"] = materials_of(case, received_only=True)
     content["accepted_on"], content["due_date"] = cn_date(case.accepted_on), cn_date(case.due_date)
     content["paragraphs"] = [
-        f"您（单位）于{content['applied_on']}提出的{content['matters_phrase']}申请，申请材料齐全、符合法定形式，"
+        f"{content['applicant']['you']}于{content['applied_on']}提出的{content['matters_phrase']}申请，申请材料齐全、符合法定形式，"
         f"本中心决定予以受理。"]
     content["due_note"] = "" if case.due_complete else texts.CALENDAR_NOTE
     content["notes"] = [texts.TIME_LIMIT_NOTE]
@@ -222,8 +223,8 @@ def _correction(content, case, notice, details):
             kept.setdefault(m["supplied"], []).append(m["name"])
     content["kept"] = "；".join(f"{'、'.join(names)}，{how}" for how, names in kept.items())
     content["paragraphs"] = [
-        f"您（单位）于{content['applied_on']}提出的{content['matters_phrase']}申请，经审查，申请材料不齐全或者"
-        f"不符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，现一次性告知您需要补正的全部材料如下：",
+        f"{content['applicant']['you']}于{content['applied_on']}提出的{content['matters_phrase']}申请，经审查，申请材料不齐全或者"
+        f"不符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，现一次性告知{content['applicant']['you']}需要补正的全部材料如下：",
         f"请于{content['deadline']}前将上述材料补正齐全，到本中心窗口提交{deadline_note}。"]
     if details.get("override_reason"):
         content["paragraphs"].append(f"再次出具补正告知的原因：{details['override_reason']}")
@@ -236,7 +237,7 @@ def _rejection(content, case, notice, details):
     content["reason"] = details.get("reason") or case.rejected_reason
     content["refer_to"] = details.get("refer_to") or ""  # where the matter belongs, when the domain records it
     content["paragraphs"] = [
-        f"您（单位）于{content['applied_on']}提出的{content['matters_phrase']}申请，经审查，本中心决定不予受理。",
+        f"{content['applicant']['you']}于{content['applied_on']}提出的{content['matters_phrase']}申请，经审查，本中心决定不予受理。",
         f"不予受理的理由：{content['reason'].rstrip('。.')}。"]
     content["legal"] = [texts.ARTICLE_32_WRITTEN, texts.REVIEW_BASIS]
     if content["refer_to"]:
@@ -250,14 +251,14 @@ def _completion(content, case, notice, details):
     concluded = as_utc(case.concluded_at).astimezone() if case.concluded_at else None
     content["concluded_on"] = cn_date(concluded)
     content["paragraphs"] = [
-        f"您（单位）于{content['applied_on']}提出、本中心于{cn_date(case.accepted_on)}受理的"
+        f"{content['applicant']['you']}于{content['applied_on']}提出、本中心于{cn_date(case.accepted_on)}受理的"
         f"{content['matters_phrase']}申请，已于{content['concluded_on']}办理完毕，各事项的办理结果如下。"]
     if case.delivery_method:
         delivered = cn_date(as_utc(case.delivered_at).astimezone()) if case.delivered_at else ""
         tracking = f"，快递单号：{case.tracking_no}" if case.tracking_no else ""
         content["delivery"] = f"{DELIVERY.get(case.delivery_method, case.delivery_method)}{tracking}（{delivered}）"
     else:
-        content["delivery"] = texts.DELIVERY_PENDING
+        content["delivery"] = texts.DELIVERY_PENDING.format(you=content["applicant"]["you"])
     if any(item["status"] == "denied" for item in content["matters"]):
         content["paragraphs"].append(texts.DENIAL_REMEDY)
         content["legal"] = [texts.ARTICLE_38_DENIAL, texts.REVIEW_BASIS]
@@ -296,9 +297,10 @@ def commitment_letter(case, material_code, *, today=None):
         "case_no": case.case_no, "centre": centre, "applicant": applicant_block(case), "agent": agent_block(case),
         "bundle_name": case.bundle_name, "matter_names": names,
         "proof": {"name": material.name, "requirement": material_requirement(material.form, material.copies),
-                  "instructions": material.instructions},
+                  "instructions": distinct_notes(material.instructions)},
         "basis": texts.COMMITMENT_BASIS, "choice": texts.COMMITMENT_CHOICE, "check": texts.COMMITMENT_CHECK,
-        "liability": list(texts.COMMITMENT_LIABILITY), "commitments": list(texts.COMMITMENTS),
+        "liability": list(texts.COMMITMENT_LIABILITY),
+        "commitments": [text.format(self=form_of_address(case.applicant_kind)["self"]) for text in texts.COMMITMENTS],
         "copies_note": texts.COMMITMENT_COPIES, "issued_on": cn_date(today or date.today()),
         "clerk": clerk_info(case.registered_by, centre), "signature": "申请人（签字或盖章）", "seal": True,
         "reprint": False, "print_count": 0,

@@ -92,14 +92,18 @@ def test_bundle_materials_merged_one_per_code(catalogued):
     assert ids.matters == ["M001", "M002", "M003"]
     assert materials["C02"].necessity == "deferrable" and materials["C02"].waiver == "data_sharing"
     totals = bundle.totals
-    assert (totals.materials_before, totals.materials_after, totals.materials_fetched) == (5, 3, 1)
+    # One count with the 改革成效 report (savings.py): C02 is fetched by 数据共享, so 2 are still handed in.
+    assert (totals.materials_before, totals.materials_merged, totals.materials_fetched) == (5, 3, 1)
+    assert totals.materials_after == 2
 
 
 def test_disabled_members_ask_for_nothing(catalogued):
     with database():
         bundle = query.get_bundle("B02")
     assert [(m.code, m.enabled) for m in bundle.members] == [("M004", False)]
-    assert bundle.materials == [] and bundle.fields == [] and bundle.totals.materials_before == 0
+    assert bundle.materials == [] and bundle.fields == []
+    # The totals count every member, 停用 ones too, as the 改革成效 report does (one rule, savings.py).
+    assert (bundle.totals.materials_before, bundle.totals.materials_after, bundle.totals.materials_fetched) == (1, 0, 1)
 
 
 def test_bundle_fields_merged_one_per_code(catalogued):
@@ -111,7 +115,8 @@ def test_bundle_fields_merged_one_per_code(catalogued):
     assert fields["F01"].matters == ["M001", "M002", "M003"]
     assert fields["F02"].options == ["男", "女"]
     totals = bundle.totals
-    assert (totals.fields_before, totals.fields_after, totals.fields_prefilled) == (5, 3, 2)
+    assert (totals.fields_before, totals.fields_merged, totals.fields_prefilled) == (5, 3, 2)
+    assert totals.fields_after == 1
 
 
 def test_matters_filtered(catalogued):
@@ -205,11 +210,12 @@ def test_bundle_page(clerk):
                  "法定 15 个工作日 / 承诺 10 个工作日", "Q1「是否在本县落户？」答“是”", "始终适用",
                  "父母是否已婚？", "是 / 否 / 不确定", "合并后的申请材料（3 项，合并前 5 项）",
                  "合并后的申请表字段（3 项，合并前 5 项）", "原件和复印件", "容缺", "免提交·数据共享",
-                 "申请人姓名", "申请人手机号", "5 → 3 项"):
+                 "申请人姓名", "申请人手机号", "5 → 2 项", "合并为 3 项，其中 1 项通过电子证照或数据共享免提交",
+                 "5 → 1 项", "合并为 3 项，其中 2 项自动预填"):
         assert text in page, text
     assert "即办（法定 10 个工作日）" in page  # M002 is 即办件 with a statutory limit
-    assert "不计入合并结果" not in page
-    assert "不计入合并结果" in clerk.get("/bundles/B02").get_data(as_text=True)
+    assert "停用的事项也计入上面的合并效果" not in page
+    assert "停用的事项也计入上面的合并效果" in clerk.get("/bundles/B02").get_data(as_text=True)
 
 
 def test_matter_page(clerk):

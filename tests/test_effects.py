@@ -1,5 +1,6 @@
 """The effects report (减材料、减表单、减时限、减跑动), its page, and the guide and report API over HTTP."""
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -144,10 +145,32 @@ def token(live_server):
 def test_effects_api(live_server, token):
     status, rows = call(f"{live_server}/api/v1/reports/effects", token=token)
     assert status == 200 and len(rows) == 13
-    assert all(set(row) == set(reports.EFFECT_KEYS) for row in rows)
+    # The interface's keys, and the cases of the period beside them (fields are added, never removed).
+    assert all(set(row) == {*reports.EFFECT_KEYS, "actual"} for row in rows)
     assert rows[0]["bundle"] == "YJS-XSECS" and rows[0]["materials_before"] == 23
     status, answer = call(f"{live_server}/api/v1/reports/effects")
     assert status == 401 and answer["error"]["code"] == "unauthorized"
+
+
+def test_the_bundle_page_and_the_report_count_alike(live_server, token):
+    """Every seed bundle's page shows the report's 合并前 → 合并后 (YJS-KBCY once said 39 → 17 against 16)."""
+    from web_client import WebClient
+
+    status, rows = call(f"{live_server}/api/v1/reports/effects", token=token)
+    assert status == 200
+    browser = WebClient(live_server)
+    assert browser.login("wang")[0] == 302
+    for row in rows:
+        status, _, page = browser.get(f"/bundles/{row['bundle']}")
+        assert status == 200
+        shown = re.findall(r'<span class="total-value">(\d+) → (\d+) 项</span>', page)
+        assert shown == [(str(row["materials_before"]), str(row["materials_after"])),
+                         (str(row["fields_before"]), str(row["fields_after"]))], row["bundle"]
+        _, bundle = call(f"{live_server}/api/v1/bundles/{row['bundle']}", token=token)
+        assert {key: bundle["totals"][key] for key in reports.EFFECT_KEYS[2:]} == \
+            {key: row[key] for key in reports.EFFECT_KEYS[2:]}
+    kbcy = next(row for row in rows if row["bundle"] == "YJS-KBCY")
+    assert (kbcy["materials_before"], kbcy["materials_after"]) == (39, 16)
 
 
 def test_guide_api(live_server, token):

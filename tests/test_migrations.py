@@ -113,3 +113,29 @@ def test_cases_from_before_0003_get_the_department_index_and_their_receipt(data_
         assert numbered(never_printed) == [("correction", "01", True, "li"), ("receipt", "02", True, "li")]
         assert numbered(printed) == [("receipt", "01", True, "li")]
         assert numbered(rejected) == [("rejection", "01", True, "li"), ("receipt", "02", True, "li")]
+
+
+def test_cases_concluded_before_0008_get_their_day_of_conclusion(data_dir):
+    """The 改革成效 report compares the day of conclusion with the due date: 0008 fills it from the moment."""
+    from county_app.intake import cases
+
+    from test_cases_domain import CENTRE, newborn
+
+    initialise(data_dir, code=CENTRE)
+    with db.connection_context():
+        concluded, open_case = (cases.register_case(**newborn(), actor="li").case_no for _ in range(2))
+    con = sqlite3.connect(database_path(data_dir))
+    with con:  # back to the database as 0007 left it, one case concluded then: the moment in UTC, no day
+        con.execute('UPDATE "case_record" SET "concluded_at" = \'2026-11-30 10:15:00+00:00\' WHERE "case_no" = ?',
+                    (concluded,))
+        con.execute('ALTER TABLE "case_record" DROP COLUMN "concluded_on"')
+        con.execute('DELETE FROM "schema_migration" WHERE "name" = \'0008_case_concluded_on\'')
+    con.close()
+    assert initialise(data_dir, code=CENTRE).applied == ["0008_case_concluded_on"]
+    con = sqlite3.connect(database_path(data_dir))
+    try:
+        days = dict(con.execute('SELECT "case_no", "concluded_on" FROM "case_record"'))
+    finally:
+        con.close()
+    # 10:15 UTC is 30 November from UTC−10 to UTC+13: the test passes in any of those zones.
+    assert days == {concluded: "2026-11-30", open_case: None}

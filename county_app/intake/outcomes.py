@@ -51,7 +51,7 @@ def record_result(case_no, matter_code, outcome, *, actor, result_no="", note=""
         open_items = CaseItem.select().where((CaseItem.case == case.id)
                                              & CaseItem.status.not_in(("approved", "denied")))
         if not open_items.exists():
-            case.concluded_at = utcnow()
+            case.concluded_at, case.concluded_on = utcnow(), date.today()
             notice = issue_notice(case, "completion", actor)
             events.transition(case, "conclude", "concluded", actor, notice=notice.number)
     return case_json(case)

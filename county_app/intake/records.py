@@ -66,6 +66,7 @@ class Case(BaseModel):
     delivered_at = DateTimeField(null=True)
     delivery_method = CharField(max_length=8, null=True)  # "window" | "mail"
     tracking_no = CharField(default="")
+    concluded_on = DateField(null=True)  # the centre's local date of concluded_at (added by migration 0007)
 
     class Meta:
         table_name = "case_record"  # "case" is an SQL keyword

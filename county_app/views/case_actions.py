@@ -127,7 +127,16 @@ def resume(case_no, matter):
         return _back(case_no)
     return _act(case_no, f"item-{matter}",
                 lambda: workflow.resume_item(case_no, matter, actor=current_user(), expected_version=_version()),
-                lambda data: "已恢复计时，办结日期已顺延")
+                resumed)
+
+
+def resumed(data):
+    """The message after 恢复计时: how long the clock stood still, and the due date only if it moved."""
+    detail = next((e["detail"] for e in reversed(data["events"]) if e["action"] == "resume"), {})
+    days = detail.get("working_days") or 0
+    if not days:  # suspended and resumed before another working day passed: nothing moved
+        return "已恢复计时；暂停 0 个工作日，办结日期不变"
+    return f"已恢复计时；暂停 {days} 个工作日，该事项办结日期顺延至 {detail.get('due_date')}"
 
 
 @bp.route("/<case_no>/deliver", methods=BOTH)
