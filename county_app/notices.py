@@ -17,6 +17,7 @@ from datetime import date
 from . import notice_texts as texts
 from .accounts import as_utc
 from .catalogue import vocabulary
+from .catalogue.merging import filled_in
 from .db import db
 from .intake import cases, events
 from .intake.errors import Conflict, NotFound
@@ -287,7 +288,8 @@ def one_time_notice(guide, answers, centre):
         "matters": [names.get(code, code) for code in m.matters],
         # Before the applicant and agent are known, a paper that hinges on them says when it is needed.
         "condition": m.condition_text} for m in guide.materials]
-    fields = [{"name": f.name, "required": f.required, "prefilled": bool(f.prefill),
+    filled = {f.code for f in filled_in(guide.fields)}
+    fields = [{"name": f.name, "required": f.required, "prefilled": f.code in filled,
                "type": vocabulary.word_for(vocabulary.FIELD_TYPES, f.type)} for f in guide.fields]
     matters = [{"code": m.code, "name": m.name, "department": m.department, "required": m.required,
                 "handling": vocabulary.word_for(vocabulary.HANDLING, m.handling),

@@ -6,7 +6,7 @@ matter's material whose 适用条件 names another bundle's question is not a
 material of this bundle. The caller holds the
 database connection; no Flask here.
 """
-from .catalogue.merging import FETCHED_WAIVERS, merge_fields, merge_materials
+from .catalogue.merging import FETCHED_WAIVERS, filled_in, merge_fields, merge_materials
 from .catalogue.query import materials_and_fields, materials_in_bundle
 from .models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow, QuestionRow
 
@@ -43,15 +43,16 @@ def bundle_effect(bundle):
     # a paper is left out only when every matter that asks for it waives it the same fetched way,
     # because one matter still wanting the paper means the applicant still brings it.
     merged_materials = merge_materials(materials)
-    # A field counts as prefilled when any matter gives it a 预填来源, as the merged form fills it.
+    # A field counts as prefilled when any matter gives it a 预填来源 the merged form can fill it from.
     merged_fields = merge_fields(fields)
+    prefilled = {f.code for f in filled_in(merged_fields)}
     return {
         "bundle": bundle.code,
         "name": bundle.name,
         "materials_before": len(materials),
         "materials_after": sum(1 for m in merged_materials if m.waiver not in FETCHED_WAIVERS),
         "fields_before": len(fields),
-        "fields_after": sum(1 for f in merged_fields if not f.prefill),
+        "fields_after": sum(1 for f in merged_fields if f.code not in prefilled),
         "statutory_days_serial": sum(m.statutory_days for m in matters),
         "promised_days_parallel": max((m.promised_days for m in matters), default=0),
         "visits_before": sum(m.visits for m in matters),

@@ -78,7 +78,9 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     guide = _guide(bundle, matters, answers, version, facts, problems)
     clean = {}
     if guide is not None:
-        clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person)
+        # Fields with a 预填来源 left blank take the applicant's, the agent's or another field's value.
+        clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person,
+                                   agent=helper)
         if form is not None and not isinstance(form, dict):
             errors.insert(0, {"field": "form", "message": "表单应为 {字段编码: 值}"})
         problems.extend(errors)
