@@ -1,0 +1,74 @@
+"""Never type a thing twice: registration through the real waitress server fills the fields whose
+预填来源 names the applicant (a company too), the agent or another field, on the seed catalogue.
+
+Story 1: the baby's name is typed once, the social-security card holder's name follows it, the
+mother's name and ID number are the applicant's. Story 2: the noodle shop's name, credit code, legal
+representative and address, given as the applicant, fill the form; the employee at the window,
+recorded as agent, is its 经办人.
+"""
+import json
+
+import pytest
+
+from county_app import accounts, settings
+from county_app.db import db
+from county_app.intake.records import Case
+
+from test_cases_api import Api
+from test_cases_domain import CENTRE, MOTHER_ID, XSECS_FORM, newborn
+from test_material_conditions_api import COMPANY
+
+RESTAURANT = dict(bundle="YJS-KBCY", answers={"Q1": "已取得营业执照", "Q2": "是", "Q3": "否", "Q4": "否"},
+                  applicant=COMPANY)
+SHOP_FORM = {"JYCSMJ": "120", "ZTYT": "餐饮服务经营者", "JYXM": ["热食类食品制售"], "SPAQGLY": "赵强",
+             "ZPCC": "6×1.2", "ZPCZ": "亚克力"}
+CLERK = {"name": "钱小二", "id_number": "11010519491231002X", "phone": "13600136000", "relation": "店员（持委托书）"}
+FILLED_ELSEWHERE = ("MQXM", "MQSFZH", "CKRXM")
+
+
+@pytest.fixture
+def clerk(live_server, make_user):
+    make_user("li", "clerk")
+    with db.connection_context():
+        with db.atomic():
+            settings.put("centre.code", CENTRE)
+        yield Api(live_server, accounts.issue_token("li", actor="test").token)
+
+
+def test_the_babys_name_is_typed_once_and_the_mother_is_the_applicant(clerk):
+    request = newborn()
+    request["form"] = {code: value for code, value in XSECS_FORM.items() if code not in FILLED_ELSEWHERE}
+    status, case = clerk.post("/api/v1/cases", request)
+    assert status == 201, case
+    form = case["form"]
+    assert form["CKRXM"] == form["XSEXM"] == "张小宝"
+    assert form["MQXM"] == "李娜" and form["MQSFZH"] == case["applicant"]["id_number"]  # both masked alike
+    stored = Case.get(Case.case_no == case["case_no"])
+    assert json.loads(stored.form)["MQSFZH"] == MOTHER_ID  # stored whole, as the applicant's own
+
+
+def test_what_the_clerk_typed_wins_over_the_source(clerk):
+    request = newborn()
+    request["form"] = dict(XSECS_FORM, MQXM="", CKRXM="张宝宝")  # a nickname on the card; the mother left blank
+    status, case = clerk.post("/api/v1/cases", request)
+    assert status == 201, case
+    assert case["form"]["CKRXM"] == "张宝宝" and case["form"]["XSEXM"] == "张小宝" and case["form"]["MQXM"] == "李娜"
+
+
+def test_a_company_applicant_and_its_agent_fill_the_company_fields(clerk):
+    status, case = clerk.post("/api/v1/cases", {**RESTAURANT, "agent": CLERK, "form": SHOP_FORM})
+    assert status == 201, case
+    form = case["form"]
+    assert {code: form[code] for code in ("QYMC", "TYSHXYDM", "FDDBR", "QYZS", "SJH", "JBRXM")} == {
+        "QYMC": "安澜县味道面馆有限公司", "TYSHXYDM": "91350100M000100Y43", "FDDBR": "赵强",
+        "QYZS": "安澜县城关镇人民路 12 号", "SJH": "13700137000", "JBRXM": "钱小二"}
+
+
+def test_without_an_agent_the_agents_field_is_asked_and_nothing_is_written(clerk):
+    status, answer = clerk.post("/api/v1/cases", {**RESTAURANT, "form": SHOP_FORM})
+    assert status == 422, answer
+    details = answer["error"]["details"]
+    assert details == [{"field": "form.JBRXM", "message": "经办人姓名：此项必填"}]
+    assert Case.select().count() == 0
+    status, case = clerk.post("/api/v1/cases", {**RESTAURANT, "form": dict(SHOP_FORM, JBRXM="赵强")})
+    assert status == 201 and case["form"]["JBRXM"] == "赵强"
