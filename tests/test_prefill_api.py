@@ -17,6 +17,7 @@ from county_app.intake.records import Case
 from test_cases_api import Api
 from test_cases_domain import CENTRE, MOTHER_ID, XSECS_FORM, newborn
 from test_material_conditions_api import COMPANY
+from web_client import WebClient
 
 RESTAURANT = dict(bundle="YJS-KBCY", answers={"Q1": "已取得营业执照", "Q2": "是", "Q3": "否", "Q4": "否"},
                   applicant=COMPANY)
@@ -72,3 +73,31 @@ def test_without_an_agent_the_agents_field_is_asked_and_nothing_is_written(clerk
     assert Case.select().count() == 0
     status, case = clerk.post("/api/v1/cases", {**RESTAURANT, "form": dict(SHOP_FORM, JBRXM="赵强")})
     assert status == 201 and case["form"]["JBRXM"] == "赵强"
+
+
+@pytest.fixture
+def web(clerk, live_server):
+    client = WebClient(live_server)
+    assert client.login("li")[0] == 302
+    return client
+
+
+def test_the_page_without_javascript_fills_in_what_it_can_and_registers_it(web):
+    """The page posts back to itself (更新清单): the form comes back filled in, each value escaped in its
+    attributes, then 登记 stores it; the name holds characters that HTML gives a meaning to."""
+    page = "/intake/new?bundle=YJS-KBCY"
+    name = '安澜县"味道"<面馆>有限公司'
+    form = {"bundle": "YJS-KBCY", **{f"q.{q}": a for q, a in RESTAURANT["answers"].items()}, "kind": "company",
+            "c.name": name, "c.credit_code": COMPANY["credit_code"], "c.legal_representative": "赵强",
+            "c.phone": COMPANY["phone"], "c.address": COMPANY["address"], "g.name": "钱小二",
+            "g.id_number": CLERK["id_number"], "action": "refresh",
+            **{f"f.{code}": value for code, value in SHOP_FORM.items() if code != "JYXM"}, "f.JYXM": "热食类食品制售"}
+    status, _headers, text = web.post("/intake/new", form, token_from=page)
+    assert status == 200, text
+    escaped = "安澜县&#34;味道&#34;&lt;面馆&gt;有限公司"
+    assert f'name="f.QYMC" value="{escaped}" autocomplete="off"  data-prefill="name" data-filled="{escaped}"' in text
+    assert 'name="f.JBRXM" value="钱小二" autocomplete="off"  data-prefill="agent.name" data-filled="钱小二"' in text
+    status, headers, text = web.post("/intake/new", {**form, "action": "register"}, token_from=page)
+    assert status == 302, text
+    stored = json.loads(Case.get(Case.case_no == headers["Location"].rsplit("/", 1)[1]).form)
+    assert stored["QYMC"] == name and stored["JBRXM"] == "钱小二" and stored["FDDBR"] == "赵强"
