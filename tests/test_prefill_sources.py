@@ -59,7 +59,7 @@ def test_an_unknown_source_names_the_cell_and_what_is_allowed(tmp_path, source):
     row = with_field(book, "F09", "某字段", source)
     (error,) = messages(book.read(tmp_path).errors)
     assert error.startswith(f"{cell(book, row)}: 预填来源必须是 申请人.姓名、")
-    assert "代办人.手机号 之一，或 表单.字段编码（如 表单.XSEXM）" in error
+    assert f"代办人.手机号、表单.字段编码（如 表单.XSEXM） 之一，实际为 \"{source}\"" in error
 
 
 def test_a_field_not_in_the_catalogue_is_an_error(tmp_path):

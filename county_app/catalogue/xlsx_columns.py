@@ -177,7 +177,7 @@ def prefill_source(value) -> str:
     """A 预填来源: an applicant or agent attribute, or ``表单.字段编码``; which field it names is checked later."""
     code = vocabulary.prefill_code(text(value))
     if code is None:
-        raise CellError(f"必须是 {'、'.join(vocabulary.PREFILL)} 之一，或 表单.字段编码（如 表单.XSEXM）")
+        raise CellError(f"必须是 {'、'.join(vocabulary.PREFILL)}、表单.字段编码（如 表单.XSEXM） 之一")
     return code
 
 
