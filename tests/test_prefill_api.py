@@ -7,6 +7,7 @@ representative and address, given as the applicant, fill the form; the employee 
 recorded as agent, is its 经办人.
 """
 import json
+import re
 
 import pytest
 
@@ -101,3 +102,13 @@ def test_the_page_without_javascript_fills_in_what_it_can_and_registers_it(web):
     assert status == 302, text
     stored = json.loads(Case.get(Case.case_no == headers["Location"].rsplit("/", 1)[1]).form)
     assert stored["QYMC"] == name and stored["JBRXM"] == "钱小二" and stored["FDDBR"] == "赵强"
+
+
+def test_the_catalogue_pages_name_each_source(web):
+    status, _headers, text = web.get("/bundles/YJS-XSECS")
+    assert status == 200
+    cells = re.findall(r"<td>(持卡人姓名|参保人姓名|母亲姓名)</td>.*?<td class=\"nowrap\">([^<]*)</td>\s*<td class=\"small\">",
+                       text, re.S)
+    assert dict(cells) == {"母亲姓名": "申请人姓名", "持卡人姓名": "新生儿姓名", "参保人姓名": "新生儿姓名"}
+    status, _headers, text = web.get("/matters/SJ-0301")
+    assert status == 200 and "代办人姓名" in text and "申请人法定代表人" in text
