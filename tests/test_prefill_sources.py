@@ -180,3 +180,24 @@ def test_check_form_fills_blank_fields_and_keeps_typed_ones():
 def test_the_counts_say_which_fields_fill_themselves():
     counts = merge([], FORM)[2]
     assert counts["fields_prefilled"] == 8  # all with a source but 参保人姓名, whose field is not on the form
+
+
+def test_long_chains_and_a_long_cycle_are_checked_in_bounded_work(tmp_path):
+    """A hostile workbook chaining thousands of fields: checked without recursion or quadratic work."""
+    book = Book()
+    count = 3000
+    for i in range(count):  # a chain L0 ← L1 ← … ← L2999, then a cycle C0 → C1 → … → C2999 → C0
+        with_field(book, f"L{i}", f"链{i}", f"表单.L{i - 1}" if i else "申请人.姓名")
+    first = None
+    for i in range(count):
+        row = with_field(book, f"C{i}", f"环{i}", f"表单.C{(i + 1) % count}")
+        first = first or row
+    result = book.read(tmp_path)
+    assert result.error_count == count
+    assert messages(result.errors)[0] == (f"{cell(book, first)}: 字段 “C0” 的预填来源 “表单.C1” 形成循环"
+                                          f"（共 {count} 个字段互相引用），这些字段无法自动填写")
+
+    chain = [field(f"L{i}", f"链{i}", f"form.L{i - 1}" if i else "name") for i in range(count)]
+    filled = prefill(chain, {"name": "李娜"})
+    assert len(filled) == count and set(filled.values()) == {"李娜"}
+    assert prefill(chain, {"name": "李娜"}, None, {"L1500": "王强"})["L2999"] == "王强"

@@ -41,27 +41,35 @@ def prefill(fields, applicant, agent=None, values=None):
     fields = {field.code: field for field in fields}
     resolved = {}
 
-    def value_of(code, waiting):
-        if code in resolved:
-            return resolved[code]
-        source = fields[code].prefill or ""
-        other = vocabulary.prefill_field(source)
-        if other is None:
-            if source.startswith(vocabulary.AGENT_SOURCE):
-                value = agent.get(source[len(vocabulary.AGENT_SOURCE):])
-            else:
-                value = applicant.get(source) if source else None
-        elif other not in fields or other in waiting:  # not on this form; a cycle (the reader refuses them)
-            value = None
+    def value_of(code):
+        # Along the 表单 references, iteratively: a catalogue may chain many fields.
+        chain, current = [code], code
+        while current not in resolved:
+            source = fields[current].prefill or ""
+            other = vocabulary.prefill_field(source)
+            if other is None:
+                if source.startswith(vocabulary.AGENT_SOURCE):
+                    value = agent.get(source[len(vocabulary.AGENT_SOURCE):])
+                else:
+                    value = applicant.get(source) if source else None
+                break
+            if other not in fields or other in chain:  # not on this form; a cycle (the reader refuses them)
+                value = None
+                break
+            if not _blank(values.get(other)):
+                value = values[other]
+                break
+            chain.append(current := other)
         else:
-            typed = values.get(other)
-            value = typed if not _blank(typed) else value_of(other, waiting | {other})
-        resolved[code] = None if _blank(value) else value.strip() if isinstance(value, str) else value
-        return resolved[code]
+            value = resolved[current]
+        value = None if _blank(value) else value.strip() if isinstance(value, str) else value
+        for link in chain:  # the fields on the way were blank: they fill with the same value
+            resolved.setdefault(link, value)
+        return value
 
     filled = {}
     for code, field in fields.items():
-        if field.prefill and value_of(code, {code}) is not None:
+        if field.prefill and value_of(code) is not None:
             filled[code] = resolved[code]
     return filled
 
