@@ -4,14 +4,18 @@ A field fills from an applicant attribute (a person's or a company's), an agent 
 field of the merged form. The workbooks are real .xlsx files (``workbooks.Book``), the database a real
 SQLite file; ``forms.prefill`` / ``check_form`` are what registration and the intake page apply.
 """
+import json
+
 import openpyxl
 import pytest
 
+from county_app import settings
 from county_app.catalogue import store
 from county_app.catalogue.merging import FormField, merge
 from county_app.catalogue.xlsx_read import read_workbook
 from county_app.catalogue.xlsx_write import write_workbook
 from county_app.db import db
+from county_app.intake import cases
 from county_app.intake.forms import check_form, prefill
 from county_app.models import CatalogueVersion, FieldRow
 
@@ -201,3 +205,23 @@ def test_long_chains_and_a_long_cycle_are_checked_in_bounded_work(tmp_path):
     filled = prefill(chain, {"name": "李娜"})
     assert len(filled) == count and set(filled.values()) == {"李娜"}
     assert prefill(chain, {"name": "李娜"}, None, {"L1500": "王强"})["L2999"] == "王强"
+
+
+def test_a_text_field_filled_with_an_id_number_is_masked_like_one(app, tmp_path):
+    """A county may put 代办人.证件号码 into a 文本 field: the case shows it masked, as a 身份证号 field."""
+    book = Book()
+    with_field(book, "DBRZJ", "代办人证件", "代办人.证件号码", matter="M001")
+    with_field(book, "ZJFB", "证件号码（副本）", "表单.DBRZJ", matter="M001")
+    path = book.save(tmp_path / "catalogue.xlsx")
+    with db.connection_context():
+        assert store.import_workbook(path, actor="officer").status == "applied"
+        with db.atomic():
+            settings.put("centre.code", "331128101000")
+        case = cases.register_case(
+            matters=["M001"], applicant={"kind": "person", "name": "王建国", "id_number": "11010519491231002X",
+                                         "phone": "13900139000"},
+            agent={"name": "王小红", "id_number": AGENT["id_number"], "phone": ""}, form={}, actor="clerk")
+        stored = json.loads(case.form)
+        assert stored["DBRZJ"] == stored["ZJFB"] == AGENT["id_number"]
+        shown = cases.case_json(cases.get_case(case.case_no, actor="test"))["form"]
+        assert shown["DBRZJ"] == shown["ZJFB"] == "110105********002X"

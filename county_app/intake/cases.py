@@ -23,7 +23,7 @@ from ..text import TextError, typed_text
 from . import events, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
-from .forms import check_form
+from .forms import check_form, id_number_fields
 from .facts import KINDS, agent_named, case_facts
 from .guide import guide_bundle, guide_matters
 from .lists import due_soon, find_cases, overdue, today
@@ -100,7 +100,7 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
             agent=json.dumps(helper, ensure_ascii=False) if helper else "",
             answers=json.dumps(guide.answers if guide.bundle else {}, ensure_ascii=False),
             form=json.dumps(clean, ensure_ascii=False),
-            id_fields=json.dumps([f.code for f in guide.fields if f.type == "id_number"]),
+            id_fields=json.dumps(id_number_fields(guide.fields)),
             registered_on=day, registered_by=events.actor_name(actor)))
         for position, matter in enumerate(guide.matters):
             insert_new(CaseItem(case=case.id, matter=matter.matter_id, matter_code=matter.code, name=matter.name,

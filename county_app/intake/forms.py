@@ -74,6 +74,24 @@ def prefill(fields, applicant, agent=None, values=None):
     return filled
 
 
+def id_number_fields(fields):
+    """The codes of the fields that hold an ID number, to be masked when shown: those of type 身份证号,
+    and those filled in from one (a 文本 field taking 申请人.证件号码 shows the whole number too)."""
+    fields = {field.code: field for field in fields}
+    holding = []
+    for code in fields:
+        seen, current = {code}, fields[code]
+        while current.type != "id_number" and current.prefill not in ("id_number", "agent.id_number"):
+            other = vocabulary.prefill_field(current.prefill)
+            if other not in fields or other in seen:
+                break
+            seen.add(other)
+            current = fields[other]
+        else:
+            holding.append(code)
+    return holding
+
+
 def check_form(fields, values, applicant=None, agent=None):
     """Check ``values`` ({field code: value}) against the merged ``fields``; give ``(clean, errors)``.
 
