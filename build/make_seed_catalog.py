@@ -94,6 +94,15 @@ class _Loader:
             return blank
         return vocabulary_table[value]
 
+    def prefill(self, value, where):
+        """The code of a 预填来源: an applicant or agent attribute, or 表单.<field code>; None for blank."""
+        if value is None or value == "":
+            return None
+        code = vocabulary.prefill_code(value) if isinstance(value, str) else None
+        if code is None:
+            self.problem(where, f"prefill {value!r} is not one of {'、'.join(vocabulary.PREFILL)} or 表单.<field code>")
+        return code
+
     def text(self, table, key, where, required=False):
         value = table.get(key, "")
         if not isinstance(value, str):
@@ -238,7 +247,7 @@ class _Loader:
                 required = True
             definitions[code] = {
                 "name": name, "type": kind, "options": options, "required": required,
-                "prefill": self.word(vocabulary.PREFILL, table.get("prefill", ""), where, "prefill"),
+                "prefill": self.prefill(table.get("prefill", ""), where),
             }
         return definitions
 

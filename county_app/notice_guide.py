@@ -12,6 +12,7 @@ from datetime import date
 
 from . import notice_texts as texts
 from .catalogue import conditions, vocabulary
+from .catalogue.merging import filled_in
 from .intake import cases
 from .intake.facts import KINDS, case_facts
 from .intake.guide import guide_bundle, guide_matters
@@ -58,7 +59,8 @@ def one_time_notice(guide, answers, centre):
         "matters": [names.get(code, code) for code in m.matters],
         # Before the applicant and agent are known, a paper that hinges on them says when it is needed.
         "condition": m.condition_text} for m in guide.materials]
-    fields = [{"name": f.name, "required": f.required, "prefilled": bool(f.prefill),
+    filled = {f.code for f in filled_in(guide.fields)}
+    fields = [{"name": f.name, "required": f.required, "prefilled": f.code in filled,
                "type": vocabulary.word_for(vocabulary.FIELD_TYPES, f.type)} for f in guide.fields]
     matters = [{"code": m.code, "name": m.name, "department": m.department, "required": m.required,
                 "handling": vocabulary.word_for(vocabulary.HANDLING, m.handling),

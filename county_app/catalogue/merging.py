@@ -11,6 +11,8 @@ asks for it.
 """
 from dataclasses import dataclass, field
 
+from .vocabulary import prefill_field
+
 # Merging keeps the strictest requirement: a paper one matter needs is needed.
 _NECESSITY_ORDER = ("required", "deferrable", "optional")
 _MEDIUM_ORDER = ("paper", "electronic", "either")
@@ -93,6 +95,13 @@ def merge_fields(fields):
     return list(merged.values())
 
 
+def filled_in(fields):
+    """The merged ``fields`` that fill themselves: a 预填来源 naming the applicant, the agent, or a
+    field that is on the same merged form (one naming a field of a matter not chosen stays empty)."""
+    codes = {f.code for f in fields}
+    return [f for f in fields if f.prefill and prefill_field(f.prefill) in (None, *codes)]
+
+
 def _merged_form(forms):
     original = bool(forms & {"original", "original_and_copy"})
     copy = bool(forms & {"copy", "original_and_copy"})
@@ -110,7 +119,7 @@ def merge(materials, fields):
 
     ``counts`` says what merging saved: materials and fields before and after,
     the merged materials fetched instead of handed in (电子证照 / 数据共享) and
-    the merged fields filled from the applicant.
+    the merged fields filled in from the applicant, the agent or another field (``filled_in``).
     """
     merged_materials, merged_fields = merge_materials(materials), merge_fields(fields)
     counts = dict(
@@ -119,6 +128,6 @@ def merge(materials, fields):
         materials_fetched=sum(1 for m in merged_materials if m.waiver in FETCHED_WAIVERS),
         fields_before=len(fields),
         fields_after=len(merged_fields),
-        fields_prefilled=sum(1 for f in merged_fields if f.prefill),
+        fields_prefilled=len(filled_in(merged_fields)),
     )
     return merged_materials, merged_fields, counts

@@ -56,7 +56,8 @@ class Field:
     type: str  # vocabulary.FIELD_TYPES code
     required: bool
     options: tuple[str, ...] = ()
-    prefill: str | None = None  # None | "name" | "id_number" | "phone" | "address"
+    # 预填来源: None, an applicant attribute ("name" …), an agent's ("agent.name" …) or "form.<field code>"
+    prefill: str | None = None
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ what the applicant still hands in: the merged codes less those fetched by
 """
 from dataclasses import dataclass
 
-from .merging import FETCHED_WAIVERS, merge_fields, merge_materials
+from .merging import FETCHED_WAIVERS, filled_in, merge_fields, merge_materials
 
 
 @dataclass
@@ -34,9 +34,9 @@ def count_savings(matters, materials, fields):
     # (merging.merge_materials): one matter still wanting the paper means it is brought.
     merged_materials = merge_materials(materials)
     fetched = sum(1 for m in merged_materials if m.waiver in FETCHED_WAIVERS)
-    # A field counts as prefilled when any matter gives it a 预填来源, as the merged form fills it.
+    # A field counts as prefilled when any matter gives it a 预填来源 the merged form can fill it from.
     merged_fields = merge_fields(fields)
-    prefilled = sum(1 for f in merged_fields if f.prefill)
+    prefilled = len(filled_in(merged_fields))
     return Savings(
         materials_before=len(materials), materials_after=len(merged_materials) - fetched,
         materials_fetched=fetched, materials_merged=len(merged_materials),

@@ -5,6 +5,7 @@ The reader (xlsx_read) turns each sheet into ``SheetRows`` (xlsx_rows);
 rules across rows and sheets, and gives a Catalogue only when no error was found.
 """
 from . import conditions, vocabulary
+from .prefill_sources import check_prefill_sources
 from .model import Catalogue, CatalogueInfo
 from .xlsx_columns import (
     BUNDLES, CALENDAR, FIELDS, INFO, INFO_ITEMS, MATERIALS, MATTER_CODE, MATTERS, MEMBERS, QUESTIONS,
@@ -197,6 +198,7 @@ def _check_fields(check, records, matters):
             check.error("options", row, f"字段类型为{type_word(kind)}时必须填写可选值（多个值用 | 分隔）")
         elif kind is not None and kind not in _CHOICE_TYPES and options:
             check.warning("options", row, f"字段类型为{type_word(kind)}，可选值不起作用")
+    check_prefill_sources(check, records)
 
 
 def _check_bundles(check, records):

@@ -33,15 +33,56 @@ FIELD_TYPES = {
     "多选": "multi",
 }
 YES_NO = {"是": True, "否": False}
+# 预填来源: an applicant attribute (the code is the key of the applicant's details: ``name`` is a
+# person's or a company's name), an agent attribute (``agent.<key>``) or another field of the merged
+# form (表单.字段编码 → ``form.<字段编码>``, see ``prefill_code``).
 PREFILL = {
     "申请人.姓名": "name",
     "申请人.证件号码": "id_number",
+    "申请人.统一社会信用代码": "credit_code",
+    "申请人.法定代表人": "legal_representative",
     "申请人.手机号": "phone",
     "申请人.地址": "address",
+    "代办人.姓名": "agent.name",
+    "代办人.证件号码": "agent.id_number",
+    "代办人.手机号": "agent.phone",
 }
+AGENT_SOURCE = "agent."  # the codes of the agent's attributes: agent.<key of the agent's details>
+FORM_PREFIX = "表单."  # a 预填来源 naming another field of the merged form
+FORM_SOURCE = "form."  # its code: form.<字段编码>
 AUDIENCES = {"个人": "person", "企业": "company"}
 MEMBERSHIP = {"必选": True, "可选": False}
 DAY_KINDS = {"休息日": "rest", "工作日": "work"}
+
+
+def prefill_code(word):
+    """The code of a 预填来源 word (``申请人.姓名`` → ``name``, ``表单.XSEXM`` → ``form.XSEXM``), or None if unknown."""
+    if word in PREFILL:
+        return PREFILL[word]
+    if isinstance(word, str) and word.startswith(FORM_PREFIX) and word[len(FORM_PREFIX):].strip():
+        return FORM_SOURCE + word[len(FORM_PREFIX):].strip()
+    return None
+
+
+def prefill_word(code):
+    """The 预填来源 word of a code, the reverse of ``prefill_code`` ('' for None)."""
+    if code and code.startswith(FORM_SOURCE):
+        return FORM_PREFIX + code[len(FORM_SOURCE):]
+    return word_for(PREFILL, code)
+
+
+def prefill_label(code, names=None):
+    """How a 预填来源 reads on screen: 申请人姓名, 代办人手机号, or the named field's name (``names``:
+    {field code: name}; without it, or for a code not in it, ``表单字段 XSEXM``)."""
+    field = prefill_field(code)
+    if field is None:
+        return word_for(PREFILL, code).replace(".", "")
+    return (names or {}).get(field) or f"表单字段 {field}"
+
+
+def prefill_field(code):
+    """The 字段编码 a 预填来源 code takes its value from (``form.XSEXM`` → ``XSEXM``), or None."""
+    return code[len(FORM_SOURCE):] if code and code.startswith(FORM_SOURCE) else None
 
 
 def word_for(table, code):

@@ -173,6 +173,14 @@ def condition(value) -> str:
     return source
 
 
+def prefill_source(value) -> str:
+    """A 预填来源: an applicant or agent attribute, or ``表单.字段编码``; which field it names is checked later."""
+    code = vocabulary.prefill_code(text(value))
+    if code is None:
+        raise CellError(f"必须是 {'、'.join(vocabulary.PREFILL)}、表单.字段编码（如 表单.XSEXM） 之一")
+    return code
+
+
 _REGION = re.compile(r"[0-9]{6}|[0-9]{12}")
 
 
@@ -302,7 +310,7 @@ FIELDS = Sheet("表单", Field, (
     Column("是否必填", "required", choice(vocabulary.YES_NO), word(vocabulary.YES_NO),
            required=True, width=10),
     Column("可选值", "options", options, joined, default=(), width=30),
-    Column("预填来源", "prefill", choice(vocabulary.PREFILL), word(vocabulary.PREFILL),
+    Column("预填来源", "prefill", prefill_source, lambda code: vocabulary.prefill_word(code) or None,
            default=None, width=18),
 ), holds="fields")
 

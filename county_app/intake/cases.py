@@ -24,7 +24,7 @@ from ..text import TextError, typed_text
 from . import events, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
-from .forms import check_form
+from .forms import check_form, id_number_fields
 from .facts import KINDS, agent_named, case_facts
 from .guide import guide_bundle, guide_matters
 from .lists import due_soon, find_cases, overdue, today
@@ -79,7 +79,9 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     guide = _guide(bundle, matters, answers, version, facts, problems)
     clean = {}
     if guide is not None:
-        clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person)
+        # Fields with a 预填来源 left blank take the applicant's, the agent's or another field's value.
+        clean, errors = check_form(guide.fields, form if isinstance(form, dict) else {}, applicant=person,
+                                   agent=helper)
         if form is not None and not isinstance(form, dict):
             errors.insert(0, {"field": "form", "message": "表单应为 {字段编码: 值}"})
         problems.extend(errors)
@@ -99,7 +101,7 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
             agent=json.dumps(helper, ensure_ascii=False) if helper else "",
             answers=json.dumps(guide.answers if guide.bundle else {}, ensure_ascii=False),
             form=json.dumps(clean, ensure_ascii=False),
-            id_fields=json.dumps([f.code for f in guide.fields if f.type == "id_number"]),
+            id_fields=json.dumps(id_number_fields(guide.fields)),
             registered_on=day, registered_by=events.actor_name(actor)))
         for position, matter in enumerate(guide.matters):
             insert_new(CaseItem(case=case.id, matter=matter.matter_id, matter_code=matter.code, name=matter.name,

@@ -9,15 +9,13 @@ import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
+from ..catalogue import vocabulary
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..integers import SQLITE_MIN, NumberError, whole_number
 from ..text import TextError, few, quoted, shown, typed_text
 
 TEXT_MAX_LENGTH = 500
 MONEY_MAX_DIGITS = 12  # 千亿: beyond any fee or amount a township form asks for
-# 预填来源 code → key of the applicant dict
-PREFILL_KEYS = {"name": "name", "id_number": "id_number", "phone": "phone", "address": "address"}
-
 _MONEY = re.compile(r"[0-9]+(\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CENT = Decimal("0.01")
@@ -27,25 +25,78 @@ class _Bad(Exception):
     """A value that does not fit its field; the message follows the field's name."""
 
 
-def prefill(fields, applicant):
-    """The values that the applicant's own data fills in: {field code: value}.
+def prefill(fields, applicant, agent=None, values=None):
+    """The values that fill themselves in (预填来源): {field code: value}.
 
-    A field is filled when its 预填来源 is name, id_number, phone or address
-    and ``applicant`` (a dict with those keys) has a non-blank value for it.
+    A field takes the applicant's attribute its 预填来源 names (``applicant``:
+    a dict keyed by the codes of ``vocabulary.PREFILL`` — name, id_number,
+    credit_code, legal_representative, phone, address), the agent's
+    (``agent``: name, id_number, phone; None when no agent applies), or the
+    value of another field of the same form: as typed in ``values``, else as
+    that field fills itself in. A blank source, or a field not on the form,
+    fills nothing; what was typed into a field is never replaced here
+    (``check_form`` prefers it).
     """
-    values = {}
-    for field in fields:
-        key = PREFILL_KEYS.get(field.prefill or "")
-        value = (applicant or {}).get(key) if key else None
-        if not _blank(value):
-            values[field.code] = value.strip() if isinstance(value, str) else value
-    return values
+    applicant, agent, values = applicant or {}, agent or {}, values or {}
+    fields = {field.code: field for field in fields}
+    resolved = {}
+
+    def value_of(code):
+        # Along the 表单 references, iteratively: a catalogue may chain many fields.
+        chain, current = [code], code
+        while current not in resolved:
+            source = fields[current].prefill or ""
+            other = vocabulary.prefill_field(source)
+            if other is None:
+                if source.startswith(vocabulary.AGENT_SOURCE):
+                    value = agent.get(source[len(vocabulary.AGENT_SOURCE):])
+                else:
+                    value = applicant.get(source) if source else None
+                break
+            if other not in fields or other in chain:  # not on this form; a cycle (the reader refuses them)
+                value = None
+                break
+            if not _blank(values.get(other)):
+                value = values[other]
+                break
+            chain.append(current := other)
+        else:
+            value = resolved[current]
+        value = None if _blank(value) else value.strip() if isinstance(value, str) else value
+        for link in chain:  # the fields on the way were blank: they fill with the same value
+            resolved.setdefault(link, value)
+        return value
+
+    filled = {}
+    for code, field in fields.items():
+        if field.prefill and value_of(code) is not None:
+            filled[code] = resolved[code]
+    return filled
 
 
-def check_form(fields, values, applicant=None):
+def id_number_fields(fields):
+    """The codes of the fields that hold an ID number, to be masked when shown: those of type 身份证号,
+    and those filled in from one (a 文本 field taking 申请人.证件号码 shows the whole number too)."""
+    fields = {field.code: field for field in fields}
+    holding = []
+    for code in fields:
+        seen, current = {code}, fields[code]
+        while current.type != "id_number" and current.prefill not in ("id_number", "agent.id_number"):
+            other = vocabulary.prefill_field(current.prefill)
+            if other not in fields or other in seen:
+                break
+            seen.add(other)
+            current = fields[other]
+        else:
+            holding.append(code)
+    return holding
+
+
+def check_form(fields, values, applicant=None, agent=None):
     """Check ``values`` ({field code: value}) against the merged ``fields``; give ``(clean, errors)``.
 
-    Blank values are first filled from ``applicant`` (see ``prefill``). Each
+    Blank values are first filled in from ``applicant``, ``agent`` and the
+    other values by the fields' 预填来源 (see ``prefill``). Each
     value is normalised by type: text trimmed; integer an ``int``; money a
     string with two decimals ("1200.50"); date an ISO string; 多选 a list in
     the order of the options; ID number, credit code and phone as the
@@ -61,7 +112,7 @@ def check_form(fields, values, applicant=None):
         errors.append(_error(shown(unknown[0]), f"表单中没有编码为 {shown(unknown[0])} 的字段"))
     elif unknown:  # one short error, however many were sent
         errors.append({"field": "form", "message": f"表单中没有这些编码的字段：{few(unknown)}"})
-    filled = prefill(fields, applicant) if applicant else {}
+    filled = prefill(fields, applicant, agent, values)
     clean = {}
     for field in fields:
         value = values.get(field.code)

@@ -78,7 +78,7 @@ class GuideTotals:
     materials_fetched: int  # of those, waived by 电子证照 / 数据共享 (merged waiver)
     fields_before: int  # (matter, field) rows
     fields_after: int  # distinct field codes
-    fields_prefilled: int  # of those, filled from the applicant
+    fields_prefilled: int  # of those, filled in from the applicant, the agent or another field
     statutory_days_serial: int  # one matter after another
     promised_days_parallel: int  # handled in parallel: the slowest
     visits_before: int

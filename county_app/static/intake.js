@@ -5,7 +5,8 @@
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
 //   refresh the questions, matters, materials and form in the background; ID numbers, credit
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
-//   fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
+//   fields with a 预填来源 follow the applicant, the agent or another field until changed by hand;
+//   Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
 //   out loses nothing: the intake page offers to restore it, a case form refills itself.
 // - Case page: in a checklist row O/C/S/E/T log the material, ↑/↓ change rows; 5…1 rate.
@@ -225,6 +226,11 @@
       refill(fresh, entries(intake).filter(function (pair) {
         return $$("[name]", old).some(function (el) { return el.name === pair[0] && el.type !== "hidden"; });
       }));
+      // what was filled in stays marked as such, so that it keeps following its source
+      $$("input[data-prefill]", fresh).forEach(function (input) {
+        var before = $$("input[data-filled]", old).filter(function (el) { return el.name === input.name; })[0];
+        if (before && input.value === before.dataset.filled) input.dataset.filled = before.dataset.filled;
+      });
       // a box ticked on screen but unticked in the answer: keep the screen's choice
       $$('input[type="checkbox"]', fresh).forEach(function (box) {
         var before = $$('input[type="checkbox"]', old).filter(function (b) { return b.name === box.name && b.value === box.value; })[0];
@@ -307,22 +313,39 @@
       }, function () { return true; });
   }
 
-  function applicant() {
+  // What a 预填来源 (data-prefill) may name, by its code: the applicant's details ("name" …), the
+  // agent's ("agent.name" …) and every field of the form ("form.XSEXM"), as on screen now.
+  function sources() {
     var values = {}, box = $("fieldset.applicant:not([disabled])", intake);
     $$("[data-applicant]", box || intake).forEach(function (el) { values[el.dataset.applicant] = el.value.trim(); });
+    $$("[data-agent]", intake).forEach(function (el) { values["agent." + el.dataset.agent] = el.value.trim(); });
+    $$('[name^="f."]', intake).forEach(function (el) {
+      var key = "form." + el.name.slice(2);
+      if (!(key in values)) values[key] = "";
+      if ((el.type !== "radio" && el.type !== "checkbox") || el.checked) {
+        values[key] = values[key] ? values[key] + "|" + el.value.trim() : el.value.trim();
+      }
+    });
     return values;
   }
 
+  // Fill each field with a 预填来源 from its source, unless the clerk typed something else into it
+  // (data-filled remembers what was filled in). A field may fill from a field that fills from
+  // another: repeat while something changes (the catalogue refuses cycles; the bound is a guard).
   function prefill() {
-    var values = applicant();
-    $$("input[data-prefill]", intake).forEach(function (input) {
-      var value = values[input.dataset.prefill];
-      if (value === undefined) return;
-      if (input.value === "" || input.value === input.dataset.filled) {
-        input.value = value;
-        input.dataset.filled = value;
-      }
-    });
+    for (var pass = 0; pass < 5; pass++) {
+      var values = sources(), changed = false;
+      $$("input[data-prefill]", intake).forEach(function (input) {
+        var value = values[input.dataset.prefill];
+        if (value === undefined) return;
+        if (input.value === "" || input.value === input.dataset.filled) {
+          if (input.value !== value) changed = true;
+          input.value = value;
+          input.dataset.filled = value;
+        }
+      });
+      if (!changed) return;
+    }
   }
 
   function normaliseDate(input) {
@@ -354,11 +377,13 @@
     }
     if (/^q\./.test(t.name) || t.name === "matters" || t.name === "kind" || (/^g\./.test(t.name) && agentChanged())) refresh();
     if (t.hasAttribute("data-date")) normaliseDate(t);
+    if (/^f\./.test(t.name || "")) prefill();  // a date normalised, an option picked by a digit key
     if (t.dataset.check) check(t);
     saveDraft();
   });
   intake.addEventListener("input", function (event) {
-    if (event.target.hasAttribute("data-applicant")) prefill();
+    var t = event.target;
+    if (t.hasAttribute("data-applicant") || t.hasAttribute("data-agent") || /^f\./.test(t.name || "")) prefill();
     if (/^g\./.test(event.target.name || "") && agentChanged()) refresh();
     saveDraft();
   });
@@ -388,9 +413,9 @@
     settled(function () { moveNext(document.getElementById(id) || t); });
   });
 
+  var known = sources();
   $$("input[data-prefill]", intake).forEach(function (input) {
-    var values = applicant();
-    if (input.value && input.value === values[input.dataset.prefill]) input.dataset.filled = input.value;
+    if (input.value && input.value === known[input.dataset.prefill]) input.dataset.filled = input.value;
   });
   prefill();
   var start = intake.dataset.focus && document.getElementById(intake.dataset.focus);

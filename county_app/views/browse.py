@@ -23,9 +23,9 @@ def word(code, table):
     return vocabulary.word_for(getattr(vocabulary, table), code) or (code or "")
 
 
-def prefill_word(code):
-    """申请人.姓名 → 申请人姓名: how a 预填来源 reads on screen."""
-    return vocabulary.word_for(vocabulary.PREFILL, code).replace(".", "")
+def prefill_word(code, fields=()):
+    """申请人.姓名 → 申请人姓名, 表单.XSEXM → 新生儿姓名 when ``fields`` holds it: how a 预填来源 reads on screen."""
+    return vocabulary.prefill_label(code, {f.code: f.name for f in fields})
 
 
 def time_limit(handling, statutory_days, promised_days):

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 
 from ..api.errors import capped
-from ..catalogue import query
+from ..catalogue import query, vocabulary
+from ..catalogue.merging import filled_in
 from ..guard import current_user, requires
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
 from ..intake import cases
@@ -206,7 +207,8 @@ def _render(state, problems=(), message="", status=200, fresh=False):
     return render_template(
         "intake/new.html", version=version, state=state, guide=guide, applicable=applicable,
         questions=questions, errors=errors, summary=summary, message=message, typed=typed,
-        prefilled=prefill(guide.fields, state.applicant()),
+        prefilled=prefill(guide.fields, state.applicant(), state.agent(), state.values),
+        prefill_hints=_prefill_hints(guide.fields),
         parked={code: value for code, value in typed.items() if code not in codes and value},
         print_url=_print_url(state, guide), id_facts=_facts(state), unlisted=total - len(problems),
         focus=_focus(summary, questions), fresh=fresh), status
@@ -282,6 +284,12 @@ def _label(field, guide, questions):
         texts = {q["code"]: q["text"] for q in questions}
         return f"情形问题 {code}" + (f"「{texts[code]}」" if code in texts else "")
     return LABELS.get(field, field)
+
+
+def _prefill_hints(fields):
+    """{field code: 按…自动填写} for the fields of the form that fill themselves in, naming the source."""
+    names = {f.code: f.name for f in fields}
+    return {f.code: f"按{vocabulary.prefill_label(f.prefill, names)}自动填写" for f in filled_in(fields)}
 
 
 def _print_url(state, guide):
