@@ -53,6 +53,13 @@ def _upload_mb(value):
         raise SettingError(f"不能超过 {ceiling}（事项目录文件本身的上限），实际为 {value}")
 
 
+def _absolute_folder(value):
+    from pathlib import PureWindowsPath, PurePosixPath
+
+    if value and not (PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()):
+        raise SettingError(f"必须是完整路径（例如 E:\\备份 或 /media/usb/备份），实际为 \"{value}\"")
+
+
 def _any(value):
     return None
 
@@ -80,6 +87,8 @@ SETTINGS = [
     SettingSpec("maintenance.cron", "30 2 * * *",
                 "夜间维护（清理无人引用的扫描文件和过期的目录上传文件、更新数据库查询统计）的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB，1–20）", _upload_mb),
+    SettingSpec("backup.folder", "", "备份文件夹（例如 U 盘上的文件夹，须写完整路径）；留空则为数据文件夹下的 backups", _absolute_folder),
+    SettingSpec("backup.cron", "15 2 * * *", "夜间自动备份的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
     SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹；窗口可一键把其中最新的文件作为材料扫描件上传"),
 ]
 
