@@ -136,11 +136,11 @@ def serve(ctx, host, port, threads):
 
 def _initialise(data_dir, **options):
     from .bootstrap import initialise
-    from .migrations import MigrationRefused
+    from .migrations import MigrationFailed, MigrationRefused
 
     try:
         return initialise(data_dir, actor=_actor(), **options)
-    except MigrationRefused as exc:
+    except (MigrationFailed, MigrationRefused) as exc:
         raise click.ClickException(str(exc)) from None
 
 

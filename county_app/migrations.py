@@ -170,11 +170,15 @@ def migrate(db_file, *, backup=True):
         return [], None
     backup_path = _backup_before(Path(db_file).parent, todo[0][0]) if had_schema and backup else None
     with db.connection_context():
-        with db.atomic():
-            for name, step in todo:
-                with db.atomic():
-                    step(db)
-                    models.SchemaMigration.create(name=name)
+        try:
+            with db.atomic():
+                for name, step in todo:
+                    with db.atomic():
+                        step(db)
+                        models.SchemaMigration.create(name=name)
+        except Exception as exc:
+            kept = f"；升级前的备份：{backup_path}" if backup_path else ""
+            raise MigrationFailed(f"数据库升级失败（{name}：{exc}），数据库保持升级前的状态{kept}") from exc
     return [name for name, _ in todo], backup_path
 
 
@@ -189,6 +193,10 @@ def _backup_before(data_dir, name):
             return take_backup(data_dir, label=f"before-{name}", folder=fallback).path
         except BackupError:
             raise MigrationRefused(f"升级数据库（{name}）前须先备份，但备份失败：{exc}；数据库未做任何更改") from None
+
+
+class MigrationFailed(RuntimeError):
+    """A migration failed and everything pending was rolled back (message in Chinese)."""
 
 
 class MigrationRefused(Exception):
