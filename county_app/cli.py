@@ -476,6 +476,10 @@ def main(argv=None):
     except click.ClickException as exc:
         exc.show()
         sys.exit(1)
+    except OSError as exc:  # e.g. a data folder that cannot be written: a message, not a traceback
+        click.echo(f"Error: 无法写入或读取 {exc.filename or ''}（{exc.strerror or exc}）；"
+                   "请检查数据文件夹是否可写、磁盘是否已满，未做任何更改", err=True)
+        sys.exit(1)
     finally:
         if not db.is_closed():
             db.close()

@@ -143,6 +143,23 @@ def read_back(path):
         _check_members(archive, manifest)
 
 
+def check_database(path):
+    """ArchiveError unless the database file ``path`` passes ``PRAGMA integrity_check``; give its applied migrations."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        problems = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+        if problems == ["ok"]:
+            return [row[0] for row in connection.execute("SELECT name FROM schema_migration")]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    finally:
+        connection.close()
+    raise ArchiveError("备份中的数据库未通过完整性检查（integrity_check：" + "；".join(problems[:3])
+                       + "），无法恢复；当前数据库未做任何更改")
+
+
 def copy_file(source, target):
     with open(source, "rb") as src, open(target, "wb") as out:
         shutil.copyfileobj(src, out, CHUNK)

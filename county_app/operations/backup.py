@@ -255,14 +255,15 @@ def _as_backup_error(exc, folder):
         return exc
     if isinstance(exc, ArchiveError):
         return BackupError(f"{exc}；未生成备份文件，原有备份保留")
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+    full = getattr(exc, "sqlite_errorcode", None) == getattr(sqlite3, "SQLITE_FULL", 13)  # the copy's own writes
+    if full or isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return BackupError(f"备份文件夹 {folder} 所在磁盘空间不足，备份未完成：未写完的文件已删除，原有备份保留")
-    if isinstance(exc, PermissionError):
-        return BackupError(f"无法写入备份文件夹 {folder}（没有写权限），未做备份")
+    if isinstance(exc, PermissionError) or isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return BackupError(f"无法写入备份文件夹 {folder}（没有写权限或磁盘只读），未做备份")
     if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "database disk image is malformed"
         return DatabaseDamaged(f"数据库已损坏，无法备份（{exc}）；请联系技术人员，不要删除任何备份")
     if isinstance(exc, sqlite3.Error):
-        return BackupError(f"读取数据库时出错（{exc}），备份未完成：未写完的文件已删除，原有备份保留")
+        return BackupError(f"复制数据库时出错（{exc}），备份未完成：未写完的文件已删除，原有备份保留")
     if isinstance(exc, OSError):
         return BackupError(f"写入备份文件夹 {folder} 时出错（{exc.strerror or exc}），备份未完成：未写完的文件已删除，原有备份保留")
     return exc

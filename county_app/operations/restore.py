@@ -64,6 +64,7 @@ def restore(data_dir, backup_file, *, lock=None):
     own_lock = lock is None
     lock = lock or DataFolderLock(data_dir)
     try:
+        _check_writable(data_dir)
         if own_lock:
             lock.acquire("恢复")
         return _restore(data_dir, Path(backup_file))
@@ -77,7 +78,6 @@ def restore(data_dir, backup_file, *, lock=None):
 
 
 def _restore(data_dir, backup_file):
-    _check_writable(data_dir)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     staging = data_dir / f".restore-{stamp}"
     with archive.open_checked(backup_file) as checked:
@@ -111,17 +111,7 @@ def _check_writable(data_dir):
 
 def _unpack_database(checked, staging):
     staged = archive.extract_checked(checked, archive.DATABASE_MEMBER, staging / DB_FILENAME)
-    connection = sqlite3.connect(staged)
-    try:
-        problems = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            raise ArchiveError("备份中的数据库未通过完整性检查（integrity_check）：" + "；".join(problems[:3])
-                               + "；当前数据库未做任何更改")
-        applied = [row[0] for row in connection.execute("SELECT name FROM schema_migration")]
-    except sqlite3.DatabaseError as exc:
-        raise ArchiveError(f"备份中的数据库无法读取（{exc}）；当前数据库未做任何更改") from None
-    finally:
-        connection.close()
+    applied = archive.check_database(staged)
     if sorted(applied) != sorted(checked.manifest["migrations"]):
         raise ArchiveError("备份中的数据库与清单记录的版本不一致，无法恢复；当前数据库未做任何更改")
     return staged

@@ -48,7 +48,7 @@ def check_fully(path):
             target = Path(scratch) / "member"
             archive.extract_checked(checked, name, target)
             if name == archive.DATABASE_MEMBER:
-                _integrity(target)
+                archive.check_database(target)
             target.unlink()
         return checked.manifest
 
@@ -89,17 +89,3 @@ def take(data_dir):
         if not staged.file.is_file() or file_sha256(staged.file) != staged.sha256:
             raise ArchiveError(f"安排恢复的备份文件 {staged.file} 已不存在或已被改动，未恢复；程序按原有数据库启动")
     return staged
-
-
-def _integrity(path):
-    import sqlite3
-
-    connection = sqlite3.connect(path)
-    try:
-        problems = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-    except sqlite3.DatabaseError as exc:
-        problems = [str(exc)]
-    finally:
-        connection.close()
-    if problems != ["ok"]:
-        raise ArchiveError("备份中的数据库未通过完整性检查（integrity_check）：" + "；".join(problems[:3]))
