@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -338,3 +339,41 @@ def test_a_hub_on_postgresql_is_told_to_use_pg_dump(monkeypatch):
     monkeypatch.setattr(backup, "db", PostgresqlDatabase(None))
     with pytest.raises(BackupError, match="pg_dump"):
         require_sqlite()
+
+
+def test_a_backup_cut_short_leaves_nothing_after_a_day(tmp_path):
+    old, young = tmp_path / ".county-app-20261128-021500.zip.part", tmp_path / ".county-app-20261130-021500.zip.part"
+    for path in (old, young, tmp_path / "notes.part"):
+        path.write_bytes(b"partial")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    os.utime(tmp_path / "notes.part", (two_days_ago, two_days_ago))
+    assert retention.prune(tmp_path) == [old.name]
+    assert young.exists() and (tmp_path / "notes.part").exists()
+
+
+def test_serve_schedules_the_nightly_backup_and_one_after_a_start(app, run_cli):
+    from county_app import jobs
+    from county_app.operations import runner
+
+    scheduler = jobs.build(app)
+    job = scheduler.get_job(jobs.BACKUP_JOB)
+    assert {f.name: str(f) for f in job.trigger.fields}["hour"] == "2"
+    assert {f.name: str(f) for f in job.trigger.fields}["minute"] == "15"
+    assert job.func is runner.scheduled_backup and job.max_instances == 1
+    assert scheduler.get_job(jobs.BACKUP_AFTER_START_JOB).func is runner.backup_if_stale
+    assert run_cli("config", "set", "backup.cron", "0 13 * * *").exit_code == 0
+    job = jobs.build(app).get_job(jobs.BACKUP_JOB)
+    assert {f.name: str(f) for f in job.trigger.fields}["hour"] == "13"
+    assert run_cli("config", "set", "backup.cron", "nightly").exit_code == 1
+    assert run_cli("config", "set", "backup.folder", "backups").exit_code == 1  # a full path only
+
+
+def test_after_a_start_a_backup_is_taken_only_when_the_newest_is_old(app, data_dir):
+    from county_app.operations import runner
+
+    db.close_all()
+    runner.backup_if_stale(data_dir)
+    (first,) = (data_dir / "backups").glob("county-app-*.zip")
+    runner.backup_if_stale(data_dir)  # the newest is minutes old: nothing more
+    assert list((data_dir / "backups").glob("county-app-*.zip")) == [first]

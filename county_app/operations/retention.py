@@ -11,9 +11,12 @@ restored) are a second set: the newest LABELLED_KEPT of them are kept.
 A backup dated after now is neither counted nor deleted: a PC clock set
 years ahead (now or when the backup was taken) must not make the rule delete
 the real latest copies. Nothing but files named as take_backup names them is
-ever deleted, and never the one just written.
+ever deleted, and never the one just written; and the temporary files of a
+backup cut short (a process killed mid-way) once a day old.
 """
 import logging
+import re
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 DAILY = 14
 MONTHLY = 12
 LABELLED_KEPT = 5
+_PARTIAL = re.compile(r"\.county-app-[0-9a-z_.-]+\.zip(\.sqlite3)?\.part")
+PARTIAL_AGE = 24 * 3600  # seconds: a backup still being written is younger than this
 
 
 def to_delete(names, now):
@@ -61,6 +66,13 @@ def prune(folder, *, keep=None, now=None):
         except FileNotFoundError:
             continue
         deleted.append(name)
+    for entry in folder.iterdir():  # what a backup killed with the program left behind
+        try:
+            if _PARTIAL.fullmatch(entry.name) and entry.is_file() and entry.stat().st_mtime < time.time() - PARTIAL_AGE:
+                entry.unlink()
+                deleted.append(entry.name)
+        except OSError:
+            continue
     if deleted:
         log.info("retention: deleted %d old backups in %s: %s", len(deleted), folder, ", ".join(deleted))
     return deleted
