@@ -141,3 +141,38 @@ def test_serve_applies_the_restore_chosen_on_the_page_at_its_next_start(admin, s
     assert "later" not in {row[0] for row in con.execute("select username from user")}
     con.close()
     assert audit_actions(data_dir)[-1] == "backup.restore"
+
+
+def test_a_chosen_backup_that_fails_its_full_check_at_the_start_changes_nothing(admin, data_dir, tmp_path):
+    from test_backups import damaged_page, rewrite
+
+    good = tmp_path / "good.zip"
+    done = subprocess.run([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "backup", str(good)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # whole in structure, its database changed since its checksum was taken: only the full check sees it
+    (data_dir / "backups").mkdir(exist_ok=True)
+    name = "county-app-20261130-101500.zip"
+    rewrite(good, data_dir / "backups" / name, database=damaged_page, rehash=False)
+    assert admin.post(f"/admin/backups/{name}/restore", {})[0] == 302
+    db.close_all()
+    server = subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "serve",
+                               "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    try:
+        for line in server.stdout:
+            output.append(line)
+            if "请在浏览器打开" in line:
+                break
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        server.stdout.close()
+    text = "".join(output)
+    assert "恢复失败" in text and "SHA-256 校验和与清单不符" in text, text
+    assert not list(data_dir.glob("county_app.sqlite3.replaced-*")) and not list(data_dir.glob(".restore-*"))
+    assert not (data_dir / "restore-pending.json").exists()
+    assert audit_actions(data_dir)[-1] == "backup.restore_failed"
+    con = sqlite3.connect(data_dir / "county_app.sqlite3")
+    assert {"boss", "li"} <= {row[0] for row in con.execute("select username from user")}
+    con.close()

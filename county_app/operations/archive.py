@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def extract_checked(checked, name, target):
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-    except (zipfile.BadZipFile, EOFError, zlib_error()):
+    except (zipfile.BadZipFile, EOFError, zlib.error):
         Path(target).unlink(missing_ok=True)
         raise ArchiveError(f"备份文件已损坏：成员 {name} 的内容与校验码（CRC）不符；当前数据库未做任何更改") from None
     if size != expected["size"] or digest.hexdigest() != expected["sha256"]:
@@ -168,12 +169,6 @@ def copy_file(source, target):
 # ----------------------------------------------------------------------------- internals
 
 
-def zlib_error():
-    import zlib
-
-    return zlib.error
-
-
 def _unreadable(path):
     try:
         with open(path, "rb") as handle:
@@ -198,7 +193,7 @@ def _manifest(archive):
         raise ArchiveError(_not_ours("清单过大"))
     try:
         manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError, zlib_error()):
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError, zlib.error):
         raise ArchiveError(_not_ours("清单无法读取")) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArchiveError(_not_ours("清单不是本程序的格式"))
@@ -238,5 +233,7 @@ def _check_members(archive, manifest):
     if extra:
         raise ArchiveError(_not_ours(f"含有清单之外的成员 {extra[0][:80]}"))
     for name, info in present.items():
+        if info.compress_type != zipfile.ZIP_STORED:  # we store members as they are: a deflated one could expand
+            raise ArchiveError(_not_ours(f"成员 {name[:80]} 是压缩存放的"))
         if info.file_size != listed[name]["size"]:
             raise ArchiveError(f"备份文件已损坏：成员 {name} 的大小与清单不符；当前数据库未做任何更改")

@@ -15,6 +15,7 @@ import os
 import re
 import sqlite3
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -192,8 +193,6 @@ def _write(data_dir, source, snapshot, partial, final, label, progress):
             progress(done[0], total)
 
     members, missing, damaged = {}, [], []
-    import zipfile
-
     with zipfile.ZipFile(paths.private_file(partial), "w", allowZip64=True) as out:
         members[archive.DATABASE_MEMBER] = archive.write_member(out, archive.DATABASE_MEMBER, snapshot, advance)
         for relative, sha in scans:

@@ -1,14 +1,17 @@
 """A restore chosen on the admin page, applied when ``serve`` next starts.
 
 The server cannot replace the database it is serving from (its requests hold
-connections to the file), so the page checks the chosen backup, then records
-it here (``restore-pending.json`` in the data folder, with the file's
-SHA-256); ``serve`` applies it on its next start, before it serves anything,
-through the same restore.restore as the ``restore`` command. The record is
+connections to the file), so the page checks the chosen backup's structure
+and manifest (a quick read: its member list, not its gigabytes of scans),
+then records it here (``restore-pending.json`` in the data folder, with the
+file's size and modification time, so that a file replaced meanwhile is not
+restored); ``serve`` applies it on its next start, before it serves
+anything, through the same restore.restore as the ``restore`` command, which
+checks every member's SHA-256 before it changes anything. The record is
 removed before the restore runs, so a backup that fails then is reported
-once and the program starts on the database it had.
+once (on the console and in the audit log) and the program starts on the
+database it had.
 """
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -24,40 +27,22 @@ PENDING = "restore-pending.json"
 @dataclass
 class StagedRestore:
     file: Path
-    sha256: str
+    fingerprint: list  # [size, modification time in ns] when it was chosen
     actor: str
     staged_at: str
 
 
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(archive.CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def check_fully(path):
-    """Every check a restore makes before changing anything, without changing anything: give the manifest."""
-    import tempfile
-
-    with archive.open_checked(path) as checked, tempfile.TemporaryDirectory() as scratch:
-        for name in checked.manifest["members"]:
-            if name in set(checked.manifest.get("damaged_scans") or ()):
-                continue
-            target = Path(scratch) / "member"
-            archive.extract_checked(checked, name, target)
-            if name == archive.DATABASE_MEMBER:
-                archive.check_database(target)
-            target.unlink()
-        return checked.manifest
+def _fingerprint(path):
+    status = Path(path).stat()
+    return [status.st_size, status.st_mtime_ns]
 
 
 def stage(data_dir, backup_file, actor):
-    """Check ``backup_file`` fully and record it as the restore to apply at the next start."""
+    """Check ``backup_file``'s structure and manifest and record it as the restore to apply at the next start."""
     backup_file = Path(backup_file).resolve()
-    manifest = check_fully(backup_file)
-    record = {"file": str(backup_file), "sha256": file_sha256(backup_file), "actor": actor,
+    with archive.open_checked(backup_file) as checked:
+        manifest = checked.manifest
+    record = {"file": str(backup_file), "fingerprint": _fingerprint(backup_file), "actor": actor,
               "staged_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     temporary = Path(data_dir) / f".{PENDING}.part"
     temporary.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
@@ -70,11 +55,11 @@ def pending(data_dir):
     path = Path(data_dir) / PENDING
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        return StagedRestore(Path(record["file"]), record["sha256"], record["actor"], record["staged_at"])
+        return StagedRestore(Path(record["file"]), record["fingerprint"], record["actor"], record["staged_at"])
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
-        return StagedRestore(Path(""), "", "", "")  # unreadable: applying it will say so
+        return StagedRestore(Path(""), [], "", "")  # unreadable: applying it will say so
 
 
 def cancel(data_dir):
@@ -86,6 +71,6 @@ def take(data_dir):
     staged = pending(data_dir)
     if staged is not None:
         cancel(data_dir)
-        if not staged.file.is_file() or file_sha256(staged.file) != staged.sha256:
+        if not staged.file.is_file() or _fingerprint(staged.file) != staged.fingerprint:
             raise ArchiveError(f"安排恢复的备份文件 {staged.file} 已不存在或已被改动，未恢复；程序按原有数据库启动")
     return staged

@@ -3,9 +3,10 @@
 An adapter over operations/: a backup runs in a background thread
 (runner.BackgroundBackup: one at a time, its progress shown on the page,
 which refreshes itself while it runs). A restore cannot replace the database
-this server is serving from: the page checks the chosen (or uploaded) backup
-fully, asks for confirmation, and records it to be applied when the program
-next starts (operations/staged.py); the page then says to restart it.
+this server is serving from: the page checks the chosen (or uploaded)
+backup's structure, asks for confirmation, and records it to be applied when
+the program next starts (operations/staged.py), which checks it fully first;
+the page then says to restart it.
 Everything that changes something is audited.
 """
 import os
