@@ -10,7 +10,7 @@ from functools import update_wrapper
 
 import click
 
-from . import accounts, paths, server, settings
+from . import accounts, cli_backup, paths, server, settings
 from .catalogue import store
 from .db import bind, db
 from .integers import NumberError, whole_number
@@ -61,6 +61,9 @@ def cli(ctx, data_dir):
     ctx.obj = {"data_dir": data_dir}
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
+
+
+cli_backup.register(cli, with_data_dir, _actor)
 
 
 @cli.command()
@@ -115,7 +118,7 @@ def serve(ctx, host, port, threads):
         lock.acquire("启动服务")
     except DataFolderBusy as exc:
         raise click.ClickException(str(exc)) from None
-    _apply_staged_restore(ctx.obj["data_dir"], lock)
+    cli_backup.apply_staged_restore(ctx.obj["data_dir"], lock, _actor())
     report = _initialise(ctx.obj["data_dir"])
     if report.admin_password:
         click.echo(f"已创建管理员账号 admin，初始密码（只显示这一次）：{report.admin_password}")
@@ -142,97 +145,6 @@ def _initialise(data_dir, **options):
         return initialise(data_dir, actor=_actor(), **options)
     except (MigrationFailed, MigrationRefused) as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _apply_staged_restore(data_dir, lock):
-    """A restore chosen on the admin page, applied before serving (operations/staged.py)."""
-    from .operations import staged
-    from .operations.archive import ArchiveError
-    from .operations.restore import RestoreError, restore
-
-    try:
-        chosen = staged.take(data_dir)
-        if chosen is None:
-            return
-        click.echo(f"正在恢复管理员在网页上选定的备份 {chosen.file} ……")
-        result = restore(data_dir, chosen.file, lock=lock)
-    except (ArchiveError, RestoreError) as exc:
-        click.echo(f"恢复失败：{exc}", err=True)
-        _audit_restore(data_dir, "backup.restore_failed", "", actor="system:serve", error=str(exc))
-        return
-    _report_restore(result)
-    _audit_restore(data_dir, "backup.restore", chosen.file.name, actor=chosen.actor, result=result)
-
-
-def _report_restore(result):
-    click.echo(f"已恢复备份（数据库版本 {result.schema}，补回扫描件 {result.scans_added} 个）")
-    if result.applied:
-        click.echo("并已升级到本程序的数据库版本：" + ", ".join(result.applied))
-    if result.replaced_backup:
-        click.echo(f"被替换的数据库及其扫描件已另存为备份：{result.replaced_backup}")
-    if result.replaced:
-        click.echo(f"被替换的数据库文件已保留为：{result.replaced}")
-
-
-def _audit_restore(data_dir, action, name, *, actor, result=None, **detail):
-    from . import audit
-
-    if result is not None:
-        detail.update(schema=result.schema, applied=result.applied, scans_added=result.scans_added,
-                      replaced=str(result.replaced or ""), replaced_backup=str(result.replaced_backup or ""))
-    bind(data_dir)
-    try:
-        with db.connection_context(), db.atomic():
-            audit.record(actor, action, "backup", name, **detail)
-    except Exception:  # e.g. a restored database of an older schema that did not upgrade: the log says
-        import logging
-
-        logging.getLogger(__name__).exception("could not audit %s", action)
-
-
-@cli.command("backup")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
-@with_data_dir
-@click.pass_context
-def backup_command(ctx, file):
-    """备份数据库和扫描件到一个文件（已校验）；不写 FILE 时存入备份文件夹，并按保留规则（14 天、12 个月）清理旧备份。"""
-    from pathlib import Path
-
-    from .operations.backup import BackupError
-    from .operations.runner import backup_now
-
-    data_dir = ctx.obj["data_dir"]
-    if file and Path(file).exists():
-        raise click.ClickException(f"文件 {file} 已存在，请换一个文件名（不会覆盖已有文件）")
-    bind(data_dir)
-    try:
-        result = backup_now(data_dir, actor=_actor(), target=file)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"已备份到 {result.path}（{result.size / (1024 * 1024):.1f} MB，数据库版本 {result.schema}，"
-               f"扫描件 {result.scans} 个，已校验）")
-    for kind, names in (("找不到", result.missing_scans), ("内容与其校验和不符（已损坏）", result.damaged_scans)):
-        if names:
-            click.echo(f"警告：{len(names)} 个扫描件{kind}，未能备份，例如 {names[0]}", err=True)
-
-
-@cli.command("restore")
-@click.argument("file", type=click.Path(dir_okay=False))
-@with_data_dir
-@click.pass_context
-def restore_command(ctx, file):
-    """从备份文件恢复数据库和扫描件（先全部校验；被替换的数据库另行保留；服务运行时不能恢复）。"""
-    from .operations.restore import RestoreError, restore
-
-    data_dir = ctx.obj["data_dir"]
-    try:
-        result = restore(data_dir, file)
-    except RestoreError as exc:
-        raise click.ClickException(str(exc)) from None
-    _report_restore(result)
-    from pathlib import Path
-
-    _audit_restore(data_dir, "backup.restore", Path(file).name, actor=_actor(), result=result)
 
 
 @cli.group()
