@@ -125,3 +125,21 @@ def test_a_failed_migration_leaves_the_old_database_byte_for_byte(version, data_
     assert (data_dir / "county_app.sqlite3").read_bytes() == original
     wal = data_dir / "county_app.sqlite3-wal"
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_a_backup_of_an_older_version_is_restored_and_upgraded(data_dir, tmp_path):
+    """A backup taken by (the data of) schema 0002 restores into today's program and is upgraded there."""
+    old_node = tmp_path / "old"
+    old_node.mkdir()
+    shutil.copyfile(FIXTURES / "0002_cases.sqlite3", old_node / "county_app.sqlite3")
+    before = facts(old_node / "county_app.sqlite3")
+    taken = cli(old_node, "backup", str(tmp_path / "old.zip"))  # an online copy: the old database is not upgraded
+    assert taken.returncode == 0 and "数据库版本 0002_cases" in taken.stdout, taken.stderr
+    assert cli(data_dir, "init").returncode == 0
+    restored = cli(data_dir, "restore", str(tmp_path / "old.zip"))
+    assert restored.returncode == 0, restored.stderr
+    assert "0003_case_item_department_index" in restored.stdout and CURRENT in restored.stdout
+    assert facts(data_dir / "county_app.sqlite3") == before
+    fresh = tmp_path / "fresh"
+    assert cli(fresh, "init").returncode == 0
+    assert schema(data_dir / "county_app.sqlite3") == schema(fresh / "county_app.sqlite3")
