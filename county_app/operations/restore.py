@@ -78,6 +78,9 @@ def restore(data_dir, backup_file, *, lock=None):
 
 
 def _restore(data_dir, backup_file):
+    for leftover in data_dir.glob(".restore-*"):  # of a restore killed mid-way (the lock says none runs now)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     staging = data_dir / f".restore-{stamp}"
     with archive.open_checked(backup_file) as checked:
