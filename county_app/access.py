@@ -27,6 +27,7 @@ PERMISSIONS = {
     "users.manage": {"admin"},
     "audit.view": {"admin"},
     "settings.manage": {"admin"},
+    "backups.manage": {"admin"},  # back up now, and choose a backup to restore
 }
 
 

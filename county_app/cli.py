@@ -8,7 +8,7 @@ from datetime import date
 
 import click
 
-from . import cli_accounts, server, settings
+from . import cli_accounts, cli_backup, server, settings
 from .catalogue import store
 from .cli_support import cli_actor, open_database, with_data_dir
 from .db import db
@@ -31,6 +31,7 @@ def cli(ctx, data_dir):
 
 cli.add_command(cli_accounts.user)
 cli.add_command(cli_accounts.token)
+cli_backup.register(cli, with_data_dir, cli_actor)
 
 
 @cli.command()
@@ -41,15 +42,16 @@ cli.add_command(cli_accounts.token)
 @click.pass_context
 def init(ctx, role, code, name):
     """创建或升级数据库，并在没有目录时载入内置的示例事项目录。"""
-    from .bootstrap import initialise
+    from .operations.instance import DataFolderBusy, DataFolderLock
 
-    try:
-        report = initialise(ctx.obj["data_dir"], role=role, code=code, name=name, actor=cli_actor())
-    except settings.SettingError as exc:
+    try:  # init may migrate: not under a running server
+        with DataFolderLock(ctx.obj["data_dir"]).acquire("初始化或升级"):
+            report = _initialise(ctx.obj["data_dir"], role=role, code=code, name=name)
+    except (settings.SettingError, DataFolderBusy) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
     if report.backup:
-        click.echo(f"升级前的数据库已备份到：{report.backup}")
+        click.echo(f"升级前已备份（数据库和扫描件，已校验）：{report.backup}")
     click.echo("已执行的数据库迁移：" + (", ".join(report.applied) if report.applied else "无（已是最新）"))
     if report.seed is not None:
         if report.seed.errors:
@@ -74,11 +76,17 @@ def serve(ctx, host, port, threads):
     import logging
 
     from . import create_app, jobs
-    from .bootstrap import initialise
     from .intake import scanworker
+    from .operations.instance import DataFolderBusy, DataFolderLock
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    report = initialise(ctx.obj["data_dir"], actor=cli_actor())
+    lock = DataFolderLock(ctx.obj["data_dir"])
+    try:  # held until the process ends: a restore or a second serve on this folder refuses meanwhile
+        lock.acquire("启动服务")
+    except DataFolderBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    cli_backup.apply_staged_restore(ctx.obj["data_dir"], lock, cli_actor())
+    report = _initialise(ctx.obj["data_dir"])
     if report.admin_password:
         click.echo(f"已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改）：{report.admin_password}")
     from .views.catalogue import stop_checks
@@ -94,6 +102,16 @@ def serve(ctx, host, port, threads):
         scheduler.shutdown(wait=False)
         scanworker.stop()
         stop_checks(app)  # a catalogue check still running in its child process is killed
+
+
+def _initialise(data_dir, **options):
+    from .bootstrap import initialise
+    from .migrations import MigrationFailed, MigrationRefused
+
+    try:
+        return initialise(data_dir, actor=cli_actor(), **options)
+    except (MigrationFailed, MigrationRefused) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.group()
@@ -240,6 +258,10 @@ def main(argv=None):
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
+        sys.exit(1)
+    except OSError as exc:  # e.g. a data folder that cannot be written: a message, not a traceback
+        click.echo(f"Error: 无法写入或读取 {exc.filename or ''}（{exc.strerror or exc}）；"
+                   "请检查数据文件夹是否可写、磁盘是否已满，未做任何更改", err=True)
         sys.exit(1)
     finally:
         if not db.is_closed():

@@ -6,6 +6,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from . import maintenance, settings
+from .operations import runner
 from .crontab import TIMEZONE, crontab_trigger
 from .db import db
 
@@ -13,6 +14,8 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_JOB = "maintenance"
 MAINTENANCE_AFTER_START_JOB = "maintenance-after-start"
+BACKUP_JOB = "backup"
+BACKUP_AFTER_START_JOB = "backup-after-start"
 MISFIRE_GRACE = 3600  # seconds: a run delayed by a busy or sleeping PC still happens within the hour
 AFTER_START = timedelta(minutes=10)  # a window PC switched off at night is maintained once a day this way
 
@@ -22,12 +25,20 @@ def build(app):
     scheduler = BackgroundScheduler(timezone=TIMEZONE)
     with db.connection_context():
         maintenance_cron = settings.get("maintenance.cron")
+        backup_cron = settings.get("backup.cron")
     data_dir = Path(app.config["DATA_DIR"])
     scheduler.add_job(maintenance.run_maintenance, _cron_trigger("maintenance.cron", maintenance_cron),
                       args=[data_dir], id=MAINTENANCE_JOB, name="夜间维护",
                       coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE, replace_existing=True)
     scheduler.add_job(maintenance.run_maintenance, "date", run_date=datetime.now(timezone.utc) + AFTER_START,
                       args=[data_dir], id=MAINTENANCE_AFTER_START_JOB, name="启动后维护",
+                      misfire_grace_time=MISFIRE_GRACE)
+    # The backup is taken before maintenance deletes anything (02:15 before 02:30 by default).
+    scheduler.add_job(runner.scheduled_backup, _cron_trigger("backup.cron", backup_cron), args=[data_dir],
+                      id=BACKUP_JOB, name="夜间备份", coalesce=True, max_instances=1,
+                      misfire_grace_time=MISFIRE_GRACE, replace_existing=True)
+    scheduler.add_job(runner.backup_if_stale, "date", run_date=datetime.now(timezone.utc) + AFTER_START,
+                      args=[data_dir], id=BACKUP_AFTER_START_JOB, name="启动后备份（当天还没有备份时）",
                       misfire_grace_time=MISFIRE_GRACE)
     return scheduler
 

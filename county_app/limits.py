@@ -43,6 +43,7 @@ UPLOADS = {
     "api.cases.log_material": lambda: MAX_SCAN_BYTES,
     "case_actions.material": lambda: MAX_SCAN_BYTES,
     "catalogue.upload": _catalogue_file_limit,
+    "backups.upload": lambda: SERVER_BODY_LIMIT - MULTIPART_ROOM,  # larger backups are copied into the folder
 }
 
 

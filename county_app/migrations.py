@@ -5,13 +5,11 @@ tables from the live models; a later migration that alters one of them must
 also give ``0001`` a frozen copy of that table's old definition, so that a
 database built step by step still ends equal to the models (a test checks).
 """
-import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from . import models, paths
+from . import models
 from .db import db
 from .intake import records
 
@@ -231,23 +229,19 @@ def pending():
     return [(name, step) for name, step in MIGRATIONS if name not in done]
 
 
-def backup_copy(db_file, label):
-    """Copy the database aside with SQLite's online backup (consistent under WAL)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = Path(db_file).with_name(f"{Path(db_file).name}.before-{label}-{stamp}")
-    source = sqlite3.connect(db_file)
-    try:
-        copy = sqlite3.connect(paths.private_file(target))
-        with copy:
-            source.backup(copy)
-        copy.close()
-    finally:
-        source.close()
-    return target
+def migrate(db_file, *, backup=True):
+    """Apply pending migrations, all of them in one transaction; an existing database is backed up first.
 
-
-def migrate(db_file):
-    """Apply pending migrations; an existing database is first copied aside.
+    The backup is a full, verified one (operations/backup.py: the database
+    and its scans, labelled ``before-<first pending migration>``) in the
+    backup folder, or in ``<data>/backups`` when that folder cannot be
+    written (a USB disk not plugged in); when no backup can be taken at all,
+    nothing is migrated. The pending migrations are applied and recorded in
+    ONE transaction, so a failing one leaves the database as it was, earlier
+    pending steps included (SQLite's schema changes are transactional; a
+    future step that must rebuild a table uses ``PRAGMA defer_foreign_keys``,
+    which works inside a transaction). ``backup=False`` skips the backup for
+    a database that is itself a copy (a restore's staging copy).
 
     Returns ``(applied names, backup path or None)``.
     """
@@ -257,10 +251,36 @@ def migrate(db_file):
         had_schema = existed and bool(applied_names())
     if not todo:
         return [], None
-    backup = backup_copy(db_file, todo[0][0]) if had_schema else None
+    backup_path = _backup_before(Path(db_file).parent, todo[0][0]) if had_schema and backup else None
     with db.connection_context():
-        for name, step in todo:
+        try:
             with db.atomic():
-                step(db)
-                models.SchemaMigration.create(name=name)
-    return [name for name, _ in todo], backup
+                for name, step in todo:
+                    with db.atomic():
+                        step(db)
+                        models.SchemaMigration.create(name=name)
+        except Exception as exc:
+            kept = f"；升级前的备份：{backup_path}" if backup_path else ""
+            raise MigrationFailed(f"数据库升级失败（{name}：{exc}），数据库保持升级前的状态{kept}") from exc
+    return [name for name, _ in todo], backup_path
+
+
+def _backup_before(data_dir, name):
+    from .operations.backup import BackupError, backup_folder, take_backup
+
+    try:
+        return take_backup(data_dir, label=f"before-{name}").path
+    except BackupError as exc:
+        fallback = backup_folder(data_dir)
+        try:
+            return take_backup(data_dir, label=f"before-{name}", folder=fallback).path
+        except BackupError:
+            raise MigrationRefused(f"升级数据库（{name}）前须先备份，但备份失败：{exc}；数据库未做任何更改") from None
+
+
+class MigrationFailed(RuntimeError):
+    """A migration failed and everything pending was rolled back (message in Chinese)."""
+
+
+class MigrationRefused(Exception):
+    """No backup could be taken before migrating: nothing was changed (message in Chinese)."""

@@ -15,6 +15,7 @@ once, except where its help says a restart is needed.
 import os
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Callable
 
 from . import audit
@@ -83,9 +84,14 @@ def _phone(value):
         raise SettingError(f"只能包含数字、空格和 + - ( ) 、 / 转，实际为 \"{value}\"")
 
 
+def _absolute_folder(value):
+    # a Windows path is absolute on a Linux hub too: the setting may be made for a township's PC
+    if value and not (PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()):
+        raise SettingError(f"须写完整路径（例如 D:\\扫描 或 /media/usb/备份），实际为 \"{value}\"")
+
+
 def _folder(value):
-    if value and not os.path.isabs(value):
-        raise SettingError(f"须写完整路径（如 D:\\扫描），实际为 \"{value}\"")
+    _absolute_folder(value)
     if value and not os.path.isdir(value):
         raise SettingError(f"文件夹 \"{value}\" 不存在或不是文件夹，请先建好或检查拼写")
 
@@ -112,7 +118,7 @@ class SettingSpec:
         return f"{self.label}（{self.key}）" if self.label else self.key
 
 
-CENTRE, SCANNER = "本中心", "扫描仪"
+CENTRE, SCANNER, BACKUP = "本中心", "扫描仪", "备份"
 
 SETTINGS = [
     SettingSpec("node.role", "township", "本节点角色：township（乡镇便民服务中心）或 hub（县级汇聚中心）", _one_of("township", "hub"),
@@ -134,6 +140,9 @@ SETTINGS = [
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB，1–20）", _upload_mb),
     SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹（完整路径，须已存在）；窗口可一键把其中最新的文件作为材料扫描件上传",
                 _folder, label="扫描文件夹", section=SCANNER, max_length=260),
+    SettingSpec("backup.folder", "", "备份文件夹（例如 U 盘上的文件夹，须写完整路径）；留空则为数据文件夹下的 backups",
+                _absolute_folder, label="备份文件夹", section=BACKUP, max_length=260),
+    SettingSpec("backup.cron", "15 2 * * *", "夜间自动备份的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
 ]
 
 _BY_KEY = {spec.key: spec for spec in SETTINGS}

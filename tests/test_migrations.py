@@ -1,5 +1,6 @@
 """Migrations: the step-by-step schema equals the models; init is idempotent and backs up first."""
 import sqlite3
+import zipfile
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_init_is_idempotent(data_dir):
     assert second.applied == [] and second.backup is None and second.admin_password is None
 
 
-def test_pending_migration_copies_the_database_aside_first(data_dir, monkeypatch):
+def test_pending_migration_backs_the_database_up_first(data_dir, monkeypatch, tmp_path):
     initialise(data_dir, load_seed=False)
 
     def add_note_table(database):
@@ -58,8 +59,10 @@ def test_pending_migration_copies_the_database_aside_first(data_dir, monkeypatch
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [("0099_note", add_note_table)])
     report = initialise(data_dir, load_seed=False)
     assert report.applied == ["0099_note"]
-    assert report.backup.exists()
-    backed_up = schema(report.backup)
+    assert report.backup.parent == data_dir / "backups" and report.backup.name.endswith("-before-0099_note.zip")
+    with zipfile.ZipFile(report.backup) as archive:  # a full backup (test_backups.py checks the format)
+        archive.extract("county_app.sqlite3", tmp_path)
+    backed_up = schema(tmp_path / "county_app.sqlite3")
     assert "note" not in backed_up and "user" in backed_up
     assert "note" in schema(database_path(data_dir))
 

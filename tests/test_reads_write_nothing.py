@@ -61,7 +61,7 @@ def node(seeded_app, data_dir, live_server, make_user):
         tokens = {role: accounts.issue_token(username, actor="test") for role, (username, _, _) in ROLES.items()}
     values = {"case_no": case.case_no, "matter": "GA-0101", "username": "li", "prefix": tokens["clerk"].prefix,
               "filename": "app.css", "material_code": "CSSYZM", "task_id": 1,
-              "job_id": "0123456789abcdef", "sha256": sha256}
+              "job_id": "0123456789abcdef", "sha256": sha256, "name": "county-app-20261130-021500.zip"}
     sessions = {}
     for role, (username, _, _) in ROLES.items():
         sessions[role] = seeded_app.test_client()

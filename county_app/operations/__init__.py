@@ -1,0 +1,14 @@
+"""Operations that keep a node's data safe over the years, without Flask.
+
+- ``instance``: the data folder's lock, held by ``serve`` (and by a restore), so
+  that nothing replaces the database under a running server;
+- ``archive``: the backup file's format (one zip: the database copy, the stored
+  scans and a manifest with the schema version and a SHA-256 per member) and the
+  checks a file must pass before anything is restored from it;
+- ``backup``: taking a verified online backup, and listing the backups of a folder;
+- ``retention``: which of a folder's backups to keep (14 daily, 12 monthly);
+- ``restore``: replacing the database and scans from a checked backup;
+- ``runner``: one backup at a time in the background, for the admin page and the nightly job.
+
+A hub on PostgreSQL backs up with ``pg_dump`` instead (``backup.require_sqlite``).
+"""

@@ -1,0 +1,297 @@
+"""Taking a backup: an online copy of the database with SQLite's backup API, and the scans, in one verified file.
+
+The copy is made while the program runs (a read transaction: writers go
+on), checked with ``PRAGMA integrity_check``, then written with the scan
+files it names into a zip under a temporary name (``.….part``) in the target
+folder. Only when the zip is complete, flushed to disk and read back without
+error does it get its final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``:
+a file with that name is always a whole, verified backup. Any error — a full
+disk, a USB disk pulled out, a folder that cannot be written — removes the
+temporary files and leaves the older backups as they were.
+"""
+import errno
+import logging
+import os
+import re
+import sqlite3
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+from .. import __version__, paths
+from ..db import DB_FILENAME, db
+from . import archive
+from .archive import ArchiveError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FOLDER = "backups"
+NAME = re.compile(r"county-app-(\d{8}-\d{6})(?:-(\d+))?(?:-([a-z0-9_.-]+))?\.zip")
+_one_at_a_time = threading.Lock()
+
+
+class BackupError(Exception):
+    """A backup could not be taken (message in Chinese); nothing was left behind."""
+
+
+class DatabaseDamaged(BackupError):
+    """The live database failed its integrity check or is not a database at all."""
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    size: int
+    schema: str
+    scans: int
+    missing_scans: list = field(default_factory=list)
+    damaged_scans: list = field(default_factory=list)
+
+
+def require_sqlite():
+    """Backups here are of SQLite; a hub on PostgreSQL is backed up with ``pg_dump`` (README)."""
+    if not isinstance(db, SqliteDatabase):
+        raise BackupError("本节点的数据库不是 SQLite（县级汇聚中心使用 PostgreSQL）：请用 pg_dump 备份，"
+                          "例如 pg_dump -Fc -f county_app.dump county_app，步骤见 README“备份与恢复”")
+
+
+def backup_folder(data_dir, configured=""):
+    """The folder backups go to: the setting ``backup.folder`` when set, else ``<data>/backups``."""
+    return Path(configured) if configured else Path(data_dir) / DEFAULT_FOLDER
+
+
+def take_backup(data_dir, target=None, *, label="", folder=None, progress=None, prune=True):
+    """Back up the database of ``data_dir`` and its scans; give a BackupResult or raise BackupError.
+
+    ``target`` is a file to write (``backup FILE``); without it the backup
+    goes to ``folder`` or the configured backup folder under its dated name,
+    and the folder's older backups are pruned (retention.py) unless
+    ``prune`` is false. ``label`` (e.g. ``before-0007_x``) is added to the
+    name. ``progress(done, total)`` is called in bytes as it goes. One backup
+    at a time in this process.
+    """
+    require_sqlite()
+    data_dir = Path(data_dir)
+    db_file = data_dir / DB_FILENAME
+    if not db_file.is_file() or not db_file.stat().st_size:
+        raise BackupError(f"数据文件夹 {data_dir} 中还没有数据库，没有可备份的内容")
+    if not _one_at_a_time.acquire(blocking=False):
+        raise BackupError("已有一个备份正在进行，请等它完成")
+    try:
+        return _take(data_dir, db_file, target, label, folder, progress, prune)
+    finally:
+        _one_at_a_time.release()
+
+
+def list_backups(folder):
+    """The backups in ``folder`` (named as take_backup names them), newest first, each a BackupInfo."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [entry for entry in folder.iterdir() if NAME.fullmatch(entry.name) and entry.is_file()]
+    return [describe(path) for path in sorted(found, key=lambda p: p.name, reverse=True)]
+
+
+@dataclass
+class BackupInfo:
+    path: Path
+    size: int
+    taken_at: datetime  # local time, from the name
+    label: str
+    schema: str = ""
+    created_at: str = ""
+    scans: int = 0
+    problem: str = ""  # empty when the file passed the structural checks
+
+    @property
+    def name(self):
+        return self.path.name
+
+
+def describe(path):
+    """What ``path`` is, from its name and a structural check (its manifest and member sizes, no full read)."""
+    path = Path(path)
+    match = NAME.fullmatch(path.name)
+    info = BackupInfo(path, path.stat().st_size, datetime.strptime(match.group(1), "%Y%m%d-%H%M%S"),
+                      match.group(3) or "")
+    try:
+        with archive.open_checked(path) as checked:
+            info.schema = checked.schema
+            info.created_at = checked.manifest.get("created_at", "")
+            info.scans = len(checked.manifest["members"]) - 1
+    except ArchiveError as exc:
+        info.problem = str(exc)
+    return info
+
+
+# ----------------------------------------------------------------------------- internals
+
+
+def _take(data_dir, db_file, target, label, folder, progress, prune):
+    source = sqlite3.connect(db_file, timeout=10)
+    try:
+        configured = _setting(source, "backup.folder")
+        if target is not None:
+            final = Path(target).resolve()
+            where = final.parent
+        else:
+            where = Path(folder) if folder else backup_folder(data_dir, configured)
+            if where == data_dir / DEFAULT_FOLDER:
+                _make_folder(where)
+            final = where / _dated_name(where, label)
+        if not where.is_dir():
+            raise BackupError(f"备份文件夹 {where} 不存在或无法访问（如果是 U 盘，请检查是否已插好），未做备份")
+        snapshot = where / f".{final.name}.sqlite3.part"
+        partial = where / f".{final.name}.part"
+        try:
+            result = _write(data_dir, source, snapshot, partial, final, label, progress)
+        except BaseException as exc:
+            for leftover in (partial, snapshot, Path(f"{snapshot}-journal")):
+                _remove(leftover)
+            raise _as_backup_error(exc, where) from None
+        finally:
+            _remove(snapshot)
+    finally:
+        source.close()
+    log.info("backup written: %s (%d bytes, schema %s, %d scans)", result.path, result.size, result.schema,
+             result.scans)
+    if target is None and prune:
+        from .retention import prune as prune_folder
+
+        try:
+            prune_folder(where, keep=result.path)
+        except OSError:
+            log.exception("could not prune old backups in %s", where)
+    return result
+
+
+def _write(data_dir, source, snapshot, partial, final, label, progress):
+    copy = sqlite3.connect(paths.private_file(snapshot))  # personal data: readable by this user only
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
+        if problems != ["ok"]:
+            raise DatabaseDamaged("数据库副本未通过完整性检查（integrity_check）：" + "；".join(problems[:3])
+                                  + "。当前数据库可能已损坏，请联系技术人员，不要删除任何备份；未生成备份文件")
+        migrations = [row[0] for row in copy.execute("SELECT name FROM schema_migration")]
+        scans = _scans(copy)
+        centre = {key: _setting(copy, key) for key in ("centre.code", "centre.name", "node.role")}
+    finally:
+        copy.close()
+    schema = archive.known_schema(migrations)
+    total = snapshot.stat().st_size + sum(_size(data_dir / relative) for relative, _ in scans)
+    done = [0]
+
+    def advance(count):
+        done[0] += count
+        if progress:
+            progress(done[0], total)
+
+    members, missing, damaged = {}, [], []
+    with zipfile.ZipFile(paths.private_file(partial), "w", allowZip64=True) as out:
+        members[archive.DATABASE_MEMBER] = archive.write_member(out, archive.DATABASE_MEMBER, snapshot, advance)
+        for relative, sha in scans:
+            path = data_dir / relative
+            if not archive.is_scan_member(relative) or not path.is_file():
+                missing.append(relative)
+                continue
+            members[relative] = archive.write_member(out, relative, path, advance)
+            if members[relative]["sha256"] != sha:
+                damaged.append(relative)  # its content no longer matches its name; a restore leaves it out
+        archive.write_manifest(out, {
+            "format": archive.FORMAT, "format_version": archive.FORMAT_VERSION,
+            "program_version": __version__, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "label": label, "schema": schema, "migrations": migrations, "centre": centre,
+            "members": members, "missing_scans": missing, "damaged_scans": damaged,
+        })
+    _fsync(partial)
+    archive.read_back(partial)
+    os.replace(partial, final)
+    _fsync_folder(final.parent)
+    if missing or damaged:
+        log.warning("backup %s: %d scan files missing, %d damaged", final, len(missing), len(damaged))
+    return BackupResult(final, final.stat().st_size, schema, len(members) - 1, missing, damaged)
+
+
+def _scans(connection):
+    if not connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='scan'").fetchone():
+        return []  # a schema from before scans
+    return [(path, sha) for path, sha in connection.execute("SELECT path, sha256 FROM scan ORDER BY path")]
+
+
+def _setting(connection, key):
+    try:
+        row = connection.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+    except sqlite3.OperationalError:  # a database without settings yet
+        return ""
+    return row[0] if row else ""
+
+
+def _dated_name(folder, label):
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    suffix = f"-{label}" if label else ""
+    name, number = f"county-app-{stamp}{suffix}.zip", 1
+    while (folder / name).exists() or (folder / f".{name}.part").exists():
+        number += 1
+        name = f"county-app-{stamp}-{number}{suffix}.zip"
+    return name
+
+
+def _make_folder(folder):
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _as_backup_error(exc, folder) from None
+
+
+def _as_backup_error(exc, folder):
+    if isinstance(exc, BackupError):
+        return exc
+    if isinstance(exc, ArchiveError):
+        return BackupError(f"{exc}；未生成备份文件，原有备份保留")
+    full = getattr(exc, "sqlite_errorcode", None) == getattr(sqlite3, "SQLITE_FULL", 13)  # the copy's own writes
+    if full or isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return BackupError(f"备份文件夹 {folder} 所在磁盘空间不足，备份未完成：未写完的文件已删除，原有备份保留")
+    if isinstance(exc, PermissionError) or isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return BackupError(f"无法写入备份文件夹 {folder}（没有写权限或磁盘只读），未做备份")
+    if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "database disk image is malformed"
+        return DatabaseDamaged(f"数据库已损坏，无法备份（{exc}）；请联系技术人员，不要删除任何备份")
+    if isinstance(exc, sqlite3.Error):
+        return BackupError(f"复制数据库时出错（{exc}），备份未完成：未写完的文件已删除，原有备份保留")
+    if isinstance(exc, OSError):
+        return BackupError(f"写入备份文件夹 {folder} 时出错（{exc.strerror or exc}），备份未完成：未写完的文件已删除，原有备份保留")
+    return exc
+
+
+def _size(path):
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _remove(path):
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError:
+        log.exception("could not remove %s", path)
+
+
+def _fsync(path):
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_folder(folder):
+    if os.name == "nt":
+        return  # Windows cannot open a folder to flush it; NTFS journals the rename
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
