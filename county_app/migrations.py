@@ -65,10 +65,26 @@ def _initial(database):
                             for model in models.MODELS if model not in _ADDED_BY_0005])
 
 
+class _CaseEvent0002(models.BaseModel):
+    """``case_event`` as 0002 built it; 0007 added its request key."""
+
+    case = ForeignKeyField(records.Case, backref="+", on_delete="CASCADE")
+    at = DateTimeField(default=models.utcnow)
+    actor = CharField()
+    action = CharField(max_length=32)
+    from_status = CharField(max_length=16, default="")
+    to_status = CharField(max_length=16)
+    detail = TextField(default="")
+
+    class Meta:
+        table_name = "case_event"
+
+
 def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
-    database.create_tables([model for model in records.MODELS if model is not records.CaseItem])
+    frozen = {records.CaseEvent: _CaseEvent0002}
+    database.create_tables([frozen.get(model, model) for model in records.MODELS if model is not records.CaseItem])
     for statement in _CASE_ITEM_0002:
         database.execute_sql(statement)
 
@@ -127,6 +143,13 @@ def _material_conditions(database):
     database.execute_sql('ALTER TABLE "material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
 
 
+def _request_keys(database):
+    # A write may carry the client's key for the request, so that the same request sent twice
+    # (a double click, a retry) is answered from the first instead of being refused as stale.
+    database.execute_sql('ALTER TABLE "case_event" ADD COLUMN "request_key" VARCHAR(64)')
+    database.execute_sql('CREATE UNIQUE INDEX "case_event_request_key" ON "case_event" ("request_key")')
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -134,6 +157,7 @@ MIGRATIONS = [
     ("0004_receipt_at_registration", _receipts),
     ("0005_login_sessions", _login_sessions),
     ("0006_material_conditions", _material_conditions),
+    ("0007_case_event_request_key", _request_keys),
 ]
 
 

@@ -191,6 +191,8 @@ class CaseEvent(BaseModel):
     from_status = CharField(max_length=16, default="")
     to_status = CharField(max_length=16)
     detail = TextField(default="")  # JSON
+    # the client's key for the request that wrote this event (a form's request_key, Idempotency-Key)
+    request_key = CharField(max_length=64, null=True, unique=True)
 
     class Meta:
         table_name = "case_event"

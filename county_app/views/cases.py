@@ -5,6 +5,7 @@ Pages only: each reads through ``intake`` (``case_json``, ``find_cases``,
 API (see ``case_actions``). ``render_case`` is also how an action that failed
 shows the case again, with the error next to its form and the typed values kept.
 """
+import secrets
 from datetime import date
 from types import SimpleNamespace
 
@@ -43,6 +44,7 @@ def material_words():
         "notice_word": lambda code: NOTICE_KINDS.get(code, code),
         "when": when,
         "notice_url": notice_url,
+        "new_request_key": lambda: secrets.token_urlsafe(16),
     }
 
 
