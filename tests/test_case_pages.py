@@ -411,3 +411,14 @@ def test_bundle_and_matter_pages_start_an_intake(seeded_app, make_user):
     page = client.get("/bundles/YJS-XSECS").get_data(as_text=True)
     assert "/intake/new?bundle=YJS-XSECS" in page and "开始受理" in page
     assert "/intake/new?matters=WJ-0101" in client.get("/matters/WJ-0101").get_data(as_text=True)
+
+
+def test_answers_changed_with_the_registration_itself_add_no_matter_unseen(window):
+    """Without JavaScript: Q2 changed to 是 and 登记 pressed at once — 社会保障卡申领 appears first."""
+    clerk = window.clerk
+    shown = ["WJ-0101", "WJ-0102", "GA-0101", "YB-0101", "WJ-0103"]  # the page as it was, Q2=否
+    answer = clerk.post("/intake/new", data=intake_form(clerk, offered=shown, matters=shown))
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "办理事项随回答有变化" in page and "新增 社会保障卡申领" in page
+    assert 'value="RS-0101"' in page  # now on the list, for the clerk to see and keep or untick

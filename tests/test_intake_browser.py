@@ -75,10 +75,11 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
 
     # The three questions, and then the parents' marriage that the registration of the birth asks:
-    # the digit picks the answer and moves on; the lists follow.
+    # the digit picks the answer, Enter goes to the next question; the lists follow.
     for question in ("Q1", "Q2", "Q3", "Q4"):
         focus_on(page, "el.name", f"q.{question}")
         page.keyboard.press("1")  # 是, 已婚
+        page.keyboard.press("Enter")
         wait_settled(page)
     assert page.locator("text=问题已答完").is_visible()
     assert page.locator("#matters input[name=matters][value=YB-0101]").is_checked()
@@ -133,8 +134,7 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
             break
         visited.append(name)
         if name in form and kind == "radio":
-            page.keyboard.press(form[name])
-            continue
+            page.keyboard.press(form[name])  # picks; the Enter below moves on
         if name in form:
             page.keyboard.type(form[name])
         page.keyboard.press("Enter")
@@ -260,6 +260,7 @@ def test_a_login_that_timed_out_loses_nothing_typed(window, browser_page):
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
     for _ in range(3):
         page.keyboard.press("1")
+        page.keyboard.press("Enter")
         wait_settled(page)
     page.fill("#p-name", "李娜")
     page.fill("#p-phone", PHONE)
@@ -301,6 +302,7 @@ def test_numbers_typed_in_full_width_are_checked_and_shown_in_ascii(window, brow
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
     for _ in range(3):
         page.keyboard.press("1")
+        page.keyboard.press("Enter")
         wait_settled(page)
     sent = []
     page.on("request", lambda request: sent.append(request.post_data) if request.url.endswith("/intake/check") else None)

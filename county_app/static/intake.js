@@ -1,7 +1,11 @@
 // Keyboard help for the intake form (/intake/new) and the case page (/cases/<no>).
 // Everything here is a convenience: every form also works by plain posts, without this file.
 // - Intake: Enter moves to the next field (past fields filled in from the applicant, and past
-//   the agent's fields when no agent is named); digits 1–9 pick an option of a question; answers,
+//   the agent's fields when no agent is named), never past a situation question not yet answered;
+//   digits 1–9 pick an option of a question and stay on it (the hint: 数字键选择，Enter 到下一题).
+//   When Enter has to wait for the lists to refresh (an answer may show another question), keys
+//   typed meanwhile are held and replayed where the focus lands, so a date typed ahead never
+//   picks an option of the question left behind. Answers,
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
 //   refresh the questions, matters, materials and form in the background; ID numbers, credit
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
@@ -122,26 +126,80 @@
     }
   });
 
-  // Digits pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式).
+  // Digits pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式) and
+  // stay there: moving on is Enter's job, so that the clerk sees each question answered.
+  function choose(t, key) {
+    var group = t.closest("[data-digits]");
+    if (!group) return false;
+    var radio = $$('input[type="radio"]', group)[Number(key) - 1];
+    if (radio && !radio.checked) {
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", {bubbles: true}));
+    }
+    if (radio) radio.focus();
+    return true;  // a digit beyond the options does nothing, rather than scroll or type
+  }
   document.addEventListener("keydown", function (event) {
     var t = event.target;
     if (t.type !== "radio" || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) return;
-    var group = t.closest("[data-digits]");
-    var radio = group && $$('input[type="radio"]', group)[Number(event.key) - 1];
-    if (!radio) return;
-    event.preventDefault();
-    radio.checked = true;
-    radio.focus();
-    radio.dispatchEvent(new Event("change", {bubbles: true}));
-    if (intake && intake.contains(radio)) settled(function () { moveNext(document.getElementById(radio.id)); });
+    if (choose(t, event.key)) event.preventDefault();
   });
 
   // ---------------------------------------------------------------- intake
   var intake = $("form#intake");
   var banner = $("#draft-banner");
   var pending = null, sequence = 0;
+  var typedAhead = null;  // keys pressed while a move waits for the lists, replayed where it lands
 
   function settled(then) { (pending || Promise.resolve()).then(then, then); }
+
+  // Move on from ``el`` once the lists are refreshed; keys typed meanwhile go where the move lands.
+  function moveWhenSettled(el) {
+    var id = el.id, name = el.name;
+    typedAhead = typedAhead || [];
+    settled(function () {
+      var from = (id && document.getElementById(id)) || (name && $('[name="' + name + '"]', intake)) || el;
+      var keys = typedAhead;
+      typedAhead = null;
+      if (from.isConnected) moveFrom(from); else { var first = fields()[0]; if (first) first.focus(); }
+      replay(keys || []);
+    });
+  }
+
+  function replay(keys) {
+    while (keys.length) {
+      if (typedAhead) { typedAhead.push.apply(typedAhead, keys); return; }  // a replayed Enter waits again
+      press(keys.shift(), document.activeElement);
+    }
+  }
+
+  // One held key, as it would have acted on ``el``.
+  function press(key, el) {
+    if (!el || !intake.contains(el)) return;
+    if (key === "Enter") { enter(el); return; }
+    if (el.type === "radio" && /^[1-9]$/.test(key)) { choose(el, key); return; }
+    if (el.type === "checkbox" && key === " ") { el.click(); return; }
+    if (!editable(el) || el.tagName === "SELECT") return;
+    var start = el.selectionStart, end = el.selectionEnd;
+    if (key === "Backspace") {
+      if (start === end && start > 0) start -= 1;
+      el.setRangeText("", start, end, "end");
+    } else if (key.length === 1) {
+      el.setRangeText(key, start, end, "end");
+    } else {
+      return;
+    }
+    el.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!typedAhead || event.isComposing || event.ctrlKey || event.altKey || event.metaKey) return;
+    if (event.key === "Enter" || event.key === "Backspace" || event.key.length === 1) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      typedAhead.push(event.key);
+    }
+  }, true);
 
   function showDraftBanner() {
     var draft = load(INTAKE_KEY);
@@ -199,6 +257,27 @@
     var agent = $("#g-name", intake);
     return agent && agent.value.trim() === "" && from.name && from.name.indexOf("g.") === 0 &&
       next.name && next.name.indexOf("g.") === 0;
+  }
+
+  // A situation question decides which matters apply: Enter does not leave it unanswered.
+  function unanswered(el) {
+    var question = el.type === "radio" && el.closest("fieldset.question");
+    if (!question || $('input[type="radio"]:checked', question)) return false;
+    var count = $$('input[type="radio"]', question).length;
+    var note = $(".question-note", question);
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "field-error question-note";
+      note.setAttribute("role", "alert");
+      question.appendChild(note);
+    }
+    note.textContent = "请先回答本题：按数字键 1–" + Math.min(count, 9) + " 选择，再按 Enter 到下一题。";
+    return true;
+  }
+
+  function moveFrom(el) {
+    if (unanswered(el)) { el.focus(); return null; }
+    return moveNext(el);
   }
 
   function moveNext(el) {
@@ -374,6 +453,10 @@
     }
     if (!/^(INPUT|SELECT)$/.test(t.tagName) || /^(submit|button|file)$/.test(t.type)) return;
     event.preventDefault();
+    enter(t);
+  });
+
+  function enter(t) {
     if (t.dataset.check) {
       // Move on at once (a card reader or a fast clerk types ahead); come back only if the
       // number is wrong and nothing has been typed in the next field yet.
@@ -384,9 +467,9 @@
       return;
     }
     if (t.hasAttribute("data-date")) normaliseDate(t);
-    var id = t.id;
-    settled(function () { moveNext(document.getElementById(id) || t); });
-  });
+    if (!pending && !typedAhead) { moveFrom(t); return; }
+    moveWhenSettled(t);
+  }
 
   $$("input[data-prefill]", intake).forEach(function (input) {
     var values = applicant();

@@ -67,10 +67,14 @@ def submit():
     if request.form.get("action") != "register":
         return _render(state)
     try:  # which matters the ticks choose, and only their fields (register_case checks all again)
-        guide = _guide(state)[0]
+        guide, applicable, _problems = _guide(state)
     except (Invalid, NotFound):
         pass
     else:
+        changed = _unseen_matters(state, applicable)
+        if changed:  # the answers were changed with the 登记 itself (no JavaScript): show the new list first
+            return _render(state, problems=[{"field": "matters", "message": changed}],
+                           message="办理事项随回答有变化，请核对后再登记", status=422)
         codes = {f.code for f in guide.fields}
         state.parked.update({code: v for code, v in state.values.items() if code not in codes})
         state.values = {code: v for code, v in state.values.items() if code in codes}
@@ -130,7 +134,9 @@ class IntakeState:
                 parked[key[5:]] = items if len(items) > 1 else items[0]
         return cls(bundle=form.get("bundle", "").strip(), singles=form.getlist("single"),
                    answers={key[2:]: form[key] for key in form if key.startswith("q.") and form[key]},
-                   offered=form.getlist("offered"), ticked=form.getlist("matters"),
+                   # absent (a form made elsewhere): the matters shown are not known
+                   offered=[code for code in form.getlist("offered") if code] if "offered" in form else None,
+                   ticked=form.getlist("matters"),
                    kind=form.get("kind") or None,
                    person={key: form.get(f"p.{key}", "") for key in PERSON_KEYS},
                    company={key: form.get(f"c.{key}", "") for key in COMPANY_KEYS},
@@ -154,6 +160,22 @@ class IntakeState:
         """The case's facts as the form now says them: the kind ticked, an agent when one is typed."""
         return case_facts(kind=self.applicant()["kind"] if self.kind in (None, "person", "company") else None,
                           agent=self.agent() is not None)
+
+
+def _unseen_matters(state, applicable):
+    """What changed between the matters the page showed (``offered``) and those the answers now make
+    applicable, in words; "" when the clerk saw the list as it is. No matter is added or dropped unseen."""
+    if not state.bundle or state.offered is None:
+        return ""
+    now = {m.code: m.name for m in applicable}
+    added = [name for code, name in now.items() if code not in state.offered]
+    dropped = [code for code in state.offered if code not in now]
+    if not added and not dropped:
+        return ""
+    names = {m.code: m.name for m in query.get_bundle(state.bundle).members} if dropped else {}
+    parts = (["新增 " + "、".join(added)] if added else []) + (
+        ["不再办理 " + "、".join(names.get(code, code) for code in dropped)] if dropped else [])
+    return "按现在的回答，办理事项" + "；".join(parts) + "。请核对事项和材料后再按「登记」"
 
 
 def _guide(state):
