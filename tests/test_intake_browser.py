@@ -175,6 +175,8 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.keyboard.press("Enter")
     page.wait_for_selector("#m-CSYXZM.is-ok")
     assert "DZZZ-2026-0001" in page.locator("#m-CSYXZM").inner_text()
+    focus_on(page, "el.closest('tr') && el.closest('tr').id", "m-CYJL")  # the next paper, optional: not handed in
+    page.keyboard.press("ArrowDown")
     row_key("HKB", "c")  # register copied, one copy
     page.wait_for_selector("#m-HKB.is-ok")
     focus_on(page, "el.closest('tr') && el.closest('tr').id", "m-JHZ")  # the marriage certificate is missing
@@ -205,8 +207,8 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.wait_for_url("**/cases/" + case_no)
     row_key("JHZ", "o")
     page.wait_for_selector("#m-JHZ.is-ok")
-    focus_on(page, "el.id", "accept-button")
-    page.keyboard.press("Enter")
+    focus_on(page, "el.closest('tr') && el.closest('tr').id", "m-SBKZP")  # the next paper, optional: not brought
+    page.keyboard.press("Alt+a")
     page.wait_for_selector(".status-word.status-accepted")
     assert page.locator(".status-word").inner_text() == "已受理"
     assert page.locator(".case-due .due-date").inner_text()

@@ -49,8 +49,10 @@ def material(case_no, code):
                                       copies=form.get("copies") or None, licence_no=form.get("licence_no"),
                                       note=form.get("note") or None, deferred_until=form.get("deferred_until"))
 
+    # Then the keyboard goes on to the next paper in the list; after an undo it stays on this one.
     return _act(case_no, f"m-{code}", run,
-                lambda entry: f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}")
+                lambda entry: f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}",
+                place={"row": code} if status == "missing" else {"after": code})
 
 
 @bp.route("/<case_no>/accept", methods=BOTH)
@@ -163,22 +165,25 @@ def evaluation(case_no):
                 lambda data: f"已记录评价：{RATINGS[rating]}")
 
 
-def _act(case_no, form_id, run, done):
-    """Run a domain action; redirect with ``done(answer)`` as the message, or show the case with the error."""
+def _act(case_no, form_id, run, done, place=None):
+    """Run a domain action; redirect with ``done(answer)`` as the message, or show the case with the error.
+
+    ``place`` (query arguments of the case page) says where the keyboard goes next (``cases.show``).
+    """
     try:
         answer = run()
     except IntakeError as exc:
         if exc.code == "materials_missing":  # the case is now 待补正, committed with its notice
             flash(exc.message, "error")
-            return _back(case_no)
+            return _back(case_no, after="accept")  # the status and this message stay in view
         message = exc.message + (STALE_HINT if exc.code == "stale" else "")
         return render_case(case_no, problem=(form_id, message), typed=request.form, status=exc.status)
     flash(done(answer), "ok")
-    return _back(case_no)
+    return _back(case_no, **(place or {}))
 
 
-def _back(case_no):
-    return redirect(url_for("cases.show", case_no=case_no))
+def _back(case_no, **place):
+    return redirect(url_for("cases.show", case_no=case_no, **place))
 
 
 def _key():

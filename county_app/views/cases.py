@@ -136,8 +136,9 @@ def render_rectifications(failed=None, message="", typed="", done="", status=200
 @bp.get("/<case_no>")
 @requires("cases.view")
 def show(case_no):
-    """The case page."""
-    return render_case(case_no)
+    """The case page; ``?after=CODE`` (a paper just logged) or ``?row=CODE`` (one just undone) and
+    ``?after=accept`` (a refused 受理) say where the keyboard starts."""
+    return render_case(case_no, after=request.args.get("after"), row=request.args.get("row"))
 
 
 @bp.post("/<case_no>/reveal-id")
@@ -152,7 +153,7 @@ def reveal(case_no):
 
 
 def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None, focus=None,
-                confirm_reject=False):
+                confirm_reject=False, after=None, row=None):
     """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values."""
     user = current_user()
     case = cases.get_case(case_no, actor=user)
@@ -169,7 +170,7 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
         revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
         prints=printable_kinds(data["status"], data["notices"], data["events"]), newest_notice=_newest_notice(data),
         correction=_latest(data, "correction"), deferral_window=materials.deferral_window(date.today()),
-        focus=focus or (None if problem else _start(moves, rows, data)), clear_draft=session.pop("intake_registered", None) == case.case_no,
+        focus=focus or (None if problem else _start(moves, rows, data, after, row)), clear_draft=session.pop("intake_registered", None) == case.case_no,
         events=list(reversed(data["events"])),
         person=_people([case.registered_by] + [e["actor"] for e in data["events"]]
                        + [i["result"]["by"] for i in data["items"] if i["result"]]),
@@ -254,9 +255,21 @@ def _latest(data, kind):
     return found[-1] if found else None
 
 
-def _start(moves, rows, data):
-    """Where the keyboard starts: the first material not yet supplied, else the next step of the case."""
+def _start(moves, rows, data, after=None, at=None):
+    """Where the keyboard starts: after a refused 受理 the correction notice (at the top, with the
+    status and the message); a paper just undone; the next paper after the one just logged that
+    is not yet supplied, in the list's order (optional ones too); else the first 必要 paper not yet
+    supplied, else the next step of the case."""
+    if after == "accept" and data["status"] == "correction":
+        return "print-correction"
     if moves.accept:
+        codes = [row["code"] for row in rows]
+        if at in codes and rows[codes.index(at)]["actions"]:
+            return f"m-{at}"
+        later = rows[codes.index(after) + 1:] if after in codes else []
+        for row in later:
+            if row["actions"] and not row["satisfied"]:
+                return f"m-{row['code']}"
         for row in rows:
             if row["actions"] and row["required"] and not row["satisfied"]:
                 return f"m-{row['code']}"
