@@ -84,7 +84,8 @@ def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
     frozen = {records.CaseEvent: _CaseEvent0002}
-    database.create_tables([frozen.get(model, model) for model in records.MODELS if model is not records.CaseItem])
+    database.create_tables([frozen.get(model, model) for model in records.MODELS
+                            if model not in (records.CaseItem, records.IntakeDraft)])
     for statement in _CASE_ITEM_0002:
         database.execute_sql(statement)
 
@@ -150,6 +151,12 @@ def _request_keys(database):
     database.execute_sql('CREATE UNIQUE INDEX "case_event_request_key" ON "case_event" ("request_key")')
 
 
+def _intake_drafts(database):
+    # A refused 登记 keeps what was typed on the server and redirects to a GET of it, so that
+    # reloading the page does not post the old values again (redirect-after-post).
+    database.create_tables([records.IntakeDraft])
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -158,6 +165,7 @@ MIGRATIONS = [
     ("0005_login_sessions", _login_sessions),
     ("0006_material_conditions", _material_conditions),
     ("0007_case_event_request_key", _request_keys),
+    ("0008_intake_drafts", _intake_drafts),
 ]
 
 

@@ -18,8 +18,8 @@ then marked ``repeat_of`` that event and the write function answers from the
 stored state without changing anything: the same change sent twice gives the
 same answer once, instead of a "someone else changed it" that nobody did.
 """
-import re
 import json
+import re
 
 from ..db import db
 from ..integers import NumberError, whole_number
@@ -93,6 +93,16 @@ def load_case(case_no, expected_version=None, *, actor, request_key=None):
         case.request_key = key
     check_version(case, expected_version)
     return case
+
+
+def registered_with(key, actor):
+    """The case a registration with request ``key`` made, or None; Conflict ``key_reused`` if the key did something else."""
+    prior = _EVENT_BY_KEY.first(key) if key else None
+    if prior is None:
+        return None
+    if prior.action != "register" or prior.actor != actor_name(actor):
+        raise _key_reused()
+    return Case.get_by_id(prior.case_id)
 
 
 def checked_key(value):

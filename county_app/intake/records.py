@@ -24,7 +24,7 @@ from peewee import (
     TextField,
 )
 
-from ..models import BaseModel, CatalogueVersion, MatterRow, utcnow
+from ..models import BaseModel, CatalogueVersion, MatterRow, User, utcnow
 from ..prepared import Prepared
 
 
@@ -243,6 +243,20 @@ class Rectification(BaseModel):
         indexes = ((("status", "due_date"), False),)
 
 
+class IntakeDraft(BaseModel):
+    """What a clerk typed on the intake page when 登记 was refused, shown again by a GET (``drafts``)."""
+    token = CharField(max_length=32, unique=True)
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    saved_at = DateTimeField(default=utcnow)
+    form = TextField(default="[]")  # JSON [[field name, value], …] as posted
+    problems = TextField(default="[]")  # JSON [{"field", "message"}]
+    message = TextField(default="")
+    case_no = CharField(max_length=32, default="")  # set once the draft was registered
+
+    class Meta:
+        table_name = "intake_draft"
+
+
 _ITEMS_OF_CASE = Prepared(lambda case_id: CaseItem.select().where(CaseItem.case == case_id)
                           .order_by(CaseItem.position, CaseItem.id))
 _MATERIALS_OF_CASE = Prepared(lambda case_id: CaseMaterial.select().where(CaseMaterial.case == case_id)
@@ -251,6 +265,7 @@ _MATERIAL_ENTRY = Prepared(lambda case_id, code: CaseMaterial.select()
                            .where((CaseMaterial.case == case_id) & (CaseMaterial.code == code)))
 
 MODELS = [
+    IntakeDraft,
     CaseNumberCounter,
     Case,
     CaseItem,

@@ -11,7 +11,10 @@
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
 //   fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
-//   out loses nothing: the intake page offers to restore it, a case form refills itself.
+//   out loses nothing: after the new login the intake page restores a form whose 登记 was cut
+//   off (else offers to), a case form refills itself. A refused 登记 comes back as a GET of its
+//   server-side draft (?draft=): reloading it lays what was corrected since over it. A form that
+//   became a case, shown again by Back, says so instead of offering itself to be registered again.
 // - Case page: in a checklist row O/C/S/E/T log the material, ↑/↓ change rows; 5…1 rate.
 // - Every page: Alt+letter runs the element marked data-shortcut="letter" (新办件 Alt+N, 办件查询
 //   Alt+C, 受理 Alt+A …). Not the accesskey attribute: browsers differ in its modifier keys, and a
@@ -21,6 +24,7 @@
   if (window.countyIntakeKeys) return;
   window.countyIntakeKeys = true;
   var INTAKE_KEY = "county-intake-draft";
+  var DONE_KEY = "county-intake-registered";
   var FORM_KEY = "county-form:";
   var DRAFT_MAX_AGE = 12 * 3600 * 1000;
 
@@ -95,7 +99,11 @@
   });
 
   var caseBox = $("#case");
-  if (caseBox && caseBox.hasAttribute("data-clear-intake-draft")) drop(INTAKE_KEY);
+  if (caseBox && caseBox.hasAttribute("data-clear-intake-draft")) {
+    drop(INTAKE_KEY);
+    store(DONE_KEY, {key: caseBox.dataset.registeredKey, caseNo: caseBox.dataset.case, url: location.pathname,
+                     at: Date.now()});
+  }
 
   // ---------------------------------------------------------------- case page keys
   document.addEventListener("keydown", function (event) {
@@ -204,6 +212,7 @@
   function showDraftBanner() {
     var draft = load(INTAKE_KEY);
     if (!banner || !draft || Date.now() - draft.saved > DRAFT_MAX_AGE) return;
+    if (draft.cutOff) { restoreDraft(draft); return; }  // its 登记 or refresh met an ended login: back to it
     var name = (draft.entries.filter(function (p) { return /^[pc]\.name$/.test(p[0]) && p[1]; })[0] || [])[1];
     banner.innerHTML = "";
     var text = document.createElement("span");
@@ -221,6 +230,8 @@
   }
 
   function restoreDraft(draft) {
+    draft.cutOff = false;
+    store(INTAKE_KEY, draft);  // restored once: a failure of the restore itself does not loop
     var form = document.createElement("form");
     form.method = "post";
     form.action = draft.action;
@@ -236,12 +247,67 @@
   }
 
   if (!intake) { showDraftBanner(); return; }
+  // The page starts at its first question or error (autofocus), not where an earlier visit was scrolled.
+  if ("scrollRestoration" in history) history.scrollRestoration = "manual";
 
   var checkUrl = intake.dataset.checkUrl;
-  function saveDraft() {
-    store(INTAKE_KEY, {saved: Date.now(), action: intake.getAttribute("action"), title: intake.dataset.title, entries: entries(intake)});
+  // ``cutOff``: sent, and no page came back for it yet (the login had ended): restored after logging in.
+  function saveDraft(cutOff) {
+    store(INTAKE_KEY, {saved: Date.now(), action: intake.getAttribute("action"), title: intake.dataset.title,
+                       token: intake.dataset.draftToken || "", cutOff: cutOff === true, entries: entries(intake)});
   }
-  if (intake.dataset.fresh === "1") showDraftBanner(); else saveDraft();
+
+  // This very form already became a case (Back, or the browser's page cache, shows it again).
+  function registeredForm() {
+    var done = load(DONE_KEY), key = $('input[name="request_key"]', intake);
+    if (!done || !key || done.key !== key.value) return false;
+    banner.innerHTML = "";
+    var text = document.createElement("strong"), link = document.createElement("a");
+    text.textContent = "这份新办件已经登记，办件编号 " + done.caseNo + "。";
+    link.href = done.url;
+    link.textContent = "打开办件";
+    banner.append(text, " ", link);
+    banner.hidden = false;
+    $$("#register, .action-bar button", intake).forEach(function (b) { b.disabled = true; });
+    link.focus();
+    return true;
+  }
+
+  // Back to a fresh intake page right after 登记: say where the last one went.
+  function justRegistered() {
+    var done = load(DONE_KEY), how = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    if (!done || !how || how.type !== "back_forward" || Date.now() - done.at > 3600 * 1000) return;
+    var link = document.createElement("a");
+    link.href = done.url;
+    link.textContent = done.caseNo;
+    intake.reset();  // the browser may have put back choices of the registered form: this one is new
+    banner.innerHTML = "";
+    banner.append("上一份新办件已登记为 ", link, "（点击打开）；下面是一份新的空白表。");
+    banner.hidden = false;
+    window.scrollTo(0, 0);
+    link.focus();
+  }
+
+  // A refused 登记's page, loaded again (reload, Back): lay over it what was corrected here since.
+  function laterCorrections() {
+    var draft = load(INTAKE_KEY), token = intake.dataset.draftToken;
+    if (!token || !draft || draft.token !== token || draft.saved <= Number(intake.dataset.savedAt || 0)) return;
+    var lists = function () {  // what the questions, matters and materials follow
+      return JSON.stringify(entries(intake).filter(function (p) { return /^(q\.|g\.|matters$|kind$)/.test(p[0]); }));
+    };
+    var before = lists();
+    if (!refill(intake, draft.entries)) return;
+    var note = document.createElement("p");
+    note.className = "flash";
+    note.setAttribute("role", "status");
+    note.textContent = "已恢复您在本页改正的内容（重新载入不会丢失），请核对后再登记。";
+    intake.insertBefore(note, intake.firstChild);
+    if (lists() !== before) refresh();  // else the problems stay listed as the server gave them
+  }
+
+  window.addEventListener("pageshow", function (event) { if (event.persisted) registeredForm(); });
+  if (registeredForm()) return;
+  if (intake.dataset.fresh === "1") { showDraftBanner(); justRegistered(); } else { laterCorrections(); saveDraft(); }
 
   function fields() {
     return $$("input:not([type=hidden]), select, textarea, button#register", intake).filter(function (el) {
@@ -317,20 +383,22 @@
     if (activeId && document.getElementById(activeId)) document.getElementById(activeId).focus();
   }
 
+  var answerUrl = "";  // the login page a refresh was sent to, with its ``next``
   function refresh() {
     var mine = ++sequence, body = new FormData(intake);
     body.set("action", "refresh");
     intake.classList.add("is-refreshing");
     pending = fetch(intake.getAttribute("action"), {method: "POST", body: body, credentials: "same-origin"})
       .then(function (answer) {
-        if (/\/login/.test(answer.url)) throw new Error("login");
+        if (/\/login/.test(answer.url)) { answerUrl = answer.url; throw new Error("login"); }
         return answer.text();
       })
       .then(function (html) { if (mine === sequence) swap(html); })
       .catch(function (error) {
-        saveDraft();
-        alert(error.message === "login" ? "登录已过期。填写的内容已保存在本机，请重新登录后在“新办件”页点“恢复填写”。"
-                                        : "无法连接服务器，清单没有更新；填写的内容仍在页面上。");
+        saveDraft(error.message === "login");
+        if (error.message !== "login") { alert("无法连接服务器，清单没有更新；填写的内容仍在页面上。"); return; }
+        alert("登录已过期。填写的内容已保存在本机，重新登录后回到这份新办件。");
+        location.href = answerUrl;
       })
       .then(function () { if (mine === sequence) { intake.classList.remove("is-refreshing"); pending = null; } });
   }
@@ -441,7 +509,7 @@
     if (/^g\./.test(event.target.name || "") && agentChanged()) refresh();
     saveDraft();
   });
-  intake.addEventListener("submit", saveDraft);
+  intake.addEventListener("submit", function () { saveDraft(true); });
 
   intake.addEventListener("keydown", function (event) {
     var t = event.target;

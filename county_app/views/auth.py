@@ -55,7 +55,8 @@ def login():
             if user.must_change_password:
                 return redirect(url_for("auth.password"))
             return redirect(target or url_for("browse.index"))
-    return render_template("auth/login.html", error=error, username=username, next=target or "")
+    return render_template("auth/login.html", error=error, username=username, next=target or "",
+                           expired=request.values.get("expired") == "1")
 
 
 @bp.post("/logout")

@@ -157,6 +157,7 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
     """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values."""
     user = current_user()
     case = cases.get_case(case_no, actor=user)
+    registered = session.pop("intake_registered", None) == case.case_no  # just registered from the intake page
     data = case_json(case)
     failed = problem[0] if problem else None
     errors = {}
@@ -170,7 +171,8 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
         revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
         prints=printable_kinds(data["status"], data["notices"], data["events"]), newest_notice=_newest_notice(data),
         correction=_latest(data, "correction"), deferral_window=materials.deferral_window(date.today()),
-        focus=focus or (None if problem else _start(moves, rows, data, after, row)), clear_draft=session.pop("intake_registered", None) == case.case_no,
+        focus=focus or (None if problem else _start(moves, rows, data, after, row)), clear_draft=registered,
+        registered_key=session.pop("intake_registered_key", "") if registered else "",
         events=list(reversed(data["events"])),
         person=_people([case.registered_by] + [e["actor"] for e in data["events"]]
                        + [i["result"]["by"] for i in data["items"] if i["result"]]),
