@@ -117,6 +117,15 @@ def test_the_api_answers_a_repeated_request_as_the_first(apis):
         assert Notice.select().where(Notice.kind == "correction").count() == 1
 
 
+def test_a_registration_sent_twice_over_the_api_is_one_case(apis):
+    clerk, key = apis["clerk"], {"Idempotency-Key": "register-0000001"}
+    first, second = at_once(lambda: clerk.post("/api/v1/cases", newborn(), headers=key),
+                            lambda: clerk.post("/api/v1/cases", newborn(), headers=key))
+    assert first[0] == second[0] == 201 and first[1]["case_no"] == second[1]["case_no"]
+    assert clerk.get("/api/v1/cases")[1]["items"][0]["case_no"] == first[1]["case_no"]
+    assert len(clerk.get("/api/v1/cases")[1]["items"]) == 1
+
+
 def test_a_real_double_click_in_chromium_saves_once_and_shows_no_conflict(window, browser_page):
     base, page = window, browser_page
     case_no = register_case()

@@ -29,7 +29,8 @@ def register():
     case = cases.register_case(
         bundle=shape.value(body, "bundle", str), matters=shape.string_list(body, "matters"),
         answers=shape.value(body, "answers", dict), applicant=shape.value(body, "applicant", dict),
-        agent=shape.value(body, "agent", dict), form=shape.value(body, "form", dict), actor=current_user())
+        agent=shape.value(body, "agent", dict), form=shape.value(body, "form", dict), actor=current_user(),
+        request_key=_key())
     response = _case_answer(cases.case_json(case), 201)
     response.headers["Location"] = f"{request.script_root}/api/v1/cases/{case.case_no}"
     return response
