@@ -435,3 +435,18 @@ def test_one_intake_form_is_one_case_however_often_it_is_sent(window):
     assert first.headers["Location"] == again.headers["Location"]
     with db.connection_context():
         assert Case.select().count() == 1
+
+
+def test_an_ended_login_says_so_on_the_login_page(window, seeded_app):
+    """A page asked for with a login that has ended (12 hours, or ended elsewhere) leads to a login
+    form that says why; a first visit without any login does not."""
+    from county_app import sessions
+    from county_app.models import User
+
+    assert "登录已过期" not in text(seeded_app.test_client().get("/login?next=/cases"))
+    with db.connection_context():
+        sessions.end_all(User.get(User.username == "li"))
+    answer = window.clerk.get("/cases")
+    assert answer.status_code == 302 and "expired=1" in answer.headers["Location"]
+    page = text(window.clerk.get(answer.headers["Location"]))
+    assert "登录已过期" in page and 'name="next" value="/cases"' in page
