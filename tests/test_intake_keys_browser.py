@@ -74,8 +74,8 @@ def test_a_date_typed_after_picking_an_option_goes_into_the_date(window, browser
     assert page.evaluate("document.querySelector('input[name=\"f.XSEXB\"]:checked').value") == "女"
     assert focused(page, "el.name") == "f.XSECSDD"
 
-    # The kind of applicant refreshes the lists: Enter waits for them, and what is typed meanwhile
-    # goes into the name, not into the options left behind.
+    # The kind of applicant refreshes the lists: Enter does not wait for them (the name is already
+    # there), so what is typed meanwhile — through an input method too — goes into the name.
     page.focus("input[name=kind][value=person]")
     page.keyboard.press("2")  # 企业: the lists refresh
     page.keyboard.press("1")  # 个人 again, at once

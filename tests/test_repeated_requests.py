@@ -75,7 +75,7 @@ def test_a_form_posted_twice_at_once_is_one_change_and_two_successes(clerk_web):
 
     answers = at_once(lambda: web.request("POST", action, fields), lambda: web.request("POST", action, fields))
     assert [a[0] for a in answers] == [302, 302], [a[2][:300] for a in answers]
-    assert all(a[1]["Location"].endswith(f"/cases/{case_no}") for a in answers)
+    assert all(f"/cases/{case_no}?" in a[1]["Location"] for a in answers)
     assert len(events_of(case_no, "material")) == 1
     # and once more, after both answered (a click on a page left open): still the success
     again = web.request("POST", action, fields)

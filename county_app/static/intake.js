@@ -535,7 +535,11 @@
       return;
     }
     if (t.hasAttribute("data-date")) normaliseDate(t);
-    if (!pending && !typedAhead) { moveFrom(t); return; }
+    // Only the questions and matters wait for the lists (an answer may show the next question);
+    // elsewhere what comes next is already on the page, and text typed ahead (an input method's
+    // too, which sends no keys to hold) must find its field at once.
+    var part = $("#guide-part");
+    if (!typedAhead && (!pending || !(part && part.contains(t)))) { moveFrom(t); return; }
     moveWhenSettled(t);
   }
 
