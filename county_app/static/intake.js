@@ -1,159 +1,30 @@
-// Keyboard help for the intake form (/intake/new) and the case page (/cases/<no>).
+// Keyboard help for the intake form (/intake/new), on the helpers of page.js (loaded first).
 // Everything here is a convenience: every form also works by plain posts, without this file.
-// - Intake: Enter moves to the next field (past fields filled in from the applicant, and past
-//   the agent's fields when no agent is named), never past a situation question not yet answered;
-//   digits 1–9 pick an option of a question and stay on it (the hint: 数字键选择，Enter 到下一题).
-//   When Enter has to wait for the lists to refresh (an answer may show another question), keys
-//   typed meanwhile are held and replayed where the focus lands, so a date typed ahead never
-//   picks an option of the question left behind. Answers,
+// - Enter moves to the next field (past fields filled in from the applicant, and past the
+//   agent's fields when no agent is named), never past a situation question not yet answered;
+//   digits 1–9 pick an option of a question and stay on it (page.js; the hint: 数字键选择，Enter
+//   到下一题). When Enter has to wait for the lists to refresh (an answer may show another
+//   question), keys typed meanwhile are held and replayed where the focus lands, so a date typed
+//   ahead never picks an option of the question left behind. Answers,
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
 //   refresh the questions, matters, materials and form in the background; ID numbers, credit
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
 //   fields with a 预填来源 follow the applicant; Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
 //   out loses nothing: after the new login the intake page restores a form whose 登记 was cut
-//   off (else offers to), a case form refills itself. A refused 登记 comes back as a GET of its
-//   server-side draft (?draft=): reloading it lays what was corrected since over it. A form that
-//   became a case, shown again by Back, says so instead of offering itself to be registered again.
-// - Case page: in a checklist row O/C/S/E/T log the material, ↑/↓ change rows; 5…1 rate.
-// - Every page: Alt+letter runs the element marked data-shortcut="letter" (新办件 Alt+N, 办件查询
-//   Alt+C, 受理 Alt+A …). Not the accesskey attribute: browsers differ in its modifier keys, and a
-//   native accesskey plus this handler would press a button twice.
+//   off (else offers to). A refused 登记 comes back as a GET of its server-side draft (?draft=):
+//   reloading it lays what was corrected since over it. A form that became a case, shown again
+//   by Back, says so instead of offering itself to be registered again.
 (function () {
   "use strict";
-  if (window.countyIntakeKeys) return;
+  if (window.countyIntakeKeys || !window.countyPage) return;
   window.countyIntakeKeys = true;
-  var INTAKE_KEY = "county-intake-draft";
-  var DONE_KEY = "county-intake-registered";
-  var FORM_KEY = "county-form:";
-  var DRAFT_MAX_AGE = 12 * 3600 * 1000;
+  var P = window.countyPage;
+  var $ = P.$, $$ = P.$$, editable = P.editable, csrf = P.csrf, store = P.store, load = P.load, drop = P.drop;
+  var entries = P.entries, refill = P.refill, focusInside = P.focusInside, choose = P.choose;
+  var INTAKE_KEY = P.INTAKE_KEY, DONE_KEY = P.DONE_KEY;
+  var showDraftBanner = P.showDraftBanner;
 
-  function $(selector, root) { return (root || document).querySelector(selector); }
-  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
-  function editable(el) {
-    return el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
-      (el.tagName === "INPUT" && !/^(radio|checkbox|button|submit|file)$/.test(el.type)));
-  }
-  function csrf() { var t = $('input[name="csrf_token"]'); return t ? t.value : ""; }
-  function store(key, value) { try { sessionStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full or off */ } }
-  function load(key) { try { return JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { return null; } }
-  function drop(key) { try { sessionStorage.removeItem(key); } catch (e) { /* off */ } }
-
-  function entries(form) {
-    var out = [];
-    new FormData(form).forEach(function (value, name) {
-      if (typeof value === "string" && name !== "csrf_token" && name !== "action") out.push([name, value]);
-    });
-    return out;
-  }
-
-  // Fill ``form`` with ``pairs``; gives whether anything changed. Hidden fields keep the server's values.
-  function refill(form, pairs) {
-    var changed = false;
-    pairs.forEach(function (pair) {
-      $$("[name]", form).forEach(function (el) {
-        if (el.name !== pair[0] || el.type === "hidden" || el.type === "file") return;
-        if (el.type === "radio" || el.type === "checkbox") {
-          if (el.value === pair[1] && !el.checked) { el.checked = true; changed = true; }
-        } else if (el.value !== pair[1]) { el.value = pair[1]; changed = true; }
-      });
-    });
-    return changed;
-  }
-
-  function focusInside(el) {
-    if (!el) return;
-    if (/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(el.tagName)) { el.focus(); return; }
-    var inner = $("input:checked:not([type=hidden]), input:not([type=hidden]):not(:disabled), select, textarea, button", el);
-    if (inner) inner.focus();
-  }
-
-  document.addEventListener("keydown", function (event) {
-    if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
-    var letter = /^Key([A-Z])$/.exec(event.code || "");  // the key, whatever an input method makes of it
-    if (!letter) return;
-    var target = $$('[data-shortcut="' + letter[1].toLowerCase() + '"]').filter(function (el) {
-      return el.offsetParent !== null && !el.disabled;
-    })[0];
-    if (!target) return;
-    event.preventDefault();
-    if (editable(target)) target.focus(); else target.click();
-  });
-
-  // ---------------------------------------------------------------- case forms: keep what was typed
-  $$("form[data-draft][data-version]").forEach(function (form) {
-    var key = FORM_KEY + form.dataset.draft, saved = load(key);
-    drop(key);
-    if (saved && saved.version === form.dataset.version && refill(form, saved.entries)) {
-      var note = document.createElement("p");
-      note.className = "flash";
-      note.setAttribute("role", "status");
-      note.textContent = "上次提交没有完成（可能登录已过期），已恢复您填写的内容，请核对后再提交。";
-      form.appendChild(note);
-      var details = form.closest("details");
-      if (details) details.open = true;
-    }
-    form.addEventListener("submit", function () {
-      store(key, {version: form.dataset.version, entries: entries(form)});
-    });
-  });
-
-  var caseBox = $("#case");
-  if (caseBox && caseBox.hasAttribute("data-clear-intake-draft")) {
-    drop(INTAKE_KEY);
-    store(DONE_KEY, {key: caseBox.dataset.registeredKey, caseNo: caseBox.dataset.case, url: location.pathname,
-                     at: Date.now()});
-  }
-
-  // ---------------------------------------------------------------- case page keys
-  document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.altKey || event.metaKey) return;
-    var t = event.target, row = t.closest && t.closest("tr[data-row]");
-    if (row && !editable(t)) {
-      var button = $('button[data-key="' + event.key.toLowerCase() + '"]', row);
-      if (button) {
-        event.preventDefault();
-        var licence = $('input[name="licence_no"]', button.form);
-        if (licence && !licence.value.trim()) licence.focus(); else button.click();
-        return;
-      }
-      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-        var first = function (r) { return $$("button, summary", r).filter(function (el) { return el.offsetParent !== null; })[0]; };
-        var rows = $$("tr[data-row]").filter(first);
-        var next = rows[rows.indexOf(row) + (event.key === "ArrowDown" ? 1 : -1)];
-        if (next) { event.preventDefault(); first(next).focus(); }
-        return;
-      }
-    }
-    var rating = $("fieldset[data-rating]");
-    if (rating && /^[1-5]$/.test(event.key) && !editable(t) && !(t.closest && t.closest("[data-digits]"))) {
-      var choice = $('input[value="' + event.key + '"]', rating);
-      event.preventDefault();
-      choice.checked = true;
-      choice.focus();
-    }
-  });
-
-  // Digits pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式) and
-  // stay there: moving on is Enter's job, so that the clerk sees each question answered.
-  function choose(t, key) {
-    var group = t.closest("[data-digits]");
-    if (!group) return false;
-    var radio = $$('input[type="radio"]', group)[Number(key) - 1];
-    if (radio && !radio.checked) {
-      radio.checked = true;
-      radio.dispatchEvent(new Event("change", {bubbles: true}));
-    }
-    if (radio) radio.focus();
-    return true;  // a digit beyond the options does nothing, rather than scroll or type
-  }
-  document.addEventListener("keydown", function (event) {
-    var t = event.target;
-    if (t.type !== "radio" || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) return;
-    if (choose(t, event.key)) event.preventDefault();
-  });
-
-  // ---------------------------------------------------------------- intake
   var intake = $("form#intake");
   var banner = $("#draft-banner");
   var pending = null, sequence = 0;
@@ -208,43 +79,6 @@
       typedAhead.push(event.key);
     }
   }, true);
-
-  function showDraftBanner() {
-    var draft = load(INTAKE_KEY);
-    if (!banner || !draft || Date.now() - draft.saved > DRAFT_MAX_AGE) return;
-    if (draft.cutOff) { restoreDraft(draft); return; }  // its 登记 or refresh met an ended login: back to it
-    var name = (draft.entries.filter(function (p) { return /^[pc]\.name$/.test(p[0]) && p[1]; })[0] || [])[1];
-    banner.innerHTML = "";
-    var text = document.createElement("span");
-    text.textContent = "有一份没有登记的新办件：" + (draft.title || "") + (name ? "，申请人 " + name : "") +
-      "（" + new Date(draft.saved).toLocaleTimeString("zh-CN") + " 保存）。";
-    var restore = document.createElement("button"), discard = document.createElement("button");
-    restore.type = discard.type = "button";
-    restore.textContent = "恢复填写";
-    discard.textContent = "放弃";
-    discard.className = "secondary";
-    restore.addEventListener("click", function () { restoreDraft(draft); });
-    discard.addEventListener("click", function () { drop(INTAKE_KEY); banner.hidden = true; });
-    banner.append(text, restore, " ", discard);
-    banner.hidden = false;
-  }
-
-  function restoreDraft(draft) {
-    draft.cutOff = false;
-    store(INTAKE_KEY, draft);  // restored once: a failure of the restore itself does not loop
-    var form = document.createElement("form");
-    form.method = "post";
-    form.action = draft.action;
-    draft.entries.concat([["csrf_token", csrf()], ["action", "refresh"]]).forEach(function (pair) {
-      var input = document.createElement("input");
-      input.type = "hidden";
-      input.name = pair[0];
-      input.value = pair[1];
-      form.appendChild(input);
-    });
-    document.body.appendChild(form);
-    form.submit();
-  }
 
   if (!intake) { showDraftBanner(); return; }
   // The page starts at its first question or error (autofocus), not where an earlier visit was scrolled.
