@@ -238,7 +238,8 @@ def maintenance_command(ctx):
     click.echo(f"已删除无人引用的扫描文件 {report.scans_removed} 个"
                f"（共 {report.scan_bytes_freed / (1024 * 1024):.1f} MB）")
     click.echo(f"已删除超过一天未确认的目录上传文件 {report.uploads_removed} 个")
-    click.echo(f"已清理已结束或过期的登录会话 {report.sessions_removed} 个、过期的登录失败计数 {report.throttles_removed} 条")
+    click.echo(f"已清理已结束或过期的登录会话 {report.sessions_removed} 个、过期的登录失败计数 {report.throttles_removed} 条、"
+               f"过期的新办件草稿 {report.drafts_removed} 份")
     click.echo("数据库查询统计已更新" if report.optimized else "数据库查询统计未更新")
     for step, message in report.failures.items():
         click.echo(f"失败 {_MAINTENANCE_STEPS.get(step, step)}：{message}", err=True)

@@ -133,6 +133,7 @@ def _session_user():
     found = sessions.find(token)
     if found is None:
         session.clear()
+        g.session_expired = True  # the browser had a login that has ended: the login page says so
         return None
     return found[1]
 
@@ -169,7 +170,9 @@ def _unauthenticated(bad_token=False):
     if bad_token:
         return render_template("error.html", status=401, message=message), 401
     target = request.full_path.rstrip("?") if request.method in SAFE_METHODS else request.path
-    return redirect(url_for("auth.login", next=target))
+    # A form posted without a login was shown to someone logged in: that login has ended too.
+    expired = g.get("session_expired") or request.method not in SAFE_METHODS
+    return redirect(url_for("auth.login", next=target, **({"expired": 1} if expired else {})))
 
 
 def _password_change_required():

@@ -1,4 +1,5 @@
-"""Nightly maintenance: orphaned scan files, stale catalogue uploads, finished logins, the planner's statistics.
+"""Nightly maintenance: orphaned scan files, stale catalogue uploads, finished logins (and the intake
+drafts that live as long as one), the planner's statistics.
 
 ``serve`` runs it on the ``maintenance.cron`` schedule (jobs.py) and
 ``county-app maintenance`` runs it once. Each step's failure is logged and
@@ -16,6 +17,7 @@ from pathlib import Path
 from . import sessions, throttle
 from .catalogue.uploads import UPLOAD_DIR, drop_stale_uploads
 from .db import database_path, db
+from .intake import drafts
 from .intake.records import Scan
 from .intake.scans import EXTENSIONS, SCAN_DIR
 
@@ -36,6 +38,7 @@ class MaintenanceReport:
     uploads_removed: int = 0
     sessions_removed: int = 0
     throttles_removed: int = 0
+    drafts_removed: int = 0
     optimized: bool = False
     failures: dict = field(default_factory=dict)  # step ("scans", "uploads", "logins", "optimize") → error message
 
@@ -64,9 +67,10 @@ def run_maintenance(data_dir, now=None):
                 log.exception("maintenance step %s failed", step)
                 report.failures[step] = str(exc) or type(exc).__name__
     log.info("maintenance: removed %d orphaned scan files (%d bytes), %d stale catalogue uploads, "
-             "%d finished login sessions and %d idle login throttle rows; statistics %s; failed steps: %s",
+             "%d finished login sessions, %d idle login throttle rows and %d old intake drafts; statistics %s; "
+             "failed steps: %s",
              report.scans_removed, report.scan_bytes_freed, report.uploads_removed, report.sessions_removed,
-             report.throttles_removed, "refreshed" if report.optimized else "not refreshed",
+             report.throttles_removed, report.drafts_removed, "refreshed" if report.optimized else "not refreshed",
              ", ".join(report.failures) or "none")
     return report
 
@@ -146,9 +150,11 @@ def _drop_uploads(data_dir, now, report):
 
 
 def _drop_finished_logins(data_dir, now, report):
-    """Ended and expired login sessions, and login throttle rows that hold nothing back any more."""
+    """Ended and expired login sessions, login throttle rows that hold nothing back any more, and intake
+    drafts older than a login lasts (what a clerk typed is not kept beyond the working day)."""
     report.sessions_removed = sessions.prune(datetime.fromtimestamp(now, timezone.utc))
     report.throttles_removed = throttle.prune(now)
+    report.drafts_removed = drafts.prune(datetime.fromtimestamp(now, timezone.utc))
 
 
 def _optimize(data_dir, now, report):

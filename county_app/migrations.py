@@ -100,11 +100,27 @@ def _initial(database):
                             for model in models.MODELS if model not in _ADDED_BY_0005])
 
 
+class _CaseEvent0002(models.BaseModel):
+    """``case_event`` as 0002 built it; 0009 added its request key."""
+
+    case = ForeignKeyField(records.Case, backref="+", on_delete="CASCADE")
+    at = DateTimeField(default=models.utcnow)
+    actor = CharField()
+    action = CharField(max_length=32)
+    from_status = CharField(max_length=16, default="")
+    to_status = CharField(max_length=16)
+    detail = TextField(default="")
+
+    class Meta:
+        table_name = "case_event"
+
+
 def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
-    database.create_tables([_Case0002 if model is records.Case else model
-                            for model in records.MODELS if model not in _FROZEN_0002])
+    frozen = {records.Case: _Case0002, records.CaseEvent: _CaseEvent0002}
+    database.create_tables([frozen.get(model, model) for model in records.MODELS
+                            if model not in (*_FROZEN_0002, records.IntakeDraft)])
     for statement in _CASE_ITEM_0002 + _ALTERED_BY_0007:
         database.execute_sql(statement)
 
@@ -206,6 +222,19 @@ def _concluded_on(database):
                          'WHERE "concluded_at" IS NOT NULL')
 
 
+def _request_keys(database):
+    # A write may carry the client's key for the request, so that the same request sent twice
+    # (a double click, a retry) is answered from the first instead of being refused as stale.
+    database.execute_sql('ALTER TABLE "case_event" ADD COLUMN "request_key" VARCHAR(64)')
+    database.execute_sql('CREATE UNIQUE INDEX "case_event_request_key" ON "case_event" ("request_key")')
+
+
+def _intake_drafts(database):
+    # A refused 登记 keeps what was typed on the server and redirects to a GET of it, so that
+    # reloading the page does not post the old values again (redirect-after-post).
+    database.create_tables([records.IntakeDraft])
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -215,6 +244,8 @@ MIGRATIONS = [
     ("0006_material_conditions", _material_conditions),
     ("0007_calendar_flags_and_situations", _calendar_flags),
     ("0008_case_concluded_on", _concluded_on),
+    ("0009_case_event_request_key", _request_keys),
+    ("0010_intake_drafts", _intake_drafts),
 ]
 
 

@@ -155,8 +155,11 @@ def test_validation_errors_keep_every_typed_value(window):
     bad_id = MOTHER_ID[:-1] + ("0" if MOTHER_ID[-1] != "0" else "1")
     answer = window.clerk.post("/intake/new", data=intake_form(
         window.clerk, **{"p.id_number": bad_id, "f.XSEXM": "", "g.name": "", "g.phone": "123"}))
-    assert answer.status_code == 422
-    page = text(answer)
+    # redirect-after-post: the refused form is a GET of its draft, so a reload never posts it again
+    assert answer.status_code == 303 and "/intake/new?draft=" in answer.headers["Location"]
+    page = text(window.clerk.get(answer.headers["Location"]))
+    assert text(window.clerk.get(answer.headers["Location"])).count(f'value="{bad_id}"') == page.count(
+        f'value="{bad_id}"')  # a reload: the same
     assert f'value="{bad_id}"' in page and 'value="李娜"' in page and 'value="安澜县城关镇幸福路 1 号"' in page
     assert 'value="张伟"' in page and f'value="{FATHER_ID}"' in page and f'value="{BORN}"' in page
     assert re.search(r'id="p-id_number-error">[^<]*校验位', page)
@@ -411,3 +414,40 @@ def test_bundle_and_matter_pages_start_an_intake(seeded_app, make_user):
     page = client.get("/bundles/YJS-XSECS").get_data(as_text=True)
     assert "/intake/new?bundle=YJS-XSECS" in page and "开始受理" in page
     assert "/intake/new?matters=WJ-0101" in client.get("/matters/WJ-0101").get_data(as_text=True)
+
+
+def test_answers_changed_with_the_registration_itself_add_no_matter_unseen(window):
+    """Without JavaScript: Q2 changed to 是 and 登记 pressed at once — 社会保障卡申领 appears first."""
+    clerk = window.clerk
+    shown = ["WJ-0101", "WJ-0102", "GA-0101", "YB-0101", "WJ-0103"]  # the page as it was, Q2=否
+    answer = clerk.post("/intake/new", data=intake_form(clerk, offered=shown, matters=shown))
+    assert answer.status_code == 303
+    page = clerk.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "办理事项随回答有变化" in page and "新增 社会保障卡申领" in page
+    assert 'value="RS-0101"' in page  # now on the list, for the clerk to see and keep or untick
+
+
+def test_one_intake_form_is_one_case_however_often_it_is_sent(window):
+    """登记 pressed twice, or again after Back: the form's request_key gives the same case."""
+    form = intake_form(window.clerk, request_key="intake-form-0001")
+    first = window.clerk.post("/intake/new", data=form)
+    again = window.clerk.post("/intake/new", data={**form, "csrf_token": token(window.clerk)})
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    with db.connection_context():
+        assert Case.select().count() == 1
+
+
+def test_an_ended_login_says_so_on_the_login_page(window, seeded_app):
+    """A page asked for with a login that has ended (12 hours, or ended elsewhere) leads to a login
+    form that says why; a first visit without any login does not."""
+    from county_app import sessions
+    from county_app.models import User
+
+    assert "登录已过期" not in text(seeded_app.test_client().get("/login?next=/cases"))
+    with db.connection_context():
+        sessions.end_all(User.get(User.username == "li"))
+    answer = window.clerk.get("/cases")
+    assert answer.status_code == 302 and "expired=1" in answer.headers["Location"]
+    page = text(window.clerk.get(answer.headers["Location"]))
+    assert "登录已过期" in page and 'name="next" value="/cases"' in page

@@ -4,7 +4,9 @@ A thin adapter: it checks the shape of the request (``shape``: malformed JSON
 or a value of the wrong type → 400) and the role, then calls the intake functions, whose
 errors become 404/409/422 answers in ``api/__init__``. Writes take the
 version the client saw from ``If-Match`` or ``"version"`` in the body; every
-answer about one case carries its current version as ``ETag``.
+answer about one case carries its current version as ``ETag``. A write with
+an ``Idempotency-Key`` header sent again (a retry after a lost answer) gets
+the answer of the first instead of a 409 ``stale`` (``events.repeated``).
 """
 from flask import Blueprint, jsonify, request
 
@@ -27,7 +29,8 @@ def register():
     case = cases.register_case(
         bundle=shape.value(body, "bundle", str), matters=shape.string_list(body, "matters"),
         answers=shape.value(body, "answers", dict), applicant=shape.value(body, "applicant", dict),
-        agent=shape.value(body, "agent", dict), form=shape.value(body, "form", dict), actor=current_user())
+        agent=shape.value(body, "agent", dict), form=shape.value(body, "form", dict), actor=current_user(),
+        request_key=_key())
     response = _case_answer(cases.case_json(case), 201)
     response.headers["Location"] = f"{request.script_root}/api/v1/cases/{case.case_no}"
     return response
@@ -68,16 +71,16 @@ def log_material(case_no, code):
         if upload is None:
             raise ApiError(400, "bad_request", "请以 multipart 字段 scan 上传扫描文件")
         answer = scans.attach_scan(case_no, code, upload.stream, upload.filename, actor=user,
-                                   expected_version=shape.version(request.form))
+                                   expected_version=shape.version(request.form), request_key=_key())
         return _case_answer(answer, version=answer["case_version"])
     body = shape.json_body()
     status = shape.value(body, "status", str)
     version = shape.version(body)
     if status == "scanned":  # no file: the newest one in the scanner's folder
-        answer = scans.attach_newest_scan(case_no, code, actor=user, expected_version=version)
+        answer = scans.attach_newest_scan(case_no, code, actor=user, expected_version=version, request_key=_key())
     else:
         answer = materials.log_material(
-            case_no, code, status, actor=user, expected_version=version, copies=shape.value(body, "copies", int),
+            case_no, code, status, actor=user, expected_version=version, request_key=_key(), copies=shape.value(body, "copies", int),
             pages=shape.value(body, "pages", int), licence_no=shape.value(body, "licence_no", str),
             note=shape.value(body, "note", str), deferred_until=shape.value(body, "deferred_until", str))
     return _case_answer(answer, version=answer["case_version"])
@@ -91,7 +94,7 @@ def accept(case_no):
     Who may accept or override is decided by ``workflow.accept_case``, for every adapter alike.
     """
     body = shape.json_body(optional=True)
-    return _case_answer(workflow.accept_case(case_no, actor=current_user(), expected_version=shape.version(body),
+    return _case_answer(workflow.accept_case(case_no, actor=current_user(), expected_version=shape.version(body), request_key=_key(),
                                              override_reason=shape.value(body, "override_reason", str)))
 
 
@@ -102,7 +105,7 @@ def reject(case_no):
     body = shape.json_body()
     return _case_answer(workflow.reject_case(case_no, shape.value(body, "reason", str), actor=current_user(),
                                              refer_to=shape.value(body, "refer_to", str),
-                                             expected_version=shape.version(body)))
+                                             expected_version=shape.version(body), request_key=_key()))
 
 
 @bp.post("/cases/<case_no>/items/<matter>/result")
@@ -113,7 +116,7 @@ def result(case_no, matter):
     return _case_answer(workflow.record_result(
         case_no, matter, shape.value(body, "outcome", str), actor=current_user(),
         result_no=shape.value(body, "result_no", str), note=shape.value(body, "note", str),
-        expected_version=shape.version(body)))
+        expected_version=shape.version(body), request_key=_key()))
 
 
 @bp.post("/cases/<case_no>/items/<matter>/suspend")
@@ -123,7 +126,7 @@ def suspend(case_no, matter):
     body = shape.json_body()
     return _case_answer(workflow.suspend_item(case_no, matter, shape.value(body, "reason", str),
                                               actor=current_user(), note=shape.value(body, "note", str),
-                                              expected_version=shape.version(body)))
+                                              expected_version=shape.version(body), request_key=_key()))
 
 
 @bp.post("/cases/<case_no>/items/<matter>/resume")
@@ -132,7 +135,7 @@ def resume(case_no, matter):
     """Restart an item's clock; its due date moves by the working days it stood still."""
     body = shape.json_body(optional=True)
     return _case_answer(workflow.resume_item(case_no, matter, actor=current_user(),
-                                             expected_version=shape.version(body)))
+                                             expected_version=shape.version(body), request_key=_key()))
 
 
 @bp.post("/cases/<case_no>/deliver")
@@ -142,7 +145,7 @@ def deliver(case_no):
     body = shape.json_body()
     return _case_answer(workflow.deliver_case(case_no, shape.value(body, "method", str), actor=current_user(),
                                               tracking_no=shape.value(body, "tracking_no", str),
-                                              expected_version=shape.version(body)))
+                                              expected_version=shape.version(body), request_key=_key()))
 
 
 @bp.post("/cases/<case_no>/evaluation")
@@ -152,7 +155,7 @@ def evaluation(case_no):
     body = shape.json_body()
     return _case_answer(workflow.evaluate_case(case_no, shape.value(body, "rating", int), actor=current_user(),
                                                comment=shape.value(body, "comment", str),
-                                               expected_version=shape.version(body)))
+                                               expected_version=shape.version(body), request_key=_key()))
 
 
 @bp.get("/rectifications")
@@ -169,6 +172,11 @@ def close_rectification(task_id):
     """Close a rectification task: ``{"resolution"}``."""
     body = shape.json_body()
     return jsonify(outcomes.close_rectification(task_id, shape.value(body, "resolution", str), actor=current_user()))
+
+
+def _key():
+    """``Idempotency-Key``: the client's key for this request; the same request sent again is answered, not redone."""
+    return request.headers.get("Idempotency-Key", "").strip() or None
 
 
 def _case_answer(data, status=200, version=None):

@@ -50,7 +50,7 @@ LABELS = {
 
 
 def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=None, form=None, actor,
-                  day=None):
+                  day=None, request_key=None):
     """Register a case and give its ``Case`` row (status ``registered``).
 
     ``bundle`` (a bundle code) with ``answers`` takes every matter the answers
@@ -61,8 +61,14 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     ``id_number``, ``phone``, ``relation``. Raises Invalid listing every
     problem (fields like ``applicant.id_number``, ``answers.Q1``, ``matters``,
     ``form.SFZH``), Conflict ``not_configured`` without a centre code.
-    ``day`` is the registration date (default today).
+    ``day`` is the registration date (default today). A ``request_key``
+    already registered by ``actor`` gives that case again (a form sent twice,
+    or again after Back): one form, one case.
     """
+    key = events.checked_key(request_key)
+    repeated = events.registered_with(key, actor)
+    if repeated is not None:
+        return repeated
     numbers.centre_code()
     day = day or date.today()
     # Checked before the write transaction, so that other writers do not wait
@@ -89,6 +95,9 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
         raise Invalid(f"登记信息有 {len(problems)} 处问题，请逐项改正：" +
                       "；".join(p["message"] for p in problems[:5]), problems)
     with db.atomic():
+        repeated = events.registered_with(key, actor)  # its twin, sent at the same moment, was first
+        if repeated is not None:
+            return repeated
         if CatalogueVersion.in_force().id != version.id:
             raise Conflict("事项目录刚刚更新，请重新核对办理事项和材料后再登记", code="stale")
         case = insert_new(Case(
@@ -116,6 +125,7 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
                                     copies=m.copies, waiver=m.waiver, instructions=m.instructions,
                                     matters=json.dumps(list(m.matters)), position=position,
                                     condition=m.condition_text if m.conditions else ""))
+        case.request_key = key
         events.start(case, actor, bundle=case.bundle_code, matters=[m.code for m in guide.matters],
                      catalogue_version=version.version)
         # The 收件回执 is numbered now, when the papers are received: printing it later only logs the print.

@@ -9,8 +9,17 @@ Concurrency is optimistic: each write function takes the ``expected_version``
 the client saw, and the change itself is ``UPDATE … WHERE id = ? AND version
 = ?``, so of two writers working from the same version only one wins; the
 other gets Conflict ``stale`` and keeps what was typed.
+
+A write may carry a ``request_key`` (a form's hidden field, the API's
+``Idempotency-Key`` header): the first event it writes records the key
+(unique), and the same request sent again — a double click, a retry after a
+lost answer — finds it in ``load_case`` before the version check. The case is
+then marked ``repeat_of`` that event and the write function answers from the
+stored state without changing anything: the same change sent twice gives the
+same answer once, instead of a "someone else changed it" that nobody did.
 """
 import json
+import re
 
 from ..db import db
 from ..integers import NumberError, whole_number
@@ -32,6 +41,7 @@ TRANSITIONS = {
 
 
 STALE_MESSAGE = "该办件已被其他人修改，请刷新后再操作；您填写的内容已保留"
+REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 def actor_name(actor):
@@ -41,19 +51,77 @@ def actor_name(actor):
     return getattr(actor, "username", None) or str(actor)
 
 
-def load_case(case_no, expected_version=None, *, actor):
+def load_case(case_no, expected_version=None, *, actor, request_key=None):
     """The case ``case_no`` as ``actor`` may see it; Conflict ``stale`` if it is not at ``expected_version``.
 
     NotFound, in the same words, whether the number is unknown or the case is
     outside what ``actor`` may see (``visibility``): every read and write of
     one case comes here, so no adapter can show a case the rule hides.
+    With a ``request_key`` already recorded on this case by this actor, the
+    version is not checked and ``case.repeat_of`` is that event (see
+    ``repeated``); else the next event written for the case records the key.
     """
     case = _CASE_BY_NUMBER.first(str(case_no or "").strip())
     if case is None:
         raise visibility.unknown_case(case_no)
     visibility.require_visible(case, actor, asked=case_no)
+    case.repeat_of, case.request_key = None, None
+    key = checked_key(request_key)
+    if key is not None:
+        prior = _EVENT_BY_KEY.first(key)
+        if prior is not None:
+            if prior.case_id != case.id or prior.actor != actor_name(actor):
+                raise _key_reused()
+            case.repeat_of = prior
+            return case
+        case.request_key = key
     check_version(case, expected_version)
     return case
+
+
+def registered_with(key, actor):
+    """The case a registration with request ``key`` made, or None; Conflict ``key_reused`` if the key did something else."""
+    prior = _EVENT_BY_KEY.first(key) if key else None
+    if prior is None:
+        return None
+    if prior.action != "register" or prior.actor != actor_name(actor):
+        raise _key_reused()
+    return Case.get_by_id(prior.case_id)
+
+
+def checked_key(value):
+    """A request key as given (8–64 letters, digits, ``-`` or ``_``), None when absent; Invalid otherwise."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not REQUEST_KEY.fullmatch(value):
+        message = "请求编号应为 8–64 个字母、数字、“-”或“_”"
+        raise Invalid(message, [{"field": "request_key", "message": message}])
+    return value
+
+
+def repeated(case, actions, **same):
+    """Whether this request was already carried out (``case.repeat_of``), as one of ``actions`` on the same target.
+
+    Conflict ``key_reused`` when the key was used for another change: a
+    client that reuses keys must not get someone else's answer.
+    """
+    prior = getattr(case, "repeat_of", None)
+    if prior is None:
+        return False
+    detail = json.loads(prior.detail) if prior.detail else {}
+    if prior.action not in actions or any(detail.get(key) != value for key, value in same.items()):
+        raise _key_reused()
+    return True
+
+
+def prior_detail(case):
+    """The detail of the event a repeated request wrote (``repeated`` was true)."""
+    return json.loads(case.repeat_of.detail) if case.repeat_of.detail else {}
+
+
+def _key_reused():
+    message = "这个请求编号已用于另一项操作，请刷新页面后重试"
+    return Conflict(message, [{"field": "request_key", "message": message}], code="key_reused")
 
 
 def check_version(case, expected_version):
@@ -126,12 +194,15 @@ def note(case, action, actor, **detail):
 
 
 def _event(case, action, from_status, to_status, actor, detail):
+    # The request's key goes on its first event only: one request, one key, however many events.
+    key, case.request_key = getattr(case, "request_key", None), None
     return insert_new(CaseEvent(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,
-                                to_status=to_status,
+                                to_status=to_status, request_key=key,
                                 detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else ""))
 
 
 _CASE_BY_NUMBER = Prepared(lambda case_no: Case.select().where(Case.case_no == case_no))
+_EVENT_BY_KEY = Prepared(lambda key: CaseEvent.select().where(CaseEvent.request_key == key))
 _BUMP_VERSION = Prepared(lambda status, case_id, version: Case.update(
     {Case.status: status, Case.version: Case.version + 1}).where((Case.id == case_id) & (Case.version == version)))
 

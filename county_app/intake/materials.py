@@ -33,12 +33,13 @@ MAX_PAGES = 9999
 
 
 def log_material(case_no, code, status, *, actor, expected_version=None, copies=None, pages=None,
-                 licence_no=None, note=None, deferred_until=None, today=None):
+                 licence_no=None, note=None, deferred_until=None, today=None, request_key=None):
     """Record how material ``code`` of case ``case_no`` was supplied; give the entry as JSON.
 
     NotFound for a material not on the checklist; Invalid for a status the
     catalogue does not allow for it or bad values; Conflict for the wrong case
     state or a stale ``expected_version``. The answer carries ``case_version``.
+    The same ``request_key`` again gives the entry as it stands (``events.repeated``).
     """
     today = today or date.today()
     if status == "scanned":
@@ -46,8 +47,10 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
     if status not in LOGGED_STATUSES:
         raise _invalid("status", f"材料状态应为 {'、'.join(LOGGED_STATUSES)} 之一，实际为 {quoted(status)}")
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
         material = checklist_entry(case, code)
+        if events.repeated(case, ("material",), code=code, status=status):
+            return {**material_json(material), "case_no": case.case_no, "case_version": case.version}
         check_state(case, material, status)
         problems = []
         values = {  # every column of _LOGGED

@@ -29,7 +29,8 @@ BAD_RATING = 2  # 不满意 or 非常不满意
 DELIVERY_METHODS = {"window": "窗口领取", "mail": "邮寄送达"}
 
 
-def record_result(case_no, matter_code, outcome, *, actor, result_no="", note="", expected_version=None):
+def record_result(case_no, matter_code, outcome, *, actor, result_no="", note="", expected_version=None,
+                  request_key=None):
     """Record the decision on one item; the case is concluded once every item has one. Gives the case JSON."""
     if not outcome:
         raise _invalid("outcome", "请选择办理结果：准予或不予")
@@ -38,7 +39,9 @@ def record_result(case_no, matter_code, outcome, *, actor, result_no="", note=""
     result_no = reason_text(result_no, "result_no", required=False)
     note = reason_text(note, "note", required=False)
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+        if events.repeated(case, ("result",), matter=matter_code, outcome=outcome):
+            return case_json(case)
         item = case_item(case, matter_code)
         check_department(actor, item)
         events.require_status(case, "result", ("accepted",))
@@ -57,7 +60,7 @@ def record_result(case_no, matter_code, outcome, *, actor, result_no="", note=""
     return case_json(case)
 
 
-def deliver_case(case_no, method, *, actor, tracking_no=None, expected_version=None):
+def deliver_case(case_no, method, *, actor, tracking_no=None, expected_version=None, request_key=None):
     """出件: a concluded case becomes ``delivered``, at the window or by post (``tracking_no`` required)."""
     if method not in DELIVERY_METHODS:
         raise _invalid("method", f"送达方式应为 window（窗口领取）或 mail（邮寄），实际为 {quoted(method)}")
@@ -65,21 +68,25 @@ def deliver_case(case_no, method, *, actor, tracking_no=None, expected_version=N
     if method == "mail" and not tracking_no:
         raise _invalid("tracking_no", "邮寄送达须填写快递单号")
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+        if events.repeated(case, ("deliver",), method=method):
+            return case_json(case)
         events.require_status(case, "deliver", ("concluded",))
         case.delivery_method, case.tracking_no, case.delivered_at = method, tracking_no, utcnow()
         events.transition(case, "deliver", "delivered", actor, method=method, tracking_no=tracking_no)
     return case_json(case)
 
 
-def evaluate_case(case_no, rating, *, actor, comment="", expected_version=None, today=None):
+def evaluate_case(case_no, rating, *, actor, comment="", expected_version=None, today=None, request_key=None):
     """好差评: rate a concluded or delivered case once, 5 非常满意 … 1 非常不满意; ≤ 2 opens a rectification."""
     today = today or date.today()
     if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
         raise _invalid("rating", f"评价应为 1–5 的整数（5 非常满意 … 1 非常不满意），实际为 {quoted(rating)}")
     comment = reason_text(comment, "comment", required=False)
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+        if events.repeated(case, ("evaluate",), rating=rating):
+            return case_json(case)
         events.require_status(case, "evaluate", ("concluded", "delivered"))
         if Evaluation.select().where(Evaluation.case == case.id).exists():
             raise Conflict("该办件已评价过（一事一评），不能重复评价", code="wrong_state")

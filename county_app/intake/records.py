@@ -25,7 +25,7 @@ from peewee import (
     TextField,
 )
 
-from ..models import BaseModel, CatalogueVersion, MatterRow, utcnow
+from ..models import BaseModel, CatalogueVersion, MatterRow, User, utcnow
 from ..prepared import Prepared
 
 
@@ -66,7 +66,7 @@ class Case(BaseModel):
     delivered_at = DateTimeField(null=True)
     delivery_method = CharField(max_length=8, null=True)  # "window" | "mail"
     tracking_no = CharField(default="")
-    concluded_on = DateField(null=True)  # the centre's local date of concluded_at (added by migration 0007)
+    concluded_on = DateField(null=True)  # the centre's local date of concluded_at (added by migration 0008)
 
     class Meta:
         table_name = "case_record"  # "case" is an SQL keyword
@@ -200,6 +200,8 @@ class CaseEvent(BaseModel):
     from_status = CharField(max_length=16, default="")
     to_status = CharField(max_length=16)
     detail = TextField(default="")  # JSON
+    # the client's key for the request that wrote this event (a form's request_key, Idempotency-Key)
+    request_key = CharField(max_length=64, null=True, unique=True)
 
     class Meta:
         table_name = "case_event"
@@ -251,6 +253,20 @@ class Rectification(BaseModel):
         indexes = ((("status", "due_date"), False),)
 
 
+class IntakeDraft(BaseModel):
+    """What a clerk typed on the intake page when 登记 was refused, shown again by a GET (``drafts``)."""
+    token = CharField(max_length=32, unique=True)
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    saved_at = DateTimeField(default=utcnow)
+    form = TextField(default="[]")  # JSON [[field name, value], …] as posted
+    problems = TextField(default="[]")  # JSON [{"field", "message"}]
+    message = TextField(default="")
+    case_no = CharField(max_length=32, default="")  # set once the draft was registered
+
+    class Meta:
+        table_name = "intake_draft"
+
+
 _ITEMS_OF_CASE = Prepared(lambda case_id: CaseItem.select().where(CaseItem.case == case_id)
                           .order_by(CaseItem.position, CaseItem.id))
 _MATERIALS_OF_CASE = Prepared(lambda case_id: CaseMaterial.select().where(CaseMaterial.case == case_id)
@@ -259,6 +275,7 @@ _MATERIAL_ENTRY = Prepared(lambda case_id, code: CaseMaterial.select()
                            .where((CaseMaterial.case == case_id) & (CaseMaterial.code == code)))
 
 MODELS = [
+    IntakeDraft,
     CaseNumberCounter,
     Case,
     CaseItem,

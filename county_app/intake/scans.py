@@ -48,7 +48,7 @@ def inspect(data):
         raise _invalid(exc.message) from None
 
 
-def attach_scan(case_no, code, source, filename, *, actor, expected_version=None):
+def attach_scan(case_no, code, source, filename, *, actor, expected_version=None, request_key=None):
     """Attach a scanned file to material ``code`` of case ``case_no`` (status ``scanned``, trust C).
 
     ``source`` is bytes or a binary stream. Gives the checklist entry as JSON
@@ -59,7 +59,9 @@ def attach_scan(case_no, code, source, filename, *, actor, expected_version=None
     uploads keep the check busy. A refused attach leaves no file behind.
     """
     # The case first (cheap): an unknown case or a wrong state is refused before the file is read or checked.
-    case = events.load_case(case_no, expected_version, actor=actor)
+    case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+    if events.repeated(case, ("scan",), code=code):  # the file was stored the first time: not read again
+        return _answer(case, checklist_entry(case, code))
     check_state(case, checklist_entry(case, code), "scanned")
     data = _read(source)
     kind, pages = inspect(data)
@@ -71,18 +73,24 @@ def attach_scan(case_no, code, source, filename, *, actor, expected_version=None
             # Again under the lock (a stat when the file is there): nightly maintenance may have removed an
             # unreferenced file of the same content in between, and it only deletes under this lock.
             _store(data, sha, kind)
-            case, material = _link(case_no, code, expected_version, actor, filename=filename, sha=sha, kind=kind,
-                                   size=len(data), pages=pages, path=relative)
+            case, material = _link(case_no, code, expected_version, actor, request_key, filename=filename, sha=sha,
+                                   kind=kind, size=len(data), pages=pages, path=relative)
     except BaseException:
         _remove_unless_named(relative, sha)  # else a refused attach leaves a file no case names
         raise
+    return _answer(case, material)
+
+
+def _answer(case, material):
     return {**material_json(material), "case_no": case.case_no, "case_version": case.version}
 
 
-def _link(case_no, code, expected_version, actor, *, filename, sha, **scan):
+def _link(case_no, code, expected_version, actor, request_key, *, filename, sha, **scan):
     """Inside the write transaction: the Scan row (once per content) and its link to the checklist entry."""
-    case = events.load_case(case_no, expected_version, actor=actor)
+    case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
     material = checklist_entry(case, code)
+    if events.repeated(case, ("scan",), code=code):  # its twin, sent at the same moment, was first
+        return case, material
     check_state(case, material, "scanned")
     row = Scan.get_or_none(Scan.sha256 == sha) or Scan.create(sha256=sha, stored_by=events.actor_name(actor),
                                                                 **scan)
@@ -119,7 +127,7 @@ def newest_scan_in_folder(folder):
     return newest
 
 
-def attach_newest_scan(case_no, code, *, actor, expected_version=None, folder=None):
+def attach_newest_scan(case_no, code, *, actor, expected_version=None, folder=None, request_key=None):
     """Attach the newest file of the scan folder (``folder`` or setting ``scan.folder``) in one call."""
     folder = folder or settings.get("scan.folder")
     if not folder:
@@ -133,7 +141,8 @@ def attach_newest_scan(case_no, code, *, actor, expected_version=None, folder=No
     except OSError:  # moved meanwhile, or (Windows) still held open by the scanner's software
         raise Conflict(f"扫描文件 {newest.name} 正在写入或已被移走，请稍候再试", code="scan_busy") from None
     with handle:
-        return attach_scan(case_no, code, handle, newest.name, actor=actor, expected_version=expected_version)
+        return attach_scan(case_no, code, handle, newest.name, actor=actor, expected_version=expected_version,
+                           request_key=request_key)
 
 
 MIMETYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff"}

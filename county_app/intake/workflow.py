@@ -38,7 +38,7 @@ __all__ = ["accept_case", "reject_case", "suspend_item", "resume_item", "record_
            "evaluate_case", "rectifications", "close_rectification"]
 
 
-def accept_case(case_no, *, actor, expected_version=None, override_reason=None, today=None):
+def accept_case(case_no, *, actor, expected_version=None, override_reason=None, today=None, request_key=None):
     """Accept the case (受理) and give it as JSON, or send it to correction and raise ``materials_missing``.
 
     Who may do which is decided here, for every adapter: accepting (and the
@@ -56,7 +56,11 @@ def accept_case(case_no, *, actor, expected_version=None, override_reason=None, 
         check_permission(actor, "cases.handle")
     reason = reason_text(override_reason, "override_reason", required=override)
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+        if events.repeated(case, ("accept", "correction")):
+            if case.repeat_of.action == "correction":
+                raise _refusal(case, events.prior_detail(case))
+            return case_json(case)
         events.require_status(case, "accept", ("registered", "correction"))
         if override and case.status != "correction":
             raise Conflict("只有待补正的办件才需要再次出具补正告知书；请窗口人员先受理", code="wrong_state")
@@ -74,7 +78,7 @@ def accept_case(case_no, *, actor, expected_version=None, override_reason=None, 
     return case_json(case)
 
 
-def reject_case(case_no, reason, *, actor, refer_to=None, expected_version=None, today=None):
+def reject_case(case_no, reason, *, actor, refer_to=None, expected_version=None, today=None, request_key=None):
     """不予受理 with ``reason``: a registered or correction case becomes ``rejected``, with its notice.
 
     ``refer_to``: the authority to apply to when the matter is not this
@@ -84,7 +88,9 @@ def reject_case(case_no, reason, *, actor, refer_to=None, expected_version=None,
     refer_to = refer_to_text(refer_to)
     referral = {"refer_to": refer_to} if refer_to else {}
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+        if events.repeated(case, ("reject",)):
+            return case_json(case)
         events.require_status(case, "reject", ("registered", "correction"))
         case.rejected_reason = reason
         notice = issue_notice(case, "rejection", actor, day=today, reason=reason, **referral)
@@ -97,7 +103,8 @@ def refer_to_text(value):
     return reason_text(value, "refer_to", required=False)
 
 
-def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_version=None, today=None):
+def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_version=None, today=None,
+                 request_key=None):
     """Stop the clock of one item of an accepted case for ``reason`` (one of SUSPENSION_REASONS)."""
     today = today or date.today()
     if reason not in SUSPENSION_REASONS:
@@ -105,7 +112,9 @@ def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_versi
         raise Invalid(message, [{"field": "reason", "message": message}])
     note = reason_text(note, "note", required=False)
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+        if events.repeated(case, ("suspend",), matter=matter_code):
+            return case_json(case)
         events.require_status(case, "suspend", ("accepted",))
         item = case_item(case, matter_code)
         check_department(actor, item)
@@ -118,11 +127,13 @@ def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_versi
     return case_json(case)
 
 
-def resume_item(case_no, matter_code, *, actor, expected_version=None, today=None):
+def resume_item(case_no, matter_code, *, actor, expected_version=None, today=None, request_key=None):
     """Restart the clock of a suspended item; its due date moves by the working days it stood still."""
     today = today or date.today()
     with db.atomic():
-        case = events.load_case(case_no, expected_version, actor=actor)
+        case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
+        if events.repeated(case, ("resume",), matter=matter_code):
+            return case_json(case)
         events.require_status(case, "resume", ("accepted",))
         item = case_item(case, matter_code)
         check_department(actor, item)
@@ -189,8 +200,17 @@ def _correction(case, missing, actor, today, reason):
         audit.record(events.actor_name(actor), "case.correction_override", "case", case.case_no,
                      reason=reason, notice=notice.number)
     events.transition(case, "correction", "correction", actor, **detail)
-    return Conflict(f"材料不齐，办件已转为待补正，并出具一次性补正告知书（{notice.number}）：请申请人在 "
-                    f"{dated(deadline, due.complete)} 前补齐{names}", listed, code="materials_missing")
+    return _refusal(case, detail)
+
+
+def _refusal(case, detail):
+    """The ``materials_missing`` answer for the correction an event recorded (also when a request comes twice)."""
+    names = {m.code: m.name for m in CaseMaterial.of_case(case.id)}
+    listed = [{"material": code, "name": names.get(code, code)} for code in detail["materials"]]
+    missing = "、".join("「" + m["name"] + "」" for m in listed)
+    return Conflict(f"材料不齐，办件已转为待补正，并出具一次性补正告知书（{detail['notice']}）：请申请人在 "
+                    f"{dated(detail['deadline'], detail.get('calendar_complete', True))} 前补齐{missing}", listed,
+                    code="materials_missing")
 
 
 def _flag(complete):

@@ -1,190 +1,148 @@
-// Keyboard help for the intake form (/intake/new) and the case page (/cases/<no>).
+// Keyboard help for the intake form (/intake/new), on the helpers of page.js (loaded first).
 // Everything here is a convenience: every form also works by plain posts, without this file.
-// - Intake: Enter moves to the next field (past fields filled in from the applicant, and past
-//   the agent's fields when no agent is named); digits 1–9 pick an option of a question; answers,
+// - Enter moves to the next field (past fields filled in from the applicant, and past the
+//   agent's fields when no agent is named), never past a situation question not yet answered;
+//   digits 1–9 pick an option of a question and stay on it (page.js; the hint: 数字键选择，Enter
+//   到下一题). When Enter has to wait for the lists to refresh (an answer may show another
+//   question), keys typed meanwhile are held and replayed where the focus lands, so a date typed
+//   ahead never picks an option of the question left behind. Answers,
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
 //   refresh the questions, matters, materials and form in the background; ID numbers, credit
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
 //   fields with a 预填来源 follow the applicant, the agent or another field until changed by hand;
 //   Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
-//   out loses nothing: the intake page offers to restore it, a case form refills itself.
-// - Case page: in a checklist row O/C/S/E/T log the material, ↑/↓ change rows; 5…1 rate.
-// - Every page: Alt+letter runs the element marked data-shortcut="letter" (新办件 Alt+N, 办件查询
-//   Alt+C, 受理 Alt+A …). Not the accesskey attribute: browsers differ in its modifier keys, and a
-//   native accesskey plus this handler would press a button twice.
+//   out loses nothing: after the new login the intake page restores a form whose 登记 was cut
+//   off (else offers to). A refused 登记 comes back as a GET of its server-side draft (?draft=):
+//   reloading it lays what was corrected since over it. A form that became a case, shown again
+//   by Back, says so instead of offering itself to be registered again.
 (function () {
   "use strict";
-  if (window.countyIntakeKeys) return;
+  if (window.countyIntakeKeys || !window.countyPage) return;
   window.countyIntakeKeys = true;
-  var INTAKE_KEY = "county-intake-draft";
-  var FORM_KEY = "county-form:";
-  var DRAFT_MAX_AGE = 12 * 3600 * 1000;
+  var P = window.countyPage;
+  var $ = P.$, $$ = P.$$, editable = P.editable, csrf = P.csrf, store = P.store, load = P.load, drop = P.drop;
+  var entries = P.entries, refill = P.refill, focusInside = P.focusInside, choose = P.choose;
+  var INTAKE_KEY = P.INTAKE_KEY, DONE_KEY = P.DONE_KEY;
+  var showDraftBanner = P.showDraftBanner;
 
-  function $(selector, root) { return (root || document).querySelector(selector); }
-  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
-  function editable(el) {
-    return el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
-      (el.tagName === "INPUT" && !/^(radio|checkbox|button|submit|file)$/.test(el.type)));
-  }
-  function csrf() { var t = $('input[name="csrf_token"]'); return t ? t.value : ""; }
-  function store(key, value) { try { sessionStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full or off */ } }
-  function load(key) { try { return JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { return null; } }
-  function drop(key) { try { sessionStorage.removeItem(key); } catch (e) { /* off */ } }
-
-  function entries(form) {
-    var out = [];
-    new FormData(form).forEach(function (value, name) {
-      if (typeof value === "string" && name !== "csrf_token" && name !== "action") out.push([name, value]);
-    });
-    return out;
-  }
-
-  // Fill ``form`` with ``pairs``; gives whether anything changed. Hidden fields keep the server's values.
-  function refill(form, pairs) {
-    var changed = false;
-    pairs.forEach(function (pair) {
-      $$("[name]", form).forEach(function (el) {
-        if (el.name !== pair[0] || el.type === "hidden" || el.type === "file") return;
-        if (el.type === "radio" || el.type === "checkbox") {
-          if (el.value === pair[1] && !el.checked) { el.checked = true; changed = true; }
-        } else if (el.value !== pair[1]) { el.value = pair[1]; changed = true; }
-      });
-    });
-    return changed;
-  }
-
-  function focusInside(el) {
-    if (!el) return;
-    if (/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(el.tagName)) { el.focus(); return; }
-    var inner = $("input:checked:not([type=hidden]), input:not([type=hidden]):not(:disabled), select, textarea, button", el);
-    if (inner) inner.focus();
-  }
-
-  document.addEventListener("keydown", function (event) {
-    if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
-    var letter = /^Key([A-Z])$/.exec(event.code || "");  // the key, whatever an input method makes of it
-    if (!letter) return;
-    var target = $$('[data-shortcut="' + letter[1].toLowerCase() + '"]').filter(function (el) {
-      return el.offsetParent !== null && !el.disabled;
-    })[0];
-    if (!target) return;
-    event.preventDefault();
-    if (editable(target)) target.focus(); else target.click();
-  });
-
-  // ---------------------------------------------------------------- case forms: keep what was typed
-  $$("form[data-draft][data-version]").forEach(function (form) {
-    var key = FORM_KEY + form.dataset.draft, saved = load(key);
-    drop(key);
-    if (saved && saved.version === form.dataset.version && refill(form, saved.entries)) {
-      var note = document.createElement("p");
-      note.className = "flash";
-      note.setAttribute("role", "status");
-      note.textContent = "上次提交没有完成（可能登录已过期），已恢复您填写的内容，请核对后再提交。";
-      form.appendChild(note);
-      var details = form.closest("details");
-      if (details) details.open = true;
-    }
-    form.addEventListener("submit", function () {
-      store(key, {version: form.dataset.version, entries: entries(form)});
-    });
-  });
-
-  var caseBox = $("#case");
-  if (caseBox && caseBox.hasAttribute("data-clear-intake-draft")) drop(INTAKE_KEY);
-
-  // ---------------------------------------------------------------- case page keys
-  document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.altKey || event.metaKey) return;
-    var t = event.target, row = t.closest && t.closest("tr[data-row]");
-    if (row && !editable(t)) {
-      var button = $('button[data-key="' + event.key.toLowerCase() + '"]', row);
-      if (button) {
-        event.preventDefault();
-        var licence = $('input[name="licence_no"]', button.form);
-        if (licence && !licence.value.trim()) licence.focus(); else button.click();
-        return;
-      }
-      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-        var first = function (r) { return $$("button, summary", r).filter(function (el) { return el.offsetParent !== null; })[0]; };
-        var rows = $$("tr[data-row]").filter(first);
-        var next = rows[rows.indexOf(row) + (event.key === "ArrowDown" ? 1 : -1)];
-        if (next) { event.preventDefault(); first(next).focus(); }
-        return;
-      }
-    }
-    var rating = $("fieldset[data-rating]");
-    if (rating && /^[1-5]$/.test(event.key) && !editable(t) && !(t.closest && t.closest("[data-digits]"))) {
-      var choice = $('input[value="' + event.key + '"]', rating);
-      event.preventDefault();
-      choice.checked = true;
-      choice.focus();
-    }
-  });
-
-  // Digits pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式).
-  document.addEventListener("keydown", function (event) {
-    var t = event.target;
-    if (t.type !== "radio" || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) return;
-    var group = t.closest("[data-digits]");
-    var radio = group && $$('input[type="radio"]', group)[Number(event.key) - 1];
-    if (!radio) return;
-    event.preventDefault();
-    radio.checked = true;
-    radio.focus();
-    radio.dispatchEvent(new Event("change", {bubbles: true}));
-    if (intake && intake.contains(radio)) settled(function () { moveNext(document.getElementById(radio.id)); });
-  });
-
-  // ---------------------------------------------------------------- intake
   var intake = $("form#intake");
   var banner = $("#draft-banner");
   var pending = null, sequence = 0;
+  var typedAhead = null;  // keys pressed while a move waits for the lists, replayed where it lands
 
   function settled(then) { (pending || Promise.resolve()).then(then, then); }
 
-  function showDraftBanner() {
-    var draft = load(INTAKE_KEY);
-    if (!banner || !draft || Date.now() - draft.saved > DRAFT_MAX_AGE) return;
-    var name = (draft.entries.filter(function (p) { return /^[pc]\.name$/.test(p[0]) && p[1]; })[0] || [])[1];
-    banner.innerHTML = "";
-    var text = document.createElement("span");
-    text.textContent = "有一份没有登记的新办件：" + (draft.title || "") + (name ? "，申请人 " + name : "") +
-      "（" + new Date(draft.saved).toLocaleTimeString("zh-CN") + " 保存）。";
-    var restore = document.createElement("button"), discard = document.createElement("button");
-    restore.type = discard.type = "button";
-    restore.textContent = "恢复填写";
-    discard.textContent = "放弃";
-    discard.className = "secondary";
-    restore.addEventListener("click", function () { restoreDraft(draft); });
-    discard.addEventListener("click", function () { drop(INTAKE_KEY); banner.hidden = true; });
-    banner.append(text, restore, " ", discard);
-    banner.hidden = false;
+  // Move on from ``el`` once the lists are refreshed; keys typed meanwhile go where the move lands.
+  function moveWhenSettled(el) {
+    var id = el.id, name = el.name;
+    typedAhead = typedAhead || [];
+    settled(function () {
+      var from = (id && document.getElementById(id)) || (name && $('[name="' + name + '"]', intake)) || el;
+      var keys = typedAhead;
+      typedAhead = null;
+      if (from.isConnected) moveFrom(from); else { var first = fields()[0]; if (first) first.focus(); }
+      replay(keys || []);
+    });
   }
 
-  function restoreDraft(draft) {
-    var form = document.createElement("form");
-    form.method = "post";
-    form.action = draft.action;
-    draft.entries.concat([["csrf_token", csrf()], ["action", "refresh"]]).forEach(function (pair) {
-      var input = document.createElement("input");
-      input.type = "hidden";
-      input.name = pair[0];
-      input.value = pair[1];
-      form.appendChild(input);
-    });
-    document.body.appendChild(form);
-    form.submit();
+  function replay(keys) {
+    while (keys.length) {
+      if (typedAhead) { typedAhead.push.apply(typedAhead, keys); return; }  // a replayed Enter waits again
+      press(keys.shift(), document.activeElement);
+    }
   }
+
+  // One held key, as it would have acted on ``el``.
+  function press(key, el) {
+    if (!el || !intake.contains(el)) return;
+    if (key === "Enter") { enter(el); return; }
+    if (el.type === "radio" && /^[1-9]$/.test(key)) { choose(el, key); return; }
+    if (el.type === "checkbox" && key === " ") { el.click(); return; }
+    if (!editable(el) || el.tagName === "SELECT") return;
+    var start = el.selectionStart, end = el.selectionEnd;
+    if (key === "Backspace") {
+      if (start === end && start > 0) start -= 1;
+      el.setRangeText("", start, end, "end");
+    } else if (key.length === 1) {
+      el.setRangeText(key, start, end, "end");
+    } else {
+      return;
+    }
+    el.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!typedAhead || event.isComposing || event.ctrlKey || event.altKey || event.metaKey) return;
+    if (event.key === "Enter" || event.key === "Backspace" || event.key.length === 1) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      typedAhead.push(event.key);
+    }
+  }, true);
 
   if (!intake) { showDraftBanner(); return; }
+  // The page starts at its first question or error (autofocus), not where an earlier visit was scrolled.
+  if ("scrollRestoration" in history) history.scrollRestoration = "manual";
 
   var checkUrl = intake.dataset.checkUrl;
-  function saveDraft() {
-    store(INTAKE_KEY, {saved: Date.now(), action: intake.getAttribute("action"), title: intake.dataset.title, entries: entries(intake)});
+  // ``cutOff``: sent, and no page came back for it yet (the login had ended): restored after logging in.
+  function saveDraft(cutOff) {
+    store(INTAKE_KEY, {saved: Date.now(), action: intake.getAttribute("action"), title: intake.dataset.title,
+                       token: intake.dataset.draftToken || "", cutOff: cutOff === true, entries: entries(intake)});
   }
-  if (intake.dataset.fresh === "1") showDraftBanner(); else saveDraft();
+
+  // This very form already became a case (Back, or the browser's page cache, shows it again).
+  function registeredForm() {
+    var done = load(DONE_KEY), key = $('input[name="request_key"]', intake);
+    if (!done || !key || done.key !== key.value) return false;
+    banner.innerHTML = "";
+    var text = document.createElement("strong"), link = document.createElement("a");
+    text.textContent = "这份新办件已经登记，办件编号 " + done.caseNo + "。";
+    link.href = done.url;
+    link.textContent = "打开办件";
+    banner.append(text, " ", link);
+    banner.hidden = false;
+    $$("#register, .action-bar button", intake).forEach(function (b) { b.disabled = true; });
+    link.focus();
+    return true;
+  }
+
+  // Back to a fresh intake page right after 登记: say where the last one went.
+  function justRegistered() {
+    var done = load(DONE_KEY), how = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    if (!done || !how || how.type !== "back_forward" || Date.now() - done.at > 3600 * 1000) return;
+    var link = document.createElement("a");
+    link.href = done.url;
+    link.textContent = done.caseNo;
+    intake.reset();  // the browser may have put back choices of the registered form: this one is new
+    banner.innerHTML = "";
+    banner.append("上一份新办件已登记为 ", link, "（点击打开）；下面是一份新的空白表。");
+    banner.hidden = false;
+    window.scrollTo(0, 0);
+    link.focus();
+  }
+
+  // A refused 登记's page, loaded again (reload, Back): lay over it what was corrected here since.
+  function laterCorrections() {
+    var draft = load(INTAKE_KEY), token = intake.dataset.draftToken;
+    if (!token || !draft || draft.token !== token || draft.saved <= Number(intake.dataset.savedAt || 0)) return;
+    var lists = function () {  // what the questions, matters and materials follow
+      return JSON.stringify(entries(intake).filter(function (p) { return /^(q\.|g\.|matters$|kind$)/.test(p[0]); }));
+    };
+    var before = lists();
+    if (!refill(intake, draft.entries)) return;
+    var note = document.createElement("p");
+    note.className = "flash";
+    note.setAttribute("role", "status");
+    note.textContent = "已恢复您在本页改正的内容（重新载入不会丢失），请核对后再登记。";
+    intake.insertBefore(note, intake.firstChild);
+    if (lists() !== before) refresh();  // else the problems stay listed as the server gave them
+  }
+
+  window.addEventListener("pageshow", function (event) { if (event.persisted) registeredForm(); });
+  if (registeredForm()) return;
+  if (intake.dataset.fresh === "1") { showDraftBanner(); justRegistered(); } else { laterCorrections(); saveDraft(); }
 
   function fields() {
     return $$("input:not([type=hidden]), select, textarea, button#register", intake).filter(function (el) {
@@ -200,6 +158,27 @@
     var agent = $("#g-name", intake);
     return agent && agent.value.trim() === "" && from.name && from.name.indexOf("g.") === 0 &&
       next.name && next.name.indexOf("g.") === 0;
+  }
+
+  // A situation question decides which matters apply: Enter does not leave it unanswered.
+  function unanswered(el) {
+    var question = el.type === "radio" && el.closest("fieldset.question");
+    if (!question || $('input[type="radio"]:checked', question)) return false;
+    var count = $$('input[type="radio"]', question).length;
+    var note = $(".question-note", question);
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "field-error question-note";
+      note.setAttribute("role", "alert");
+      question.appendChild(note);
+    }
+    note.textContent = "请先回答本题：按数字键 1–" + Math.min(count, 9) + " 选择，再按 Enter 到下一题。";
+    return true;
+  }
+
+  function moveFrom(el) {
+    if (unanswered(el)) { el.focus(); return null; }
+    return moveNext(el);
   }
 
   function moveNext(el) {
@@ -244,20 +223,22 @@
     if (activeId && document.getElementById(activeId)) document.getElementById(activeId).focus();
   }
 
+  var answerUrl = "";  // the login page a refresh was sent to, with its ``next``
   function refresh() {
     var mine = ++sequence, body = new FormData(intake);
     body.set("action", "refresh");
     intake.classList.add("is-refreshing");
     pending = fetch(intake.getAttribute("action"), {method: "POST", body: body, credentials: "same-origin"})
       .then(function (answer) {
-        if (/\/login/.test(answer.url)) throw new Error("login");
+        if (/\/login/.test(answer.url)) { answerUrl = answer.url; throw new Error("login"); }
         return answer.text();
       })
       .then(function (html) { if (mine === sequence) swap(html); })
       .catch(function (error) {
-        saveDraft();
-        alert(error.message === "login" ? "登录已过期。填写的内容已保存在本机，请重新登录后在“新办件”页点“恢复填写”。"
-                                        : "无法连接服务器，清单没有更新；填写的内容仍在页面上。");
+        saveDraft(error.message === "login");
+        if (error.message !== "login") { alert("无法连接服务器，清单没有更新；填写的内容仍在页面上。"); return; }
+        alert("登录已过期。填写的内容已保存在本机，重新登录后回到这份新办件。");
+        location.href = answerUrl;
       })
       .then(function () { if (mine === sequence) { intake.classList.remove("is-refreshing"); pending = null; } });
   }
@@ -387,7 +368,7 @@
     if (/^g\./.test(event.target.name || "") && agentChanged()) refresh();
     saveDraft();
   });
-  intake.addEventListener("submit", saveDraft);
+  intake.addEventListener("submit", function () { saveDraft(true); });
 
   intake.addEventListener("keydown", function (event) {
     var t = event.target;
@@ -399,6 +380,10 @@
     }
     if (!/^(INPUT|SELECT)$/.test(t.tagName) || /^(submit|button|file)$/.test(t.type)) return;
     event.preventDefault();
+    enter(t);
+  });
+
+  function enter(t) {
     if (t.dataset.check) {
       // Move on at once (a card reader or a fast clerk types ahead); come back only if the
       // number is wrong and nothing has been typed in the next field yet.
@@ -409,9 +394,13 @@
       return;
     }
     if (t.hasAttribute("data-date")) normaliseDate(t);
-    var id = t.id;
-    settled(function () { moveNext(document.getElementById(id) || t); });
-  });
+    // Only the questions and matters wait for the lists (an answer may show the next question);
+    // elsewhere what comes next is already on the page, and text typed ahead (an input method's
+    // too, which sends no keys to hold) must find its field at once.
+    var part = $("#guide-part");
+    if (!typedAhead && (!pending || !(part && part.contains(t)))) { moveFrom(t); return; }
+    moveWhenSettled(t);
+  }
 
   var known = sources();
   $$("input[data-prefill]", intake).forEach(function (input) {

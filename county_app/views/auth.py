@@ -55,7 +55,8 @@ def login():
             if user.must_change_password:
                 return redirect(url_for("auth.password"))
             return redirect(_landing(user, target))
-    return render_template("auth/login.html", error=error, username=username, next=target or "")
+    return render_template("auth/login.html", error=error, username=username, next=target or "",
+                           expired=request.values.get("expired") == "1")
 
 
 def _landing(user, target=None):

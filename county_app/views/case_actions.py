@@ -1,7 +1,9 @@
 """The forms of the case page: materials, 受理 / 补正, 不予受理, results, suspension, 出件, 好差评.
 
 Each form posts the case version it was rendered with (hidden field
-``version``) and calls the same domain function as ``api/cases.py``. Success
+``version``) and a key of its own (``request_key``, new at every rendering),
+and calls the same domain function as ``api/cases.py``: a form sent twice
+(a double click) is carried out once and both answers are the success. Success
 redirects back to the case page with a message; a domain error (invalid
 value, wrong state, a stale version) shows the case page again with the
 message next to the form and what was typed still in it. A GET of an action
@@ -36,19 +38,21 @@ def material(case_no, code):
 
     def run():
         if status == "scanned" and form.get("source") == "folder":
-            return scans.attach_newest_scan(case_no, code, actor=user, expected_version=_version())
+            return scans.attach_newest_scan(case_no, code, actor=user, expected_version=_version(), request_key=_key())
         if status == "scanned":
             upload = request.files.get("scan")
             if upload is None or not upload.filename:
                 raise _invalid("scan", "请先选择要上传的扫描文件（PDF 或图片）")
             return scans.attach_scan(case_no, code, upload.stream, upload.filename, actor=user,
-                                     expected_version=_version())
-        return materials.log_material(case_no, code, status, actor=user, expected_version=_version(),
+                                     expected_version=_version(), request_key=_key())
+        return materials.log_material(case_no, code, status, actor=user, expected_version=_version(), request_key=_key(),
                                       copies=form.get("copies") or None, licence_no=form.get("licence_no"),
                                       note=form.get("note") or None, deferred_until=form.get("deferred_until"))
 
+    # Then the keyboard goes on to the next paper in the list; after an undo it stays on this one.
     return _act(case_no, f"m-{code}", run,
-                lambda entry: f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}")
+                lambda entry: f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}",
+                place={"row": code} if status == "missing" else {"after": code})
 
 
 @bp.route("/<case_no>/accept", methods=BOTH)
@@ -63,7 +67,7 @@ def accept(case_no):
         return _back(case_no)
     reason = request.form.get("override_reason")
     return _act(case_no, "override" if reason is not None else "accept",
-                lambda: workflow.accept_case(case_no, actor=current_user(), expected_version=_version(),
+                lambda: workflow.accept_case(case_no, actor=current_user(), expected_version=_version(), request_key=_key(),
                                              override_reason=reason),
                 lambda data: f"已受理，承诺办结日期 {data['due_date']}")
 
@@ -88,7 +92,7 @@ def reject(case_no):
                                focus="reject-refer-to")
         return render_case(case_no, typed=request.form, confirm_reject=True, focus="reject-confirm")
     return _act(case_no, "reject", lambda: workflow.reject_case(case_no, reason, actor=current_user(),
-                                                                 refer_to=refer_to, expected_version=_version()),
+                                                                 refer_to=refer_to, expected_version=_version(), request_key=_key()),
                 lambda data: "已不予受理，请打印不予受理通知书交申请人")
 
 
@@ -102,7 +106,7 @@ def result(case_no, matter):
     return _act(case_no, f"item-{matter}",
                 lambda: workflow.record_result(case_no, matter, form.get("outcome", ""), actor=current_user(),
                                                result_no=form.get("result_no", ""), note=form.get("note", ""),
-                                               expected_version=_version()),
+                                               expected_version=_version(), request_key=_key()),
                 lambda data: f"已录入办理结果；办件状态：{CASE_STATUSES[data['status']]}")
 
 
@@ -115,7 +119,7 @@ def suspend(case_no, matter):
     form = request.form
     return _act(case_no, f"item-{matter}",
                 lambda: workflow.suspend_item(case_no, matter, form.get("reason", ""), actor=current_user(),
-                                              note=form.get("note", ""), expected_version=_version()),
+                                              note=form.get("note", ""), expected_version=_version(), request_key=_key()),
                 lambda data: "已暂停计时")
 
 
@@ -126,7 +130,8 @@ def resume(case_no, matter):
     if request.method == "GET":
         return _back(case_no)
     return _act(case_no, f"item-{matter}",
-                lambda: workflow.resume_item(case_no, matter, actor=current_user(), expected_version=_version()),
+                lambda: workflow.resume_item(case_no, matter, actor=current_user(), expected_version=_version(),
+                                             request_key=_key()),
                 resumed)
 
 
@@ -148,7 +153,7 @@ def deliver(case_no):
     form = request.form
     return _act(case_no, "deliver",
                 lambda: workflow.deliver_case(case_no, form.get("method", ""), actor=current_user(),
-                                              tracking_no=form.get("tracking_no", ""), expected_version=_version()),
+                                              tracking_no=form.get("tracking_no", ""), expected_version=_version(), request_key=_key()),
                 lambda data: "已出件")
 
 
@@ -166,26 +171,34 @@ def evaluation(case_no):
                            typed=form, status=422)
     return _act(case_no, "evaluate",
                 lambda: workflow.evaluate_case(case_no, rating, actor=current_user(),
-                                               comment=form.get("comment", ""), expected_version=_version()),
+                                               comment=form.get("comment", ""), expected_version=_version(), request_key=_key()),
                 lambda data: f"已记录评价：{RATINGS[rating]}")
 
 
-def _act(case_no, form_id, run, done):
-    """Run a domain action; redirect with ``done(answer)`` as the message, or show the case with the error."""
+def _act(case_no, form_id, run, done, place=None):
+    """Run a domain action; redirect with ``done(answer)`` as the message, or show the case with the error.
+
+    ``place`` (query arguments of the case page) says where the keyboard goes next (``cases.show``).
+    """
     try:
         answer = run()
     except IntakeError as exc:
         if exc.code == "materials_missing":  # the case is now 待补正, committed with its notice
             flash(exc.message, "error")
-            return _back(case_no)
+            return _back(case_no, after="accept")  # the status and this message stay in view
         message = exc.message + (STALE_HINT if exc.code == "stale" else "")
         return render_case(case_no, problem=(form_id, message), typed=request.form, status=exc.status)
     flash(done(answer), "ok")
-    return _back(case_no)
+    return _back(case_no, **(place or {}))
 
 
-def _back(case_no):
-    return redirect(url_for("cases.show", case_no=case_no))
+def _back(case_no, **place):
+    return redirect(url_for("cases.show", case_no=case_no, **place))
+
+
+def _key():
+    """The key of the form as rendered (hidden ``request_key``): the same form posted twice is one change."""
+    return request.form.get("request_key") or None
 
 
 def _version():

@@ -5,6 +5,7 @@ Pages only: each reads through ``intake`` (``case_json``, ``find_cases``,
 API (see ``case_actions``). ``render_case`` is also how an action that failed
 shows the case again, with the error next to its form and the typed values kept.
 """
+import secrets
 from datetime import date
 from types import SimpleNamespace
 
@@ -44,6 +45,7 @@ def material_words():
         "dated": dated,
         "when": when,
         "notice_url": notice_url,
+        "new_request_key": lambda: secrets.token_urlsafe(16),
     }
 
 
@@ -135,8 +137,9 @@ def render_rectifications(failed=None, message="", typed="", done="", status=200
 @bp.get("/<case_no>")
 @requires("cases.view")
 def show(case_no):
-    """The case page."""
-    return render_case(case_no)
+    """The case page; ``?after=CODE`` (a paper just logged) or ``?row=CODE`` (one just undone) and
+    ``?after=accept`` (a refused 受理) say where the keyboard starts."""
+    return render_case(case_no, after=request.args.get("after"), row=request.args.get("row"))
 
 
 @bp.get("/<case_no>/scans/<sha256>")
@@ -163,10 +166,11 @@ def reveal(case_no):
 
 
 def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None, focus=None,
-                confirm_reject=False):
+                confirm_reject=False, after=None, row=None):
     """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values."""
     user = current_user()
     case = cases.get_case(case_no, actor=user)
+    registered = session.pop("intake_registered", None) == case.case_no  # just registered from the intake page
     data = case_json(case)
     failed = problem[0] if problem else None
     errors = {}
@@ -180,7 +184,8 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
         revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
         prints=printable_kinds(data["status"], data["notices"], data["events"]), newest_notice=_newest_notice(data),
         correction=_latest(data, "correction"), deferral_window=materials.deferral_window(date.today()),
-        focus=focus or (None if problem else _start(moves, rows, data)), clear_draft=session.pop("intake_registered", None) == case.case_no,
+        focus=focus or (None if problem else _start(moves, rows, data, after, row)), clear_draft=registered,
+        registered_key=session.pop("intake_registered_key", "") if registered else "",
         events=list(reversed(data["events"])),
         person=_people([case.registered_by] + [e["actor"] for e in data["events"]]
                        + [i["result"]["by"] for i in data["items"] if i["result"]]),
@@ -268,9 +273,21 @@ def _latest(data, kind):
     return found[-1] if found else None
 
 
-def _start(moves, rows, data):
-    """Where the keyboard starts: the first material not yet supplied, else the next step of the case."""
+def _start(moves, rows, data, after=None, at=None):
+    """Where the keyboard starts: after a refused 受理 the correction notice (at the top, with the
+    status and the message); a paper just undone; the next paper after the one just logged that
+    is not yet supplied, in the list's order (optional ones too); else the first 必要 paper not yet
+    supplied, else the next step of the case."""
+    if after == "accept" and data["status"] == "correction":
+        return "print-correction"
     if moves.accept:
+        codes = [row["code"] for row in rows]
+        if at in codes and rows[codes.index(at)]["actions"]:
+            return f"m-{at}"
+        later = rows[codes.index(after) + 1:] if after in codes else []
+        for row in later:
+            if row["actions"] and not row["satisfied"]:
+                return f"m-{row['code']}"
         for row in rows:
             if row["actions"] and row["required"] and not row["satisfied"]:
                 return f"m-{row['code']}"

@@ -5,20 +5,25 @@ The page is one HTML form that always posts back here. ``action=refresh``
 with the questions, matters, materials and form fields that the answers so
 far call for — and the applicant's kind and the agent section, which decide
 the materials that hinge on them (材料 适用条件) — keeping everything typed; ``action=register`` calls
-``cases.register_case`` and goes to the case page, or re-renders with each
-error next to its field. ``intake.js`` does the refresh in the background and
-checks ID numbers through ``/intake/check``; the page works without it.
+``cases.register_case`` and goes to the case page, or — refused — keeps what
+was posted as a draft (``intake/drafts.py``) and redirects to
+``GET /intake/new?draft=TOKEN``, which shows it with each error next to its
+field: reloading or coming Back never posts old values again. The form's
+``request_key`` makes one form one case, however often it is sent.
+``intake.js`` does the refresh in the background and checks ID numbers
+through ``/intake/check``; the page works without it.
 """
 from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import MultiDict
 
 from ..api.errors import capped
 from ..catalogue import query, vocabulary
 from ..catalogue.merging import filled_in
 from ..guard import current_user, requires
 from ..identity import IdentityError, check_credit_code, check_id_number, check_phone
-from ..intake import cases
+from ..intake import cases, drafts
 from ..intake.errors import Conflict, Invalid, NotFound
 from ..intake.facts import agent_named, case_facts
 from ..intake.forms import prefill
@@ -49,7 +54,10 @@ CHECKS = {"id_number": check_id_number, "credit_code": check_credit_code, "phone
 @bp.get("/new")
 @requires("cases.handle")
 def new():
-    """The bundle picker (``?q=`` pinyin search), or the empty intake form for ``?bundle=`` / ``?matters=``."""
+    """The bundle picker (``?q=`` pinyin search), the empty intake form for ``?bundle=`` / ``?matters=``,
+    or a refused registration's form with its problems (``?draft=``)."""
+    if "draft" in request.args:
+        return _draft(request.args["draft"])
     bundle, singles = request.args.get("bundle", "").strip(), request.args.getlist("matters")
     if not bundle and not singles:
         q = search_text(request.args.get("q"))
@@ -68,24 +76,52 @@ def submit():
     if request.form.get("action") != "register":
         return _render(state)
     try:  # which matters the ticks choose, and only their fields (register_case checks all again)
-        guide = _guide(state)[0]
+        guide, applicable, _problems = _guide(state)
     except (Invalid, NotFound):
         pass
     else:
+        changed = _unseen_matters(state, applicable)
+        if changed:  # the answers were changed with the 登记 itself (no JavaScript): show the new list first
+            return _refused(state, [{"field": "matters", "message": changed}], "办理事项随回答有变化，请核对后再登记")
         codes = {f.code for f in guide.fields}
         state.parked.update({code: v for code, v in state.values.items() if code not in codes})
         state.values = {code: v for code, v in state.values.items() if code in codes}
+    user = current_user()
     try:
         case = cases.register_case(bundle=state.bundle or None, matters=state.chosen_or_none(),
                                    answers=state.answers, applicant=state.applicant(), agent=state.agent(),
-                                   form=state.values, actor=current_user())
+                                   form=state.values, actor=user, request_key=state.request_key)
     except Invalid as exc:
-        return _render(state, problems=exc.details or [{"field": "bundle", "message": exc.message}],
-                       message=exc.message, status=422)
+        return _refused(state, exc.details or [{"field": "bundle", "message": exc.message}], exc.message)
     except (Conflict, NotFound) as exc:
-        return _render(state, message=exc.message, status=exc.status)
-    session["intake_registered"] = case.case_no  # the case page clears the browser's draft
+        return _refused(state, [], exc.message)
+    drafts.registered(state.draft, user, case.case_no)
+    # the case page clears the browser's draft and notes which form became this case
+    session["intake_registered"] = case.case_no
+    session["intake_registered_key"] = state.request_key or ""
     return redirect(url_for("cases.show", case_no=case.case_no))
+
+
+def _refused(state, problems, message):
+    """Keep the posted form as a draft with its problems and redirect to its page (redirect-after-post)."""
+    typed = [(key, value) for key, value in request.form.items(multi=True)
+             if key not in ("csrf_token", "action", "draft")]
+    token = drafts.save(current_user(), typed, problems, message, token=state.draft)
+    return redirect(url_for("intake.new", draft=token), 303)
+
+
+def _draft(token):
+    """The page of a refused registration: the form as posted and its problems; once registered, where it went."""
+    saved = drafts.load(token, current_user())
+    if saved is None:
+        flash("这份没有登记的填写内容已不在（超过 12 小时，或不是您填写的），请重新选择一件事", "error")
+        return redirect(url_for("intake.new"))
+    if saved["case_no"]:
+        return render_template("intake/registered.html", case_no=saved["case_no"])
+    state = IntakeState.from_form(MultiDict(saved["pairs"]))
+    state.draft = token
+    return _render(state, problems=saved["problems"], message=saved["message"],
+                   saved_at=int(saved["saved_at"].timestamp() * 1000))
 
 
 @bp.post("/check")
@@ -107,7 +143,7 @@ class IntakeState:
     """What the clerk has typed so far, read from the form (or the query string of a new page)."""
 
     def __init__(self, bundle="", singles=(), answers=None, offered=None, ticked=(), kind=None,
-                 person=None, company=None, agent=None, values=None, parked=None):
+                 person=None, company=None, agent=None, values=None, parked=None, request_key=None, draft=None):
         self.bundle, self.singles = bundle, [code for code in dict.fromkeys(singles) if code]
         self.answers = answers or {}
         self.offered, self.ticked = offered, list(ticked)  # offered None: a new page, tick every matter
@@ -117,6 +153,7 @@ class IntakeState:
         # values of fields no longer on the form (their matter unticked), kept in case it comes back
         self.parked = parked or {}
         self.chosen = None
+        self.request_key, self.draft = request_key, draft  # this form's key (one form, one case); its draft
 
     @classmethod
     def from_form(cls, form):
@@ -131,11 +168,14 @@ class IntakeState:
                 parked[key[5:]] = items if len(items) > 1 else items[0]
         return cls(bundle=form.get("bundle", "").strip(), singles=form.getlist("single"),
                    answers={key[2:]: form[key] for key in form if key.startswith("q.") and form[key]},
-                   offered=form.getlist("offered"), ticked=form.getlist("matters"),
+                   # absent (a form made elsewhere): the matters shown are not known
+                   offered=[code for code in form.getlist("offered") if code] if "offered" in form else None,
+                   ticked=form.getlist("matters"),
                    kind=form.get("kind") or None,
                    person={key: form.get(f"p.{key}", "") for key in PERSON_KEYS},
                    company={key: form.get(f"c.{key}", "") for key in COMPANY_KEYS},
-                   agent={key: form.get(f"g.{key}", "") for key in AGENT_KEYS}, values=values, parked=parked)
+                   agent={key: form.get(f"g.{key}", "") for key in AGENT_KEYS}, values=values, parked=parked,
+                   request_key=form.get("request_key") or None, draft=form.get("draft") or None)
 
     def applicant(self):
         """The applicant dict for ``register_case``."""
@@ -157,6 +197,22 @@ class IntakeState:
                           agent=self.agent() is not None)
 
 
+def _unseen_matters(state, applicable):
+    """What changed between the matters the page showed (``offered``) and those the answers now make
+    applicable, in words; "" when the clerk saw the list as it is. No matter is added or dropped unseen."""
+    if not state.bundle or state.offered is None:
+        return ""
+    now = {m.code: m.name for m in applicable}
+    added = [name for code, name in now.items() if code not in state.offered]
+    dropped = [code for code in state.offered if code not in now]
+    if not added and not dropped:
+        return ""
+    names = {m.code: m.name for m in query.get_bundle(state.bundle).members} if dropped else {}
+    parts = (["新增 " + "、".join(added)] if added else []) + (
+        ["不再办理 " + "、".join(names.get(code, code) for code in dropped)] if dropped else [])
+    return "按现在的回答，办理事项" + "；".join(parts) + "。请核对事项和材料后再按「登记」"
+
+
 def _guide(state):
     """The guide for the state, with the matters to register chosen; gives (guide, all applicable, problems)."""
     facts = state.facts()
@@ -176,7 +232,7 @@ def _guide(state):
         return preview, preview.matters, exc.details
 
 
-def _render(state, problems=(), message="", status=200, fresh=False):
+def _render(state, problems=(), message="", status=200, fresh=False, saved_at=None):
     """The intake page for ``state``; ``problems`` ({"field", "message"}) shown next to their fields."""
     version = query.current_version()
     if version is None:
@@ -211,7 +267,7 @@ def _render(state, problems=(), message="", status=200, fresh=False):
         prefill_hints=_prefill_hints(guide.fields),
         parked={code: value for code, value in typed.items() if code not in codes and value},
         print_url=_print_url(state, guide), id_facts=_facts(state), unlisted=total - len(problems),
-        focus=_focus(summary, questions), fresh=fresh), status
+        focus=_focus(summary, questions), fresh=fresh, saved_at=saved_at), status
 
 
 @bp.context_processor
