@@ -27,10 +27,14 @@ VERSIONS = sorted(path.stem for path in FIXTURES.glob("*.sqlite3"))
 CURRENT = migrations.MIGRATIONS[-1][0]
 
 
-def test_a_fixture_for_every_version_but_the_ones_never_released():
+# Migrations that came in one commit with the next: no program ever had them as its newest.
+NEVER_NEWEST = {"0003_case_item_department_index", "0009_case_event_request_key"}
+
+
+def test_a_fixture_for_every_earlier_version_but_the_ones_never_released():
     names = [name for name, _ in migrations.MIGRATIONS]
-    # 0003 came in one commit with 0004: no program ever had 0003 as its newest migration.
-    assert set(names) - set(VERSIONS) <= {"0003_case_item_department_index"}
+    # the newest is today's schema (a fresh init); each earlier one has a database made by its own code
+    assert set(names[:-1]) - set(VERSIONS) <= NEVER_NEWEST
     assert set(VERSIONS) <= set(names)
 
 
