@@ -9,11 +9,11 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from . import models, paths
 from .db import db
-from .intake import records
+from .intake import namesearch, numbers, records
 
 
 class _User0001(models.BaseModel):
@@ -56,6 +56,43 @@ class _Material0001(models.BaseModel):
         indexes = ((("catalogue", "code"), False),)
 
 
+class _Case0002(models.BaseModel):
+    """``case_record`` as 0002 built it; 0007 added the agent's phone and the reversed number."""
+
+    case_no = CharField(max_length=32, unique=True)
+    catalogue = ForeignKeyField(models.CatalogueVersion, backref="+", on_delete="RESTRICT")
+    bundle_code = CharField(max_length=40, null=True)
+    bundle_name = CharField(default="")
+    status = CharField(max_length=16, index=True)
+    version = IntegerField(default=1)
+    applicant_kind = CharField(max_length=8)
+    applicant_name = CharField(max_length=200, index=True)
+    id_number = CharField(max_length=18, null=True, index=True)
+    credit_code = CharField(max_length=18, null=True, index=True)
+    legal_representative = CharField(default="")
+    phone = CharField(max_length=11, index=True)
+    address = TextField(default="")
+    agent = TextField(default="")
+    answers = TextField(default="{}")
+    form = TextField(default="{}")
+    id_fields = TextField(default="[]")
+    registered_at = DateTimeField(default=models.utcnow)
+    registered_on = DateField(index=True)
+    registered_by = CharField()
+    accepted_on = DateField(null=True)
+    due_date = DateField(null=True, index=True)
+    due_complete = BooleanField(default=True)
+    correction_count = IntegerField(default=0)
+    rejected_reason = TextField(default="")
+    concluded_at = DateTimeField(null=True)
+    delivered_at = DateTimeField(null=True)
+    delivery_method = CharField(max_length=8, null=True)
+    tracking_no = CharField(default="")
+
+    class Meta:
+        table_name = "case_record"
+
+
 _ADDED_BY_0005 = (models.LoginSession, models.LoginThrottle)
 _FROZEN_0001 = {models.User: _User0001, models.MaterialRow: _Material0001}
 
@@ -68,7 +105,8 @@ def _initial(database):
 def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
-    database.create_tables([model for model in records.MODELS if model is not records.CaseItem])
+    database.create_tables([_Case0002 if model is records.Case else model for model in records.MODELS
+                            if model not in (records.CaseItem, records.CaseNameGram)])
     for statement in _CASE_ITEM_0002:
         database.execute_sql(statement)
 
@@ -127,6 +165,36 @@ def _material_conditions(database):
     database.execute_sql('ALTER TABLE "material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
 
 
+def _case_search(database):
+    # Searches by the agent's phone, the last digits of the case number and any part of a name
+    # (lists.py, namesearch.py): two indexed columns and the bigram table, built for the cases
+    # registered before. The bigrams go through a temporary table and are inserted sorted: in
+    # key order the table is written page after page instead of all over the file.
+    database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "agent_phone" VARCHAR(11) NOT NULL DEFAULT \'\'')
+    database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "case_no_reversed" VARCHAR(32) NOT NULL '
+                         'DEFAULT \'\'')
+    database.execute_sql('CREATE TEMP TABLE "grams_0007" ("gram" TEXT NOT NULL, "case_id" INTEGER NOT NULL)')
+    reader = database.connection().cursor()  # a cursor of its own: the writes below must not reset it
+    reader.execute('SELECT "id", "case_no", "applicant_name", "agent" FROM "case_record"')
+    writer = database.connection().cursor()
+    while True:
+        rows = reader.fetchmany(5000)
+        if not rows:
+            break
+        writer.executemany('UPDATE "case_record" SET "agent_phone" = ?, "case_no_reversed" = ? WHERE "id" = ?',
+                           [(namesearch.agent_phone(agent), numbers.reversed_number(case_no), case_id)
+                            for case_id, case_no, _name, agent in rows])
+        writer.executemany('INSERT INTO "grams_0007" VALUES (?, ?)',
+                           [(gram, case_id) for case_id, _no, name, agent in rows
+                            for gram in namesearch.case_grams(name, namesearch.agent_name(agent))])
+    database.create_tables([records.CaseNameGram])
+    database.execute_sql('INSERT INTO "case_name_gram" ("gram", "case_id") '
+                         'SELECT DISTINCT "gram", "case_id" FROM "grams_0007" ORDER BY "gram", "case_id"')
+    database.execute_sql('DROP TABLE "grams_0007"')
+    database.execute_sql('CREATE INDEX "case_record_agent_phone" ON "case_record" ("agent_phone")')
+    database.execute_sql('CREATE INDEX "case_record_case_no_reversed" ON "case_record" ("case_no_reversed")')
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -134,6 +202,7 @@ MIGRATIONS = [
     ("0004_receipt_at_registration", _receipts),
     ("0005_login_sessions", _login_sessions),
     ("0006_material_conditions", _material_conditions),
+    ("0007_case_search", _case_search),
 ]
 
 

@@ -8,15 +8,20 @@ Every change of a case goes through ``events.transition``, which bumps
 ``Case.version`` (optimistic concurrency) and writes one ``CaseEvent``.
 
 Indexes serve the searches of the window and the lists: case number (unique),
-ID number, credit code and phone (exact), applicant name (prefix, as a range
-``name >= q AND name < q + U+10FFFF`` so that both SQLite and PostgreSQL use
-the index), status, due dates; items by department and case (what a
-department user may see). Full ID numbers are stored (the case page can
-reveal them, logged); lists and searches only ever show them masked.
+its reversal (the last digits typed, as a prefix range), ID number, credit
+code, phone and the agent's phone (exact), applicant name (prefix, as a
+range ``name >= q AND name < q + U+10FFFF`` so that both SQLite and
+PostgreSQL use the index), any two consecutive characters of the
+applicant's or agent's name (``CaseNameGram``), status, due dates; items
+by department and case (what a department user may see). Full ID numbers
+are stored (the case page can reveal them, logged); lists and searches only
+ever show them masked.
 """
 from peewee import (
+    SQL,
     BooleanField,
     CharField,
+    CompositeKey,
     DateField,
     DateTimeField,
     ForeignKeyField,
@@ -65,9 +70,28 @@ class Case(BaseModel):
     delivered_at = DateTimeField(null=True)
     delivery_method = CharField(max_length=8, null=True)  # "window" | "mail"
     tracking_no = CharField(default="")
+    # For the searches (lists.py); added by migration 0007, hence last and with SQL defaults.
+    agent_phone = CharField(max_length=11, default="", index=True, constraints=[SQL("DEFAULT ''")])
+    case_no_reversed = CharField(max_length=32, default="", index=True, constraints=[SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "case_record"  # "case" is an SQL keyword
+
+
+class CaseNameGram(BaseModel):
+    """Two consecutive characters of the applicant's or agent's name of a case (``namesearch``).
+
+    Keyed (gram, case) without a rowid: a search reads one gram's cases
+    newest first from the key alone. Written with the case, never changed
+    (a case's names are not edited, nor cases deleted).
+    """
+    gram = CharField(max_length=2)
+    case = ForeignKeyField(Case, on_delete="CASCADE", index=False)
+
+    class Meta:
+        table_name = "case_name_gram"
+        primary_key = CompositeKey("gram", "case")
+        without_rowid = True
 
 
 class CaseItem(BaseModel):
@@ -251,6 +275,7 @@ _MATERIAL_ENTRY = Prepared(lambda case_id, code: CaseMaterial.select()
 MODELS = [
     CaseNumberCounter,
     Case,
+    CaseNameGram,
     CaseItem,
     Suspension,
     Scan,

@@ -13,7 +13,7 @@ from flask import Blueprint, render_template, request, session
 from ..catalogue import vocabulary
 from ..guard import current_user, requires
 from ..integers import MAX_PAGE, NumberError, whole_number
-from ..intake import cases, materials, outcomes
+from ..intake import cases, materials, namesearch, outcomes
 from ..intake.casejson import case_json
 from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
@@ -81,7 +81,8 @@ def notice_url(case_no, kind, material=None):
 @bp.get("")
 @requires("cases.view")
 def index():
-    """办件查询: search by case number, name, ID number or phone; tabs by status; ``?today=1`` 今日办件."""
+    """办件查询: search by case number or its last digits, any part of a name, ID number or phone; tabs by status;
+    ``?today=1`` 今日办件."""
     q, status = search_text(request.args.get("q")), request.args.get("status", "")
     found, problem = {"items": [], "has_more": False, "page": 1}, ""
     if request.args.get("today"):
@@ -92,6 +93,7 @@ def index():
         except Invalid as exc:
             problem = exc.message
     return render_template("cases/list.html", q=q, status=status, found=found, problem=problem,
+                           scan_limit=namesearch.SCAN_LIMIT,
                            tabs=LIST_TABS, showing_today=bool(request.args.get("today"))), 400 if problem else 200
 
 
