@@ -168,7 +168,8 @@ def _material_conditions(database):
 def _case_search(database):
     # Searches by the agent's phone, the last digits of the case number and any part of a name
     # (lists.py, namesearch.py): two indexed columns and the bigram table, built for the cases
-    # registered before. The bigrams go through a temporary table and are inserted sorted: in
+    # registered before; the bigrams also find a name by its first character, as the index on
+    # the applicant's name did. The bigrams go through a temporary table and are inserted sorted: in
     # key order the table is written page after page instead of all over the file.
     database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "agent_phone" VARCHAR(11) NOT NULL DEFAULT \'\'')
     database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "case_no_reversed" VARCHAR(32) NOT NULL '
@@ -193,6 +194,7 @@ def _case_search(database):
     database.execute_sql('DROP TABLE "grams_0007"')
     database.execute_sql('CREATE INDEX "case_record_agent_phone" ON "case_record" ("agent_phone")')
     database.execute_sql('CREATE INDEX "case_record_case_no_reversed" ON "case_record" ("case_no_reversed")')
+    database.execute_sql('DROP INDEX "case_record_applicant_name"')  # a name's start is a bigram now
 
 
 MIGRATIONS = [

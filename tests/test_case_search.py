@@ -67,7 +67,8 @@ def test_a_clerk_finds_a_case_by_any_part_of_a_name_the_agent_s_phone_and_the_la
     assert numbers_found(clerk, "小红") == [retiree]
     assert numbers_found(clerk, "建国") == [retiree]
     assert numbers_found(clerk, "王建国") == [retiree]
-    assert numbers_found(clerk, "王") == [retiree]  # one character: the start of the applicant's name, as before
+    assert numbers_found(clerk, "王") == [retiree]  # one character: a name's first, as before
+    assert numbers_found(clerk, "李") == [baby] and numbers_found(clerk, "^李") == [baby]
     # the last digits of the case number (four or more), and the number or its start as before
     assert numbers_found(clerk, baby[-4:]) == [baby]
     assert numbers_found(clerk, baby[-9:]) == [baby]
@@ -121,6 +122,8 @@ def test_every_part_of_two_characters_or_more_of_a_stored_name_finds_the_case(wi
         case = cases.register_case(**newborn(applicant={**newborn()["applicant"], "name": applicant},
                                              agent={"name": agent, "id_number": FATHER_ID, "relation": "亲属"}), actor="li")
     for name in (case.applicant_name, agent.strip()):
+        first = namesearch.search_key(name)[:1]
+        assert case.case_no in [row["case_no"] for row in cases.find_cases(first, per_page=100, actor="test")["items"]]
         for start in range(len(name)):
             for end in range(start + 2, len(name) + 1):
                 part = name[start:end]
@@ -154,18 +157,22 @@ def test_two_common_characters_read_a_bounded_number_of_index_entries(window_db,
         add(f"安澜有限公司{n}")  # 安澜, 公司 and 有限 common
         add(f"公司安{n}")  # 司安 common
     decoy = add("安澜公司安")  # every bigram of 公司安澜, but not the text
-    read = []
-    original = namesearch._cases
-    monkeypatch.setattr(namesearch, "_cases", lambda ids, extra: read.append(len(ids)) or original(ids, extra))
+    read = []  # cases read: their names checked, or a page of them fetched
+    names, rows = namesearch._names, namesearch._cases
+    monkeypatch.setattr(namesearch, "_names", lambda ids, extra: read.append(len(ids)) or names(ids, extra))
+    monkeypatch.setattr(namesearch, "_cases", lambda ids: read.append(len(ids)) or rows(ids))
 
     first = cases.find_cases("有限", actor="test")
     assert len(first["items"]) == 20 and first["has_more"] and not first["limited"]
-    assert sum(read) <= 20 + namesearch._CHUNK + 1  # a page of candidates, not every case holding 有限
+    assert sum(read) == 21  # a page and one more, not every case holding 有限
     last = cases.find_cases("有限", page=2, actor="test")
     assert last["limited"] and not last["has_more"] and len(last["items"]) == 10  # 30 read, 20 on page 1
     read.clear()
     beyond = cases.find_cases("公司安澜", actor="test")
-    assert beyond["items"] == [] and beyond["limited"] and sum(read) <= 30  # the decoy read and refused
+    assert beyond["items"] == [] and beyond["limited"] and sum(read) == 1  # the decoy read and refused
+    read.clear()
+    first = cases.find_cases("安", status="accepted", actor="test")  # 安 starts 41 names, none accepted
+    assert first["items"] == [] and first["limited"] and sum(read) <= 30
     monkeypatch.setattr(namesearch, "SCAN_LIMIT", 2000)
     monkeypatch.setattr(namesearch, "_WALKS", [namesearch._walk_query(n) for n in range(namesearch.CHECKED_GRAMS)])
     whole = cases.find_cases("公司安澜", actor="test")
@@ -199,6 +206,7 @@ def test_cases_registered_before_0007_are_found_after_it(data_dir, seeded_app):
                           'DROP INDEX "case_record_case_no_reversed"',
                           'ALTER TABLE "case_record" DROP COLUMN "agent_phone"',
                           'ALTER TABLE "case_record" DROP COLUMN "case_no_reversed"',
+                          'CREATE INDEX "case_record_applicant_name" ON "case_record" ("applicant_name")',
                           'DELETE FROM "schema_migration" WHERE "name" = \'0007_case_search\''):
             db.execute_sql(statement)
     report = initialise(data_dir)

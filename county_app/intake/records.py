@@ -9,11 +9,10 @@ Every change of a case goes through ``events.transition``, which bumps
 
 Indexes serve the searches of the window and the lists: case number (unique),
 its reversal (the last digits typed, as a prefix range), ID number, credit
-code, phone and the agent's phone (exact), applicant name (prefix, as a
-range ``name >= q AND name < q + U+10FFFF`` so that both SQLite and
-PostgreSQL use the index), any two consecutive characters of the
-applicant's or agent's name (``CaseNameGram``), status, due dates; items
-by department and case (what a department user may see). Full ID numbers
+code, phone and the agent's phone (exact), any two consecutive characters
+of the applicant's or agent's name and its first character
+(``CaseNameGram``), status, due dates; items by department and case (what
+a department user may see). Full ID numbers
 are stored (the case page can reveal them, logged); lists and searches only
 ever show them masked.
 """
@@ -48,7 +47,7 @@ class Case(BaseModel):
     version = IntegerField(default=1)  # bumped by every change (events.transition)
     # applicant: a person (id_number) or a company (credit_code)
     applicant_kind = CharField(max_length=8)  # "person" | "company"
-    applicant_name = CharField(max_length=200, index=True)
+    applicant_name = CharField(max_length=200)  # found by CaseNameGram (its index went in 0007)
     id_number = CharField(max_length=18, null=True, index=True)
     credit_code = CharField(max_length=18, null=True, index=True)
     legal_representative = CharField(default="")
