@@ -230,3 +230,20 @@ def test_cases_registered_before_0007_are_found_after_it(data_dir, seeded_app):
         assert numbers("小红") == [retiree] and numbers(DAUGHTER_PHONE) == [retiree] and numbers("建国") == [retiree]
         assert numbers(baby[-6:]) == [baby] and numbers("李娜") == [baby] and numbers(PHONE) == [baby]
         assert Case.get(Case.case_no == retiree).agent_phone == DAUGHTER_PHONE
+
+
+def test_the_page_says_when_the_characters_were_too_common(clerk, monkeypatch):
+    monkeypatch.setattr(namesearch, "SCAN_LIMIT", 3)
+    monkeypatch.setattr(namesearch, "_WALKS", [namesearch._walk_query(n) for n in range(namesearch.CHECKED_GRAMS)])
+    for n in range(5):
+        register(clerk, **newborn(applicant={**newborn()["applicant"], "name": f"李娜{n}"}))
+
+    def page(q):
+        request = urllib.request.Request(clerk.base + "/cases?" + urllib.parse.urlencode({"q": q}),
+                                         headers={"Authorization": f"Bearer {clerk.token}"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.read().decode()
+
+    assert "“李娜”过于常见，只在含这些字的最近 3 件办件中查找" in page("李娜")  # found 3 of 5
+    assert found(clerk, "李娜")["limited"] and len(found(clerk, "李娜")["items"]) == 3
+    assert "过于常见" not in page("李娜4") and numbers_found(clerk, "娜4")
