@@ -170,6 +170,12 @@ def test_two_common_characters_read_a_bounded_number_of_index_entries(window_db,
     read.clear()
     beyond = cases.find_cases("公司安澜", actor="test")
     assert beyond["items"] == [] and beyond["limited"] and sum(read) == 1  # the decoy read and refused
+    counted = []
+    count = namesearch._count
+    monkeypatch.setattr(namesearch, "_count", lambda gram, limit: counted.append(gram) or count(gram, limit))
+    pasted = "安澜县老赵面馆有限公司第一分店厨房用品批发部" * 9  # 198 characters
+    assert cases.find_cases(pasted, actor="test")["items"] == []
+    assert len(set(counted)) <= namesearch.COUNTED_GRAMS and len(counted) <= 2 * namesearch.COUNTED_GRAMS + 1
     read.clear()
     first = cases.find_cases("安", status="accepted", actor="test")  # 安 starts 41 names, none accepted
     assert first["items"] == [] and first["limited"] and sum(read) <= 30

@@ -33,6 +33,7 @@ from .records import Case, CaseNameGram
 SCAN_LIMIT = 2000  # newest cases of the rarest bigram a search reads at most
 PROBE_LIMIT = 200  # keys read to tell a rare bigram from a common one
 CHECKED_GRAMS = 4  # bigrams checked by the index; the text check covers any others
+COUNTED_GRAMS = 8  # bigrams of a long text counted to find the rarest, spread over the text
 _CHUNK = 32  # candidate cases read per query
 START = "^"  # the mark before a name's first character; search_key drops it from what is typed
 _DROPPED = dict.fromkeys(map(ord, " \t\n\r\u3000" + START))
@@ -94,7 +95,7 @@ def find(text, offset, count, extra=None):
     and only the newest ``SCAN_LIMIT`` cases of the rarest were read.
     """
     key = _looked_for(text)
-    driver, others = _plan(sorted(grams(key)))
+    driver, others = _plan(_spread(key))
     exact = not others and len(key) == 2 and extra is None  # a bigram's cases are the answer itself
     wanted = offset + count
     want = min(SCAN_LIMIT, wanted + (0 if exact else _CHUNK)) if extra is None else SCAN_LIMIT
@@ -122,6 +123,16 @@ def _matching(ids, key, extra, wanted):
                 if len(matches) >= wanted:
                     return matches
     return matches
+
+
+def _spread(key):
+    """Up to COUNTED_GRAMS distinct bigrams of ``key``, spread over it: a pasted company name of
+    30 characters is narrowed by its distinctive middle as well, at a bounded cost."""
+    ordered = list(dict.fromkeys(key[i:i + 2] for i in range(len(key) - 1)))
+    if len(ordered) <= COUNTED_GRAMS:
+        return ordered
+    step = (len(ordered) - 1) / (COUNTED_GRAMS - 1)
+    return list(dict.fromkeys(ordered[round(n * step)] for n in range(COUNTED_GRAMS)))
 
 
 def _plan(bigrams):

@@ -84,9 +84,9 @@ def index():
     """办件查询: search by case number or its last digits, any part of a name, ID number or phone; tabs by status;
     ``?today=1`` 今日办件."""
     q, status = search_text(request.args.get("q")), request.args.get("status", "")
-    found, problem = {"items": [], "has_more": False, "page": 1}, ""
+    found, problem = {"items": [], "has_more": False, "page": 1, "limited": False}, ""
     if request.args.get("today"):
-        found = {"items": today(actor=current_user()), "has_more": False, "page": 1}
+        found = {"items": today(actor=current_user()), "has_more": False, "page": 1, "limited": False}
     else:
         try:
             found = find_cases(q, status or None, page=page_number(request.args.get("page")), actor=current_user())
