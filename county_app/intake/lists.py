@@ -223,10 +223,11 @@ def _next_dues(case_ids):
     dues = {}
     for start in range(0, len(case_ids), _DUES_CHUNK):
         chunk = case_ids[start:start + _DUES_CHUNK]
-        for case_id, status, due in _DUES.rows(*chunk, *[None] * (_DUES_CHUNK - len(chunk))):
+        # unconverted: ISO dates compare as the dates do, and only the earliest is converted
+        for case_id, status, due in _DUES.raw_rows(*chunk, *[None] * (_DUES_CHUNK - len(chunk))):
             if status == "pending" and due is not None and (case_id not in dues or due < dues[case_id]):
                 dues[case_id] = due
-    return dues
+    return {case_id: CaseItem.due_date.python_value(due) for case_id, due in dues.items()}
 
 
 _DUES_CHUNK = 20  # cases per query: a page of results in one

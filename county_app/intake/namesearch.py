@@ -170,18 +170,26 @@ def _cases(ids):
 
 
 def _walk_query(checked):
-    """Cases holding the first bigram and ``checked`` others, newest first: values driver, others…, limit."""
+    """Cases holding the first bigram and ``checked`` others, newest first: values driver, others…, limit.
+
+    The window is a floor on the case id (the SCAN_LIMIT-th newest case of the
+    driver, read once from the key), so the walk itself runs down the key in
+    the order asked and stops at ``limit``: a limit on a subquery instead
+    made SQLite read and sort the whole window every time.
+    """
     def build(driver, *rest):
         *others, limit = rest
-        window = (CaseNameGram.select(CaseNameGram.case.alias("case_id"))
-                  .where(CaseNameGram.gram == driver)
-                  .order_by(CaseNameGram.case.desc()).limit(SCAN_LIMIT).alias("walk"))
-        query = Select(from_list=[window], columns=[window.c.case_id])
+        window = CaseNameGram.alias("window")
+        newest = (window.select(window.case.alias("case_id")).where(window.gram == driver)
+                  .order_by(window.case.desc()).limit(SCAN_LIMIT).alias("newest"))
+        floor = Select(from_list=[newest], columns=[fn.MIN(newest.c.case_id)])
+        query = CaseNameGram.select(CaseNameGram.case).where(
+            (CaseNameGram.gram == driver) & (CaseNameGram.case >= floor))
         for n, gram in enumerate(others):
             other = CaseNameGram.alias(f"g{n}")
             query = query.where(fn.EXISTS(other.select(SQL("1")).where(
-                (other.gram == gram) & (other.case == window.c.case_id))))
-        return query.order_by(window.c.case_id.desc()).limit(limit).bind(db).tuples()
+                (other.gram == gram) & (other.case == CaseNameGram.case))))
+        return query.order_by(CaseNameGram.case.desc()).limit(limit).tuples()
     return Prepared(build, arity=checked + 2)
 
 
