@@ -25,7 +25,7 @@ from ..integers import MAX_PAGE, NumberError, whole_number
 from ..prepared import Prepared
 from ..text import shown
 from . import namesearch, numbers, visibility
-from .casejson import DUE_SOON_DAYS, iso_day, summary_json
+from .casejson import DUE_SOON_DAYS, SUMMARY_COLUMNS, iso_day, summary_json
 from .errors import Invalid
 from .records import Case, CaseItem
 from .statuses import CASE_STATUSES
@@ -102,8 +102,8 @@ def _search_query(kind, values, status=None, department=None, limit=None, offset
     if kind in _BY_IDS:
         ids = _search_query_rows(Case.select(Case.id), kind, values, status, department)
         ids = ids if limit is None else ids.limit(limit).offset(offset)
-        return Case.select().where(Case.id.in_(ids)).order_by(Case.id.desc())
-    query = _search_query_rows(Case.select(), kind, values, status, department)
+        return Case.select(*SUMMARY_COLUMNS).where(Case.id.in_(ids)).order_by(Case.id.desc())
+    query = _search_query_rows(Case.select(*SUMMARY_COLUMNS), kind, values, status, department)
     return query if limit is None else query.limit(limit).offset(offset)
 
 

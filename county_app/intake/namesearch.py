@@ -28,6 +28,7 @@ from peewee import SQL, Select, fn
 
 from ..db import db
 from ..prepared import Prepared
+from .casejson import SUMMARY_COLUMNS
 from .records import Case, CaseNameGram
 
 SCAN_LIMIT = 2000  # newest cases of the rarest bigram a search reads at most
@@ -204,7 +205,7 @@ _ADD_GRAM = Prepared(lambda gram, case_id: CaseNameGram.insert(gram=gram, case=c
 _COUNT = Prepared(lambda gram, limit: Select(
     from_list=[CaseNameGram.select(SQL("1")).where(CaseNameGram.gram == gram).limit(limit).alias("probe")],
     columns=[fn.COUNT(SQL("*"))]).bind(db))
-_CASES = Prepared(lambda *ids: Case.select().where(Case.id.in_(list(ids))).order_by(Case.id.desc()),
+_CASES = Prepared(lambda *ids: Case.select(*SUMMARY_COLUMNS).where(Case.id.in_(list(ids))).order_by(Case.id.desc()),
                   arity=_CHUNK)
 _NAMES = Prepared(lambda *ids: Case.select(Case.id, Case.applicant_name, Case.agent)
                   .where(Case.id.in_(list(ids))).order_by(Case.id.desc()).tuples(), arity=_CHUNK)
