@@ -184,6 +184,7 @@ def test_two_common_characters_read_a_bounded_number_of_index_entries(window_db,
     whole = cases.find_cases("公司安澜", actor="test")
     assert [row["case_no"] for row in whole["items"]] == [oldest.case_no] and not whole["limited"]
     assert decoy.case_no in [row["case_no"] for row in cases.find_cases("澜公司", actor="test")["items"]]
+    assert len(cases.find_cases("公司", per_page=100, actor="test")["items"]) == 82  # the API's largest page
 
 
 def test_the_searches_use_indexes(window_db):

@@ -14,8 +14,9 @@ itself (all bigrams present does not mean the text is: 张三三张 holds
 三张三's bigrams).
 
 Bounded work, however common the characters: counting a bigram reads at
-most ``PROBE_LIMIT`` keys, and a search walks at most the ``SCAN_LIMIT``
-newest cases of its rarest bigram. A text whose every bigram is that
+most ``PROBE_LIMIT`` keys (``SCAN_LIMIT`` when all of a text's are common),
+for at most ``COUNTED_GRAMS`` of them, and a search walks at most the
+``SCAN_LIMIT`` newest cases of its rarest bigram. A text whose every bigram is that
 common (有限, 公司, a frequent surname and given name) finds matches only
 among those newest cases, and says so (``limited``): more characters narrow
 it. Plain SQL through peewee, no SQLite-only feature: the hub's PostgreSQL
@@ -166,8 +167,12 @@ def _names(ids, extra):
 
 
 def _cases(ids):
-    """The cases ``ids`` (at most _CHUNK), newest first."""
-    return _CASES.rows(*ids, *[None] * (_CHUNK - len(ids))) if ids else []
+    """The cases ``ids`` (a page: up to the API's 100 and one), newest first."""
+    cases = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        cases += _CASES.rows(*chunk, *[None] * (_CHUNK - len(chunk)))
+    return cases
 
 
 def _walk_query(checked):
