@@ -37,12 +37,13 @@ _IDENTITY = re.compile(r"[0-9A-Z]{18}")
 
 
 def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None, *, actor):
-    """Cases matching ``q`` that ``actor`` may see, newest first: ``{"items", "page", "per_page", "has_more"}``.
+    """Cases matching ``q`` that ``actor`` may see, newest first: ``{"items", "page", "per_page", "has_more",
+    "limited"}``.
 
     ``q`` is a case number (or its first 12 or more digits, or its last 4
     to 11), an ID number or 统一社会信用代码 (exact), the applicant's or the
     agent's mobile phone (exact) or any part of two characters or more of
-    the applicant's or the agent's name (one character: a name's start);
+    the applicant's or the agent's name (one character: a name's first);
     empty finds every case. ``status`` narrows to one case status.
     ``limited``: a part of a name so common that only the newest cases
     holding it were searched (``namesearch``).
@@ -57,7 +58,7 @@ def find_cases(q="", status=None, page=1, per_page=PER_PAGE, today=None, *, acto
             raise Invalid(str(exc), [{"field": name, "message": str(exc)}]) from None
     scope = visibility.scope_of(actor)
     if scope.nothing:
-        return {"items": [], "page": page, "per_page": per_page, "has_more": False}
+        return {"items": [], "page": page, "per_page": per_page, "has_more": False, "limited": False}
     kind, values = _matching((q or "").strip())
     limited = False
     if kind == "nothing":
@@ -127,8 +128,8 @@ def _status_is(status):
 
     Written so that no index serves it (``status || ''``, in SQLite as in
     PostgreSQL): a sixth of a million cases share a status, and without
-    fresh statistics SQLite would walk them all rather than a range of the
-    name or reversed-number index (120–200 ms on a million cases).
+    fresh statistics SQLite walked them all rather than the phones or the
+    range of reversed numbers (120–200 ms on a million cases).
     """
     return Case.status.concat("") == status
 
