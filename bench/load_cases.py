@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from county_app.intake import namesearch  # noqa: E402  (no database: the rule of the name index)
+
 CENTRE = "331128101000"
 YEARS = 3
 BATCH = 10_000
@@ -214,7 +216,7 @@ CASE_COLUMNS = ("id", "case_no", "catalogue_id", "bundle_code", "bundle_name", "
                 "applicant_kind", "applicant_name", "id_number", "credit_code", "legal_representative", "phone",
                 "address", "agent", "answers", "form", "id_fields", "registered_at", "registered_on",
                 "registered_by", "accepted_on", "due_date", "due_complete", "correction_count", "rejected_reason",
-                "concluded_at", "delivered_at", "delivery_method", "tracking_no")
+                "concluded_at", "delivered_at", "delivery_method", "tracking_no", "agent_phone", "case_no_reversed")
 ITEM_COLUMNS = ("case_id", "matter_id", "matter_code", "name", "department", "handling", "statutory_days",
                 "promised_days", "position", "status", "due_date", "suspended_since", "suspended_days",
                 "result_no", "result_note", "result_at", "result_by")
@@ -223,8 +225,9 @@ MATERIAL_COLUMNS = ("case_id", "code", "name", "necessity", "form", "copies", "w
                     "deferred_until", "logged_at", "logged_by")
 EVENT_COLUMNS = ("case_id", "at", "actor", "action", "from_status", "to_status", "detail")
 NOTICE_COLUMNS = ("case_id", "kind", "number", "issued_at", "issued_on", "issued_by", "deadline", "content")
+GRAM_COLUMNS = ("gram", "case_id")  # the index of the search by part of a name (county_app/intake/namesearch.py)
 TABLES = (("case_record", CASE_COLUMNS), ("case_item", ITEM_COLUMNS), ("case_material", MATERIAL_COLUMNS),
-          ("case_event", EVENT_COLUMNS), ("case_notice", NOTICE_COLUMNS))
+          ("case_event", EVENT_COLUMNS), ("case_notice", NOTICE_COLUMNS), ("case_name_gram", GRAM_COLUMNS))
 
 
 def stamp(day, seconds):
@@ -420,7 +423,10 @@ class Generator:
             applicant.get("legal_representative", ""), applicant["phone"], applicant["address"], agent,
             t.answers_json, form_json, t.id_fields, stamp(day, seconds), day.isoformat(), clerk,
             accepted_on.isoformat() if accepted else None, due_date.isoformat() if due_date else None, 1,
-            1 if corrected else 0, rejected_reason, concluded_at, delivered_at, delivery_method, tracking_no))
+            1 if corrected else 0, rejected_reason, concluded_at, delivered_at, delivery_method, tracking_no,
+            namesearch.agent_phone(agent), case_no[::-1]))
+        out["case_name_gram"].extend(
+            (gram, case_id) for gram in namesearch.case_grams(applicant["name"], namesearch.agent_name(agent)))
         for (m, constant), item in zip(t.items, items):
             out["case_item"].append((case_id,) + constant + (
                 item[1], item[2].isoformat() if item[2] else None, None, 0, item[3], "", item[4], item[5]))
@@ -573,7 +579,8 @@ def load(data_dir, cases, *, seed=20261122, resume=False, force=False, batch=BAT
         conn.execute("PRAGMA cache_size=-16000")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     seconds = time.perf_counter() - started
-    rows = {table: conn.execute(f'SELECT max(rowid) FROM "{table}"').fetchone()[0] or 0 for table, _ in TABLES}
+    counted = {table: "count(*)" if table == "case_name_gram" else "max(rowid)" for table, _ in TABLES}  # no rowid
+    rows = {table: conn.execute(f'SELECT {counted[table]} FROM "{table}"').fetchone()[0] or 0 for table, _ in TABLES}
     db.close()
     size = database_path(data_dir).stat().st_size
     print(f"loaded {written:,} cases in {seconds:,.0f} s ({written / max(seconds, 1e-9):,.0f} cases/s); rows: "

@@ -11,7 +11,7 @@ from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKey
 
 from . import models
 from .db import db
-from .intake import records
+from .intake import namesearch, numbers, records
 
 
 class _User0001(models.BaseModel):
@@ -55,7 +55,7 @@ class _Material0001(models.BaseModel):
 
 
 class _Case0002(models.BaseModel):
-    """``case_record`` as 0002 built it; 0008 added ``concluded_on``."""
+    """``case_record`` as 0002 built it; 0008 added ``concluded_on``, 0011 the agent's phone and the reversed number."""
 
     case_no = CharField(max_length=32, unique=True)
     catalogue = ForeignKeyField(models.CatalogueVersion, backref="+", on_delete="RESTRICT")
@@ -120,7 +120,7 @@ def _cases(database):
     # one of these tables must give this step a frozen copy of its old definition.
     frozen = {records.Case: _Case0002, records.CaseEvent: _CaseEvent0002}
     database.create_tables([frozen.get(model, model) for model in records.MODELS
-                            if model not in (*_FROZEN_0002, records.IntakeDraft)])
+                            if model not in (*_FROZEN_0002, records.IntakeDraft, records.CaseNameGram)])
     for statement in _CASE_ITEM_0002 + _ALTERED_BY_0007:
         database.execute_sql(statement)
 
@@ -235,6 +235,38 @@ def _intake_drafts(database):
     database.create_tables([records.IntakeDraft])
 
 
+def _case_search(database):
+    # Searches by the agent's phone, the last digits of the case number and any part of a name
+    # (lists.py, namesearch.py): two indexed columns and the bigram table, built for the cases
+    # registered before; the bigrams also find a name by its first character, as the index on
+    # the applicant's name did. The bigrams go through a temporary table and are inserted sorted: in
+    # key order the table is written page after page instead of all over the file.
+    database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "agent_phone" VARCHAR(11) NOT NULL DEFAULT \'\'')
+    database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "case_no_reversed" VARCHAR(32) NOT NULL '
+                         'DEFAULT \'\'')
+    database.execute_sql('CREATE TEMP TABLE "grams_0011" ("gram" TEXT NOT NULL, "case_id" INTEGER NOT NULL)')
+    reader = database.connection().cursor()  # a cursor of its own: the writes below must not reset it
+    reader.execute('SELECT "id", "case_no", "applicant_name", "agent" FROM "case_record"')
+    writer = database.connection().cursor()
+    while True:
+        rows = reader.fetchmany(5000)
+        if not rows:
+            break
+        writer.executemany('UPDATE "case_record" SET "agent_phone" = ?, "case_no_reversed" = ? WHERE "id" = ?',
+                           [(namesearch.agent_phone(agent), numbers.reversed_number(case_no), case_id)
+                            for case_id, case_no, _name, agent in rows])
+        writer.executemany('INSERT INTO "grams_0011" VALUES (?, ?)',
+                           [(gram, case_id) for case_id, _no, name, agent in rows
+                            for gram in namesearch.case_grams(name, namesearch.agent_name(agent))])
+    database.create_tables([records.CaseNameGram])
+    database.execute_sql('INSERT INTO "case_name_gram" ("gram", "case_id") '
+                         'SELECT DISTINCT "gram", "case_id" FROM "grams_0011" ORDER BY "gram", "case_id"')
+    database.execute_sql('DROP TABLE "grams_0011"')
+    database.execute_sql('CREATE INDEX "case_record_agent_phone" ON "case_record" ("agent_phone")')
+    database.execute_sql('CREATE INDEX "case_record_case_no_reversed" ON "case_record" ("case_no_reversed")')
+    database.execute_sql('DROP INDEX "case_record_applicant_name"')  # a name's start is a bigram now
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -246,6 +278,7 @@ MIGRATIONS = [
     ("0008_case_concluded_on", _concluded_on),
     ("0009_case_event_request_key", _request_keys),
     ("0010_intake_drafts", _intake_drafts),
+    ("0011_case_search", _case_search),
 ]
 
 

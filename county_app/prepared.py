@@ -73,6 +73,12 @@ class Prepared:
             rows.append(row)
         return rows
 
+    def raw_rows(self, *values):
+        """Every row as the driver gives it, unconverted (SQLite: a date is its ISO text), for loops
+        over many rows that convert only what they keep."""
+        _query, cursor = self._cursor(values)
+        return cursor.fetchall()
+
     def first(self, *values):
         """The first row, or None."""
         rows = self.rows(*values)

@@ -159,7 +159,8 @@ def _digest(connection):
                    if row[1] not in USE_NOTES]
         listed = ", ".join(f'"{column}"' for column in columns)
         digest.update(table.encode())
-        for row in connection.execute(f'SELECT {listed} FROM "{table}" ORDER BY rowid'):
+        # in the order of every column: a table WITHOUT ROWID (case_name_gram) has no rowid to order by
+        for row in connection.execute(f'SELECT {listed} FROM "{table}" ORDER BY {listed}'):
             digest.update(repr(row).encode())
     return digest.hexdigest()
 

@@ -201,8 +201,7 @@ def test_a_department_s_searches_use_indexes(county):
     police = SimpleNamespace(role="department", department="县公安局")
     with db.connection_context():
         for q, index in (("", "case_item_department_case_id"), (MOTHER_ID, "case_record_id_number"),
-                         (PHONE, "case_record_phone"), ("李", "case_record_applicant_name"),
-                         (county.newborn, "case_record_case_no")):
+                         (PHONE, "case_record_phone"), (county.newborn, "case_record_case_no")):
             for status in (None, "accepted") if q == "" else (None,):  # a status narrows nothing else
                 sql, params = lists.search_query(q, status, actor=police).limit(21).sql()
                 plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))

@@ -12,7 +12,7 @@ from ..catalogue.store import work_calendar
 from ..identity import mask_id_number, mask_phone
 from ..models import CatalogueVersion
 from ..prepared import Prepared
-from .records import CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Notice, Rectification, Scan
+from .records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Notice, Rectification, Scan
 from .statuses import CASE_STATUSES, ITEM_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, SATISFIED
 
 DUE_SOON_DAYS = 2  # yellow at two or fewer working days left
@@ -176,6 +176,13 @@ def case_json(case, *, unmask=False, today=None):
         "notices": [notice_json(n) for n in _NOTICES.rows(case.id)],
         "evaluation": _evaluation_json(evaluation),
     }
+
+
+# What summary_json reads of a case: a search selects only these (a case's form and
+# answers are kilobytes of JSON a list never shows).
+SUMMARY_COLUMNS = (Case.id, Case.case_no, Case.status, Case.applicant_kind, Case.applicant_name, Case.id_number,
+                   Case.credit_code, Case.phone, Case.bundle_code, Case.bundle_name, Case.registered_on,
+                   Case.accepted_on, Case.due_date, Case.version)
 
 
 def summary_json(case, next_due=None, today=None, calendar=None):

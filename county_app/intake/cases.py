@@ -21,7 +21,7 @@ from ..identity import IdentityError, check_credit_code, check_id_number, check_
 from ..models import CatalogueVersion
 from ..prepared import Prepared, insert_new
 from ..text import TextError, typed_text
-from . import events, numbers
+from . import events, namesearch, numbers
 from .casejson import case_json, summary_json
 from .errors import Conflict, Invalid, NotFound
 from .forms import check_form, id_number_fields
@@ -100,18 +100,21 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
             return repeated
         if CatalogueVersion.in_force().id != version.id:
             raise Conflict("事项目录刚刚更新，请重新核对办理事项和材料后再登记", code="stale")
+        case_no = numbers.allocate(day)
         case = insert_new(Case(
-            case_no=numbers.allocate(day), catalogue=version.id,
+            case_no=case_no, case_no_reversed=numbers.reversed_number(case_no), catalogue=version.id,
             bundle_code=guide.bundle.code if guide.bundle else None,
             bundle_name=guide.bundle.name if guide.bundle else "", status="registered",
             applicant_kind=person["kind"], applicant_name=person["name"], id_number=person["id_number"],
             credit_code=person["credit_code"], legal_representative=person["legal_representative"],
             phone=person["phone"], address=person["address"],
             agent=json.dumps(helper, ensure_ascii=False) if helper else "",
+            agent_phone=helper["phone"] if helper else "",
             answers=json.dumps(guide.answers if guide.bundle else {}, ensure_ascii=False),
             form=json.dumps(clean, ensure_ascii=False),
             id_fields=json.dumps(id_number_fields(guide.fields)),
             registered_on=day, registered_by=events.actor_name(actor)))
+        namesearch.index_case(case.id, person["name"], helper["name"] if helper else "")
         for position, matter in enumerate(guide.matters):
             insert_new(CaseItem(case=case.id, matter=matter.matter_id, matter_code=matter.code, name=matter.name,
                                 department=matter.department, handling=matter.handling,

@@ -51,6 +51,19 @@ def looks_like_case_no(text):
     return bool(re.fullmatch(rf"\d{{12,{CASE_NO_LENGTH}}}", text or ""))
 
 
+TAIL_DIGITS = 4  # the fewest last digits a search takes: fewer match thousands of cases each
+
+
+def looks_like_case_no_tail(text):
+    """Whether ``text`` could be the last digits of a case number (4 or more, fewer than a number's start)."""
+    return bool(re.fullmatch(rf"\d{{{TAIL_DIGITS},11}}", text or ""))
+
+
+def reversed_number(case_no):
+    """The case number read backwards: its last digits become a prefix, searched from an index."""
+    return case_no[::-1]
+
+
 _ADD_COUNTER = Prepared(lambda prefix: CaseNumberCounter.insert(prefix=prefix, last=0).on_conflict_ignore())
 _COUNT_UP = Prepared(lambda prefix: CaseNumberCounter.update(last=CaseNumberCounter.last + 1)
                      .where(CaseNumberCounter.prefix == prefix))

@@ -8,16 +8,19 @@ Every change of a case goes through ``events.transition``, which bumps
 ``Case.version`` (optimistic concurrency) and writes one ``CaseEvent``.
 
 Indexes serve the searches of the window and the lists: case number (unique),
-ID number, credit code and phone (exact), applicant name (prefix, as a range
-``name >= q AND name < q + U+10FFFF`` so that both SQLite and PostgreSQL use
-the index), status, due dates; items by department and case (what a
-department user may see). Full ID numbers are stored (the case page can
-reveal them, logged); lists and searches only ever show them masked.
+its reversal (the last digits typed, as a prefix range), ID number, credit
+code, phone and the agent's phone (exact), any two consecutive characters
+of the applicant's or agent's name and its first character
+(``CaseNameGram``), status, due dates; items by department and case (what
+a department user may see). Full ID numbers
+are stored (the case page can reveal them, logged); lists and searches only
+ever show them masked.
 """
 from peewee import (
     SQL,
     BooleanField,
     CharField,
+    CompositeKey,
     DateField,
     DateTimeField,
     ForeignKeyField,
@@ -44,7 +47,7 @@ class Case(BaseModel):
     version = IntegerField(default=1)  # bumped by every change (events.transition)
     # applicant: a person (id_number) or a company (credit_code)
     applicant_kind = CharField(max_length=8)  # "person" | "company"
-    applicant_name = CharField(max_length=200, index=True)
+    applicant_name = CharField(max_length=200)  # found by CaseNameGram (its index went in 0007)
     id_number = CharField(max_length=18, null=True, index=True)
     credit_code = CharField(max_length=18, null=True, index=True)
     legal_representative = CharField(default="")
@@ -67,9 +70,28 @@ class Case(BaseModel):
     delivery_method = CharField(max_length=8, null=True)  # "window" | "mail"
     tracking_no = CharField(default="")
     concluded_on = DateField(null=True)  # the centre's local date of concluded_at (added by migration 0008)
+    # For the searches (lists.py); added by migration 0011, hence last and with SQL defaults.
+    agent_phone = CharField(max_length=11, default="", index=True, constraints=[SQL("DEFAULT ''")])
+    case_no_reversed = CharField(max_length=32, default="", index=True, constraints=[SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "case_record"  # "case" is an SQL keyword
+
+
+class CaseNameGram(BaseModel):
+    """Two consecutive characters of the applicant's or agent's name of a case (``namesearch``).
+
+    Keyed (gram, case) without a rowid: a search reads one gram's cases
+    newest first from the key alone. Written with the case, never changed
+    (a case's names are not edited, nor cases deleted).
+    """
+    gram = CharField(max_length=2)
+    case = ForeignKeyField(Case, on_delete="CASCADE", index=False)
+
+    class Meta:
+        table_name = "case_name_gram"
+        primary_key = CompositeKey("gram", "case")
+        without_rowid = True
 
 
 class CaseItem(BaseModel):
@@ -278,6 +300,7 @@ MODELS = [
     IntakeDraft,
     CaseNumberCounter,
     Case,
+    CaseNameGram,
     CaseItem,
     Suspension,
     Scan,

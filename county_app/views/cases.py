@@ -15,7 +15,7 @@ from .. import audit, record_words
 from ..catalogue import vocabulary
 from ..guard import current_user, requires
 from ..integers import MAX_PAGE, NumberError, whole_number
-from ..intake import cases, materials, outcomes, scans
+from ..intake import cases, materials, namesearch, outcomes, scans
 from ..intake.casejson import case_json
 from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
@@ -84,17 +84,19 @@ def notice_url(case_no, kind, material=None):
 @bp.get("")
 @requires("cases.view")
 def index():
-    """办件查询: search by case number, name, ID number or phone; tabs by status; ``?today=1`` 今日办件."""
+    """办件查询: search by case number or its last digits, any part of a name, ID number or phone; tabs by status;
+    ``?today=1`` 今日办件."""
     q, status = search_text(request.args.get("q")), request.args.get("status", "")
-    found, problem = {"items": [], "has_more": False, "page": 1}, ""
+    found, problem = {"items": [], "has_more": False, "page": 1, "limited": False}, ""
     if request.args.get("today"):
-        found = {"items": today(actor=current_user()), "has_more": False, "page": 1}
+        found = {"items": today(actor=current_user()), "has_more": False, "page": 1, "limited": False}
     else:
         try:
             found = find_cases(q, status or None, page=page_number(request.args.get("page")), actor=current_user())
         except Invalid as exc:
             problem = exc.message
     return render_template("cases/list.html", q=q, status=status, found=found, problem=problem,
+                           scan_limit=namesearch.SCAN_LIMIT,
                            tabs=LIST_TABS, showing_today=bool(request.args.get("today"))), 400 if problem else 200
 
 
