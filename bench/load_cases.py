@@ -216,7 +216,8 @@ CASE_COLUMNS = ("id", "case_no", "catalogue_id", "bundle_code", "bundle_name", "
                 "applicant_kind", "applicant_name", "id_number", "credit_code", "legal_representative", "phone",
                 "address", "agent", "answers", "form", "id_fields", "registered_at", "registered_on",
                 "registered_by", "accepted_on", "due_date", "due_complete", "correction_count", "rejected_reason",
-                "concluded_at", "delivered_at", "delivery_method", "tracking_no", "agent_phone", "case_no_reversed")
+                "concluded_at", "delivered_at", "delivery_method", "tracking_no", "agent_phone", "case_no_reversed",
+                "concluded_on")
 ITEM_COLUMNS = ("case_id", "matter_id", "matter_code", "name", "department", "handling", "statutory_days",
                 "promised_days", "position", "status", "due_date", "suspended_since", "suspended_days",
                 "result_no", "result_note", "result_at", "result_by")
@@ -424,7 +425,7 @@ class Generator:
             t.answers_json, form_json, t.id_fields, stamp(day, seconds), day.isoformat(), clerk,
             accepted_on.isoformat() if accepted else None, due_date.isoformat() if due_date else None, 1,
             1 if corrected else 0, rejected_reason, concluded_at, delivered_at, delivery_method, tracking_no,
-            namesearch.agent_phone(agent), case_no[::-1]))
+            namesearch.agent_phone(agent), case_no[::-1], concluded_at[:10] if concluded_at else None))
         out["case_name_gram"].extend(
             (gram, case_id) for gram in namesearch.case_grams(applicant["name"], namesearch.agent_name(agent)))
         for (m, constant), item in zip(t.items, items):
