@@ -6,7 +6,7 @@ Runs on the seed catalogue; the centre code is set by the ``window`` fixture.
 import json
 import threading
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -125,9 +125,10 @@ def test_numbers_are_sequential_per_day_and_sortable(window):
     first = register(window.clerk).case_no
     second = register(window.clerk).case_no
     assert second > first and int(second[-numbers.SEQUENCE_DIGITS:]) == int(first[-numbers.SEQUENCE_DIGITS:]) + 1
+    tomorrow = date.today() + timedelta(days=1)  # another day than the two cases' (a fixed date would be today once)
     with db.atomic():
-        other_day = numbers.allocate(date(2026, 12, 1))
-    assert other_day == CENTRE + "20261201" + "1".zfill(numbers.SEQUENCE_DIGITS)
+        other_day = numbers.allocate(tomorrow)
+    assert other_day == CENTRE + f"{tomorrow:%Y%m%d}" + "1".zfill(numbers.SEQUENCE_DIGITS)
 
 
 def test_registration_without_centre_code_is_refused_with_the_command_to_run(window):
