@@ -255,3 +255,20 @@ def test_the_page_says_when_the_characters_were_too_common(clerk, monkeypatch):
     assert "“李娜”过于常见，只在含这些字的最近 3 件办件中查找" in page("李娜")  # found 3 of 5
     assert found(clerk, "李娜")["limited"] and len(found(clerk, "李娜")["items"]) == 3
     assert "过于常见" not in page("李娜4") and numbers_found(clerk, "娜4")
+
+
+def test_a_search_result_flags_a_due_date_only_when_its_year_was_unpublished(clerk, unpublished_from_2027):
+    """The list showed 调休安排未公布 on every due date: the result rows did not read the case's flag."""
+    from datetime import date
+
+    from county_app.intake import materials, workflow
+    from test_cases_domain import supply_all_but_marriage_certificate
+
+    plain, late = register(clerk, **newborn()), register(clerk, **newborn())
+    li = accounts.get_user("li")
+    for case_no, today in ((plain, date(2026, 11, 2)), (late, date(2026, 12, 28))):
+        supply_all_but_marriage_certificate(case_no, li)
+        materials.log_material(case_no, "JHZ", "original_verified", actor=li)
+        workflow.accept_case(case_no, actor=li, today=today)
+    flags = {row["case_no"]: row["calendar_complete"] for row in found(clerk, PHONE)["items"]}
+    assert flags == {plain: True, late: False}

@@ -182,7 +182,7 @@ def case_json(case, *, unmask=False, today=None):
 # answers are kilobytes of JSON a list never shows).
 SUMMARY_COLUMNS = (Case.id, Case.case_no, Case.status, Case.applicant_kind, Case.applicant_name, Case.id_number,
                    Case.credit_code, Case.phone, Case.bundle_code, Case.bundle_name, Case.registered_on,
-                   Case.accepted_on, Case.due_date, Case.version)
+                   Case.accepted_on, Case.due_date, Case.due_complete, Case.version)
 
 
 def summary_json(case, next_due=None, today=None, calendar=None):
