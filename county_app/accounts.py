@@ -123,11 +123,12 @@ def change_password(username, old_password, new_password, *, actor, keep_session
     return get_user(user.username)
 
 
-def reset_password(username, *, actor):
+def reset_password(username, *, actor, every_address=False):
     """Give the user a new one-time password (returned once; to be changed at the next login).
 
     Lifts every hold of the login throttle on the user's name and ends all
-    the user's sessions.
+    the user's sessions; ``every_address`` (the command line on the PC itself)
+    also lifts the holds on addresses, which refuse every name.
     """
     user = get_user(username)
     password = random_password()
@@ -136,8 +137,9 @@ def reset_password(username, *, actor):
         user = get_user(user.username)
         User.update(password_hash=password_hash, must_change_password=True).where(User.id == user.id).execute()
         throttle.lift(user)
+        addresses = throttle.lift_addresses() if every_address else 0
         sessions.end_all(user)
-        audit.record(actor, "user.reset", "user", user.username)
+        audit.record(actor, "user.reset", "user", user.username, **({"addresses": addresses} if addresses else {}))
     return password
 
 

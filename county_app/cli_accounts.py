@@ -99,7 +99,7 @@ def user_reset_password(ctx, name):
     """给用户一个新的一次性密码（只显示这一次，登录后须先修改）并解除锁定；管理员忘记密码时用它找回。"""
     open_database(ctx)
     try:
-        password = accounts.reset_password(name, actor=cli_actor())
+        password = accounts.reset_password(name, actor=cli_actor(), every_address=True)
         user = accounts.get_user(name)
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None

@@ -64,7 +64,7 @@ ENTITIES = {
 DETAIL_KEYS = {
     "value": "值", "role": "角色", "was": "原角色", "department": "部门", "was_department": "原部门",
     "display_name": "姓名", "phone": "手机号", "source": "客户端地址", "user": "用户",
-    "minutes": "暂停登录（分钟）", "failures": "失败次数", "version": "目录版本", "sha256": "文件校验码",
+    "minutes": "暂停登录（分钟）", "addresses": "解除受限的地址数", "failures": "失败次数", "version": "目录版本", "sha256": "文件校验码",
     "filename": "文件名", "published_on": "发布日期", "replaced": "原目录版本", "replaced_published_on": "原目录发布日期",
     "case": "办件", "resolution": "整改情况", "reason": "理由", "notice": "通知书编号", "override_reason": "再次出具理由",
     "code": "材料", "material": "材料", "materials": "待补材料", "status": "状态", "trust_level": "可信等级",

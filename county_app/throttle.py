@@ -138,6 +138,16 @@ def lift(user):
     return LoginThrottle.delete().where(LoginThrottle.name_key == _name_key(user.username)).execute()
 
 
+def lift_addresses():
+    """Lift every address's hold (inside the caller's transaction): the way back at the PC itself.
+
+    An address held back after ADDRESS_LIMIT failures of any names refuses
+    every name there, the right password too; ``user reset-password`` run on
+    the PC (which only the PC's owner can do) must get the user back in.
+    """
+    return LoginThrottle.delete().where(LoginThrottle.name_key.is_null()).execute()
+
+
 def _prune(now):
     return (LoginThrottle.delete()
             .where(LoginThrottle.last_failure_at < now - WINDOW,

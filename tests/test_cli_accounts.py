@@ -176,6 +176,25 @@ def test_reset_password_gives_a_one_time_password_lifts_holds_and_ends_sessions(
     assert status == 302 and guesser.get("/admin/users")[0] == 200
 
 
+def test_reset_password_on_the_pc_lifts_an_address_held_back_for_guessing_many_names(served, run_cli, make_user):
+    """Twenty failures of any names held the whole address back, and the documented way back did not lift it."""
+    from county_app import throttle
+
+    from web_client import WebClient
+
+    make_user("boss", "admin")
+    window = WebClient(served)
+    for n in range(throttle.ADDRESS_LIMIT):
+        window.login(f"guess{n}", "not the password")
+    assert window.login("boss")[0] == 200  # the address is held back: the right password is refused too
+    result = run_cli("user", "reset-password", "boss")
+    assert result.exit_code == 0, result.output
+    one_time = result.stdout.rstrip("\n").splitlines()[-1]
+    assert window.login("boss", one_time) == (302, "/account/password")
+    with db.connection_context():
+        assert '"addresses": 1' in AuditLog.get(AuditLog.action == "user.reset").detail
+
+
 def test_reset_password_of_an_unknown_user_exits_1(app, run_cli):
     with db.connection_context():
         before = AuditLog.select().count()
