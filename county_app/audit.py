@@ -53,4 +53,5 @@ def readable(entry, display_names=None):
     return {"actor": record_words.actor_word(entry.actor or "", display_names),
             "action": record_words.audit_word(entry.action),
             "entity": record_words.entity_word(entry.entity),
+            "entity_id": record_words.entity_id_word(entry.entity, entry.entity_id),
             "detail": record_words.detail_text(detail)}

@@ -49,6 +49,13 @@ AUDIT_ACTIONS = {
     "rectification.close": "办结差评整改",
     "case.correction_override": "再次出具一次性补正告知书",
     "case.view_id": "查看完整证件号码",
+    "backup.create": "备份",
+    "backup.failed": "备份失败",
+    "backup.upload": "上传备份文件",
+    "backup.restore_staged": "选定要恢复的备份（下次启动时恢复）",
+    "backup.restore_cancelled": "取消恢复",
+    "backup.restore": "恢复备份",
+    "backup.restore_failed": "恢复备份失败",
 }
 
 ENTITIES = {
@@ -59,6 +66,7 @@ ENTITIES = {
     "catalogue_version": "目录版本",
     "rectification": "差评整改任务",
     "case": "办件",
+    "backup": "备份",
 }
 
 DETAIL_KEYS = {
@@ -73,6 +81,10 @@ DETAIL_KEYS = {
     "result_no": "证照或文书编号", "note": "说明", "working_days": "停止计时（工作日）", "method": "送达方式",
     "tracking_no": "快递单号", "rating": "评价", "rectification": "整改任务编号", "kind": "通知书", "number": "编号",
     "catalogue_version": "目录版本", "calendar_complete": "调休安排", "via": "途径", "bundle": "一件事",
+    "folder": "文件夹", "size": "大小（字节）", "schema": "数据库版本", "scans": "扫描件数", "missing_scans": "缺失的扫描件数",
+    "damaged_scans": "损坏的扫描件数", "verified": "已校验", "error": "错误", "created_at": "备份时间",
+    "applied": "执行的升级", "scans_added": "恢复的扫描件数", "replaced": "被替换的数据库文件",
+    "replaced_backup": "被替换数据库的备份",
 }
 
 # Who did it, when it was not a user: the name recorded, as people read it.
@@ -82,10 +94,13 @@ _OUTCOMES = {"approved": "准予", "denied": "不予"}
 _DELIVERY = {"window": "窗口领取", "mail": "邮寄送达"}
 _VIA = {"web": "网页", "api": "接口"}
 
+# The papers a print event names: the case notices and the 告知承诺书.
+NOTICE_WORDS = {**NOTICE_KINDS, "commitment": "告知承诺书"}
+
 # How the value of a key reads, where it is itself a code.
 _VALUES = {
     "role": ROLES, "was": ROLES, "outcome": _OUTCOMES, "method": _DELIVERY, "rating": RATINGS,
-    "kind": {**NOTICE_KINDS, "commitment": "告知承诺书"}, "via": _VIA,
+    "kind": NOTICE_WORDS, "via": _VIA,
 }
 _DATED = ("deadline", "due_date", "until")  # dates that calendar_complete qualifies
 
@@ -100,6 +115,19 @@ def audit_word(action):
 
 def entity_word(entity):
     return ENTITIES.get(entity, entity)
+
+
+def entity_id_word(entity, entity_id):
+    """The record an entry is about, as read: a setting by its name on the settings page, others as recorded."""
+    if entity == "setting" and entity_id:
+        from .settings import SettingError, spec_for  # settings audits through audit, which reads these words
+
+        try:
+            spec = spec_for(entity_id)
+        except SettingError:
+            return entity_id
+        return spec.label or spec.help.split("（")[0].split("，")[0]
+    return entity_id or ""
 
 
 def actor_word(actor, display_names=None):

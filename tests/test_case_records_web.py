@@ -145,6 +145,7 @@ def test_every_kind_and_detail_the_program_records_has_its_words(window):
     source = "\n".join(path.read_text(encoding="utf-8") for path in written.rglob("*.py"))
     audited = set(re.findall(r'audit\.record\([^,]+, "([a-z_.]+)"', source))
     audited |= set(re.findall(r'"(catalogue\.import[a-z_]*)"', source))
+    audited |= set(re.findall(r'"(backup\.[a-z_]+)"', source)) - {"backup.folder", "backup.cron"}  # through helpers
     assert audited and audited <= set(record_words.AUDIT_ACTIONS), audited - set(record_words.AUDIT_ACTIONS)
     noted = set(re.findall(r'(?:transition|note)\(case, "([a-z_]+)"', source)) | {"register", "view_id", "print"}
     assert noted <= set(record_words.EVENT_ACTIONS), noted - set(record_words.EVENT_ACTIONS)
@@ -195,3 +196,24 @@ def test_a_single_matter_s_situation_paper_is_on_the_case_page_with_its_situatio
     row = text_of(html.split('id="m-JHZ"', 1)[1].split("</tr>", 1)[0])
     assert "结婚证 （「新生儿父母的婚姻状况」答“已婚”时提交）" in row and "非必要" in row
     assert 'id="m-FHSYSM"' in html
+
+
+def test_a_setting_a_backup_and_a_printed_commitment_letter_read_in_words(app):
+    """The 操作日志 showed "设置 scan.folder" and backup.create with its detail keys; a print read "commitment"."""
+    from county_app import audit
+    from county_app.db import db
+    from county_app.models import AuditLog
+    from county_app.views.cases import describe
+
+    with db.connection_context():
+        with db.atomic():
+            audit.record("admin", "config.set", "setting", "centre.hours", value="工作日 9:00-17:00")
+            audit.record("admin", "backup.create", "backup", "county-app-20261201-021500.zip",
+                         folder="/data/backups", size=613510, schema="0011_case_search", verified=True)
+        setting, backup = (audit.readable(AuditLog.get(AuditLog.action == action))
+                           for action in ("config.set", "backup.create"))
+    assert (setting["action"], setting["entity"], setting["entity_id"]) == ("修改设置", "设置", "办公时间")
+    assert backup["action"] == "备份" and backup["entity"] == "备份"
+    assert "大小（字节）：613510" in backup["detail"] and "size" not in backup["detail"]
+    assert describe({"action": "print", "detail": {"kind": "commitment", "number": "X-CSSYZM"}}, {}, {}) \
+        == "告知承诺书 X-CSSYZM"

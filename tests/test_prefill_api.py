@@ -1,8 +1,8 @@
 """Never type a thing twice: registration through the real waitress server fills the fields whose
 预填来源 names the applicant (a company too), the agent or another field, on the seed catalogue.
 
-Story 1: the baby's name is typed once, the social-security card holder's name follows it, the
-mother's name and ID number are the applicant's. Story 2: the noodle shop's name, credit code, legal
+Story 1: the baby's name is typed once, the social-security card holder's name follows it; the
+mother's fields are typed (a father applies as often: filled from the applicant they took his name). Story 2: the noodle shop's name, credit code, legal
 representative and address, given as the applicant, fill the form; the employee at the window,
 recorded as agent, is its 经办人.
 """
@@ -16,7 +16,7 @@ from county_app.db import db
 from county_app.intake.records import Case
 
 from test_cases_api import Api
-from test_cases_domain import CENTRE, MOTHER_ID, XSECS_FORM, newborn
+from test_cases_domain import CENTRE, FATHER_ID, MOTHER_ID, XSECS_FORM, newborn
 from test_material_conditions_api import COMPANY
 from web_client import WebClient
 
@@ -25,7 +25,7 @@ RESTAURANT = dict(bundle="YJS-KBCY", answers={"Q1": "已取得营业执照", "Q2
 SHOP_FORM = {"JYCSMJ": "120", "ZTYT": "餐饮服务经营者", "JYXM": ["热食类食品制售"], "SPAQGLY": "赵强",
              "ZPCC": "6×1.2", "ZPCZ": "亚克力"}
 CLERK = {"name": "钱小二", "id_number": "11010519491231002X", "phone": "13600136000", "relation": "店员（持委托书）"}
-FILLED_ELSEWHERE = ("MQXM", "MQSFZH", "CKRXM")
+FILLED_ELSEWHERE = ("CKRXM",)
 
 
 @pytest.fixture
@@ -37,24 +37,29 @@ def clerk(live_server, make_user):
         yield Api(live_server, accounts.issue_token("li", actor="test").token)
 
 
-def test_the_babys_name_is_typed_once_and_the_mother_is_the_applicant(clerk):
+def test_the_babys_name_is_typed_once_and_the_mother_is_never_taken_from_a_father_who_applies(clerk):
     request = newborn()
     request["form"] = {code: value for code, value in XSECS_FORM.items() if code not in FILLED_ELSEWHERE}
     status, case = clerk.post("/api/v1/cases", request)
     assert status == 201, case
     form = case["form"]
     assert form["CKRXM"] == form["XSEXM"] == "张小宝"
-    assert form["MQXM"] == "李娜" and form["MQSFZH"] == case["applicant"]["id_number"]  # both masked alike
     stored = Case.get(Case.case_no == case["case_no"])
-    assert json.loads(stored.form)["MQSFZH"] == MOTHER_ID  # stored whole, as the applicant's own
+    assert json.loads(stored.form)["MQSFZH"] == MOTHER_ID  # as typed
+    # the father applies and the mother's fields are left blank: refused, never filled with his name
+    father = newborn()
+    father["applicant"] = dict(father["applicant"], name="张伟", id_number=FATHER_ID)
+    father["form"] = {code: value for code, value in XSECS_FORM.items() if code not in ("MQXM", "MQSFZH")}
+    status, answer = clerk.post("/api/v1/cases", father)
+    assert status == 422 and {"form.MQXM", "form.MQSFZH"} <= {d["field"] for d in answer["error"]["details"]}, answer
 
 
 def test_what_the_clerk_typed_wins_over_the_source(clerk):
     request = newborn()
-    request["form"] = dict(XSECS_FORM, MQXM="", CKRXM="张宝宝")  # a nickname on the card; the mother left blank
+    request["form"] = dict(XSECS_FORM, CKRXM="张宝宝")  # a nickname on the card
     status, case = clerk.post("/api/v1/cases", request)
     assert status == 201, case
-    assert case["form"]["CKRXM"] == "张宝宝" and case["form"]["XSEXM"] == "张小宝" and case["form"]["MQXM"] == "李娜"
+    assert case["form"]["CKRXM"] == "张宝宝" and case["form"]["XSEXM"] == "张小宝"
 
 
 def test_a_company_applicant_and_its_agent_fill_the_company_fields(clerk):
@@ -109,6 +114,6 @@ def test_the_catalogue_pages_name_each_source(web):
     assert status == 200
     cells = re.findall(r"<td>(持卡人姓名|参保人姓名|母亲姓名)</td>.*?<td class=\"nowrap\">([^<]*)</td>\s*<td class=\"small\">",
                        text, re.S)
-    assert dict(cells) == {"母亲姓名": "申请人姓名", "持卡人姓名": "新生儿姓名", "参保人姓名": "新生儿姓名"}
+    assert dict(cells) == {"母亲姓名": "—", "持卡人姓名": "新生儿姓名", "参保人姓名": "新生儿姓名"}
     status, _headers, text = web.get("/matters/SJ-0301")
     assert status == 200 and "代办人姓名" in text and "申请人法定代表人" in text

@@ -62,7 +62,7 @@ def materials_of(catalogue, matter_codes):
 # --- the source as a whole ----------------------------------------------------
 
 def test_the_source_loads_into_a_realistic_catalogue(catalogue):
-    assert catalogue.info.version == "2026.11-05"
+    assert catalogue.info.version == "2026.11-06"
     assert len(catalogue.info.region_code) == 6
     assert 60 <= len(catalogue.matters) <= 90
     assert len(catalogue.bundles) >= 13

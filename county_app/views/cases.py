@@ -229,7 +229,7 @@ def describe(event, material_names, matter_names):
     if action == "rectify":
         return f"整改结果：{d.get('resolution')}"
     if action in ("print", "print_withdrawn"):
-        return f"{NOTICE_KINDS.get(d.get('kind'), d.get('kind'))} {d.get('number') or ''}"
+        return f"{record_words.NOTICE_WORDS.get(d.get('kind'), d.get('kind'))} {d.get('number') or ''}"
     if action == "register":
         return f"{len(d.get('matters', []))} 个事项，目录版本 {d.get('catalogue_version')}"
     return record_words.detail_text(d, {**material_names, **matter_names})
