@@ -60,7 +60,8 @@ def init(ctx, role, code, name):
             raise click.ClickException("内置示例目录 seed_catalog.xlsx 无法导入（见上），数据库已建好但没有目录")
         click.echo(report.seed.summary().splitlines()[0])
     if report.admin_password:
-        click.echo("已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改，然后在“系统设置”填写本中心区划代码）：")
+        then = "" if code else "，然后在“系统设置”填写本中心区划代码"  # --code given: nothing left to set
+        click.echo(f"已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改{then}）：")
         click.echo(report.admin_password)
 
 

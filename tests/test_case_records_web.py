@@ -10,9 +10,10 @@ import json
 import re
 from pathlib import Path
 
+from county_app.db import db
 from county_app.intake import cases, materials, outcomes, workflow
 from county_app.intake.errors import Conflict
-from county_app.intake.records import CaseItem
+from county_app.intake.records import CaseItem, CaseMaterial
 from county_app.models import User
 
 from conftest import serving
@@ -168,6 +169,11 @@ def test_a_stored_scan_opens_from_the_case_page_for_those_who_may_see_the_case(w
         _, _, html = clerk.get(f"/cases/{case.case_no}")
         link = re.search(r'<a class="scan-link" href="([^"]+)"[^>]*>\s*联办申请表\.pdf（3 页）</a>', html)
         assert link, "the case page links its scan"
+        assert "1 个文件，3 页" in html
+        with db.atomic():  # a paper undone and scanned again kept its scan but not its page count
+            CaseMaterial.update(pages=None).where(CaseMaterial.case == case.id, CaseMaterial.code == "SQB").execute()
+        _, _, html = clerk.get(f"/cases/{case.case_no}")
+        assert "None 页" not in html and "1 个文件，3 页" in html
         status, headers, body = clerk.request("GET", link.group(1))
         assert status == 200 and headers["Content-Type"] == "application/pdf" and body.startswith("%PDF-")
         assert headers["X-Content-Type-Options"] == "nosniff" and "no-store" in headers["Cache-Control"]
@@ -201,7 +207,6 @@ def test_a_single_matter_s_situation_paper_is_on_the_case_page_with_its_situatio
 def test_a_setting_a_backup_and_a_printed_commitment_letter_read_in_words(app):
     """The 操作日志 showed "设置 scan.folder" and backup.create with its detail keys; a print read "commitment"."""
     from county_app import audit
-    from county_app.db import db
     from county_app.models import AuditLog
     from county_app.views.cases import describe
 
