@@ -130,7 +130,10 @@ def serving(app, threads=4):
         # Close from the server's own loop: closing its sockets from this thread
         # while it sits in select() raises EBADF there.
         server.task_dispatcher.shutdown()
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # its trigger is closed already: another server's close_all on a shared map closed it
+            wasyncore.close_all(server._map)
         thread.join(timeout=5)
         stop_checks(app)  # a catalogue job's child process must not outlive the server
 

@@ -65,6 +65,7 @@ def test_first_run_changes_the_one_time_password_then_leads_to_the_settings(fres
     url, one_time = fresh_node
     page = browser_page
     page.goto(url + "/")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")  # autofocus
     page.keyboard.type("admin")
     page.keyboard.press("Tab")
     page.keyboard.type(one_time)
