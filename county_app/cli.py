@@ -31,7 +31,8 @@ def cli(ctx, data_dir):
 
 cli.add_command(cli_accounts.user)
 cli.add_command(cli_accounts.token)
-cli_backup.register(cli, with_data_dir, cli_actor)
+cli.add_command(cli_backup.backup_command)
+cli.add_command(cli_backup.restore_command)
 
 
 @cli.command()

@@ -1,59 +1,58 @@
 """The ``backup`` and ``restore`` commands, and the restore ``serve`` applies before serving.
 
-A thin adapter over operations/: cli.py registers the commands on its group
-(``register``) and calls ``apply_staged_restore`` at the start of ``serve``.
+A thin adapter over operations/: cli.py adds the commands to its group and
+calls ``apply_staged_restore`` at the start of ``serve``.
 """
 import logging
 from pathlib import Path
 
 import click
 
+from .cli_support import cli_actor, with_data_dir
 from .db import bind, db
 
 log = logging.getLogger(__name__)
 
 
-def register(group, with_data_dir, actor):
-    """Add ``backup`` and ``restore`` to the click ``group`` (``with_data_dir`` and ``actor`` are cli.py's)."""
+@click.command("backup")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@with_data_dir
+@click.pass_context
+def backup_command(ctx, file):
+    """备份数据库和扫描件到一个文件（已校验）；不写 FILE 时存入备份文件夹，并按保留规则（14 天、12 个月）清理旧备份。"""
+    from .operations.backup import BackupError
+    from .operations.runner import backup_now
 
-    @group.command("backup")
-    @click.argument("file", required=False, type=click.Path(dir_okay=False))
-    @with_data_dir
-    @click.pass_context
-    def backup_command(ctx, file):
-        """备份数据库和扫描件到一个文件（已校验）；不写 FILE 时存入备份文件夹，并按保留规则（14 天、12 个月）清理旧备份。"""
-        from .operations.backup import BackupError
-        from .operations.runner import backup_now
+    data_dir = ctx.obj["data_dir"]
+    if file and Path(file).exists():
+        raise click.ClickException(f"文件 {file} 已存在，请换一个文件名（不会覆盖已有文件）")
+    bind(data_dir)
+    try:
+        result = backup_now(data_dir, actor=cli_actor(), target=file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已备份到 {result.path}（{result.size / (1024 * 1024):.1f} MB，数据库版本 {result.schema}，"
+               f"扫描件 {result.scans} 个，已校验）")
+    for kind, names in (("找不到", result.missing_scans), ("内容与其校验和不符（已损坏）", result.damaged_scans)):
+        if names:
+            click.echo(f"警告：{len(names)} 个扫描件{kind}，未能备份，例如 {names[0]}", err=True)
 
-        data_dir = ctx.obj["data_dir"]
-        if file and Path(file).exists():
-            raise click.ClickException(f"文件 {file} 已存在，请换一个文件名（不会覆盖已有文件）")
-        bind(data_dir)
-        try:
-            result = backup_now(data_dir, actor=actor(), target=file)
-        except BackupError as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"已备份到 {result.path}（{result.size / (1024 * 1024):.1f} MB，数据库版本 {result.schema}，"
-                   f"扫描件 {result.scans} 个，已校验）")
-        for kind, names in (("找不到", result.missing_scans), ("内容与其校验和不符（已损坏）", result.damaged_scans)):
-            if names:
-                click.echo(f"警告：{len(names)} 个扫描件{kind}，未能备份，例如 {names[0]}", err=True)
 
-    @group.command("restore")
-    @click.argument("file", type=click.Path(dir_okay=False))
-    @with_data_dir
-    @click.pass_context
-    def restore_command(ctx, file):
-        """从备份文件恢复数据库和扫描件（先全部校验；被替换的数据库另行保留；服务运行时不能恢复）。"""
-        from .operations.restore import RestoreError, restore
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_data_dir
+@click.pass_context
+def restore_command(ctx, file):
+    """从备份文件恢复数据库和扫描件（先全部校验；被替换的数据库另行保留；服务运行时不能恢复）。"""
+    from .operations.restore import RestoreError, restore
 
-        data_dir = ctx.obj["data_dir"]
-        try:
-            result = restore(data_dir, file)
-        except RestoreError as exc:
-            raise click.ClickException(str(exc)) from None
-        _report_restore(result)
-        _audit_restore(data_dir, "backup.restore", Path(file).name, actor=actor(), result=result)
+    data_dir = ctx.obj["data_dir"]
+    try:
+        result = restore(data_dir, file)
+    except RestoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    _report_restore(result)
+    _audit_restore(data_dir, "backup.restore", Path(file).name, actor=cli_actor(), result=result)
 
 
 def apply_staged_restore(data_dir, lock, actor):
