@@ -1,6 +1,6 @@
 """A backup of a ~1 GB database against copying its file, in the same run (issue 11 item 8: at most 2×).
 
-``python bench/backup_bench.py [--data-dir /tmp/backup-bench/data] [--cases 160000] [--runs 3] [--stages]``
+``python bench/backup_bench.py [--data-dir /tmp/backup-bench/data] [--cases 160000] [--runs 3] [--stages] [--also DIR]``
 
 Builds the data folder with bench/load_cases.py (160,000 realistic cases are
 ~1.03 GiB) unless it holds a database already, then, RUNS times in turn:
@@ -10,11 +10,15 @@ copy, its integrity check, the zip with SHA-256 checksums, the fsync and the
 read-back), both into the same scratch folder beside the data. Prints each
 time, the medians and their ratio. ``--stages`` also times the backup's
 parts one by one (each alone, so their sum is more than the backup, which
-runs the integrity check beside the zip). Figures, not a test: the exit
-status says only whether the run itself worked.
+runs the integrity check beside the zip). ``--also DIR`` times, in the same
+runs, the backup of another version of the code (DIR holds its
+``county_app``, e.g. ``git archive main county_app | tar -x -C DIR``), in a
+child process. Figures, not a test: the exit status says only whether the
+run itself worked.
 """
 import argparse
 import hashlib
+import os
 import shutil
 import sqlite3
 import statistics
@@ -37,6 +41,7 @@ def main(argv=None):
     parser.add_argument("--cases", type=int, default=160_000, help="cases to load when the folder is empty")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--stages", action="store_true", help="also time the backup's parts one by one")
+    parser.add_argument("--also", help="a folder holding another county_app whose backup is timed too")
     args = parser.parse_args(argv)
     data = Path(args.data_dir)
     database = data / DB_FILENAME
@@ -50,7 +55,7 @@ def main(argv=None):
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     bind(data)
-    copies, backups = [], []
+    copies, backups, others = [], [], []
     try:
         for run in range(1, args.runs + 1):
             copied = _timed(lambda: shutil.copyfile(database, scratch / "copy.sqlite3"))
@@ -59,10 +64,17 @@ def main(argv=None):
             (scratch / f"backup-{run}.zip").unlink()
             copies.append(copied)
             backups.append(backed)
-            print(f"run {run}: copy {copied:.2f} s, backup {backed:.2f} s, ratio {backed / copied:.2f}", flush=True)
+            line = f"run {run}: copy {copied:.2f} s, backup {backed:.2f} s, ratio {backed / copied:.2f}"
+            if args.also:
+                others.append(_other_backup(args.also, data, scratch / f"other-{run}.zip"))
+                line += f"; --also backup {others[-1]:.2f} s, ratio {others[-1] / copied:.2f}"
+            print(line, flush=True)
         copy, backup = statistics.median(copies), statistics.median(backups)
         print(f"median: copy {copy:.2f} s ({size / copy / 1024 ** 2:.0f} MiB/s), backup {backup:.2f} s, "
               f"ratio {backup / copy:.2f} (target ≤ 2.00)")
+        if others:
+            print(f"median of --also: backup {statistics.median(others):.2f} s, "
+                  f"ratio {statistics.median(others) / copy:.2f}")
         if args.stages:
             _stages(database, scratch, copy)
     finally:
@@ -107,6 +119,17 @@ def _stages(database, scratch, copy):
         took = _timed(step)
         print(f"  {label:28} {took:6.2f} s  {took / copy:5.2f}", flush=True)
     source.close()
+
+
+def _other_backup(code, data, target):
+    """Seconds the backup of the county_app in ``code`` takes (timed inside its own process)."""
+    script = ("import sys, time; sys.path.insert(0, sys.argv[1]); from county_app.db import bind; "
+              "from county_app.operations.backup import take_backup; bind(sys.argv[2]); t = time.perf_counter(); "
+              "take_backup(sys.argv[2], sys.argv[3]); print(time.perf_counter() - t)")
+    done = subprocess.run([sys.executable, "-c", script, str(code), str(data), str(target)], check=True,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    Path(target).unlink()
+    return float(done.stdout.split()[-1])
 
 
 def _checkpoint(database):
