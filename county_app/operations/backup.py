@@ -1,10 +1,11 @@
 """Taking a backup: an online copy of the database with SQLite's backup API, and the scans, in one verified file.
 
 The copy is made while the program runs (a read transaction: writers go
-on), checked with ``PRAGMA integrity_check`` (on a second thread, while the
-copy is written with the scan files it names into a zip under a temporary name (``.….part``) in the target
-folder). Only when the check passed and the zip is complete, flushed to disk and read back without
-error does it get its final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``:
+on), checked with ``PRAGMA integrity_check`` on a second thread while it is
+written with the scan files it names into a zip under a temporary name
+(``.….part``) in the target folder. Only when the check passed and the zip
+is complete, flushed to disk and read back without error does it get its
+final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``:
 a file with that name is always a whole, verified backup. Any error — a full
 disk, a USB disk pulled out, a folder that cannot be written — removes the
 temporary files and leaves the older backups as they were.
