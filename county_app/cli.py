@@ -75,13 +75,12 @@ def init(ctx, role, code, name):
 @click.pass_context
 def serve(ctx, host, port, threads):
     """启动网页界面和接口（waitress），后台任务随之运行。"""
-    import logging
-
     from . import create_app, jobs
     from .intake import scanworker
+    from .operations import logs
     from .operations.instance import DataFolderBusy, DataFolderLock
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_file = logs.configure(ctx.obj["data_dir"], console=True)
     lock = DataFolderLock(ctx.obj["data_dir"])
     try:  # held until the process ends: a restore or a second serve on this folder refuses meanwhile
         lock.acquire("启动服务")
@@ -97,6 +96,8 @@ def serve(ctx, host, port, threads):
     scheduler = jobs.start(app)
     scanworker.warm()  # the process that checks uploaded scans, started now rather than on the first upload
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
+    if log_file:
+        click.echo(f"日志文件：{log_file}")
     click.echo(f"请在浏览器打开 http://{host}:{port}/")
     try:
         server.serve(app, host=host, port=port, threads=threads)

@@ -17,14 +17,17 @@ def cli_actor():
 
 
 def with_data_dir(command):
-    """Give a command ``--data-dir`` (also accepted before the command name)."""
+    """Give a command ``--data-dir`` (also accepted before the command name), and its log in that folder."""
 
     @click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
                   help="数据文件夹（默认：环境变量 COUNTY_APP_DATA，否则本机用户数据目录）")
     @click.pass_context
     def wrapper(ctx, data_dir, **kwargs):
+        from .operations import logs
+
         chosen = data_dir or (ctx.obj or {}).get("data_dir")
         ctx.obj = {"data_dir": paths.resolve_data_dir(chosen)}
+        logs.configure(ctx.obj["data_dir"])
         return ctx.invoke(command, **kwargs)
 
     return update_wrapper(wrapper, command)

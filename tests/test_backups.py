@@ -50,9 +50,10 @@ def digest(path):
 
 
 def live_state(data_dir):
-    """The live database's bytes and every file of the data folder but the lock: what a refusal must not change."""
+    """The live database's bytes and every file of the data folder but the lock and the log (a refusal is
+    logged): what a refusal must not change."""
     return {str(p.relative_to(data_dir)): digest(p) for p in sorted(data_dir.rglob("*"))
-            if p.is_file() and p.name != "county_app.lock"}
+            if p.is_file() and p.name != "county_app.lock" and p.parent.name != "logs"}
 
 
 def usernames(data_dir):
