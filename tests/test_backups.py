@@ -331,16 +331,6 @@ def test_retention_keeps_14_daily_and_12_monthly_and_never_the_future():
         f"county-app-2026110{d}-101010-before-restore.zip" for d in range(3, 8)]
 
 
-def test_a_hub_on_postgresql_is_told_to_use_pg_dump(monkeypatch):
-    from peewee import PostgresqlDatabase
-
-    from county_app.operations import backup
-
-    monkeypatch.setattr(backup, "db", PostgresqlDatabase(None))
-    with pytest.raises(BackupError, match="pg_dump"):
-        require_sqlite()
-
-
 def test_a_backup_cut_short_leaves_nothing_after_a_day(tmp_path):
     old, young = tmp_path / ".county-app-20261128-021500.zip.part", tmp_path / ".county-app-20261130-021500.zip.part"
     for path in (old, young, tmp_path / "notes.part"):
