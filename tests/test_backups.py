@@ -21,7 +21,7 @@ from county_app import accounts, migrations
 from county_app.db import db
 from county_app.intake import scans
 from county_app.operations import retention
-from county_app.operations.backup import BackupError, require_sqlite
+from county_app.operations.backup import BackupError
 
 from test_cases_domain import centre_window, register
 from test_cases_scans import png

@@ -142,6 +142,18 @@ def test_backup_on_postgresql_says_to_use_pg_dump(app, run_cli):
     assert "pg_restore" in result.output and "scans" in result.output
 
 
+@ON_POSTGRESQL
+def test_serve_on_postgresql_schedules_maintenance_but_no_backup_of_its_own(app, data_dir):
+    from county_app import jobs
+    from county_app.maintenance import run_maintenance
+
+    scheduler = jobs.build(app)
+    assert scheduler.get_job(jobs.MAINTENANCE_JOB) and scheduler.get_job(jobs.BACKUP_JOB) is None
+    with db.connection_context():
+        report = run_maintenance(data_dir)
+    assert report.failures == {} and report.optimized  # ANALYZE instead of SQLite's PRAGMA optimize
+
+
 def test_a_database_url_that_is_not_postgresql_is_a_clear_error(run_cli):
     try:
         result = run_cli("--database-url", "mysql://county@localhost/county", "init", "--role", "hub")
