@@ -12,8 +12,8 @@ writers queue instead of failing half way. PostgreSQL keeps that rule: every
 transaction first takes one transaction-scoped advisory lock, so writers queue
 the same way across every process and thread, and a read inside a
 transaction sees what the writers before it committed (READ COMMITTED takes
-a new snapshot per statement). Its sessions run in UTC, so that the UTC
-moments the program stores in ``timestamp`` columns are kept as given.
+a new snapshot per statement). Moments are ``timestamptz`` there and its
+sessions run in UTC, so they come back aware, as SQLite's text gives them.
 """
 import os
 import threading
