@@ -3,9 +3,9 @@ from dataclasses import dataclass, field
 
 from . import accounts, paths, settings
 from .catalogue import store
-from .db import bind, database_path, db
+from .db import bind, database_path, db, is_postgresql
 from .migrations import migrate
-from .models import CatalogueVersion, User
+from .models import CatalogueVersion, Setting, User
 
 
 @dataclass
@@ -25,8 +25,9 @@ def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_s
     """
     data_dir = paths.resolve_data_dir(data_dir)
     bind(data_dir)
+    require_hub_on_postgresql(role)
     report = InitReport()
-    report.applied, report.backup = migrate(database_path(data_dir))
+    report.applied, report.backup = migrate(None if is_postgresql() else database_path(data_dir))
     with db.connection_context():
         given = {key: value for key, value in (("node.role", role), ("centre.code", code), ("centre.name", name))
                  if value is not None}
@@ -44,3 +45,14 @@ def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_s
         if load_seed and CatalogueVersion.in_force() is None:
             report.seed = store.import_workbook(paths.seed_catalogue_path(), actor="seed")
     return report
+
+
+def require_hub_on_postgresql(role=None):
+    """SettingError unless the node on a PostgreSQL database is a hub: ``role`` when given, else the stored
+    role (a database without tables yet: a township, the default). A township is always SQLite."""
+    if not is_postgresql():
+        return
+    with db.connection_context():
+        stored = settings.get("node.role") if db.table_exists(Setting._meta.table_name) else None
+    if (role or stored or "township") != "hub":
+        raise settings.SettingError(settings.TOWNSHIP_ON_POSTGRESQL)

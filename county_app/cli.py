@@ -10,7 +10,7 @@ import click
 
 from . import cli_accounts, cli_backup, server, settings
 from .catalogue import store
-from .cli_support import cli_actor, open_database, with_data_dir
+from .cli_support import DATABASE_URL_HELP, cli_actor, open_database, use_database_url, with_data_dir
 from .db import db
 from .integers import NumberError, whole_number
 
@@ -20,10 +20,12 @@ MAX_CALENDAR_DAYS = 2500  # about ten years of working days: more than any time 
 @click.group(invoke_without_command=True)
 @click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
               help="数据文件夹（默认：环境变量 COUNTY_APP_DATA，否则本机用户数据目录）")
+@click.option("--database-url", "database_url", default=None, metavar="URL", help=DATABASE_URL_HELP)
 @click.version_option(package_name="county-app")
 @click.pass_context
-def cli(ctx, data_dir):
+def cli(ctx, data_dir, database_url):
     """一件事一次办：乡镇便民服务中心窗口系统。不带命令时等同于 serve。"""
+    use_database_url(database_url)
     ctx.obj = {"data_dir": data_dir}
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
@@ -113,7 +115,7 @@ def _initialise(data_dir, **options):
 
     try:
         return initialise(data_dir, actor=cli_actor(), **options)
-    except (MigrationFailed, MigrationRefused) as exc:
+    except (MigrationFailed, MigrationRefused, settings.SettingError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

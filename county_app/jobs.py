@@ -8,7 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from . import maintenance, settings
 from .operations import runner
 from .crontab import TIMEZONE, crontab_trigger
-from .db import db
+from .db import db, is_postgresql
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ def build(app):
     scheduler.add_job(maintenance.run_maintenance, "date", run_date=datetime.now(timezone.utc) + AFTER_START,
                       args=[data_dir], id=MAINTENANCE_AFTER_START_JOB, name="启动后维护",
                       misfire_grace_time=MISFIRE_GRACE)
+    if is_postgresql():
+        return scheduler  # a hub on PostgreSQL is backed up with pg_dump (README), not by this program
     # The backup is taken before maintenance deletes anything (02:15 before 02:30 by default).
     scheduler.add_job(runner.scheduled_backup, _cron_trigger("backup.cron", backup_cron), args=[data_dir],
                       id=BACKUP_JOB, name="夜间备份", coalesce=True, max_instances=1,

@@ -19,7 +19,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Callable
 
 from . import audit
-from .db import db
+from .db import db, is_postgresql
 from .identity import compact
 from .models import Setting
 from .prepared import Prepared
@@ -35,6 +35,10 @@ class SettingsInvalid(SettingError):
     def __init__(self, errors):
         super().__init__("；".join(errors.values()))
         self.errors = errors
+
+
+TOWNSHIP_ON_POSTGRESQL = ("乡镇节点的数据库只能是 SQLite，PostgreSQL（DATABASE_URL 或 --database-url）只供县级汇聚中心使用："
+                          "县级汇聚中心首次初始化请用 county-app init --role hub；乡镇节点请去掉 DATABASE_URL")
 
 
 def _one_of(*allowed):
@@ -190,6 +194,8 @@ def checked(key, value):
         if message.startswith(label):  # typed_text names the field itself
             message = message[len(label):]
         raise SettingError(f"{spec.name}：{message}") from None
+    if key == "node.role" and value != "hub" and is_postgresql():
+        raise SettingError(f"{spec.name}：{TOWNSHIP_ON_POSTGRESQL}")
     return value
 
 

@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from peewee import SqliteDatabase
-
 from .. import __version__, paths
-from ..db import DB_FILENAME, db
+from ..db import DB_FILENAME, db, is_postgresql
 from . import archive
 from .archive import ArchiveError
 
@@ -55,9 +53,12 @@ class BackupResult:
 
 def require_sqlite():
     """Backups here are of SQLite; a hub on PostgreSQL is backed up with ``pg_dump`` (README)."""
-    if not isinstance(db, SqliteDatabase):
-        raise BackupError("本节点的数据库不是 SQLite（县级汇聚中心使用 PostgreSQL）：请用 pg_dump 备份，"
-                          "例如 pg_dump -Fc -f county_app.dump county_app，步骤见 README“备份与恢复”")
+    if is_postgresql():
+        name = db.database
+        raise BackupError(f"本节点的数据库在 PostgreSQL（数据库 {name}），本程序的备份只适用于 SQLite："
+                          f"请用 PostgreSQL 的 pg_dump 备份，例如 pg_dump -Fc -f county_app-$(date +%F).dump {name}，"
+                          f"恢复用 pg_restore --clean -d {name} 备份文件；扫描件在数据文件夹的 scans 中，请一并复制。"
+                          "步骤见 README“备份与恢复”")
 
 
 def backup_folder(data_dir, configured=""):
