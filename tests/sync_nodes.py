@@ -32,7 +32,7 @@ def cli(data_dir, *args, check=True):
 
 def start_sync(data_dir):
     return subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "sync", "run"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def free_port():

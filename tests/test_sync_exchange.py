@@ -1,12 +1,13 @@
 """The exchange between two real processes over loopback: a hub served by ``county-app serve``, a township
 running ``county-app sync run``, each on its own data folder (docs/sync.md)."""
+import time
+
 import pytest
 
-from county_app import accounts
 from county_app.intake import cases, materials, outcomes, workflow
 from county_app.intake.records import Case
 
-from sync_nodes import CENTRE, at, cli, count, rows, served_hub, township
+from sync_nodes import CENTRE, at, cli, count, free_port, kill_hard, rows, served_hub, start_sync, township
 from test_cases_domain import newborn, supply_all_but_marriage_certificate
 from workbooks import Book
 
@@ -89,3 +90,54 @@ def test_catalogue_down_cases_up_results_back(hub, town, tmp_path):
     runs = rows(town, "select pushed, pulled, catalogue, error, ended_at is not null from sync_run order by id")
     assert runs == [(township_events, 0, "2026.12-01", "", 1), (0, 8, "", "", 1), (1, 0, "", "", 1),
                     (0, 0, "", "", 1)]
+
+
+def test_a_run_killed_mid_way_then_a_new_run_completes_with_exact_counts(hub, town):
+    register_and_accept(town, 60)  # about 3 batches of about 1 MB
+    written = rows(town, "select value from sync_mark where name = 'up.written'")[0][0]
+    assert written == count(town, "case_event")
+    run = start_sync(town)
+    deadline = time.monotonic() + 120
+    while rows(hub.dir, "select applied_through from sync_node")[0][0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    kill_hard(run)  # as soon as the hub committed the first batch
+    applied = rows(hub.dir, "select applied_through from sync_node")[0][0]
+    assert 0 < applied < written  # killed mid-run
+    assert count(hub.dir, "case_event") == applied  # whole batches only
+    assert count(town, "sync_run", "ended_at is null") == 1  # the killed run shows as never finished
+    acked = (rows(town, "select value from sync_mark where name = 'up.acked'") or [(0,)])[0][0]
+    assert acked <= applied  # the township may have died before storing the hub's answer
+
+    out = sync(town)
+    assert rows(hub.dir, "select applied_through from sync_node") == [(written,)]
+    assert count(hub.dir, "case_event") == count(town, "case_event") == written
+    assert count(hub.dir, "case_record") == count(town, "case_record") == 60
+    assert count(town, "sync_outbox") == 0  # acknowledged, then forgotten
+    # resumed after the last answer the township stored: what the hub had applied since was skipped, not doubled
+    assert f"已上传变更 {written - acked} 条" in out
+
+
+def test_one_run_at_a_time_and_a_hub_that_cannot_be_reached(hub, town):
+    from county_app.operations.instance import DataFolderLock
+
+    with DataFolderLock(town, "sync.lock"):
+        busy = cli(town, "sync", "run", check=False)
+    assert busy.returncode == 1 and "同步正在进行" in busy.stderr
+    cli(town, "config", "set", "sync.url", f"http://127.0.0.1:{free_port()}")
+    register_and_accept(town)
+    down = cli(town, "sync", "run", check=False)
+    assert down.returncode == 1 and "无法连接县级汇聚中心" in down.stderr and "不会丢失" in down.stderr
+    assert rows(town, "select error != '' from sync_run") == [(1,)]
+    assert count(town, "sync_outbox") == count(town, "case_event")  # still waiting to go
+
+
+def test_node_commands_are_for_the_hub_and_init_takes_a_county_code(hub, town):
+    refused = cli(town, "node", "add", "331128102000", "--name", "乙镇", check=False)
+    assert refused.returncode == 1 and "只能在县级汇聚中心管理" in refused.stderr
+    assert rows(hub.dir, "select value from setting where key = 'county.code'") == [("331128",)]
+    outside = cli(hub.dir, "node", "add", "330102001000", "--name", "外县", check=False)
+    assert outside.returncode == 1 and "应以 331128 开头" in outside.stderr
+    listed = cli(hub.dir, "node", "list").stdout
+    assert CENTRE in listed and "城关镇" in listed and "从未同步" in listed
+    secret = rows(hub.dir, "select secret from sync_node")[0][0]
+    assert hub.secret not in secret and len(secret) > 64  # kept encrypted, not in clear
