@@ -11,7 +11,6 @@ downstream batch, and the catalogue in force when the township lacks it.
 import base64
 import io
 import json
-import logging
 
 from ..catalogue import store
 from ..db import db
@@ -23,49 +22,42 @@ from .records import SyncNode
 
 PUSH_PATH, PULL_PATH = "/api/v1/sync/push", "/api/v1/sync/pull"
 
-log = logging.getLogger("county_app.sync")
-
-
-def _signed_node(data_dir, path, headers, body, address):
+def _signed_node(data_dir, path, headers, body):
     if not nodes.is_hub():
         raise SyncRefused(404, "not_hub", "本机不是县级汇聚中心（node.role 不是 hub），不接收同步请求")
-    return signing.verify(data_dir, "POST", path, headers, body, address=address)
+    return signing.verify(data_dir, "POST", path, headers, body)
 
 
-def receive_push(data_dir, headers, body, *, address=""):
+def receive_push(data_dir, headers, body):
     """The answer ``{"applied_through", "applied", "conflicts"}`` to a push; SyncRefused when refused."""
-    node = _signed_node(data_dir, PUSH_PATH, headers, body, address)
-    try:
-        first, last, changes = batches.changes_of(batches.decode(body), node.code)
+    node = _signed_node(data_dir, PUSH_PATH, headers, body)
+    first, last, changes = batches.changes_of(batches.decode(body), node.code)
+    for change in changes:
+        if not change["case_no"].startswith(node.code):
+            raise SyncRefused(403, "foreign_case", f"批次中的办件 {change['case_no'][:32]} 不属于节点 {node.code}"
+                                                   "（办件编号应以本中心区划代码开头），整批已拒绝，未做任何更改")
+    with db.atomic():
+        _touch(node.code)  # first write of the transaction: the node row is locked from here on
+        mark = SyncNode.get(SyncNode.code == node.code).applied_through
+        if changes and first > mark + 1:
+            raise SyncRefused(409, "gap", f"批次从第 {first} 条开始，但汇聚中心只收到第 {mark} 条：请从第 {mark + 1} 条重发",
+                              applied_through=mark)
+        applied = conflicts = 0
         for change in changes:
-            if not change["case_no"].startswith(node.code):
-                raise SyncRefused(403, "foreign_case", f"批次中的办件 {change['case_no'][:32]} 不属于节点 {node.code}"
-                                                       "（办件编号应以本中心区划代码开头），整批已拒绝，未做任何更改")
-        with db.atomic():
-            _touch(node.code)  # first write of the transaction: the node row is locked from here on
-            mark = SyncNode.get(SyncNode.code == node.code).applied_through
-            if changes and first > mark + 1:
-                raise SyncRefused(409, "gap", f"批次从第 {first} 条开始，但汇聚中心只收到第 {mark} 条：请从第 {mark + 1} 条重发",
-                                  applied_through=mark)
-            applied = conflicts = 0
-            for change in changes:
-                if change["seq"] <= mark:
-                    continue  # applied before: the answer to that request was lost
-                parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条变更")
-                conflicts += apply_change(parsed, from_township=True)
-                applied += 1
-            if changes and last > mark:
-                SyncNode.update(applied_through=last).where(SyncNode.code == node.code).execute()
-                mark = last
-    except SyncRefused as exc:
-        log.warning("sync push refused: %s from node %s: %s", exc.code, node.code, exc.message)
-        raise
+            if change["seq"] <= mark:
+                continue  # applied before: the answer to that request was lost
+            parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条变更")
+            conflicts += apply_change(parsed, from_township=True)
+            applied += 1
+        if changes and last > mark:
+            SyncNode.update(applied_through=last).where(SyncNode.code == node.code).execute()
+            mark = last
     return {"applied_through": mark, "applied": applied, "conflicts": conflicts}
 
 
-def answer_pull(data_dir, headers, body, *, address=""):
+def answer_pull(data_dir, headers, body):
     """The compressed answer to a pull: the downstream batch after ``after``, and the catalogue if newer."""
-    node = _signed_node(data_dir, PULL_PATH, headers, body, address)
+    node = _signed_node(data_dir, PULL_PATH, headers, body)
     document = batches.decode(body)
     document = document if isinstance(document, dict) else {}
     after, catalogue_after = document.get("after"), document.get("catalogue_after")
