@@ -141,3 +141,19 @@ def test_node_commands_are_for_the_hub_and_init_takes_a_county_code(hub, town):
     assert CENTRE in listed and "城关镇" in listed and "从未同步" in listed
     secret = rows(hub.dir, "select secret from sync_node")[0][0]
     assert hub.secret not in secret and len(secret) > 64  # kept encrypted, not in clear
+
+
+def test_a_result_recorded_on_both_sides_is_a_conflict_on_both_and_overwrites_nothing(hub, town):
+    (case_no,) = register_and_accept(town)
+    sync(town)
+    with at(hub.dir):
+        outcomes.record_result(case_no, "GA-0101", "approved", actor="gaj", result_no="HUB-1")
+    with at(town):  # the same decision handed to the window on paper, typed differently
+        outcomes.record_result(case_no, "GA-0101", "denied", actor="li", note="县公安局书面决定（窗口代录）")
+    out = sync(town)
+    assert "同步冲突 2 处" in out, out
+    item = "select i.status, i.result_no from case_item i where i.matter_code = 'GA-0101'"
+    assert rows(hub.dir, item) == [("approved", "HUB-1")] and rows(town, item) == [("denied", "")]
+    conflict = "select case_no, matter_code, action from sync_conflict"
+    assert rows(hub.dir, conflict) == rows(town, conflict) == [(case_no, "GA-0101", "result")]
+    assert count(town, "case_event") == count(hub.dir, "case_event")  # both acts are in both histories
