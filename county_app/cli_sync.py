@@ -2,6 +2,7 @@
 import click
 
 from .cli_support import cli_actor, open_database, with_data_dir
+from .models import as_utc
 from .sync import client, nodes
 from .sync.errors import NodeError, SyncBusy
 
@@ -57,8 +58,8 @@ def node_list(ctx):
     if not listed:
         click.echo("还没有登记乡镇节点（用 node add CODE --name 名称 登记）")
     for node in listed:
-        state = f"已停用 {node.revoked_at:%Y-%m-%d}" if node.revoked_at else "正常"
-        contact = f"{node.last_contact_at:%Y-%m-%d %H:%M}" if node.last_contact_at else "从未同步"
+        state = f"已停用 {as_utc(node.revoked_at).astimezone():%Y-%m-%d}" if node.revoked_at else "正常"
+        contact = f"{as_utc(node.last_contact_at).astimezone():%Y-%m-%d %H:%M}" if node.last_contact_at else "从未同步"
         click.echo(f"{node.code}  {node.name}  {state}  最近联系 {contact}  已收到变更 {node.applied_through} 条")
 
 
