@@ -19,7 +19,7 @@ class InitReport:
 def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_seed=True):
     """Migrate the database of ``data_dir`` and make the node usable. Idempotent.
 
-    Sets the node role, centre code and name when given; loads the bundled seed
+    Sets the node role, centre code (a hub's: the county's code) and name when given; loads the bundled seed
     catalogue when no catalogue is loaded yet; creates the first administrator
     with a random password (returned once) when there is no user at all.
     """
@@ -29,7 +29,9 @@ def initialise(data_dir, *, role=None, code=None, name=None, actor="cli", load_s
     report = InitReport()
     report.applied, report.backup = migrate(None if is_postgresql() else database_path(data_dir))
     with db.connection_context():
-        given = {key: value for key, value in (("node.role", role), ("centre.code", code), ("centre.name", name))
+        # A hub's code is its county's 6 digits; a township's, its centre's 12.
+        code_key = "county.code" if (role or settings.get("node.role")) == "hub" else "centre.code"
+        given = {key: value for key, value in (("node.role", role), (code_key, code), ("centre.name", name))
                  if value is not None}
         settings.change(given, actor=actor)
         if not User.select().exists():

@@ -8,7 +8,7 @@ from datetime import date
 
 import click
 
-from . import cli_accounts, cli_backup, server, settings
+from . import cli_accounts, cli_backup, cli_sync, server, settings
 from .catalogue import store
 from .cli_support import DATABASE_URL_HELP, cli_actor, open_database, use_database_url, with_data_dir
 from .db import db
@@ -35,6 +35,8 @@ cli.add_command(cli_accounts.user)
 cli.add_command(cli_accounts.token)
 cli.add_command(cli_backup.backup_command)
 cli.add_command(cli_backup.restore_command)
+cli.add_command(cli_sync.node_group)
+cli.add_command(cli_sync.sync_group)
 
 
 @cli.command()

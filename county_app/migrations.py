@@ -301,6 +301,13 @@ def _case_search(database):
     database.execute_sql('DROP INDEX "case_record_applicant_name"')  # a name's start is a bigram now
 
 
+def _sync_outbox_and_nodes(database):
+    # The exchange with the county hub (sync/): nodes, outbox, marks, nonces, runs, conflicts.
+    from .sync import records as sync_records
+
+    database.create_tables(sync_records.MODELS)
+
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -313,6 +320,7 @@ MIGRATIONS = [
     ("0009_case_event_request_key", _request_keys),
     ("0010_intake_drafts", _intake_drafts),
     ("0011_case_search", _case_search),
+    ("0012_sync_outbox_and_nodes", _sync_outbox_and_nodes),
 ]
 
 

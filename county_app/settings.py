@@ -138,6 +138,8 @@ SETTINGS = [
     SettingSpec("centre.address", "", "本中心地址，打印在一次性告知单上", label="地址", section=CENTRE),
     SettingSpec("centre.hours", "", "办公时间，例如“工作日 9:00-12:00，14:00-17:30”；设置后打印在各类通知书上",
                 label="办公时间", section=CENTRE, max_length=100),
+    SettingSpec("county.code", "", "县级汇聚中心：本县 6 位区划代码（init --role hub --code 设定；登记的乡镇节点编码须以它开头）",
+                _digits(6), label="本县区划代码", max_length=16),
     SettingSpec("sync.url", "", "县级汇聚中心的地址，例如 http://10.1.1.1:8080"),
     SettingSpec("sync.node", "", "本节点在汇聚中心登记的编码"),
     SettingSpec("sync.secret", "", "与汇聚中心共享的密钥（node add 时生成）", secret=True),
