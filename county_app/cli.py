@@ -79,8 +79,8 @@ def serve(ctx, host, port, threads, browser):
     """启动网页界面和接口（waitress），后台任务随之运行。"""
     import logging
 
-    from . import create_app, jobs
-    from .intake import scanworker
+    from . import create_app
+    from .jobs import Background
     from .operations.instance import DataFolderBusy, DataFolderLock, running_address
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -92,7 +92,7 @@ def serve(ctx, host, port, threads, browser):
     except DataFolderBusy:
         url = running_address(data_dir)
         if url and browser:
-            desktop.open_browser(url)
+            desktop.open_browser(url, wait=10)  # before this copy ends
         if url is None:
             where = "（它还在启动，请稍候再打开浏览器）"
         else:
@@ -113,18 +113,15 @@ def serve(ctx, host, port, threads, browser):
     http = server.create(app, sock=sock, threads=threads)
     url = desktop.local_url(host, http.effective_port)
     lock.announce(url)
-    scheduler = jobs.start(app)
-    scanworker.warm()  # the process that checks uploaded scans, started now rather than on the first upload
+    background = Background(app)  # the scheduler, and the scan checker's process rather than on the first upload
     click.echo(desktop.started_text(url, data_dir, opened=browser))
     if browser:
         desktop.open_browser(url)
     try:
-        server.run(http)
-    except KeyboardInterrupt:
+        server.run(http)  # returns on Ctrl+C (waitress takes the KeyboardInterrupt)
         click.echo("服务已停止")
     finally:
-        scheduler.shutdown(wait=False)
-        scanworker.stop()
+        background.stop()
         stop_checks(app)  # a catalogue check still running in its child process is killed
         lock.release()
 

@@ -34,9 +34,14 @@ def local_url(host, port):
     return f"http://{host}:{port}/"
 
 
-def open_browser(url):
-    """Open ``url`` in the default browser, without waiting for it (some browsers block until closed)."""
-    threading.Thread(target=webbrowser.open, args=(url,), name="open browser", daemon=True).start()
+def open_browser(url, wait=0):
+    """Open ``url`` in the default browser; wait at most ``wait`` seconds for it to be started.
+
+    In a thread: some browsers hold the program that started them until they close.
+    """
+    opening = threading.Thread(target=webbrowser.open, args=(url,), name="open browser", daemon=True)
+    opening.start()
+    opening.join(wait)
 
 
 def started_text(url, data_dir, *, opened):

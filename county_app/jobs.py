@@ -1,13 +1,16 @@
-"""Background jobs. The scheduler starts only from ``serve``, never from create_app or tests."""
+"""Background jobs. The scheduler starts only from ``serve`` (``Background``), never from create_app or tests.
+
+APScheduler is imported when the scheduler is built, not with this module:
+it and what it brings (asyncio, concurrent.futures) are 14 MB and a good part
+of the program's start (bench/RESULTS.md, the program's start).
+"""
 import logging
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from apscheduler.schedulers.background import BackgroundScheduler
-
 from . import maintenance, settings
 from .operations import runner
-from .crontab import TIMEZONE, crontab_trigger
 from .db import db
 
 log = logging.getLogger(__name__)
@@ -18,10 +21,16 @@ BACKUP_JOB = "backup"
 BACKUP_AFTER_START_JOB = "backup-after-start"
 MISFIRE_GRACE = 3600  # seconds: a run delayed by a busy or sleeping PC still happens within the hour
 AFTER_START = timedelta(minutes=10)  # a window PC switched off at night is maintained once a day this way
+# Seconds from the server listening to the scheduler's and the scan checker's start: the first pages come first.
+BACKGROUND_DELAY = 3.0
 
 
 def build(app):
     """The scheduler for ``app``'s node with its jobs, not started; schedules are read from settings now."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from .crontab import TIMEZONE
+
     scheduler = BackgroundScheduler(timezone=TIMEZONE)
     with db.connection_context():
         maintenance_cron = settings.get("maintenance.cron")
@@ -50,8 +59,49 @@ def start(app):
     return scheduler
 
 
+class Background:
+    """What ``serve`` runs beside the server: the scheduler and the scan checker's process (intake/scanworker.py).
+
+    Both start ``delay`` seconds after the server listens rather than before:
+    importing APScheduler and spawning the checker (a second interpreter)
+    would otherwise take the CPU from the first page on an old PC. The jobs'
+    first runs are minutes away, and an upload in the meantime starts the
+    checker itself. ``stop`` ends what was started, also before the start.
+    """
+
+    def __init__(self, app, delay=BACKGROUND_DELAY):
+        self._app = app
+        self._lock = threading.Lock()
+        self._scheduler = None
+        self._stopped = False
+        self._timer = threading.Timer(delay, self._start)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _start(self):
+        from .intake import scanworker
+
+        with self._lock:
+            if self._stopped:
+                return
+            self._scheduler = start(self._app)
+            scanworker.warm()
+
+    def stop(self):
+        from .intake import scanworker
+
+        self._timer.cancel()
+        with self._lock:
+            self._stopped = True
+            if self._scheduler is not None:
+                self._scheduler.shutdown(wait=False)
+        scanworker.stop()
+
+
 def _cron_trigger(key, value):
     """A CronTrigger for setting ``key``; its default if the stored text is no longer valid."""
+    from .crontab import crontab_trigger
+
     try:
         return crontab_trigger(value)
     except ValueError:
