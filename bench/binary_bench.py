@@ -15,7 +15,7 @@ OS's cache, as on a PC that has run it before. Memory is VmRSS of the
 process that serves (in the one-file program a small bootloader process
 starts it: shown apart), read after serving the login page, the health,
 bundle and catalogue answers, a case registered over the API, its page and
-its printed 一次性告知单. The helper processes the server starts (the scan
+its printed 收件回执. The helper processes the server starts (the scan
 checker, and on Linux and macOS multiprocessing's resource tracker) are
 shown apart, as PSS (shared pages counted once). Linux only (/proc).
 
@@ -136,7 +136,7 @@ def county_pages(base, token):
         assert status == 200, (path, status)
     status, case = call(base, "POST", "/api/v1/cases", newborn(), token=token)
     assert status == 201, case
-    for path in (f"/cases/{case['case_no']}", f"/cases/{case['case_no']}/notices/guide"):
+    for path in (f"/cases/{case['case_no']}", f"/cases/{case['case_no']}/notices/receipt"):
         status, page = call(base, "GET", path, token=token)
         assert status == 200, (path, status, str(page)[:300])
 
