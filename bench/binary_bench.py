@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from county_app.jobs import BACKGROUND_DELAY  # noqa: E402
 from program import EXECUTABLE, Running, call, descendants, environment, free_port, rss_kib, run  # noqa: E402
 
+FOLDER_EXECUTABLE = ROOT / "dist" / "county-app-folder" / EXECUTABLE.name
 BASELINE_DIR = ROOT / "bench" / "out" / "baseline"
 BASELINE_APP = '''"""The baseline: Flask + peewee (SQLite) + waitress, nothing else."""
 import sys
@@ -95,10 +96,11 @@ def build_baseline(rebuild):
     return program
 
 
-def server_pid(running):
-    """The process that serves: the bootloader's child in a one-file program."""
-    children = Path(f"/proc/{running.process.pid}/task/{running.process.pid}/children").read_text().split()
-    return int(children[0]) if children else running.process.pid
+def server_pid(running, onefile):
+    """The process that serves: in a one-file program the bootloader's child, which unpacks it and waits."""
+    if not onefile:
+        return running.process.pid
+    return int(Path(f"/proc/{running.process.pid}/task/{running.process.pid}/children").read_text().split()[0])
 
 
 def pss_kib(pid):
@@ -122,14 +124,6 @@ def set_up(data_dir):
     return out.strip().splitlines()[-1]
 
 
-def county_start(data_dir, log):
-    port = free_port()
-    running = Running([str(EXECUTABLE), "serve", "--port", str(port)], env=environment(data_dir), cwd=data_dir,
-                      log=log)
-    base = f"http://127.0.0.1:{port}"
-    return running, base, running.wait_ready(base + "/login")
-
-
 def county_pages(base, token):
     for path in ("/login", "/api/v1/health", "/api/v1/bundles", "/api/v1/bundles/YJS-XSECS", "/api/v1/matters"):
         status, _ = call(base, "GET", path, token=token)
@@ -141,35 +135,53 @@ def county_pages(base, token):
         assert status == 200, (path, status, str(page)[:300])
 
 
-def baseline_start(program, log):
-    port = free_port()
-    running = Running([str(program), str(port)], env=environment(log.parent), cwd=log.parent, log=log)
-    base = f"http://127.0.0.1:{port}"
-    return running, base, running.wait_ready(base + "/")
+class Subject:
+    """One program measured: how to start it, what to ask of it, what it weighs on disk."""
+
+    def __init__(self, name, command, ready, pages, size, data_dir=None, onefile=True):
+        self.name, self.command, self.ready, self.pages, self.size = name, command, ready, pages, size
+        self.data_dir, self.onefile = data_dir, onefile
+        self.starts, self.memory = [], None
+
+    def run(self, log, last):
+        port = free_port()
+        args = [*self.command, "serve", "--port", str(port)] if self.data_dir else [*self.command, str(port)]
+        running = Running(args, env=environment(self.data_dir or log.parent), cwd=log.parent, log=log)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            self.starts.append(running.wait_ready(base + self.ready))
+            if last:
+                self.pages(base)
+                time.sleep(BACKGROUND_DELAY + 3)  # the scheduler and the scan checker have started
+                self.pages(base)
+                self.memory = memory(running, self.onefile)
+        finally:
+            running.stop()
 
 
-def memory(running):
+def memory(running, onefile):
     """(server RSS, bootloader RSS, helpers' PSS) in KiB."""
-    server = server_pid(running)
-    boot = rss_kib(running.process.pid) if server != running.process.pid else 0
+    server = server_pid(running, onefile)
+    boot = rss_kib(running.process.pid) if onefile else 0
     helpers = sum(pss_kib(pid) for pid in descendants(server))
     return rss_kib(server), boot, helpers
 
 
-def measure(start, pages, runs):
-    starts, figures = [], None
-    for number in range(runs):
-        running, base, seconds = start(number)
-        try:
-            starts.append(seconds)
-            if number == runs - 1:
-                pages(base)
-                time.sleep(BACKGROUND_DELAY + 3)  # the scheduler and the scan checker have started
-                pages(base)
-                figures = memory(running)
-        finally:
-            running.stop()
-    return starts, figures
+def folder_size(path):
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+def first_start(scratch):
+    """Seconds to the first 200 on a fresh data folder: the database created, the seed catalogue loaded."""
+    fresh = scratch / "fresh"
+    fresh.mkdir()
+    port = free_port()
+    running = Running([str(EXECUTABLE), "serve", "--port", str(port)], env=environment(fresh), cwd=fresh,
+                      log=scratch / "fresh.log")
+    try:
+        return running.wait_ready(f"http://127.0.0.1:{port}/login")
+    finally:
+        running.stop()
 
 
 def main():
@@ -182,34 +194,36 @@ def main():
     baseline = build_baseline(args.rebuild)
     with tempfile.TemporaryDirectory(prefix="county-binary-bench-") as scratch:
         scratch = Path(scratch)
-        fresh = scratch / "fresh"
-        fresh.mkdir()
-        running, _, first_start = county_start(fresh, scratch / "fresh.log")
-        running.stop()
         data_dir = scratch / "data"
         data_dir.mkdir()
         token = set_up(data_dir)
-        county_starts, county_memory = measure(lambda n: county_start(data_dir, scratch / f"county-{n}.log"),
-                                               lambda base: county_pages(base, token), args.runs)
-        base_starts, base_memory = measure(lambda n: baseline_start(baseline, scratch / f"baseline-{n}.log"),
-                                           lambda base: [call(base, "GET", "/") for _ in range(8)], args.runs)
+        subjects = [
+            Subject("baseline: Flask + peewee + waitress, one file (stripped)", [str(baseline)], "/",
+                    lambda base: [call(base, "GET", "/") for _ in range(8)], baseline.stat().st_size),
+            Subject("county-app, one file", [str(EXECUTABLE)], "/login", lambda base: county_pages(base, token),
+                    EXECUTABLE.stat().st_size, data_dir)]
+        if FOLDER_EXECUTABLE.exists():
+            subjects.append(Subject("county-app, one folder (`make binary-dir`)", [str(FOLDER_EXECUTABLE)], "/login",
+                                    lambda base: county_pages(base, token), folder_size(FOLDER_EXECUTABLE.parent),
+                                    data_dir, onefile=False))
+        for number in range(args.runs):  # taken in turns, so that the machine's other work weighs on each alike
+            for index, subject in enumerate(subjects):
+                subject.run(scratch / f"{index}-{number}.log", last=number == args.runs - 1)
+        fresh = first_start(scratch)
 
-    def row(name, program, starts, figures, size_target="", start_target="", rss_target=""):
-        rss, boot, helpers = figures
-        print(f"| {name} | {program.stat().st_size / MIB / MIB:.1f} MB{size_target} | "
-              f"{statistics.median(starts):.2f} s (best {min(starts):.2f}){start_target} | "
-              f"{rss / MIB:.0f} MB{rss_target} | {boot / MIB:.1f} MB | {helpers / MIB:.0f} MB |")
-
-    print(f"{args.runs} starts each; median and best start to the first 200\n")
+    print(f"{args.runs} starts each, taken in turns; the median and the best start to the first 200\n")
     print("| program | size | start to first 200 | server RSS after pages | bootloader RSS | helpers' PSS |")
     print("| --- | --- | --- | --- | --- | --- |")
-    row("baseline: Flask + peewee + waitress, one file (stripped)", baseline, base_starts, base_memory)
-    row("county-app, one file", EXECUTABLE, county_starts, county_memory, " (≤ 30)", " (≤ 1.5)", " (≤ 70)")
-    size_ratio = EXECUTABLE.stat().st_size / baseline.stat().st_size
-    print(f"\nratios to the baseline: size {size_ratio:.2f}, "
-          f"start {statistics.median(county_starts) / statistics.median(base_starts):.2f}, "
-          f"server RSS {county_memory[0] / base_memory[0]:.2f}")
-    print(f"first start on a fresh data folder (creates the database, loads the seed catalogue): {first_start:.2f} s")
+    for subject in subjects:
+        rss, boot, helpers = subject.memory
+        print(f"| {subject.name} | {subject.size / MIB / MIB:.1f} MB | {statistics.median(subject.starts):.2f} s "
+              f"(best {min(subject.starts):.2f}) | {rss / MIB:.0f} MB | {boot / MIB:.1f} MB | {helpers / MIB:.0f} MB |")
+    base, county = subjects[0], subjects[1]
+    print(f"\none file against the baseline: size {county.size / base.size:.2f}×, "
+          f"start {statistics.median(county.starts) / statistics.median(base.starts):.2f}×, "
+          f"server RSS {county.memory[0] / base.memory[0]:.2f}×")
+    print("targets: size ≤ 30 MB, start ≤ 1.5 s, server RSS ≤ 70 MB")
+    print(f"first start on a fresh data folder (creates the database, loads the seed catalogue): {fresh:.2f} s")
 
 
 if __name__ == "__main__":
