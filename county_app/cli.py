@@ -94,7 +94,7 @@ def serve(ctx, host, port, threads, browser):
         if url and browser:
             desktop.open_browser(url, wait=10)  # before this copy ends
         if url is None:
-            where = "（它还在启动，请稍候再打开浏览器）"
+            where = "（它还在启动或正忙于恢复备份，请稍候再打开浏览器）"
         else:
             where = f"，网址 {url}" + ("（已在浏览器中打开）" if browser else "")
         raise click.ClickException(f"本程序已经在运行，使用同一个数据文件夹 {data_dir}{where}。"
