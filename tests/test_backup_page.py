@@ -128,7 +128,7 @@ def test_serve_applies_the_restore_chosen_on_the_page_at_its_next_start(admin, s
     try:
         for line in server.stdout:
             output.append(line)
-            if "请在浏览器打开" in line:
+            if "网址：" in line:
                 break
     finally:
         server.send_signal(signal.SIGINT)
@@ -162,7 +162,7 @@ def test_a_chosen_backup_that_fails_its_full_check_at_the_start_changes_nothing(
     try:
         for line in server.stdout:
             output.append(line)
-            if "请在浏览器打开" in line:
+            if "网址：" in line:
                 break
     finally:
         server.send_signal(signal.SIGINT)
