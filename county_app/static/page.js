@@ -4,7 +4,8 @@
 //   Alt+C, 受理 Alt+A …). Not the accesskey attribute: browsers differ in its modifier keys, and a
 //   native accesskey plus this handler would press a button twice.
 // - Digits 1–9 pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式)
-//   and stay on it: moving on is Enter's job.
+//   and stay on it: moving on is Enter's job. In a 多选 field (data-digits="multi") digit N ticks
+//   or unticks option N.
 // - Case page: in a checklist row O/C/S/E/T log the material, U undoes it, ↑/↓ change rows; 5…1
 //   rate. What was typed in a case form is kept in this tab's sessionStorage until it is saved, so
 //   a login that timed out loses nothing: the form refills itself. The page of a case just
@@ -124,21 +125,23 @@
   });
 
   // A digit picks an option and stays there: moving on is Enter's job, so that the clerk sees
-  // each question answered.
+  // each question answered. In a 多选 group (data-digits="multi") it ticks or unticks option N.
   function choose(t, key) {
     var group = t.closest("[data-digits]");
     if (!group) return false;
-    var radio = $$('input[type="radio"]', group)[Number(key) - 1];
-    if (radio && !radio.checked) {
-      radio.checked = true;
-      radio.dispatchEvent(new Event("change", {bubbles: true}));
+    var multi = group.dataset.digits === "multi";
+    var option = $$(multi ? 'input[type="checkbox"]' : 'input[type="radio"]', group)[Number(key) - 1];
+    if (option && (multi || !option.checked)) {
+      option.checked = multi ? !option.checked : true;
+      option.dispatchEvent(new Event("change", {bubbles: true}));
     }
-    if (radio) radio.focus();
+    if (option) option.focus();
     return true;  // a digit beyond the options does nothing, rather than scroll or type
   }
   document.addEventListener("keydown", function (event) {
     var t = event.target;
-    if (t.type !== "radio" || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) return;
+    if (!/^(radio|checkbox)$/.test(t.type) || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey ||
+        event.metaKey) return;
     if (choose(t, event.key)) event.preventDefault();
   });
 

@@ -51,7 +51,8 @@ def material(case_no, code):
 
     # Then the keyboard goes on to the next paper in the list; after an undo it stays on this one.
     return _act(case_no, f"m-{code}", run,
-                lambda entry: f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}",
+                lambda entry: (f"已撤销「{entry['name']}」的登记，现为未提交" if status == "missing" else
+                               f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}"),
                 place={"row": code} if status == "missing" else {"after": code})
 
 
