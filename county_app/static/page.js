@@ -6,8 +6,8 @@
 // - Digits 1–9 pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式)
 //   and stay on it: moving on is Enter's job. In a 多选 field (data-digits="multi") digit N ticks
 //   or unticks option N.
-// - Case page: in a checklist row O/C/S/E/T log the material, U undoes it, ↑/↓ change rows; 5…1
-//   rate. What was typed in a case form is kept in this tab's sessionStorage until it is saved, so
+// - Case page: in a checklist row O/C/S/E/T log the material, U undoes it, ↑/↓ change rows; in the
+//   rating pad (Alt+E) 5…1 pick a rating and Enter goes to 提交评价 (a 差评 is confirmed on its own). What was typed in a case form is kept in this tab's sessionStorage until it is saved, so
 //   a login that timed out loses nothing: the form refills itself. The page of a case just
 //   registered drops the intake's draft and notes which form it came from (Back then says so).
 (function () {
@@ -67,7 +67,9 @@
     })[0];
     if (!target) return;
     event.preventDefault();
-    if (editable(target)) target.focus(); else target.click();
+    if (editable(target)) target.focus();
+    else if (target.tagName === "FIELDSET") focusInside(target);  // enters a group (the rating pad), picks nothing
+    else target.click();
   });
 
   // ---------------------------------------------------------------- case forms: keep what was typed
@@ -115,13 +117,29 @@
         return;
       }
     }
-    var rating = $("fieldset[data-rating]");
-    if (rating && /^[1-5]$/.test(event.key) && !editable(t) && !(t.closest && t.closest("[data-digits]"))) {
+    // The rating pad answers keys only once the clerk is in it (Alt+E, Tab or a click): a digit picks
+    // that rating, Enter goes to 提交评价 — never a submission by itself.
+    var rating = t.closest && t.closest("fieldset[data-rating]");
+    if (rating && /^[1-5]$/.test(event.key)) {
       var choice = $('input[value="' + event.key + '"]', rating);
       event.preventDefault();
       choice.checked = true;
       choice.focus();
+      choice.dispatchEvent(new Event("change", {bubbles: true}));
+    } else if (rating && event.key === "Enter") {
+      event.preventDefault();
+      var submit = $("#rating-submit", rating.form);
+      if (submit) submit.focus();
     }
+  });
+  document.addEventListener("change", function (event) {
+    var t = event.target, shown = $("#rating-chosen");
+    if (!shown || !t.closest || !t.closest("fieldset[data-rating]")) return;
+    shown.textContent = "已选：";
+    var word = document.createElement("strong");
+    word.textContent = t.closest("label").querySelector(".rate-word").textContent;
+    shown.appendChild(word);
+    shown.append(Number(t.value) <= 2 ? "（差评：提交后须再确认一次）" : "（按 Enter 到“提交评价”，再按 Enter 提交）");
   });
 
   // A digit picks an option and stays there: moving on is Enter's job, so that the clerk sees

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from ..guard import current_user, requires
 from ..integers import NumberError, whole_number
-from ..intake import materials, scans, workflow
+from ..intake import materials, outcomes, scans, workflow
 from ..intake.checks import reason_text
 from ..intake.errors import IntakeError, Invalid
 from ..intake.statuses import CASE_STATUSES, MATERIAL_STATUSES, RATINGS
@@ -161,15 +161,18 @@ def deliver(case_no):
 @bp.route("/<case_no>/evaluation", methods=BOTH)
 @requires("cases.handle")
 def evaluation(case_no):
-    """好差评: ``rating`` 1–5 and a ``comment``."""
+    """好差评: ``rating`` 1–5 and a ``comment``. A 差评 (``outcomes.BAD_RATING`` or less) is recorded only
+    with ``confirm`` naming the same rating: its first post shows the confirmation, nothing recorded."""
     if request.method == "GET":
         return _back(case_no)
     form = request.form
     try:
         rating = whole_number(form.get("rating", ""), "评价等级", low=min(RATINGS), high=max(RATINGS))
     except NumberError:
-        return render_case(case_no, problem=("evaluate", "请先选择评价等级（按 5 非常满意 … 1 非常不满意）"),
+        return render_case(case_no, problem=("evaluate", "请先选择评价等级（按 Alt+E，再按 5 非常满意 … 1 非常不满意）"),
                            typed=form, status=422)
+    if rating <= outcomes.BAD_RATING and form.get("confirm") != str(rating):
+        return render_case(case_no, typed=form, confirm_rating=True)
     return _act(case_no, "evaluate",
                 lambda: workflow.evaluate_case(case_no, rating, actor=current_user(),
                                                comment=form.get("comment", ""), expected_version=_version(), request_key=_key()),
