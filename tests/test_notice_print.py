@@ -155,6 +155,45 @@ def test_the_restaurant_storys_receipt_and_acceptance_fit_one_page(printer, tmp_
     assert printer.print(f"/cases/{case.case_no}/notices/acceptance", "story-acceptance") == 1
 
 
+def right_border_share(pdf, name, dpi=150):
+    """Of the dark pixels of the tables' left edge on page 1 below the head (rendered at ``dpi`` in grey), the
+    share that has a dark pixel at the mirrored place on the right: the tables' right border, the margins
+    being equal."""
+    from PIL import Image
+
+    stem = f"/tmp/notice-print-border-{name}"
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", "-gray", str(pdf), stem],
+                   check=True, timeout=60)
+    with Image.open(stem + ".pgm") as image:
+        width, height = image.size
+        px = image.load()
+        left = next(x for x in range(width // 4) if sum(px[x, y] < 128 for y in range(height)) > 100)
+        right = width - 1 - left
+        # below the head's rule (a line across the whole width): the 补打 mark's box sits at the left
+        rule = next(y for y in range(height) if all(px[x, y] < 128 for x in range(left + 1, right, 8)))
+        edge = [y for y in range(rule + 3, height) if px[left, y] < 128]
+        mirrored = [y for y in edge if min(px[x, y] for x in range(right - 3, right + 2)) < 128]
+    return len(mirrored) / len(edge), len(edge)
+
+
+def test_printed_tables_keep_their_right_border(printer, tmp_path):
+    """Chromium clipped the right border of full-width tables in the PDF (the page's content box is not a
+    whole number of pixels): every table row's right edge is drawn as dark as its left."""
+    with db.connection_context():
+        clerk = User.get(User.username == "li")
+        case = cases.register_case(**restaurant(), actor=clerk)
+        hand_in(case.case_no, clerk, [row.code for row in CaseMaterial.of_case(case.id) if row.necessity != "optional"
+                                      and row.code != "CSSYZM"])
+        materials.log_material(case.case_no, "CSSYZM", "commitment", actor=clerk)
+        workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
+    for kind in ("receipt", "acceptance", "guide"):
+        for large in ("", "?large=1"):
+            name = f"border-{kind}{'-large' if large else ''}"
+            printer.print(f"/cases/{case.case_no}/notices/{kind}{large}", name)
+            share, edge = right_border_share(tmp_path / f"{name}.pdf", name)
+            assert edge > 200 and share > 0.9, (name, share, edge)
+
+
 def test_the_retirees_one_time_notice_prints_in_large_type_from_his_case_page(printer, tmp_path):
     """Story 3: Mr Wang's daughter applies for him; the clerk prints his 一次性告知单 in large type from the
     case page, built from what the case recorded (answers, matters, the agent): nothing is asked again."""
