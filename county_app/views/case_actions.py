@@ -13,9 +13,10 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from ..guard import current_user, requires
 from ..integers import NumberError, whole_number
-from ..intake import materials, outcomes, scans, workflow
+from ..intake import cases, deferrals, materials, outcomes, scans, workflow
 from ..intake.checks import reason_text
 from ..intake.errors import IntakeError, Invalid
+from ..intake.records import CaseMaterial
 from ..intake.statuses import CASE_STATUSES, MATERIAL_STATUSES, RATINGS
 from .cases import material_words, refused, render_case
 
@@ -108,7 +109,7 @@ def result(case_no, matter):
                 lambda: workflow.record_result(case_no, matter, form.get("outcome", ""), actor=current_user(),
                                                result_no=form.get("result_no", ""), note=form.get("note", ""),
                                                expected_version=_version(), request_key=_key()),
-                lambda data: f"已录入办理结果；办件状态：{CASE_STATUSES[data['status']]}")
+                lambda data: f"已录入办理结果；办件状态：{CASE_STATUSES[data['status']]}" + _warned(data))
 
 
 @bp.route("/<case_no>/items/<matter>/suspend", methods=BOTH)
@@ -148,14 +149,30 @@ def resumed(data):
 @bp.route("/<case_no>/deliver", methods=BOTH)
 @requires("cases.handle")
 def deliver(case_no):
-    """出件: ``method`` window|mail (+ ``tracking_no``)."""
+    """出件: ``method`` window|mail (+ ``tracking_no``). With 容缺 papers still to come, only once the clerk
+    ticked ``deferred_told`` (the applicant was told to bring them); else the page says so, nothing changes."""
     if request.method == "GET":
         return _back(case_no)
     form = request.form
+    papers = deferrals.outstanding(*_status_and_materials(case_no))
+    if papers and form.get("deferred_told") != "1":
+        return render_case(case_no, problem=("deliver", f"容缺受理的材料尚未补交：{deferrals.listed(papers)}。请先收取"
+                                                        "（在材料清单中登记），或勾选“已告知申请人按期补交”后再出件。"),
+                           typed=form, status=422)
     return _act(case_no, "deliver",
                 lambda: workflow.deliver_case(case_no, form.get("method", ""), actor=current_user(),
                                               tracking_no=form.get("tracking_no", ""), expected_version=_version(), request_key=_key()),
-                lambda data: "已出件")
+                lambda data: "已出件" + _warned(data))
+
+
+def _status_and_materials(case_no):
+    case = cases.get_case(case_no, actor=current_user())
+    return case.status, CaseMaterial.of_case(case.id)
+
+
+def _warned(data):
+    """The warnings of a case's answer (容缺 papers still to come), after the message of what was done."""
+    return "".join(f"。注意：{w['message']}" for w in data.get("warnings", []))
 
 
 @bp.route("/<case_no>/evaluation", methods=BOTH)
