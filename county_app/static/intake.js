@@ -3,7 +3,8 @@
 // - Enter moves to the next field (past fields filled in from the applicant, and past the
 //   agent's fields when no agent is named), never past a situation question not yet answered;
 //   digits 1–9 pick an option of a question and stay on it (page.js; the hint: 数字键选择，Enter
-//   到下一题); in a 多选 field they tick or untick option N and Enter goes on to the next field. When Enter has to wait for the lists to refresh (an answer may show another
+//   到下一题); in a 多选 field they tick or untick option N, and Enter goes on to the next field,
+//   not box by box. When Enter has to wait for the lists to refresh (an answer may show another
 //   question), keys typed meanwhile are held and replayed where the focus lands, so a date typed
 //   ahead never picks an option of the question left behind. Answers,
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)

@@ -7,7 +7,8 @@
 //   and stay on it: moving on is Enter's job. In a 多选 field (data-digits="multi") digit N ticks
 //   or unticks option N.
 // - Case page: in a checklist row O/C/S/E/T log the material, U undoes it, ↑/↓ change rows; in the
-//   rating pad (Alt+E) 5…1 pick a rating and Enter goes to 提交评价 (a 差评 is confirmed on its own). What was typed in a case form is kept in this tab's sessionStorage until it is saved, so
+//   rating pad (Alt+E) 5…1 pick a rating and Enter goes to 提交评价 (a 差评 is confirmed on its
+//   own). What was typed in a case form is kept in this tab's sessionStorage until it is saved, so
 //   a login that timed out loses nothing: the form refills itself. The page of a case just
 //   registered drops the intake's draft and notes which form it came from (Back then says so).
 (function () {
@@ -139,7 +140,8 @@
     var word = document.createElement("strong");
     word.textContent = t.closest("label").querySelector(".rate-word").textContent;
     shown.appendChild(word);
-    shown.append(Number(t.value) <= 2 ? "（差评：提交后须再确认一次）" : "（按 Enter 到“提交评价”，再按 Enter 提交）");
+    var bad = Number(t.value) <= Number(t.closest("fieldset[data-rating]").dataset.badRating);
+    shown.append(bad ? "（差评：提交后须再确认一次）" : "（按 Enter 到“提交评价”，再按 Enter 提交）");
   });
 
   // A digit picks an option and stays there: moving on is Enter's job, so that the clerk sees
