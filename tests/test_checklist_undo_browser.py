@@ -37,6 +37,8 @@ def test_after_undo_the_same_scan_and_the_original_record_again(window, browser_
     assert "原件已核验" in page.locator("#m-JMSFZ .mat-status").inner_text()
     assert "扫描" not in page.locator("#m-JMSFZ .mat-state").inner_text()
     assert len(events_of(case_no, "scan")) == 2 and len(events_of(case_no, "material")) == 3
+    history = page.locator("#history + table").inner_text()
+    assert "居民身份证：未提交，撤下扫描件 联办申请表.pdf" in history  # the undo names what it took off
 
 
 def test_a_form_from_before_the_undo_is_stale_not_a_repeat(clerk_web):

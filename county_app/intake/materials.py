@@ -71,7 +71,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
         material._dirty.clear()
         flag = {} if values["deferred_complete"] else {"until": values["deferred_until"], "calendar_complete": False}
         if status == "missing":
-            flag["scans_removed"] = _detach_scans(material)
+            flag["scans_detached"] = _detach_scans(material)
         events.transition(case, "material", case.status, actor, code=code, status=status,
                           trust_level=values["trust_level"], **flag)
     return {**material_json(material), "case_no": case.case_no, "case_version": case.version}

@@ -206,7 +206,8 @@ def describe(event, material_names, matter_names):
     complete = d.get("calendar_complete", True)
     if action == "material":
         until = f"，须于 {dated(d['until'], complete)} 前补交" if d.get("until") else ""
-        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}"
+        detached = f"，撤下扫描件 {'、'.join(d['scans_detached'])}" if d.get("scans_detached") else ""
+        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}{detached}"
     if action == "scan":
         return f"{name}：扫描件 {d.get('filename') or ''}（{d.get('pages')} 页）"
     if action == "correction":
