@@ -168,8 +168,9 @@ def reveal(case_no):
 
 
 def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None, focus=None,
-                confirm_reject=False, after=None, row=None):
-    """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values."""
+                confirm_reject=False, confirm_rating=False, after=None, row=None):
+    """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values;
+    ``confirm_reject`` / ``confirm_rating`` show the confirmation step of 不予受理 / a 差评."""
     user = current_user()
     case = cases.get_case(case_no, actor=user)
     registered = session.pop("intake_registered", None) == case.case_no  # just registered from the intake page
@@ -183,7 +184,8 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
     return render_template(
         "cases/show.html", c=data, rows=rows, items=[_item_row(user, case, i) for i in data["items"]],
         can_do=moves, errors=errors, failed=failed, typed=typed or {},
-        revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
+        revealed=revealed, confirm_reject=confirm_reject, confirm_rating=confirm_rating, ratings=RATINGS,
+        rectification_days=outcomes.RECTIFICATION_DAYS, bad_rating=outcomes.BAD_RATING, reasons=SUSPENSION_REASONS,
         prints=printable_kinds(data["status"], data["notices"], data["events"]), newest_notice=_newest_notice(data),
         correction=_latest(data, "correction"), deferral_window=materials.deferral_window(date.today()),
         focus=focus or (None if problem else _start(moves, rows, data, after, row)), clear_draft=registered,
@@ -204,7 +206,8 @@ def describe(event, material_names, matter_names):
     complete = d.get("calendar_complete", True)
     if action == "material":
         until = f"，须于 {dated(d['until'], complete)} 前补交" if d.get("until") else ""
-        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}"
+        detached = f"，撤下扫描件 {'、'.join(d['scans_detached'])}" if d.get("scans_detached") else ""
+        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}{detached}"
     if action == "scan":
         return f"{name}：扫描件 {d.get('filename') or ''}（{d.get('pages')} 页）"
     if action == "correction":
@@ -296,6 +299,4 @@ def _start(moves, rows, data, after=None, at=None):
         return "accept-button"
     if moves.deliver:
         return "deliver"
-    if moves.evaluate and data["evaluation"] is None:
-        return "rating"
-    return None
+    return None  # not the rating pad: a rating is the applicant's, never a key the clerk typed on (Alt+E)
