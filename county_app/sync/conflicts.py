@@ -32,6 +32,7 @@ class Shown:
     """A conflict as the pages show it: both sides' values of the item, by side."""
     conflict: SyncConflict
     values: dict  # side → {"status", "result_no", "result_note", "suspended_since", …}
+    matter_name: str = ""
 
     @property
     def resolved(self):
@@ -44,10 +45,14 @@ def this_side():
     return "hub" if is_hub() else "township"
 
 
-def shown(conflict):
+def shown(conflict, with_name=False):
     here = this_side()
     there = "township" if here == "hub" else "hub"
-    return Shown(conflict, {here: _loaded(conflict.local), there: _loaded(conflict.incoming)})
+    name = ""
+    if with_name:
+        name = (CaseItem.select(CaseItem.name).join(Case).where(
+            (Case.case_no == conflict.case_no) & (CaseItem.matter_code == conflict.matter_code)).scalar() or "")
+    return Shown(conflict, {here: _loaded(conflict.local), there: _loaded(conflict.incoming)}, name)
 
 
 def listed(case_no=None, *, open_only=True, limit=LISTED):
@@ -57,7 +62,7 @@ def listed(case_no=None, *, open_only=True, limit=LISTED):
         query = query.where(SyncConflict.case_no == case_no)
     if open_only:
         query = query.where(SyncConflict.resolved_at.is_null())
-    return [shown(c) for c in query.order_by(SyncConflict.id.desc()).limit(limit)]
+    return [shown(c, with_name=True) for c in query.order_by(SyncConflict.id.desc()).limit(limit)]
 
 
 def open_count():
