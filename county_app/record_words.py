@@ -57,6 +57,9 @@ AUDIT_ACTIONS = {
     "backup.restore_cancelled": "取消恢复",
     "backup.restore": "恢复备份",
     "backup.restore_failed": "恢复备份失败",
+    "sync.node_add": "登记乡镇节点",
+    "sync.node_secret": "重新生成乡镇节点的同步密钥",
+    "sync.node_revoke": "停用乡镇节点",
 }
 
 ENTITIES = {
@@ -68,6 +71,7 @@ ENTITIES = {
     "rectification": "差评整改任务",
     "case": "办件",
     "backup": "备份",
+    "sync_node": "乡镇节点",
 }
 
 DETAIL_KEYS = {
