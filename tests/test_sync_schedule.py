@@ -7,8 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from county_app import create_app, jobs, settings
-from county_app.db import db
+from county_app import create_app, jobs
 from county_app.operations.instance import DataFolderBusy, DataFolderLock
 from county_app.sync import client, nightly
 from county_app.sync.errors import SyncBusy
