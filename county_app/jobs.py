@@ -23,7 +23,12 @@ MISFIRE_GRACE = 3600  # seconds: a run delayed by a busy or sleeping PC still ha
 AFTER_START = timedelta(minutes=10)  # a window PC switched off at night is maintained once a day this way
 SCHEDULES_JOB = "schedules"
 SCHEDULES_EVERY = 30  # seconds: a schedule changed on the settings page (or by `config set`) applies this soon
-SCHEDULED = {MAINTENANCE_JOB: "maintenance.cron", BACKUP_JOB: "backup.cron"}  # job id → the setting of its time
+SYNC_JOB = "sync"
+SYNC_AFTER_START_JOB = "sync-after-start"
+SYNC_RETRY_JOB = "sync-retry"
+SYNC_AFTER_START = timedelta(minutes=2)  # a township PC off at the sync time exchanges soon after it starts
+# job id → the setting of its time
+SCHEDULED = {MAINTENANCE_JOB: "maintenance.cron", BACKUP_JOB: "backup.cron", SYNC_JOB: "sync.cron"}
 # Seconds from the server listening to the scheduler's and the scan checker's start: the first pages come first.
 BACKGROUND_DELAY = 3.0
 
@@ -46,6 +51,13 @@ def build(app):
                       misfire_grace_time=MISFIRE_GRACE)
     scheduler.add_job(refresh_schedules, "interval", seconds=SCHEDULES_EVERY, args=[scheduler, dict(schedules)],
                       id=SCHEDULES_JOB, name="读取自动任务时间", coalesce=True, max_instances=1)
+    if not _is_hub():  # a township exchanges with its hub; whether sync.url is set is read at each run
+        scheduler.add_job(scheduled_sync, _cron_trigger("sync.cron", schedules[SYNC_JOB]),
+                          args=[scheduler, data_dir], id=SYNC_JOB, name="夜间同步", coalesce=True, max_instances=1,
+                          misfire_grace_time=MISFIRE_GRACE, replace_existing=True)
+        scheduler.add_job(sync_if_missed, "date", run_date=datetime.now(timezone.utc) + SYNC_AFTER_START,
+                          args=[scheduler, data_dir], id=SYNC_AFTER_START_JOB,
+                          name="启动后同步（错过了夜间同步时）", misfire_grace_time=MISFIRE_GRACE)
     if is_postgresql():
         return scheduler  # a hub on PostgreSQL is backed up with pg_dump (README), not by this program
     # The backup is taken before maintenance deletes anything (02:15 before 02:30 by default).
@@ -58,6 +70,28 @@ def build(app):
     return scheduler
 
 
+def scheduled_sync(scheduler, data_dir, attempt=0):
+    """The sync job (and each of its retries): one run, and a retry scheduled when the hub could not be reached."""
+    from .sync import nightly  # with the scheduler, not at start (it reads crontab text: APScheduler)
+
+    _retry_later(scheduler, data_dir, attempt, nightly.scheduled_run(data_dir, attempt))
+
+
+def sync_if_missed(scheduler, data_dir):
+    """After a start: the sync the PC missed while it was off, if any."""
+    from .sync import nightly
+
+    _retry_later(scheduler, data_dir, 0, nightly.run_if_missed(data_dir))
+
+
+def _retry_later(scheduler, data_dir, attempt, delay):
+    if delay is None:
+        return
+    scheduler.add_job(scheduled_sync, "date", run_date=datetime.now(timezone.utc) + timedelta(seconds=delay),
+                      args=[scheduler, data_dir, attempt + 1], id=SYNC_RETRY_JOB, name=f"同步重试（第 {attempt + 1} 次）",
+                      misfire_grace_time=MISFIRE_GRACE, replace_existing=True)
+
+
 def refresh_schedules(scheduler, seen):
     """Reschedule each job whose time setting changed since ``seen`` (job id → crontab text, updated here).
 
@@ -66,10 +100,15 @@ def refresh_schedules(scheduler, seen):
     a restart.
     """
     for job_id, text in _read_schedules():
-        if seen.get(job_id) != text and scheduler.get_job(job_id) is not None:
+        if seen.get(job_id) != text and scheduler.get_job(job_id) is not None:  # a hub has no sync job
             scheduler.reschedule_job(job_id, trigger=_cron_trigger(SCHEDULED[job_id], text))
             seen[job_id] = text
             log.info("job %s rescheduled to %r", job_id, text)
+
+
+def _is_hub():
+    with db.connection_context():
+        return settings.get("node.role") == "hub"
 
 
 def _read_schedules():

@@ -23,6 +23,7 @@ from ..db import db
 from ..models import utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
 from . import batches, outbox, signing, snapshot
+from .advice import refusal_kind
 from .apply import apply_change
 from .errors import SyncBusy, SyncFailed
 from .hub import PULL_PATH, PUSH_PATH
@@ -41,13 +42,17 @@ class RunReport:
     catalogue: str = ""
     conflicts: int = 0
     error: str = ""
+    error_kind: str = ""  # advice.KINDS
+    to_push: int = 0  # changes waiting to go when the run started
+    stage: str = ""  # "push", "pull", "done": how far a run in progress is
 
 
-def run_once(data_dir, actor):
+def run_once(data_dir, actor, report=None):
     """One exchange with the hub for the data folder ``data_dir`` (its database bound); a RunReport.
 
     SyncBusy when another run holds the folder; a failed run is recorded and
-    reported in ``RunReport.error``.
+    reported in ``RunReport.error``. A ``report`` passed in is filled as the
+    run goes, batch by batch, so that another thread can show its progress.
     """
     lock = DataFolderLock(data_dir, LOCK_FILENAME, busy="同步正在进行（另一次同步尚未结束），请稍后再试")
     try:
@@ -56,19 +61,22 @@ def run_once(data_dir, actor):
         raise SyncBusy(str(exc)) from None
     try:
         with db.connection_context():
-            report = RunReport()
+            report = report if report is not None else RunReport()
             with db.atomic():
                 run = SyncRun.create(actor=str(actor))
             try:
                 hub = _Hub.configured()
+                report.stage, report.to_push = "push", outbox.backlog()
                 _push_all(hub, report)
+                report.stage = "pull"
                 _pull_all(hub, Path(data_dir), report)
             except SyncFailed as exc:
-                report.error = str(exc)
+                report.error, report.error_kind = str(exc), exc.kind
             with db.atomic():
                 SyncRun.update(ended_at=utcnow(), pushed=report.pushed, pulled=report.pulled,
                                catalogue=report.catalogue, conflicts=report.conflicts,
-                               error=report.error).where(SyncRun.id == run.id).execute()
+                               error=report.error, error_kind=report.error_kind).where(SyncRun.id == run.id).execute()
+            report.stage = "done"
             return report
     finally:
         lock.release()
@@ -88,16 +96,16 @@ def _push_all(hub, report):
         written = outbox.mark("up.written")
         if not isinstance(through, int) or through > written:
             raise SyncFailed(f"县级汇聚中心的应答不对：它记录已收到本机第 {through} 条变更，而本机只写过 {written} 条；"
-                             "本机数据可能是从旧备份恢复的，请联系县级管理员")
+                             "本机数据可能是从旧备份恢复的，请联系县级管理员", "local_restored")
         if through < acked:
             raise SyncFailed(f"县级汇聚中心只收到本机第 {through} 条变更，但本机已确认到第 {acked} 条："
-                             "汇聚中心的数据可能从旧备份恢复，请联系县级管理员")
+                             "汇聚中心的数据可能从旧备份恢复，请联系县级管理员", "hub_restored")
         with db.atomic():
             outbox.set_mark("up.acked", through)
             outbox.acknowledged(outbox.UP, through)
         report.pushed += through - acked
         report.conflicts += answer.get("conflicts", 0) if status == 200 else 0
-    raise SyncFailed("上传批次过多，本次同步中止；请再运行一次")
+    raise SyncFailed("上传批次过多，本次同步中止；请再运行一次", "rerun")
 
 
 def _pull_all(hub, data_dir, report):
@@ -109,7 +117,8 @@ def _pull_all(hub, data_dir, report):
             document = batches.decode(raw)
             first, last, changes = batches.changes_of(document, hub.node)
         except Exception as exc:
-            raise SyncFailed(f"县级汇聚中心的应答格式不对（{getattr(exc, 'message', exc)}），本次未做任何更改") from None
+            raise SyncFailed(f"县级汇聚中心的应答格式不对（{getattr(exc, 'message', exc)}），本次未做任何更改",
+                             "bad_answer") from None
         if isinstance(document.get("catalogue"), dict):
             _apply_catalogue(document["catalogue"], data_dir, report)
         with db.atomic():
@@ -118,18 +127,20 @@ def _pull_all(hub, data_dir, report):
                 if change["seq"] <= mark:
                     continue
                 if not change["case_no"].startswith(hub.node):
-                    raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改")
+                    raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改",
+                                     "bad_answer")
                 try:
                     parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
                     report.conflicts += apply_change(parsed, from_township=False)
                 except snapshot.BatchInvalid as exc:
-                    raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改") from None
+                    raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改",
+                                     "bad_answer") from None
                 report.pulled += 1
             if changes and last > mark:
                 outbox.set_mark("down.applied", last)
         if not document.get("more"):
             return
-    raise SyncFailed("下行批次过多，本次同步中止；请再运行一次")
+    raise SyncFailed("下行批次过多，本次同步中止；请再运行一次", "rerun")
 
 
 def _apply_catalogue(catalogue, data_dir, report):
@@ -137,7 +148,7 @@ def _apply_catalogue(catalogue, data_dir, report):
         hub_id, version = catalogue["id"], str(catalogue["version"])
         workbook = base64.b64decode(catalogue["workbook"], validate=True)
     except (KeyError, TypeError, ValueError):
-        raise SyncFailed("县级汇聚中心发来的事项目录格式不对，目录未更新") from None
+        raise SyncFailed("县级汇聚中心发来的事项目录格式不对，目录未更新", "catalogue") from None
     with tempfile.NamedTemporaryFile(dir=data_dir, suffix=".xlsx", delete=False) as handle:
         handle.write(workbook)
     try:
@@ -146,7 +157,7 @@ def _apply_catalogue(catalogue, data_dir, report):
                                             allow_older=True)
             if outcome.errors:
                 raise SyncFailed(f"县级汇聚中心发来的事项目录 {version} 无法导入："
-                                 + "；".join(str(e) for e in outcome.errors[:3]))
+                                 + "；".join(str(e) for e in outcome.errors[:3]), "catalogue")
             outbox.set_mark("catalogue.applied", int(hub_id))
     finally:
         Path(handle.name).unlink(missing_ok=True)
@@ -163,13 +174,14 @@ class _Hub:
     @classmethod
     def configured(cls):
         if settings.get("node.role") == "hub":
-            raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run")
+            raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run", "is_hub")
         url, secret = settings.get("sync.url"), settings.get("sync.secret")
         node = settings.get("sync.node") or settings.get("centre.code")
         missing = [name for name, value in (("sync.url（汇聚中心地址）", url), ("sync.secret（同步密钥）", secret),
                                             ("centre.code（本中心区划代码）", node)) if not value]
         if missing:
-            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步")
+            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步",
+                             "not_configured")
         return cls(url, node, secret)
 
     def post(self, path, body, *, accept=(200,), raw=False):
@@ -183,23 +195,27 @@ class _Hub:
         except urllib.error.HTTPError as exc:
             status, data = exc.code, exc.read(MAX_ANSWER + 1)
             if status not in accept:
-                raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{_message(data)}") from None
+                code, message = _refusal(data)
+                raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{message}", refusal_kind(code)) from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SyncFailed(f"无法连接县级汇聚中心 {self.url}（{reason}）：请检查网络连接和 sync.url 设置，"
-                             "稍后再同步；未上传的变更都还在本机，不会丢失") from None
+                             "稍后再同步；未上传的变更都还在本机，不会丢失", "unreachable") from None
         if len(data) > MAX_ANSWER:
-            raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改")
+            raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改", "bad_answer")
         if raw:
             return status, data
         try:
             return status, json.loads(data.decode("utf-8"))
         except ValueError:
-            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心") from None
+            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心",
+                             "bad_answer") from None
 
 
-def _message(data):
+def _refusal(data):
+    """The hub's refusal as ``(code, message)``; the code is "" when the answer is not the hub's JSON."""
     try:
-        return json.loads(data.decode("utf-8"))["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return data[:200].decode("utf-8", "replace") or "（没有说明）"
+        error = json.loads(data.decode("utf-8"))["error"]
+        return str(error.get("code", "")), str(error["message"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "", data[:200].decode("utf-8", "replace") or "（没有说明）"

@@ -8,9 +8,10 @@ applied) and ``down_written`` (the last downstream change numbered for it).
 a township's marks (``up.written``, ``up.acked``, ``down.applied``,
 ``catalogue.applied``). ``SyncNonce`` remembers the nonces of the last ten
 minutes, ``SyncRun`` each run of a township, ``SyncConflict`` a
-department-owned record changed on both sides.
+department-owned record changed on both sides, ``SyncRefusal`` (at the hub)
+the latest requests refused for each township.
 """
-from peewee import CharField, DateTimeField, IntegerField, TextField
+from peewee import SQL, CharField, DateTimeField, IntegerField, TextField
 
 from ..models import BaseModel, utcnow
 
@@ -68,6 +69,7 @@ class SyncRun(BaseModel):
     catalogue = CharField(default="")  # the catalogue version applied, if any
     conflicts = IntegerField(default=0)
     error = TextField(default="")
+    error_kind = CharField(max_length=32, default="", constraints=[SQL("DEFAULT ''")])  # advice.KINDS: what the page advises
 
     class Meta:
         table_name = "sync_run"
@@ -83,9 +85,22 @@ class SyncConflict(BaseModel):
     found_at = DateTimeField(default=utcnow)
     resolved_at = DateTimeField(null=True)
     resolved_by = CharField(default="")
+    chosen = CharField(max_length=16, default="", constraints=[SQL("DEFAULT ''")])  # "local" or "incoming": the value that stands (conflicts.py)
 
     class Meta:
         table_name = "sync_conflict"
 
 
-MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict]
+class SyncRefusal(BaseModel):
+    """A township's request the hub refused (api/sync.py), kept for the hub's sync page; the newest few per node."""
+    node = CharField(max_length=12, index=True)
+    at = DateTimeField(default=utcnow)
+    status = IntegerField()
+    code = CharField(max_length=32)
+    message = TextField()
+
+    class Meta:
+        table_name = "sync_refusal"
+
+
+MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict, SyncRefusal]

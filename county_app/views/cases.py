@@ -21,6 +21,7 @@ from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
 from ..intake.events import TRANSITIONS
 from ..intake.lists import due_soon, find_cases, overdue, today
+from ..sync import conflicts as sync_conflicts
 from ..intake.statuses import (
     CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS, dated)
 from ..notices import printable_kinds
@@ -191,6 +192,7 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
         focus=focus or (None if problem else _start(moves, rows, data, after, row)), clear_draft=registered,
         registered_key=session.pop("intake_registered_key", "") if registered else "",
         events=list(reversed(data["events"])),
+        sync_conflicts=sync_conflicts.listed(case.case_no, open_only=False, limit=20), sides=sync_conflicts.SIDES,
         person=_people([case.registered_by] + [e["actor"] for e in data["events"]]
                        + [i["result"]["by"] for i in data["items"] if i["result"]]),
         describe=lambda event: describe(event, {m["code"]: m["name"] for m in data["materials"]},
