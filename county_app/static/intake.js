@@ -9,7 +9,8 @@
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
 //   refresh the questions, matters, materials and form in the background; ID numbers, credit
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
-//   fields with a 预填来源 follow the applicant, the agent or another field until changed by hand;
+//   fields with a 预填来源 follow the applicant, the agent or another field until changed by hand
+//   (a conditional one — 申请人.姓名（当 Q5=母亲） — only while the refreshed form says it applies);
 //   Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
 //   out loses nothing: after the new login the intake page restores a form whose 登记 was cut
