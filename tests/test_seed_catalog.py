@@ -389,7 +389,9 @@ def test_a_first_time_applicant_for_disability_services_is_not_asked_for_the_car
 def test_mistakes_in_material_conditions_and_time_bases_are_reported(tmp_path):
     text = SOURCE.read_text(encoding="utf-8")
     text = text.replace('{ code = "GLRZJ", condition = "PC1=是|不清楚" }', '{ code = "GLRZJ", condition = "Q9=是" }', 1)
-    text = text.replace('condition = "代办=是"\nnote = "委托他人代办时提供', 'condition = "代办=也许"\nnote = "委托他人代办时提供', 1)
+    text = text.replace('condition = "代办=是"\nnote = "写明委托事项', 'condition = "代办=也许"\nnote = "写明委托事项', 1)
+    text = text.replace('prefill = "申请人.姓名（当 Q5=母亲）"', 'prefill = "申请人.姓名（当 Q5=祖母）"', 1)
+    text = text.replace('prefill = "申请人.证件号码（当 Q5=父亲）"', 'prefill = "申请人.证件号码（当 Q5＝父亲）"', 1)
     text = text.replace('time_basis = "《居住证暂行条例》第九条', 'nothing = "《居住证暂行条例》第九条', 1)
     broken = tmp_path / "broken.toml"
     broken.write_text(text, encoding="utf-8")
@@ -398,4 +400,6 @@ def test_mistakes_in_material_conditions_and_time_bases_are_reported(tmp_path):
     problems = "\n".join(raised.value.problems)
     assert "'Q9', a question of no bundle holding the matter" in problems
     assert "'代办' has no value 也许" in problems
+    assert "matter WJ-0101 field MQXM: condition 'Q5=祖母': 'Q5' has no value 祖母" in problems
+    assert "预填来源的条件 “Q5＝父亲” 格式错误" in problems
     assert "time_basis is required" in problems
