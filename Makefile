@@ -1,5 +1,6 @@
 # make run  — set up and start the app on http://127.0.0.1:8080 with the seed catalogue
-# make test — set up and run every test (installs Debian's chromium, CJK fonts, zbar-tools, poppler-utils and LibreOffice Calc if missing)
+# make test — set up and run every test (installs Debian's chromium, CJK fonts, zbar-tools, poppler-utils, LibreOffice Calc
+#             and PostgreSQL's server if missing)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test browser libreoffice seed bench bench-hostile bench-ui clean
+.PHONY: setup run test browser libreoffice postgresql seed bench bench-hostile bench-ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +40,15 @@ libreoffice:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends libreoffice-calc; } || \
 		echo "libreoffice-calc could not be installed: the LibreOffice round-trip tests will be skipped"
 
-test: setup browser libreoffice
-	$(BIN)/python -m pytest -q
+# The hub's tests run on PostgreSQL as well as SQLite: each session starts a throw-away cluster of Debian's
+# server binaries (tests/postgres_cluster.py: a temporary folder, a private port and socket folder, run as
+# an unprivileged user) and stops and removes it at the end. Only the binaries are needed, not a service.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
+test: setup browser libreoffice postgresql
+	COUNTY_APP_REQUIRE_POSTGRESQL=1 $(BIN)/python -m pytest -q
 
 seed: setup
 	$(BIN)/python build/make_seed_catalog.py

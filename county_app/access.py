@@ -28,6 +28,7 @@ PERMISSIONS = {
     "audit.view": {"admin"},
     "settings.manage": {"admin"},
     "backups.manage": {"admin"},  # back up now, and choose a backup to restore
+    "health.view": {"admin"},  # the 运行状况 page: disk, backups, sync, calendar coverage
 }
 
 

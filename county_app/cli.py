@@ -8,9 +8,9 @@ from datetime import date
 
 import click
 
-from . import cli_accounts, cli_backup, server, settings
+from . import cli_accounts, cli_backup, cli_sync, server, settings
 from .catalogue import store
-from .cli_support import cli_actor, open_database, with_data_dir
+from .cli_support import DATABASE_URL_HELP, cli_actor, open_database, use_database_url, with_data_dir
 from .db import db
 from .integers import NumberError, whole_number
 
@@ -20,10 +20,12 @@ MAX_CALENDAR_DAYS = 2500  # about ten years of working days: more than any time 
 @click.group(invoke_without_command=True)
 @click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
               help="数据文件夹（默认：环境变量 COUNTY_APP_DATA，否则本机用户数据目录）")
+@click.option("--database-url", "database_url", default=None, metavar="URL", help=DATABASE_URL_HELP)
 @click.version_option(package_name="county-app")
 @click.pass_context
-def cli(ctx, data_dir):
+def cli(ctx, data_dir, database_url):
     """一件事一次办：乡镇便民服务中心窗口系统。不带命令时等同于 serve。"""
+    use_database_url(database_url)
     ctx.obj = {"data_dir": data_dir}
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
@@ -33,6 +35,8 @@ cli.add_command(cli_accounts.user)
 cli.add_command(cli_accounts.token)
 cli.add_command(cli_backup.backup_command)
 cli.add_command(cli_backup.restore_command)
+cli.add_command(cli_sync.node_group)
+cli.add_command(cli_sync.sync_group)
 
 
 @cli.command()
@@ -75,13 +79,12 @@ def init(ctx, role, code, name):
 @click.pass_context
 def serve(ctx, host, port, threads):
     """启动网页界面和接口（waitress），后台任务随之运行。"""
-    import logging
-
     from . import create_app, jobs
     from .intake import scanworker
+    from .operations import logs
     from .operations.instance import DataFolderBusy, DataFolderLock
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_file = logs.configure(ctx.obj["data_dir"], console=True)
     lock = DataFolderLock(ctx.obj["data_dir"])
     try:  # held until the process ends: a restore or a second serve on this folder refuses meanwhile
         lock.acquire("启动服务")
@@ -97,6 +100,8 @@ def serve(ctx, host, port, threads):
     scheduler = jobs.start(app)
     scanworker.warm()  # the process that checks uploaded scans, started now rather than on the first upload
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
+    if log_file:
+        click.echo(f"日志文件：{log_file}")
     click.echo(f"请在浏览器打开 http://{host}:{port}/")
     try:
         server.serve(app, host=host, port=port, threads=threads)
@@ -112,7 +117,7 @@ def _initialise(data_dir, **options):
 
     try:
         return initialise(data_dir, actor=cli_actor(), **options)
-    except (MigrationFailed, MigrationRefused) as exc:
+    except (MigrationFailed, MigrationRefused, settings.SettingError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

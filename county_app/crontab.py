@@ -10,6 +10,24 @@ TIMEZONE = "Asia/Shanghai"
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab's numbering: 0 (and 7) is Sunday
 
 
+def daily_at(text):
+    """Crontab text for a time of day typed as ``HH:MM`` (``02:00`` → ``0 2 * * *``); other text as given."""
+    match = re.fullmatch(r"\s*([01]?[0-9]|2[0-3])\s*[:：]\s*([0-5][0-9])\s*", text)
+    if match is None:
+        return text
+    return f"{int(match[2])} {int(match[1])} * * *"
+
+
+def shown(text):
+    """Crontab text as a clerk reads it: ``0 2 * * *`` → ``02:00``; any other schedule as written."""
+    fields = text.split()
+    if len(fields) == 5 and fields[2:] == ["*", "*", "*"] and all(field.isdigit() for field in fields[:2]):
+        minute, hour = int(fields[0]), int(fields[1])
+        if minute < 60 and hour < 24:
+            return f"{hour:02d}:{minute:02d}"
+    return text
+
+
 def crontab_trigger(text):
     """A CronTrigger for crontab ``text`` (minute hour day month weekday) in Beijing time.
 

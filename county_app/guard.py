@@ -29,6 +29,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from . import access, accounts, sessions, settings, throttle
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "api.health.health", "static"})
+SIGNED_ENDPOINTS = frozenset({"api.sync.push", "api.sync.pull"})  # api/sync.py: HMAC-signed, no user
 # What a user with a one-time password may still do.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -141,6 +142,8 @@ def _session_user():
 def _gate():
     """before_request: resolve the user, refuse the unauthenticated, check CSRF on session writes."""
     g.user, g.auth_via = None, None
+    if request.endpoint in SIGNED_ENDPOINTS:
+        return None  # a township's signed sync request: the endpoint checks its signature, no login
     token = _bearer_token()
     if token is not None:
         g.user = accounts.user_for_token(token)

@@ -27,6 +27,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from . import settings
 from .integers import SQLITE_MAX
 from .intake.scans import MAX_SCAN_BYTES
+from .sync.batches import MAX_BODY as MAX_SYNC_BODY
 
 MB = 1024 * 1024
 BODY_LIMIT = 1 * MB  # JSON bodies and ordinary forms
@@ -47,8 +48,14 @@ UPLOADS = {
 }
 
 
+# endpoint → the largest compressed body a signed sync request takes (sync/batches.py)
+SYNC_BODIES = {"api.sync.push": MAX_SYNC_BODY, "api.sync.pull": 64 * 1024}
+
+
 def body_limit(endpoint, mimetype):
     """The largest body, in bytes, that ``endpoint`` takes for a request of ``mimetype``."""
+    if endpoint in SYNC_BODIES:
+        return SYNC_BODIES[endpoint]
     upload = UPLOADS.get(endpoint)
     if upload is not None and mimetype == "multipart/form-data":
         return upload() + MULTIPART_ROOM
@@ -60,7 +67,8 @@ def too_large_message():
     upload = UPLOADS.get(request.endpoint)
     if upload is not None and request.mimetype == "multipart/form-data":
         return f"上传的文件太大：此处最多接受 {upload() // MB} MB 的文件，请压缩或分成几个文件后重新上传。"
-    return f"提交的内容太大：此处最多接受 {BODY_LIMIT // MB} MB，请删减后重试。"
+    limit = SYNC_BODIES.get(request.endpoint, BODY_LIMIT)
+    return f"提交的内容太大：此处最多接受 {limit / MB:g} MB，请删减后重试。"
 
 
 class BoundedInt(IntegerConverter):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import sessions, throttle
 from .catalogue.uploads import UPLOAD_DIR, drop_stale_uploads
-from .db import database_path, db
+from .db import db, is_postgresql
 from .intake import drafts
 from .intake.records import Scan
 from .intake.scans import EXTENSIONS, SCAN_DIR
@@ -50,7 +50,7 @@ def run_maintenance(data_dir, now=None):
     POSIX timestamp or a datetime (default: the current time).
     """
     data_dir = Path(data_dir)
-    if db.database is None or Path(db.database).resolve() != database_path(data_dir).resolve():
+    if db.data_dir is None or db.data_dir != data_dir.resolve():
         # Judging files by another database's rows would delete every scan of this one.
         raise ValueError(f"the database is not bound to {data_dir}")
     if now is None:
@@ -164,8 +164,12 @@ def _optimize(data_dir, now, report):
     connection has queried, which for this job is none: there ANALYZE runs
     instead, bounded by ``analysis_limit`` so that it stays quick on a large
     database. From 3.46 ``optimize=0x10002`` checks every table and bounds
-    itself.
+    itself. On PostgreSQL (a hub) a plain ANALYZE, which samples each table.
     """
+    if is_postgresql():
+        db.execute_sql("ANALYZE")
+        report.optimized = True
+        return
     with db.atomic():
         version = db.execute_sql("SELECT sqlite_version()").fetchone()[0]
         if tuple(int(part) for part in version.split(".")[:2]) >= (3, 46):

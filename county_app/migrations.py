@@ -4,13 +4,22 @@ Each migration is applied and recorded in one transaction. ``0001`` builds its
 tables from the live models; a later migration that alters one of them must
 also give ``0001`` a frozen copy of that table's old definition, so that a
 database built step by step still ends equal to the models (a test checks).
+
+Every step runs on SQLite (a township, or a hub) and on PostgreSQL (a hub
+given ``DATABASE_URL``): tables built from models are portable as peewee
+writes them; SQL written by hand goes through ``_ddl`` (SQLite's spelling of
+an id column and a moment, translated), a boolean column is added with
+``_boolean``, and a step that needs SQLite's own functions gives PostgreSQL
+its own statement. Placeholders are ``database.param``, never a literal
+``?``. A PostgreSQL database starts empty at 0001, so a step that fills a
+column for rows registered before it has nothing to fill there.
 """
 from pathlib import Path
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from . import models
-from .db import db
+from .db import db, is_postgresql
 from .intake import namesearch, numbers, records
 
 
@@ -118,11 +127,31 @@ class _CaseEvent0002(models.BaseModel):
 def _cases(database):
     # Built from the live case models, like 0001: a later migration that alters
     # one of these tables must give this step a frozen copy of its old definition.
+    # Tables whose keys point at those written by hand come after them (PostgreSQL checks a key's table).
     frozen = {records.Case: _Case0002, records.CaseEvent: _CaseEvent0002}
-    database.create_tables([frozen.get(model, model) for model in records.MODELS
-                            if model not in (*_FROZEN_0002, records.IntakeDraft, records.CaseNameGram)])
+    built = [frozen.get(model, model) for model in records.MODELS
+             if model not in (*_FROZEN_0002, records.IntakeDraft, records.CaseNameGram)]
+    after = (records.Suspension, records.MaterialScan)
+    database.create_tables([model for model in built if model not in after])
     for statement in _CASE_ITEM_0002 + _ALTERED_BY_0007:
-        database.execute_sql(statement)
+        database.execute_sql(_ddl(database, statement))
+    database.create_tables([model for model in built if model in after])
+
+
+def _ddl(database, statement):
+    """A CREATE TABLE written as SQLite spells it, as PostgreSQL spells it when ``database`` is PostgreSQL:
+    an id column is a SERIAL there, and a moment a TIMESTAMPTZ (as db.PostgresDatabase makes them)."""
+    if database.dialect != "postgresql":
+        return statement
+    return (statement.replace('"id" INTEGER NOT NULL PRIMARY KEY', '"id" SERIAL NOT NULL PRIMARY KEY')
+            .replace(" DATETIME", " TIMESTAMPTZ"))
+
+
+def _boolean(database, default):
+    """The type of a boolean column added with ALTER TABLE: an integer on SQLite (as peewee makes one)."""
+    if database.dialect == "postgresql":
+        return f"BOOLEAN NOT NULL DEFAULT {'TRUE' if default else 'FALSE'}"
+    return f"INTEGER NOT NULL DEFAULT {1 if default else 0}"
 
 
 _FROZEN_0002 = (records.CaseItem, records.CaseMaterial, records.Rectification)
@@ -178,6 +207,8 @@ def _department_index(database):
 def _receipts(database):
     # The 收件回执 is now issued at registration (a GET of its page must not write). Cases
     # registered before get theirs as if issued then, numbered after their other notices.
+    if database.dialect == "postgresql":
+        return  # a PostgreSQL database is new at 0001: no case was registered before this step
     database.execute_sql(
         'INSERT INTO "case_notice" ("case_id", "kind", "number", "issued_at", "issued_on", "issued_by", '
         '"deadline", "content") '
@@ -191,7 +222,7 @@ def _receipts(database):
 def _login_sessions(database):
     # Lockouts moved from the user row to login_throttle (per client address and name);
     # one-time passwords are flagged on the user.
-    database.execute_sql('ALTER TABLE "user" ADD COLUMN "must_change_password" INTEGER NOT NULL DEFAULT 0')
+    database.execute_sql(f'ALTER TABLE "user" ADD COLUMN "must_change_password" {_boolean(database, False)}')
     database.execute_sql('ALTER TABLE "user" DROP COLUMN "failed_logins"')
     database.execute_sql('ALTER TABLE "user" DROP COLUMN "locked_until"')
     database.create_tables(_ADDED_BY_0005)
@@ -208,7 +239,7 @@ def _calendar_flags(database):
     # as the case's due date already was; dates counted before are taken as complete.
     for table, column in (("case_item", "due_complete"), ("case_material", "deferred_complete"),
                           ("rectification", "due_complete")):
-        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" INTEGER NOT NULL DEFAULT 1')
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {_boolean(database, True)}')
     # A single matter's paper asked only in some situation is kept, with that situation in words.
     database.execute_sql('ALTER TABLE "case_material" ADD COLUMN "condition" TEXT NOT NULL DEFAULT \'\'')
 
@@ -218,6 +249,8 @@ def _concluded_on(database):
     # moment is stored in UTC, the day is the centre's, so cases concluded before get theirs
     # from the moment in this PC's time zone (the zone record_result uses).
     database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "concluded_on" DATE')
+    if database.dialect == "postgresql":
+        return  # a PostgreSQL database is new at 0001: no case was concluded before this step
     database.execute_sql('UPDATE "case_record" SET "concluded_on" = date("concluded_at", \'localtime\') '
                          'WHERE "concluded_at" IS NOT NULL')
 
@@ -245,6 +278,7 @@ def _case_search(database):
     database.execute_sql('ALTER TABLE "case_record" ADD COLUMN "case_no_reversed" VARCHAR(32) NOT NULL '
                          'DEFAULT \'\'')
     database.execute_sql('CREATE TEMP TABLE "grams_0011" ("gram" TEXT NOT NULL, "case_id" INTEGER NOT NULL)')
+    p = database.param
     reader = database.connection().cursor()  # a cursor of its own: the writes below must not reset it
     reader.execute('SELECT "id", "case_no", "applicant_name", "agent" FROM "case_record"')
     writer = database.connection().cursor()
@@ -252,10 +286,10 @@ def _case_search(database):
         rows = reader.fetchmany(5000)
         if not rows:
             break
-        writer.executemany('UPDATE "case_record" SET "agent_phone" = ?, "case_no_reversed" = ? WHERE "id" = ?',
+        writer.executemany(f'UPDATE "case_record" SET "agent_phone" = {p}, "case_no_reversed" = {p} WHERE "id" = {p}',
                            [(namesearch.agent_phone(agent), numbers.reversed_number(case_no), case_id)
                             for case_id, case_no, _name, agent in rows])
-        writer.executemany('INSERT INTO "grams_0011" VALUES (?, ?)',
+        writer.executemany(f'INSERT INTO "grams_0011" VALUES ({p}, {p})',
                            [(gram, case_id) for case_id, _no, name, agent in rows
                             for gram in namesearch.case_grams(name, namesearch.agent_name(agent))])
     database.create_tables([records.CaseNameGram])
@@ -265,6 +299,13 @@ def _case_search(database):
     database.execute_sql('CREATE INDEX "case_record_agent_phone" ON "case_record" ("agent_phone")')
     database.execute_sql('CREATE INDEX "case_record_case_no_reversed" ON "case_record" ("case_no_reversed")')
     database.execute_sql('DROP INDEX "case_record_applicant_name"')  # a name's start is a bigram now
+
+
+def _sync_outbox_and_nodes(database):
+    # The exchange with the county hub (sync/): nodes, outbox, marks, nonces, runs, conflicts.
+    from .sync import records as sync_records
+
+    database.create_tables(sync_records.MODELS)
 
 
 MIGRATIONS = [
@@ -279,6 +320,7 @@ MIGRATIONS = [
     ("0009_case_event_request_key", _request_keys),
     ("0010_intake_drafts", _intake_drafts),
     ("0011_case_search", _case_search),
+    ("0012_sync_outbox_and_nodes", _sync_outbox_and_nodes),
 ]
 
 
@@ -307,15 +349,22 @@ def migrate(db_file, *, backup=True):
     which works inside a transaction). ``backup=False`` skips the backup for
     a database that is itself a copy (a restore's staging copy).
 
+    On PostgreSQL (``db_file`` is then None) nothing is backed up here: a
+    hub's administrator takes a ``pg_dump`` before upgrading (README); the
+    steps still run in one transaction, PostgreSQL's schema changes being
+    transactional too.
+
     Returns ``(applied names, backup path or None)``.
     """
-    existed = Path(db_file).exists() and Path(db_file).stat().st_size > 0
+    existed = is_postgresql() or (Path(db_file).exists() and Path(db_file).stat().st_size > 0)
     with db.connection_context():
         todo = pending()
         had_schema = existed and bool(applied_names())
     if not todo:
         return [], None
-    backup_path = _backup_before(Path(db_file).parent, todo[0][0]) if had_schema and backup else None
+    backup_path = None
+    if had_schema and backup and not is_postgresql():
+        backup_path = _backup_before(Path(db_file).parent, todo[0][0])
     with db.connection_context():
         try:
             with db.atomic():

@@ -18,7 +18,7 @@ from peewee import (
     TextField,
 )
 
-from .db import db
+from .db import BooleanDefault, db
 from .prepared import Prepared
 
 
@@ -63,7 +63,7 @@ class User(BaseModel):
     created_at = DateTimeField(default=utcnow)
     # A password someone else has seen (a reset, a generated one): changed at the next login.
     # The SQL default lets migration 0005 add the column to existing rows.
-    must_change_password = BooleanField(default=False, constraints=[SQL("DEFAULT 0")])
+    must_change_password = BooleanField(default=False, constraints=[BooleanDefault(False)])
 
     @classmethod
     def by_id(cls, user_id):

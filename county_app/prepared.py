@@ -18,11 +18,18 @@ give them (model instances, joined models included, or tuples). Use it for
 queries of a fixed shape (an ``in_`` list of fixed length, padded with
 None, is one); optional filters and lists of any length stay ordinary peewee
 queries.
+
+The SQL text is built once per kind of database (SQLite's ``?`` placeholders,
+PostgreSQL's ``%s``), so a process bound to either runs the same queries. A
+literal ``%`` in a query's text would be read by the PostgreSQL driver as a
+placeholder: pass such text as a value.
 """
 import inspect
 import threading
 
-from peewee import AutoField, CharField, Field, ForeignKeyField, IntegerField, ModelSelect, TextField, Value
+from peewee import AutoField, CharField, Field, ForeignKeyField, Insert, IntegerField, ModelSelect, TextField, Value
+
+from .db import db
 
 # Columns SQLite already gives as the Python value (text as str, integers as int).
 _NATIVE = (AutoField, IntegerField, CharField, TextField)
@@ -42,26 +49,31 @@ class Prepared:
     def __init__(self, build, arity=None):
         self._build = build
         self._arity = len(inspect.signature(build).parameters) if arity is None else arity
-        self._compiled = None
+        self._compiled = {}  # dialect → (query, sql, params, plain columns)
 
     def _compile(self):
-        if self._compiled is None:  # a race builds it twice, harmlessly
+        dialect = db.dialect
+        compiled = self._compiled.get(dialect)
+        if compiled is None:  # a race builds it twice, harmlessly
             query = self._build(*(Value(_Slot(i), converter=False) for i in range(self._arity)))
+            key = query.table._meta.primary_key if isinstance(query, Insert) else None
+            if isinstance(key, AutoField) and dialect == "postgresql" and query._returning is None:
+                query = query.returning(key)  # PostgreSQL has no lastrowid
             sql, params = query.sql()
-            self._compiled = (query, sql, tuple(params), _plain_columns(query))
-        return self._compiled
+            compiled = self._compiled[dialect] = (query, sql, tuple(params), _plain_columns(query))
+        return compiled
 
     def _cursor(self, values):
         if len(values) != self._arity:
             raise TypeError(f"expected {self._arity} values, got {len(values)}")
-        query, sql, params, _plain = self._compile()
+        compiled = self._compile()
+        query, sql, params, _plain = compiled
         bound = [values[p.index] if type(p) is _Slot else p for p in params]
-        return query, query._database.execute_sql(sql, bound)
+        return compiled, query._database.execute_sql(sql, bound)
 
     def rows(self, *values):
         """Every row, as the query gives them."""
-        query, cursor = self._cursor(values)
-        plain = self._compiled[3]
+        (query, _sql, _params, plain), cursor = self._cursor(values)
         if plain is None:
             return list(query._get_cursor_wrapper(cursor))
         model, names, converters = plain
@@ -91,8 +103,11 @@ class Prepared:
         return row[0] if row else None
 
     def insert(self, *values):
-        """Run an insert; the id of the new row."""
-        _query, cursor = self._cursor(values)
+        """Run an insert; the id of the new row (None when a conflict left nothing inserted)."""
+        (query, _sql, _params, _plain), cursor = self._cursor(values)
+        if query._returning:  # PostgreSQL: INSERT … RETURNING the new id
+            row = cursor.fetchone()
+            return row[0] if row else None
         return cursor.lastrowid
 
     def execute(self, *values):

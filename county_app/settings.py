@@ -19,7 +19,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Callable
 
 from . import audit
-from .db import db
+from .db import db, is_postgresql
 from .identity import compact
 from .models import Setting
 from .prepared import Prepared
@@ -35,6 +35,10 @@ class SettingsInvalid(SettingError):
     def __init__(self, errors):
         super().__init__("；".join(errors.values()))
         self.errors = errors
+
+
+TOWNSHIP_ON_POSTGRESQL = ("乡镇节点的数据库只能是 SQLite，PostgreSQL（DATABASE_URL 或 --database-url）只供县级汇聚中心使用："
+                          "县级汇聚中心首次初始化请用 county-app init --role hub；乡镇节点请去掉 DATABASE_URL")
 
 
 def _one_of(*allowed):
@@ -55,12 +59,15 @@ def _digits(count):
 
 
 def _cron(value):
-    from .crontab import crontab_trigger
+    """A schedule: a time of day (``02:00``, stored as crontab text) or crontab text (分 时 日 月 周)."""
+    from .crontab import crontab_trigger, daily_at
 
+    text = daily_at(value)
     try:
-        crontab_trigger(value)
-    except ValueError as exc:
-        raise SettingError(f"不是有效的 cron 表达式（分 时 日 月 周）：\"{value}\"（{exc}）") from None
+        crontab_trigger(text)
+    except ValueError:
+        raise SettingError(f"不是有效的时间（如 02:00）或 cron 表达式（分 时 日 月 周）：\"{value}\"") from None
+    return text
 
 
 def _positive_int(value):
@@ -118,7 +125,7 @@ class SettingSpec:
         return f"{self.label}（{self.key}）" if self.label else self.key
 
 
-CENTRE, SCANNER, BACKUP = "本中心", "扫描仪", "备份"
+CENTRE, SCANNER, BACKUP, SCHEDULES = "本中心", "扫描仪", "备份", "自动任务"
 
 SETTINGS = [
     SettingSpec("node.role", "township", "本节点角色：township（乡镇便民服务中心）或 hub（县级汇聚中心）", _one_of("township", "hub"),
@@ -131,18 +138,23 @@ SETTINGS = [
     SettingSpec("centre.address", "", "本中心地址，打印在一次性告知单上", label="地址", section=CENTRE),
     SettingSpec("centre.hours", "", "办公时间，例如“工作日 9:00-12:00，14:00-17:30”；设置后打印在各类通知书上",
                 label="办公时间", section=CENTRE, max_length=100),
+    SettingSpec("county.code", "", "县级汇聚中心：本县 6 位区划代码（init --role hub --code 设定；登记的乡镇节点编码须以它开头）",
+                _digits(6), label="本县区划代码", max_length=16),
     SettingSpec("sync.url", "", "县级汇聚中心的地址，例如 http://10.1.1.1:8080"),
     SettingSpec("sync.node", "", "本节点在汇聚中心登记的编码"),
     SettingSpec("sync.secret", "", "与汇聚中心共享的密钥（node add 时生成）", secret=True),
-    SettingSpec("sync.cron", "30 1 * * *", "夜间自动同步的时间（cron 格式：分 时 日 月 周）", _cron),
-    SettingSpec("maintenance.cron", "30 2 * * *",
-                "夜间维护（清理无人引用的扫描文件和过期的目录上传文件、更新数据库查询统计）的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB，1–20）", _upload_mb),
     SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹（完整路径，须已存在）；窗口可一键把其中最新的文件作为材料扫描件上传",
                 _folder, label="扫描文件夹", section=SCANNER, max_length=260),
     SettingSpec("backup.folder", "", "备份文件夹（例如 U 盘上的文件夹，须写完整路径）；留空则为数据文件夹下的 backups",
                 _absolute_folder, label="备份文件夹", section=BACKUP, max_length=260),
-    SettingSpec("backup.cron", "15 2 * * *", "夜间自动备份的时间（cron 格式：分 时 日 月 周；重启服务后生效）", _cron),
+    SettingSpec("sync.cron", "0 2 * * *", "夜间自动同步的时间：每天的时刻（如 02:00），或 cron 格式（分 时 日 月 周）；保存后即生效", _cron,
+                label="自动同步时间", section=SCHEDULES, max_length=100),
+    SettingSpec("backup.cron", "15 2 * * *", "夜间自动备份的时间：每天的时刻（如 02:15），或 cron 格式（分 时 日 月 周）；保存后即生效", _cron,
+                label="自动备份时间", section=SCHEDULES, max_length=100),
+    SettingSpec("maintenance.cron", "30 2 * * *",
+                "夜间维护（清理无人引用的扫描文件和过期的目录上传文件、更新数据库查询统计）的时间：每天的时刻（如 02:30），或 cron 格式（分 时 日 月 周）；保存后即生效", _cron,
+                label="夜间维护时间", section=SCHEDULES, max_length=100),
 ]
 
 _BY_KEY = {spec.key: spec for spec in SETTINGS}
@@ -164,6 +176,14 @@ def get(key):
     return spec.default if value is None else value
 
 
+def shown(key):
+    """The value of ``key`` as the settings page shows it: a daily schedule as a time of day (02:00)."""
+    from .crontab import shown as schedule_shown
+
+    value = get(key)
+    return schedule_shown(value) if spec_for(key).check is _cron else value
+
+
 def checked(key, value):
     """``value`` as ``key`` would store it (typed text, trimmed), or SettingError naming the field."""
     spec = spec_for(key)
@@ -176,6 +196,8 @@ def checked(key, value):
         if message.startswith(label):  # typed_text names the field itself
             message = message[len(label):]
         raise SettingError(f"{spec.name}：{message}") from None
+    if key == "node.role" and value != "hub" and is_postgresql():
+        raise SettingError(f"{spec.name}：{TOWNSHIP_ON_POSTGRESQL}")
     return value
 
 

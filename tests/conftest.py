@@ -1,5 +1,8 @@
-"""Fixtures: every test gets its own data folder with a real SQLite file under tmp_path."""
+"""Fixtures: every test gets its own data folder with a real SQLite file under tmp_path (or, for a test
+parametrised with ``ON_BOTH``, also a new PostgreSQL database of a throw-away cluster: a county hub)."""
+import atexit
 import contextlib
+import os
 import threading
 
 import pytest
@@ -15,17 +18,72 @@ from county_app.views.catalogue import stop_checks
 PASSWORD = "correct horse 42"
 
 
+# --- the database: SQLite, or PostgreSQL for a hub -----------------------------
+
+ON_BOTH = pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throw-away PostgreSQL cluster for the session (tests/postgres_cluster.py), stopped and removed after it."""
+    from postgres_cluster import Cluster, server_binaries
+
+    bindir = server_binaries()
+    if bindir is None:
+        message = "PostgreSQL's server is not installed (make test installs Debian's postgresql package)"
+        if os.environ.get("COUNTY_APP_REQUIRE_POSTGRESQL"):
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = Cluster(bindir)
+    atexit.register(cluster.stop)  # also when the session is cut short before its fixtures are torn down
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        atexit.unregister(cluster.stop)
+
+
 @pytest.fixture
-def data_dir(tmp_path):
+def db_backend(request):
+    """"sqlite" (the default), or "postgresql" when a test is parametrised with ``ON_BOTH``: then
+    DATABASE_URL names a new empty database of the session's cluster, dropped after the test."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield backend
+        return
+    from county_app import db as db_module
+
+    cluster = request.getfixturevalue("postgres_cluster")
+    name = cluster.create_database()
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DATABASE_URL", cluster.url(name))
+    try:
+        yield backend
+    finally:
+        patch.undo()
+        postgres = db_module._postgres
+        if not postgres.is_closed():
+            postgres.close()
+        postgres.close_all()
+        cluster.drop_database(name)
+
+
+def node_role(db_backend):
+    """The role ``init`` is given: a node on PostgreSQL can only be a hub."""
+    return "hub" if db_backend == "postgresql" else None
+
+
+@pytest.fixture
+def data_dir(tmp_path, db_backend):
     path = tmp_path / "data"
     path.mkdir()
     return path
 
 
 @pytest.fixture
-def app(data_dir):
+def app(data_dir, db_backend):
     """An initialised node without a catalogue (tests import what they need)."""
-    initialise(data_dir, load_seed=False)
+    initialise(data_dir, load_seed=False, role=node_role(db_backend))
     app = create_app(data_dir, {"TESTING": True})
     yield app
     stop_checks(app)
@@ -34,9 +92,9 @@ def app(data_dir):
 
 
 @pytest.fixture
-def seeded_app(data_dir):
+def seeded_app(data_dir, db_backend):
     """An initialised node with the bundled seed catalogue loaded."""
-    initialise(data_dir)
+    initialise(data_dir, role=node_role(db_backend))
     app = create_app(data_dir, {"TESTING": True})
     yield app
     stop_checks(app)

@@ -21,7 +21,7 @@ from county_app import accounts, migrations
 from county_app.db import db
 from county_app.intake import scans
 from county_app.operations import retention
-from county_app.operations.backup import BackupError, require_sqlite
+from county_app.operations.backup import BackupError
 
 from test_cases_domain import centre_window, register
 from test_cases_scans import png
@@ -50,9 +50,10 @@ def digest(path):
 
 
 def live_state(data_dir):
-    """The live database's bytes and every file of the data folder but the lock: what a refusal must not change."""
+    """The live database's bytes and every file of the data folder but the lock and the log (a refusal is
+    logged): what a refusal must not change."""
     return {str(p.relative_to(data_dir)): digest(p) for p in sorted(data_dir.rglob("*"))
-            if p.is_file() and p.name != "county_app.lock"}
+            if p.is_file() and p.name != "county_app.lock" and p.parent.name != "logs"}
 
 
 def usernames(data_dir):
@@ -329,16 +330,6 @@ def test_retention_keeps_14_daily_and_12_monthly_and_never_the_future():
     assert "county-app-20310101-021500.zip" in kept and "notes.zip" in kept
     assert sorted(n for n in kept if "before-restore" in n) == [
         f"county-app-2026110{d}-101010-before-restore.zip" for d in range(3, 8)]
-
-
-def test_a_hub_on_postgresql_is_told_to_use_pg_dump(monkeypatch):
-    from peewee import PostgresqlDatabase
-
-    from county_app.operations import backup
-
-    monkeypatch.setattr(backup, "db", PostgresqlDatabase(None))
-    with pytest.raises(BackupError, match="pg_dump"):
-        require_sqlite()
 
 
 def test_a_backup_cut_short_leaves_nothing_after_a_day(tmp_path):

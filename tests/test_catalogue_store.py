@@ -1,4 +1,5 @@
-"""Importing, versioning and exporting the catalogue through the database (real SQLite and xlsx files)."""
+"""Importing, versioning and exporting the catalogue through the database (real SQLite files, and PostgreSQL
+as a county hub keeps it; real xlsx files)."""
 import io
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from county_app.catalogue import store
 from county_app.catalogue.xlsx_read import read_workbook
 from county_app.db import db
 from county_app.models import AuditLog, CatalogueVersion, MaterialRow, MatterRow
-from tests.conftest import csrf_token, login
+from tests.conftest import ON_BOTH, csrf_token, login
 from tests.workbooks import Book, messages
 
 
@@ -18,6 +19,7 @@ def counts():
     return (CatalogueVersion.select().count(), MatterRow.select().count(), MaterialRow.select().count())
 
 
+@ON_BOTH
 def test_import_applies_and_records_the_version(app, tmp_path):
     path = Book().save(tmp_path / "c.xlsx")
     with db.connection_context():
@@ -31,6 +33,7 @@ def test_import_applies_and_records_the_version(app, tmp_path):
         assert entry.actor == "officer" and entry.entity_id == str(version.id)
 
 
+@ON_BOTH
 def test_reimporting_the_version_in_force_changes_nothing(app, tmp_path):
     path = Book().save(tmp_path / "c.xlsx")
     with db.connection_context():
@@ -44,6 +47,7 @@ def test_reimporting_the_version_in_force_changes_nothing(app, tmp_path):
         assert "改为新的版本号" in str(same_version.errors[0])
 
 
+@ON_BOTH
 def test_a_file_with_errors_changes_nothing(app, tmp_path):
     with db.connection_context():
         store.import_workbook(Book().save(tmp_path / "ok.xlsx"), actor="a")
@@ -56,6 +60,7 @@ def test_a_file_with_errors_changes_nothing(app, tmp_path):
         assert CatalogueVersion.in_force().version == "2026.11-02"
 
 
+@ON_BOTH
 def test_dry_run_shows_the_differences_and_writes_nothing(app, tmp_path):
     with db.connection_context():
         store.import_workbook(Book().save(tmp_path / "v1.xlsx"), actor="a")
@@ -72,6 +77,7 @@ def test_dry_run_shows_the_differences_and_writes_nothing(app, tmp_path):
         assert counts() == before
 
 
+@ON_BOTH
 def test_a_new_version_keeps_the_old_rows(app, tmp_path):
     with db.connection_context():
         store.import_workbook(Book().save(tmp_path / "v1.xlsx"), actor="a")
@@ -86,6 +92,7 @@ def test_a_new_version_keeps_the_old_rows(app, tmp_path):
         assert [v.version for v in store.versions()] == ["2026.12-01", "2026.11-02"]
 
 
+@ON_BOTH
 def test_export_reads_back_to_the_same_catalogue(app, tmp_path):
     with db.connection_context():
         store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
@@ -96,11 +103,13 @@ def test_export_reads_back_to_the_same_catalogue(app, tmp_path):
         assert again.catalogue == store.load_catalogue(CatalogueVersion.in_force())
 
 
+@ON_BOTH
 def test_export_without_a_catalogue_is_a_clear_error(app, tmp_path):
     with db.connection_context(), pytest.raises(store.CatalogueError, match="还没有导入"):
         store.export_workbook(tmp_path / "x.xlsx")
 
 
+@ON_BOTH
 def test_seed_round_trip(seeded_app, tmp_path):
     """Export the seed, import it into a fresh node: the same catalogue, cell for cell in meaning."""
     with db.connection_context():
@@ -122,6 +131,7 @@ def test_lxml_is_not_installed():
 
 # --- the command line ---------------------------------------------------------
 
+@ON_BOTH
 def test_cli_import_dry_run_and_export(app, run_cli, tmp_path):
     path = Book().save(tmp_path / "c.xlsx")
     dry = run_cli("catalogue", "import", str(path), "--dry-run")
@@ -136,6 +146,7 @@ def test_cli_import_dry_run_and_export(app, run_cli, tmp_path):
     assert exported.exit_code == 0 and out.exists()
 
 
+@ON_BOTH
 def test_cli_import_reports_every_error_and_exits_1(app, run_cli, tmp_path):
     book = Book().set("材料", 2, "份数", "两份").set("事项", 2, "办件类型", "快办件")
     result = run_cli("catalogue", "import", str(book.save(tmp_path / "bad.xlsx")))
@@ -146,6 +157,7 @@ def test_cli_import_reports_every_error_and_exits_1(app, run_cli, tmp_path):
         assert CatalogueVersion.select().count() == 0
 
 
+@ON_BOTH
 @pytest.mark.usefixtures("unpublished_from_2027")  # 2030 stays unpublished whatever chinesecalendar holds
 def test_cli_calendar_due_uses_the_catalogue_sheet(app, run_cli, tmp_path):
     assert run_cli("calendar", "due", "2026-09-30", "4").output.strip().splitlines()[-1] == "2026-10-12"
@@ -163,6 +175,7 @@ def test_cli_calendar_due_uses_the_catalogue_sheet(app, run_cli, tmp_path):
         assert result.exit_code == 1 and "天数应为" in result.output, result.output
 
 
+@ON_BOTH
 @pytest.mark.usefixtures("unpublished_from_2027")
 def test_cli_calendar_due_across_2027_before_and_after_its_notice(app, run_cli, tmp_path):
     # Thursday 2026-12-31 + 1: 元旦 is Friday, then the weekend; the date alone on stdout.
@@ -214,6 +227,7 @@ def _confirm(client, page):
         "csrf_token": csrf_token(client, "/catalogue/"), "job": job}))
 
 
+@ON_BOTH
 def test_web_upload_preview_confirm(app, client, make_user, tmp_path):
     make_user("officer", "county")
     login(client, "officer")
@@ -230,6 +244,7 @@ def test_web_upload_preview_confirm(app, client, make_user, tmp_path):
     assert list((Path(app.config["DATA_DIR"]) / "uploads").glob("*.xlsx")) == []  # a confirmed upload goes
 
 
+@ON_BOTH
 def test_web_upload_with_errors_lists_them_and_changes_nothing(app, client, make_user, tmp_path):
     make_user("officer", "county")
     login(client, "officer")
@@ -243,12 +258,14 @@ def test_web_upload_with_errors_lists_them_and_changes_nothing(app, client, make
         assert CatalogueVersion.select().count() == 0
 
 
+@ON_BOTH
 def test_web_import_is_for_the_county_role_only(app, client, make_user, tmp_path):
     make_user("li", "clerk")
     login(client, "li")
     assert _upload(client, Book().save(tmp_path / "c.xlsx")).status_code == 403
 
 
+@ON_BOTH
 def test_web_export_downloads_the_catalogue(app, client, make_user, tmp_path):
     with db.connection_context():
         store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
@@ -261,6 +278,7 @@ def test_web_export_downloads_the_catalogue(app, client, make_user, tmp_path):
     workbook.close()
 
 
+@ON_BOTH
 def test_a_catalogue_without_holidays_imports(app, tmp_path):
     with db.connection_context():
         outcome = store.import_workbook(Book().drop_sheet("节假日").save(tmp_path / "c.xlsx"), actor="a")
@@ -268,6 +286,7 @@ def test_a_catalogue_without_holidays_imports(app, tmp_path):
         assert store.load_catalogue(CatalogueVersion.in_force()).calendar == []
 
 
+@ON_BOTH
 def test_uploads_never_confirmed_are_dropped_after_a_day(app, client, make_user, data_dir, tmp_path):
     import os
     import time
@@ -295,6 +314,7 @@ def older_book() -> Book:
 OLDER = "这个文件的发布日期 2026-10-01 早于正在使用的目录版本 “2026.11-02” 的发布日期 2026-11-02，是一个旧文件"
 
 
+@ON_BOTH
 def test_an_older_file_is_refused_unless_confirmed(app, tmp_path):
     path = older_book().save(tmp_path / "old.xlsx")
     with db.connection_context():
@@ -314,6 +334,7 @@ def test_an_older_file_is_refused_unless_confirmed(app, tmp_path):
         assert '"replaced": "2026.11-02"' in entry.detail and '"replaced_published_on": "2026-11-02"' in entry.detail
 
 
+@ON_BOTH
 def test_a_file_of_the_same_day_or_without_dates_is_not_older(app, tmp_path):
     with db.connection_context():
         store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")
@@ -325,6 +346,7 @@ def test_a_file_of_the_same_day_or_without_dates_is_not_older(app, tmp_path):
         assert AuditLog.select().where(AuditLog.action == "catalogue.import_older").count() == 0
 
 
+@ON_BOTH
 def test_cli_older_file_needs_allow_older(app, run_cli, tmp_path):
     assert run_cli("catalogue", "import", str(Book().save(tmp_path / "c.xlsx"))).exit_code == 0
     path = str(older_book().save(tmp_path / "old.xlsx"))
@@ -344,6 +366,7 @@ def test_cli_older_file_needs_allow_older(app, run_cli, tmp_path):
         assert AuditLog.get(AuditLog.action == "catalogue.import_older").actor
 
 
+@ON_BOTH
 def test_web_older_file_needs_the_tick(app, client, make_user, tmp_path):
     with db.connection_context():
         store.import_workbook(Book().save(tmp_path / "c.xlsx"), actor="a")

@@ -198,7 +198,7 @@ def test_the_scheduler_has_the_maintenance_job_at_the_configured_time(app, run_c
 def test_an_invalid_maintenance_cron_is_refused(app, run_cli):
     bad = run_cli("config", "set", "maintenance.cron", "every night at 2")
     assert bad.exit_code == 1
-    assert "maintenance.cron" in bad.output and "不是有效的 cron 表达式" in bad.output
+    assert "maintenance.cron" in bad.output and "不是有效的时间（如 02:00）或 cron 表达式" in bad.output
     sunday = run_cli("config", "set", "maintenance.cron", "30 2 * * 7")  # crontab's Sunday, as the job reads it
     assert sunday.exit_code == 0, sunday.output
     assert run_cli("config", "set", "maintenance.cron", "30 2 * * 8").exit_code == 1

@@ -6,8 +6,11 @@ import pytest
 
 from county_app import migrations, models
 from county_app.intake import records
+from county_app.sync import records as sync_records
 from county_app.bootstrap import initialise
 from county_app.db import bind, database_path, db
+
+ALL_MODELS = models.MODELS + records.MODELS + sync_records.MODELS
 
 
 def schema(path):
@@ -35,11 +38,11 @@ def test_migrated_schema_equals_models(tmp_path):
     migrations.migrate(database_path(stepwise))
     bind(direct)
     with db.connection_context():
-        db.create_tables(models.MODELS + records.MODELS)
+        db.create_tables(ALL_MODELS)
     migrated, expected = schema(database_path(stepwise)), schema(database_path(direct))
     expected.pop("schema_migration"), migrated.pop("schema_migration")
     assert migrated == expected
-    assert set(migrated) == {m._meta.table_name for m in models.MODELS + records.MODELS} - {"schema_migration"}
+    assert set(migrated) == {m._meta.table_name for m in ALL_MODELS} - {"schema_migration"}
 
 
 def test_init_is_idempotent(data_dir):

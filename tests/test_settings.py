@@ -20,7 +20,7 @@ def test_readme_documents_every_setting_with_its_default():
 
 def test_get_returns_default_then_stored_value(app):
     with db.connection_context():
-        assert settings.get("sync.cron") == "30 1 * * *"
+        assert settings.get("sync.cron") == "0 2 * * *"
         with db.atomic():
             settings.put("sync.cron", "0 3 * * *")
         assert settings.get("sync.cron") == "0 3 * * *"

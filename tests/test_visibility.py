@@ -24,7 +24,8 @@ from county_app.intake import cases, lists, materials, visibility, workflow
 from county_app.intake.records import CaseEvent
 from county_app.models import User
 
-from conftest import PASSWORD, login
+from conftest import ON_BOTH, PASSWORD, login
+from plans import query_plan
 from test_cases_api import Api
 from test_cases_domain import CENTRE, MOTHER_ID, PHONE, newborn, supply_all_but_marriage_certificate
 from test_notices import CREDIT_CODE, restaurant
@@ -83,6 +84,7 @@ def events_of(case_no, action):
 # ----------------------------------------------------------------------------- the API, bearer tokens
 
 
+@ON_BOTH  # a hub's department users, on PostgreSQL too
 def test_a_department_finds_only_the_cases_holding_its_matters(county):
     market, police, clerk = county.api.market, county.api.police, county.api.clerk
     assert numbers(market.get("/api/v1/cases")[1]) == [county.shop]
@@ -151,6 +153,7 @@ def page(client, path, status=200):
     return answer.get_data(as_text=True)
 
 
+@ON_BOTH  # a hub's department users, on PostgreSQL too
 def test_a_department_user_s_pages_show_only_its_cases(county):
     market, police, clerk = county.pages.market, county.pages.police, county.pages.clerk
     for path in ("/cases", "/cases?today=1", "/cases?q=李娜", f"/cases?q={MOTHER_ID}", f"/cases?q={PHONE}",
@@ -197,6 +200,7 @@ def test_the_scope_of_each_role():
     assert visibility.scope_of(user("department")).nothing and visibility.scope_of(user("county")).nothing
 
 
+@ON_BOTH  # a hub's department users, on PostgreSQL too
 def test_a_department_s_searches_use_indexes(county):
     police = SimpleNamespace(role="department", department="县公安局")
     with db.connection_context():
@@ -204,7 +208,7 @@ def test_a_department_s_searches_use_indexes(county):
                          (PHONE, "case_record_phone"), (county.newborn, "case_record_case_no")):
             for status in (None, "accepted") if q == "" else (None,):  # a status narrows nothing else
                 sql, params = lists.search_query(q, status, actor=police).limit(21).sql()
-                plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+                plan = query_plan(sql, params)
                 assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
                 assert index in plan and "case_item_department_case_id" in plan, plan
 

@@ -18,9 +18,10 @@ MAX_MESSAGE = 500
 
 
 class ApiError(Exception):
-    def __init__(self, status, code, message, details=None):
+    def __init__(self, status, code, message, details=None, **extra):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or []
+        self.extra = extra  # further keys of the error object, e.g. the error number of an unexpected error
 
 
 def capped(details):
@@ -35,11 +36,12 @@ def answer(exc):
     error = {"code": exc.code, "message": shown(exc.message, MAX_MESSAGE), "details": details}
     if total > len(details):
         error["details_total"] = total
+    error.update(exc.extra)
     return jsonify(error=error), exc.status
 
 
-def json_error(status, code, message, details=None):
-    return answer(ApiError(status, code, message, details))
+def json_error(status, code, message, details=None, **extra):
+    return answer(ApiError(status, code, message, details, **extra))
 
 
 def _bounded(entry):

@@ -17,6 +17,9 @@ lost answer — finds it in ``load_case`` before the version check. The case is
 then marked ``repeat_of`` that event and the write function answers from the
 stored state without changing anything: the same change sent twice gives the
 same answer once, instead of a "someone else changed it" that nobody did.
+
+Every event also writes its row of the sync outbox (``sync.outbox``) in the
+same transaction: the change and its way to the other side commit together.
 """
 import json
 import re
@@ -25,6 +28,7 @@ from ..db import db
 from ..integers import NumberError, whole_number
 from ..prepared import Prepared, insert_new
 from ..record_words import EVENT_ACTIONS as ACTION_LABELS
+from ..sync import outbox
 from . import visibility
 from .errors import Conflict, Invalid
 from .records import Case, CaseEvent
@@ -196,9 +200,11 @@ def note(case, action, actor, **detail):
 def _event(case, action, from_status, to_status, actor, detail):
     # The request's key goes on its first event only: one request, one key, however many events.
     key, case.request_key = getattr(case, "request_key", None), None
-    return insert_new(CaseEvent(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,
-                                to_status=to_status, request_key=key,
-                                detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else ""))
+    event = insert_new(CaseEvent(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,
+                                 to_status=to_status, request_key=key,
+                                 detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else ""))
+    outbox.record(case, event)  # for the other side of the exchange, in this same transaction
+    return event
 
 
 _CASE_BY_NUMBER = Prepared(lambda case_no: Case.select().where(Case.case_no == case_no))

@@ -28,6 +28,7 @@ from peewee import (
     TextField,
 )
 
+from ..db import BooleanDefault, PortableSchemaManager
 from ..models import BaseModel, CatalogueVersion, MatterRow, User, utcnow
 from ..prepared import Prepared
 
@@ -92,6 +93,7 @@ class CaseNameGram(BaseModel):
         table_name = "case_name_gram"
         primary_key = CompositeKey("gram", "case")
         without_rowid = True
+        schema_manager_class = PortableSchemaManager
 
 
 class CaseItem(BaseModel):
@@ -114,7 +116,7 @@ class CaseItem(BaseModel):
     result_at = DateTimeField(null=True)
     result_by = CharField(default="")
     # False: a year on the way to due_date had no published 调休 when it was computed (shown flagged)
-    due_complete = BooleanField(default=True, constraints=[SQL("DEFAULT 1")])
+    due_complete = BooleanField(default=True, constraints=[BooleanDefault(True)])
 
     class Meta:
         table_name = "case_item"
@@ -181,7 +183,7 @@ class CaseMaterial(BaseModel):
     logged_at = DateTimeField(null=True)
     logged_by = CharField(default="")
     # False: deferred_until was counted into a year whose 调休 was not published (shown flagged)
-    deferred_complete = BooleanField(default=True, constraints=[SQL("DEFAULT 1")])
+    deferred_complete = BooleanField(default=True, constraints=[BooleanDefault(True)])
     # When a single matter asks it only in a situation no bundle asked about (in words,
     # e.g. 「新生儿父母的婚姻状况」答“已婚”时提交): then listed, marked so, and not required.
     condition = TextField(default="", constraints=[SQL("DEFAULT ''")])
@@ -268,7 +270,7 @@ class Rectification(BaseModel):
     closed_at = DateTimeField(null=True)
     closed_by = CharField(default="")
     resolution = TextField(default="")
-    due_complete = BooleanField(default=True, constraints=[SQL("DEFAULT 1")])  # as CaseItem.due_complete
+    due_complete = BooleanField(default=True, constraints=[BooleanDefault(True)])  # as CaseItem.due_complete
 
     class Meta:
         table_name = "rectification"

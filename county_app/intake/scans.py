@@ -198,7 +198,7 @@ def _read(source):
 
 
 def _data_dir():
-    return Path(db.database).resolve().parent
+    return db.data_dir
 
 
 def _store(data, sha, kind):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from peewee import fn
 
 from .. import access
+from ..db import db
 from ..prepared import Prepared
 from ..text import shown
 from .errors import NotFound
@@ -112,9 +113,11 @@ def department_cases(department):
     department's cases at once, however few cases it has among a million
     (filtering every case with ``holds_department`` would scan them all).
     """
-    return (Case.select(Case).join(CaseItem, on=(CaseItem.case == Case.id))
-            .where(CaseItem.department == department)
-            .group_by(CaseItem.case).order_by(CaseItem.case.desc()))
+    query = (Case.select(Case).join(CaseItem, on=(CaseItem.case == Case.id))
+             .where(CaseItem.department == department))
+    if db.dialect == "postgresql":  # a case's columns may be selected when grouped by its key, not by the item's
+        return query.group_by(Case.id).order_by(Case.id.desc())
+    return query.group_by(CaseItem.case).order_by(CaseItem.case.desc())
 
 
 _HOLDS = Prepared(lambda department, case_id: CaseItem.select(CaseItem.id)

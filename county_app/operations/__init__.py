@@ -8,7 +8,9 @@
 - ``backup``: taking a verified online backup, and listing the backups of a folder;
 - ``retention``: which of a folder's backups to keep (14 daily, 12 monthly);
 - ``restore``: replacing the database and scans from a checked backup;
-- ``runner``: one backup at a time in the background, for the admin page and the nightly job.
+- ``runner``: one backup at a time in the background, for the admin page and the nightly job;
+- ``health``: the figures of the 运行状况 page (disk, sizes, last backup, sync, calendar) and its warnings;
+- ``logs``: the rotating log files in the data folder's ``logs/``.
 
 A hub on PostgreSQL backs up with ``pg_dump`` instead (``backup.require_sqlite``).
 """

@@ -1,10 +1,11 @@
 """Taking a backup: an online copy of the database with SQLite's backup API, and the scans, in one verified file.
 
 The copy is made while the program runs (a read transaction: writers go
-on), checked with ``PRAGMA integrity_check``, then written with the scan
-files it names into a zip under a temporary name (``.….part``) in the target
-folder. Only when the zip is complete, flushed to disk and read back without
-error does it get its final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``:
+on), checked with ``PRAGMA integrity_check`` on a second thread while it is
+written with the scan files it names into a zip under a temporary name
+(``.….part``) in the target folder. Only when the check passed and the zip
+is complete, flushed to disk and read back without error does it get its
+final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``:
 a file with that name is always a whole, verified backup. Any error — a full
 disk, a USB disk pulled out, a folder that cannot be written — removes the
 temporary files and leaves the older backups as they were.
@@ -20,10 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from peewee import SqliteDatabase
-
 from .. import __version__, paths
-from ..db import DB_FILENAME, db
+from ..db import DB_FILENAME, db, is_postgresql
 from . import archive
 from .archive import ArchiveError
 
@@ -54,9 +53,12 @@ class BackupResult:
 
 def require_sqlite():
     """Backups here are of SQLite; a hub on PostgreSQL is backed up with ``pg_dump`` (README)."""
-    if not isinstance(db, SqliteDatabase):
-        raise BackupError("本节点的数据库不是 SQLite（县级汇聚中心使用 PostgreSQL）：请用 pg_dump 备份，"
-                          "例如 pg_dump -Fc -f county_app.dump county_app，步骤见 README“备份与恢复”")
+    if is_postgresql():
+        name = db.database
+        raise BackupError(f"本节点的数据库在 PostgreSQL（数据库 {name}），本程序的备份只适用于 SQLite："
+                          f"请用 PostgreSQL 的 pg_dump 备份，例如 pg_dump -Fc -f county_app-$(date +%F).dump {name}，"
+                          f"恢复用 pg_restore --clean -d {name} 备份文件；扫描件在数据文件夹的 scans 中，请一并复制。"
+                          "步骤见 README“备份与恢复”")
 
 
 def backup_folder(data_dir, configured=""):
@@ -172,17 +174,67 @@ def _take(data_dir, db_file, target, label, folder, progress, prune):
 def _write(data_dir, source, snapshot, partial, final, label, progress):
     copy = sqlite3.connect(paths.private_file(snapshot))  # personal data: readable by this user only
     try:
+        # A scratch file: the zip is what is flushed to disk, so the copy needs no journal nor syncs.
+        copy.execute("PRAGMA journal_mode=OFF")
+        copy.execute("PRAGMA synchronous=OFF")
         source.backup(copy)
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
-        problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            raise DatabaseDamaged("数据库副本未通过完整性检查（integrity_check）：" + "；".join(problems[:3])
-                                  + "。当前数据库可能已损坏，请联系技术人员，不要删除任何备份；未生成备份文件")
         migrations = [row[0] for row in copy.execute("SELECT name FROM schema_migration")]
         scans = _scans(copy)
         centre = {key: _setting(copy, key) for key in ("centre.code", "centre.name", "node.role")}
     finally:
         copy.close()
+    check = _IntegrityCheck(snapshot)  # reads the copy while the zip is written from it: two cores at work
+    try:
+        result = _zip(data_dir, snapshot, partial, final, label, progress, migrations, scans, centre)
+    except BaseException:
+        check.stop()
+        raise
+    problems = check.wait()
+    if problems != ["ok"]:
+        raise DatabaseDamaged("数据库副本未通过完整性检查（integrity_check）：" + "；".join(problems[:3])
+                              + "。当前数据库可能已损坏，请联系技术人员，不要删除任何备份；未生成备份文件")
+    _fsync(partial)
+    archive.read_back(partial)
+    os.replace(partial, final)
+    _fsync_folder(final.parent)
+    if result.missing_scans or result.damaged_scans:
+        log.warning("backup %s: %d scan files missing, %d damaged", final, len(result.missing_scans),
+                    len(result.damaged_scans))
+    return result
+
+
+class _IntegrityCheck:
+    """``PRAGMA integrity_check`` of a database file in a thread of its own (SQLite lets go of the GIL)."""
+
+    def __init__(self, path):
+        self.problems, self.error = None, None
+        self.connection = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self.thread = threading.Thread(target=self._run, name="backup-check", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            self.problems = [row[0] for row in self.connection.execute("PRAGMA integrity_check")]
+        except BaseException as exc:  # given to the backup's own thread by wait()
+            self.error = exc
+        finally:
+            self.connection.close()
+
+    def stop(self):
+        """The backup failed otherwise: end the check now (its file is about to be removed)."""
+        self.connection.interrupt()
+        self.thread.join()
+
+    def wait(self):
+        """The check's findings (``["ok"]`` for a sound file); its error, if it had one, is raised here."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.problems
+
+
+def _zip(data_dir, snapshot, partial, final, label, progress, migrations, scans, centre):
     schema = archive.known_schema(migrations)
     total = snapshot.stat().st_size + sum(_size(data_dir / relative) for relative, _ in scans)
     done = [0]
@@ -209,13 +261,7 @@ def _write(data_dir, source, snapshot, partial, final, label, progress):
             "label": label, "schema": schema, "migrations": migrations, "centre": centre,
             "members": members, "missing_scans": missing, "damaged_scans": damaged,
         })
-    _fsync(partial)
-    archive.read_back(partial)
-    os.replace(partial, final)
-    _fsync_folder(final.parent)
-    if missing or damaged:
-        log.warning("backup %s: %d scan files missing, %d damaged", final, len(missing), len(damaged))
-    return BackupResult(final, final.stat().st_size, schema, len(members) - 1, missing, damaged)
+    return BackupResult(final, partial.stat().st_size, schema, len(members) - 1, missing, damaged)
 
 
 def _scans(connection):

@@ -20,8 +20,10 @@ class DataFolderBusy(Exception):
 class DataFolderLock:
     """An exclusive lock on a data folder, taken without waiting; use as a context manager or acquire/release."""
 
-    def __init__(self, data_dir):
-        self.path = Path(data_dir) / LOCK_FILENAME
+    def __init__(self, data_dir, filename=LOCK_FILENAME, busy=None):
+        """``filename`` and ``busy`` (the refusal's message) for another lock of the folder (the sync's)."""
+        self.path = Path(data_dir) / filename
+        self._busy = busy
         self._fd = None
 
     def acquire(self, doing="此操作"):
@@ -32,8 +34,8 @@ class DataFolderLock:
             _lock(fd)
         except OSError:
             os.close(fd)
-            raise DataFolderBusy(f"数据文件夹 {self.path.parent} 正由另一个正在运行的本程序使用（例如服务正在运行）；"
-                                 f"请先关闭它，再进行{doing}") from None
+            raise DataFolderBusy(self._busy or f"数据文件夹 {self.path.parent} 正由另一个正在运行的本程序使用（例如服务正在运行）；"
+                                               f"请先关闭它，再进行{doing}") from None
         self._fd = fd
         return self
 

@@ -3,10 +3,12 @@ from ..text import shown
 
 
 def register_views(app):
-    from . import auth, backups, browse, case_actions, cases, catalogue, errors, intake, notices, reports, settings
+    from . import (auth, backups, browse, case_actions, cases, catalogue, errors, health, intake, notices, reports,
+                   settings)
 
     app.add_template_filter(shown)  # a page that repeats what was typed (a search) repeats only its start
 
-    for module in (auth, browse, catalogue, reports, notices, intake, cases, case_actions, settings, backups):
+    for module in (auth, browse, catalogue, reports, notices, intake, cases, case_actions, settings, backups,
+                   health):
         app.register_blueprint(module.bp)
     errors.register(app)

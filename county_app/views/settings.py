@@ -20,7 +20,7 @@ bp = Blueprint("settings", __name__)
 def edit():
     """The settings form; POST saves the changed values (all or nothing) and comes back here."""
     sections = settings.on_page()
-    values = {spec.key: settings.get(spec.key) for _, specs in sections for spec in specs}
+    values = {spec.key: settings.shown(spec.key) for _, specs in sections for spec in specs}
     errors = {}
     if request.method == "POST":
         # a field the form did not send is left as it is

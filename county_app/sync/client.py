@@ -1,0 +1,205 @@
+"""A township's run: push everything, then pull everything (docs/sync.md, One exchange).
+
+``run_once`` is what ``sync run``, the scheduled job and the 立即同步 button
+call. It holds the data folder's sync lock for the run (a second run is
+refused at once with 「同步正在进行」), records the run in ``SyncRun`` and
+returns its counts; an unreachable or refusing hub ends the run with a
+message saying what to do, and what was acknowledged before stays so.
+Each batch is its own transaction on each side, so a run killed at any
+moment resumes at the last batch both sides committed.
+"""
+import base64
+import json
+import socket
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import settings
+from ..catalogue import store
+from ..db import db
+from ..models import utcnow
+from ..operations.instance import DataFolderBusy, DataFolderLock
+from . import batches, outbox, signing, snapshot
+from .apply import apply_change
+from .errors import SyncBusy, SyncFailed
+from .hub import PULL_PATH, PUSH_PATH
+from .records import SyncRun
+
+LOCK_FILENAME = "sync.lock"
+TIMEOUT = 120  # seconds for one request: a batch over a slow link
+MAX_ANSWER = 64 * 1024 * 1024
+MAX_ROUNDS = 100_000  # batches in one run: a loop that never ends is a bug, not a backlog
+
+
+@dataclass
+class RunReport:
+    pushed: int = 0
+    pulled: int = 0
+    catalogue: str = ""
+    conflicts: int = 0
+    error: str = ""
+
+
+def run_once(data_dir, actor):
+    """One exchange with the hub for the data folder ``data_dir`` (its database bound); a RunReport.
+
+    SyncBusy when another run holds the folder; a failed run is recorded and
+    reported in ``RunReport.error``.
+    """
+    lock = DataFolderLock(data_dir, LOCK_FILENAME, busy="同步正在进行（另一次同步尚未结束），请稍后再试")
+    try:
+        lock.acquire()
+    except DataFolderBusy as exc:
+        raise SyncBusy(str(exc)) from None
+    try:
+        with db.connection_context():
+            report = RunReport()
+            with db.atomic():
+                run = SyncRun.create(actor=str(actor))
+            try:
+                hub = _Hub.configured()
+                _push_all(hub, report)
+                _pull_all(hub, Path(data_dir), report)
+            except SyncFailed as exc:
+                report.error = str(exc)
+            with db.atomic():
+                SyncRun.update(ended_at=utcnow(), pushed=report.pushed, pulled=report.pulled,
+                               catalogue=report.catalogue, conflicts=report.conflicts,
+                               error=report.error).where(SyncRun.id == run.id).execute()
+            return report
+    finally:
+        lock.release()
+
+
+def _push_all(hub, report):
+    for _round in range(MAX_ROUNDS):
+        acked = outbox.mark("up.acked")
+        rows = outbox.batch_after(outbox.UP, acked)
+        if not rows:
+            return
+        body = batches.encode({"node": hub.node, "first": rows[0].seq, "last": rows[-1].seq,
+                               "changes": [{"seq": r.seq, "case_no": r.case_no, "action": r.action,
+                                            "payload": json.loads(r.payload)} for r in rows]})
+        status, answer = hub.post(PUSH_PATH, body, accept=(200, 409))
+        through = answer.get("applied_through") if isinstance(answer, dict) else None
+        written = outbox.mark("up.written")
+        if not isinstance(through, int) or through > written:
+            raise SyncFailed(f"县级汇聚中心的应答不对：它记录已收到本机第 {through} 条变更，而本机只写过 {written} 条；"
+                             "本机数据可能是从旧备份恢复的，请联系县级管理员")
+        if through < acked:
+            raise SyncFailed(f"县级汇聚中心只收到本机第 {through} 条变更，但本机已确认到第 {acked} 条："
+                             "汇聚中心的数据可能从旧备份恢复，请联系县级管理员")
+        with db.atomic():
+            outbox.set_mark("up.acked", through)
+            outbox.acknowledged(outbox.UP, through)
+        report.pushed += through - acked
+        report.conflicts += answer.get("conflicts", 0) if status == 200 else 0
+    raise SyncFailed("上传批次过多，本次同步中止；请再运行一次")
+
+
+def _pull_all(hub, data_dir, report):
+    for _round in range(MAX_ROUNDS):
+        after = outbox.mark("down.applied")
+        _status, raw = hub.post(PULL_PATH, batches.encode({
+            "node": hub.node, "after": after, "catalogue_after": outbox.mark("catalogue.applied")}), raw=True)
+        try:
+            document = batches.decode(raw)
+            first, last, changes = batches.changes_of(document, hub.node)
+        except Exception as exc:
+            raise SyncFailed(f"县级汇聚中心的应答格式不对（{getattr(exc, 'message', exc)}），本次未做任何更改") from None
+        if isinstance(document.get("catalogue"), dict):
+            _apply_catalogue(document["catalogue"], data_dir, report)
+        with db.atomic():
+            mark = outbox.mark("down.applied")
+            for change in changes:
+                if change["seq"] <= mark:
+                    continue
+                if not change["case_no"].startswith(hub.node):
+                    raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改")
+                try:
+                    parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
+                    report.conflicts += apply_change(parsed, from_township=False)
+                except snapshot.BatchInvalid as exc:
+                    raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改") from None
+                report.pulled += 1
+            if changes and last > mark:
+                outbox.set_mark("down.applied", last)
+        if not document.get("more"):
+            return
+    raise SyncFailed("下行批次过多，本次同步中止；请再运行一次")
+
+
+def _apply_catalogue(catalogue, data_dir, report):
+    try:
+        hub_id, version = catalogue["id"], str(catalogue["version"])
+        workbook = base64.b64decode(catalogue["workbook"], validate=True)
+    except (KeyError, TypeError, ValueError):
+        raise SyncFailed("县级汇聚中心发来的事项目录格式不对，目录未更新") from None
+    with tempfile.NamedTemporaryFile(dir=data_dir, suffix=".xlsx", delete=False) as handle:
+        handle.write(workbook)
+    try:
+        with db.atomic():
+            outcome = store.import_workbook(handle.name, actor="sync", filename=f"汇聚中心目录 {version}.xlsx",
+                                            allow_older=True)
+            if outcome.errors:
+                raise SyncFailed(f"县级汇聚中心发来的事项目录 {version} 无法导入："
+                                 + "；".join(str(e) for e in outcome.errors[:3]))
+            outbox.set_mark("catalogue.applied", int(hub_id))
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    if outcome.status == "applied":
+        report.catalogue = version
+
+
+class _Hub:
+    """The hub as ``sync.url``, ``sync.node`` (else ``centre.code``) and ``sync.secret`` describe it."""
+
+    def __init__(self, url, node, secret):
+        self.url, self.node, self.secret = url.rstrip("/"), node, secret
+
+    @classmethod
+    def configured(cls):
+        if settings.get("node.role") == "hub":
+            raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run")
+        url, secret = settings.get("sync.url"), settings.get("sync.secret")
+        node = settings.get("sync.node") or settings.get("centre.code")
+        missing = [name for name, value in (("sync.url（汇聚中心地址）", url), ("sync.secret（同步密钥）", secret),
+                                            ("centre.code（本中心区划代码）", node)) if not value]
+        if missing:
+            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步")
+        return cls(url, node, secret)
+
+    def post(self, path, body, *, accept=(200,), raw=False):
+        """``(status, answer)``: the JSON answer (or its raw bytes); SyncFailed with the hub's message otherwise."""
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
+                   **signing.signed_headers(self.node, self.secret, "POST", path, body)}
+        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+                status, data = answer.status, answer.read(MAX_ANSWER + 1)
+        except urllib.error.HTTPError as exc:
+            status, data = exc.code, exc.read(MAX_ANSWER + 1)
+            if status not in accept:
+                raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{_message(data)}") from None
+        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise SyncFailed(f"无法连接县级汇聚中心 {self.url}（{reason}）：请检查网络连接和 sync.url 设置，"
+                             "稍后再同步；未上传的变更都还在本机，不会丢失") from None
+        if len(data) > MAX_ANSWER:
+            raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改")
+        if raw:
+            return status, data
+        try:
+            return status, json.loads(data.decode("utf-8"))
+        except ValueError:
+            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心") from None
+
+
+def _message(data):
+    try:
+        return json.loads(data.decode("utf-8"))["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return data[:200].decode("utf-8", "replace") or "（没有说明）"

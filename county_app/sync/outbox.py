@@ -1,0 +1,81 @@
+"""The outbox: one row per change of a case, written in the change's own transaction (docs/sync.md).
+
+``record`` is called by ``intake.events`` for every event it writes, so no
+caller can change a case without it. At a township every change goes up
+(``node`` ""); at the hub only what a department owns (results,
+suspensions, the conclusion they bring) goes down, to the township whose
+code begins the case number. ``seq`` is numbered by a counter updated in the
+same transaction: at the hub under the node row's lock, so that per node
+numbering order is commit order also on a database with concurrent writers.
+"""
+from .. import settings
+from ..prepared import Prepared
+from . import snapshot
+from .records import SyncMark, SyncNode, SyncOutbox
+
+UP = ""  # the node column of a township's outbox rows
+DOWN_ACTIONS = frozenset({"result", "suspend", "resume", "conclude"})
+MAX_BATCH_CHANGES = 500
+MAX_BATCH_BYTES = 1024 * 1024  # of payload, before compression
+
+
+def record(case, event):
+    """Write the outbox row of ``event`` (just inserted for ``case``); inside the change's transaction."""
+    if settings.get("node.role") == "hub":
+        if event.action not in DOWN_ACTIONS:
+            return
+        node = case.case_no[:12]
+        if not _BUMP_DOWN.execute(node):
+            return  # no such township here: nobody to tell
+        seq = _DOWN_WRITTEN.scalar(node)
+    else:
+        node, seq = UP, bump_mark("up.written")
+    SyncOutbox.insert(node=node, seq=seq, case_no=case.case_no, action=event.action,
+                      payload=snapshot.payload(case.id, event)).execute()
+
+
+def mark(name):
+    """A township's mark ``name`` (0 before the first)."""
+    return _MARK.scalar(name) or 0
+
+
+def set_mark(name, value):
+    SyncMark.insert(name=name, value=value).on_conflict(
+        conflict_target=[SyncMark.name], update={SyncMark.value: value}).execute()
+
+
+def bump_mark(name):
+    _ADD_MARK.execute(name)
+    _BUMP_MARK.execute(name)
+    return _MARK.scalar(name)
+
+
+def batch_after(node, after):
+    """The outbox rows of ``node`` after ``after``, in order: at most 500, about 1 MB of payload."""
+    rows, size = [], 0
+    for row in _ROWS_AFTER.rows(node, after):
+        if rows and size + len(row.payload) > MAX_BATCH_BYTES:
+            break
+        rows.append(row)
+        size += len(row.payload)
+    return rows
+
+
+def acknowledged(node, through):
+    """Forget the rows of ``node`` up to ``through``: the other side has applied them."""
+    SyncOutbox.delete().where((SyncOutbox.node == node) & (SyncOutbox.seq <= through)).execute()
+
+
+def backlog(node=UP):
+    """How many changes wait for the other side."""
+    return SyncOutbox.select().where(SyncOutbox.node == node).count()
+
+
+_MARK = Prepared(lambda name: SyncMark.select(SyncMark.value).where(SyncMark.name == name).tuples())
+_ADD_MARK = Prepared(lambda name: SyncMark.insert(name=name, value=0).on_conflict_ignore())
+_BUMP_MARK = Prepared(lambda name: SyncMark.update(value=SyncMark.value + 1).where(SyncMark.name == name))
+_BUMP_DOWN = Prepared(lambda code: SyncNode.update(down_written=SyncNode.down_written + 1)
+                      .where(SyncNode.code == code))
+_DOWN_WRITTEN = Prepared(lambda code: SyncNode.select(SyncNode.down_written).where(SyncNode.code == code).tuples())
+_ROWS_AFTER = Prepared(lambda node, after: SyncOutbox.select().where((SyncOutbox.node == node) & (SyncOutbox.seq > after))
+                       .order_by(SyncOutbox.seq).limit(MAX_BATCH_CHANGES))

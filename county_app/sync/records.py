@@ -1,0 +1,91 @@
+"""The tables of the exchange.
+
+At the hub, ``SyncNode`` is one township: its secret (encrypted with the
+hub's key, ``hubkey``), ``applied_through`` (the last of its changes the hub
+applied) and ``down_written`` (the last downstream change numbered for it).
+``SyncOutbox`` holds the changes waiting for the other side: at a township
+``node`` is "" (upstream), at the hub the township's code. ``SyncMark`` holds
+a township's marks (``up.written``, ``up.acked``, ``down.applied``,
+``catalogue.applied``). ``SyncNonce`` remembers the nonces of the last ten
+minutes, ``SyncRun`` each run of a township, ``SyncConflict`` a
+department-owned record changed on both sides.
+"""
+from peewee import CharField, DateTimeField, IntegerField, TextField
+
+from ..models import BaseModel, utcnow
+
+
+class SyncNode(BaseModel):
+    code = CharField(max_length=12, unique=True)
+    name = CharField(default="")
+    secret = TextField()  # Fernet token of the shared secret (hubkey)
+    added_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    last_contact_at = DateTimeField(null=True)
+    applied_through = IntegerField(default=0)  # upstream: the node's last change applied here
+    down_written = IntegerField(default=0)  # downstream: the last seq numbered for the node
+
+    class Meta:
+        table_name = "sync_node"
+
+
+class SyncOutbox(BaseModel):
+    node = CharField(max_length=12, default="")  # "" at a township (to the hub); the township's code at the hub
+    seq = IntegerField()
+    case_no = CharField(max_length=32)
+    action = CharField(max_length=32)
+    payload = TextField()  # JSON: the event and the case's state after it (snapshot.py)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sync_outbox"
+        indexes = ((("node", "seq"), True),)
+
+
+class SyncMark(BaseModel):
+    name = CharField(max_length=32, unique=True)
+    value = IntegerField(default=0)
+
+    class Meta:
+        table_name = "sync_mark"
+
+
+class SyncNonce(BaseModel):
+    nonce = CharField(max_length=32, unique=True)
+    node = CharField(max_length=12)
+    seen_at = IntegerField(index=True)  # Unix seconds
+
+    class Meta:
+        table_name = "sync_nonce"
+
+
+class SyncRun(BaseModel):
+    started_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+    actor = CharField(default="")
+    pushed = IntegerField(default=0)  # changes the hub acknowledged in this run
+    pulled = IntegerField(default=0)  # downstream changes applied here in this run
+    catalogue = CharField(default="")  # the catalogue version applied, if any
+    conflicts = IntegerField(default=0)
+    error = TextField(default="")
+
+    class Meta:
+        table_name = "sync_run"
+
+
+class SyncConflict(BaseModel):
+    """One department-owned change that met a different one made on this side (docs/sync.md)."""
+    case_no = CharField(max_length=32, index=True)
+    matter_code = CharField(max_length=40)
+    action = CharField(max_length=32)
+    local = TextField()  # JSON: this side's item as it stands (kept)
+    incoming = TextField()  # JSON: the other side's change (not applied)
+    found_at = DateTimeField(default=utcnow)
+    resolved_at = DateTimeField(null=True)
+    resolved_by = CharField(default="")
+
+    class Meta:
+        table_name = "sync_conflict"
+
+
+MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict]

@@ -1,0 +1,160 @@
+"""What one change carries: the event and the case's state after it, as plain JSON, and its checked reading.
+
+The payload is made once, in the transaction of the change (``outbox``),
+and never refers to rows that may change later. ``read`` checks a payload
+received from the other side field by field against the columns it will be
+written to (type, length, dates) and gives a ``Change`` of clean values, or
+a BatchInvalid naming the field: nothing unchecked reaches the database.
+"""
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from peewee import BooleanField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from ..models import CatalogueVersion
+from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, Suspension
+from .errors import SyncRefused
+
+MAX_TEXT = 100_000  # characters of one text column (a case's form JSON is a few KB)
+
+
+def _columns(model, *skip):
+    return [f for f in model._meta.sorted_fields
+            if not f.primary_key and not isinstance(f, ForeignKeyField) and f.name not in skip]
+
+
+CASE_COLUMNS = _columns(Case, "case_no", "version", "case_no_reversed")
+ITEM_COLUMNS = _columns(CaseItem)
+SUSPENSION_COLUMNS = _columns(Suspension)
+MATERIAL_COLUMNS = _columns(CaseMaterial)
+EVALUATION_COLUMNS = _columns(Evaluation)
+EVENT_COLUMNS = _columns(CaseEvent, "request_key")
+# What a department owns of an item (docs/sync.md, Who owns what): its result, its suspensions and the
+# due date they move.
+DEPARTMENT_ITEM_COLUMNS = ("status", "due_date", "due_complete", "suspended_since", "suspended_days",
+                           "result_no", "result_note", "result_at", "result_by")
+
+
+class BatchInvalid(SyncRefused):
+    def __init__(self, message):
+        super().__init__(422, "invalid_change", message)
+
+
+def _dumped(row, columns):
+    out = {}
+    for column in columns:
+        value = getattr(row, column.name)
+        out[column.name] = str(value) if isinstance(value, (date, datetime)) else value
+    return out
+
+
+def payload(case_id, event):
+    """The JSON text of a change: ``event`` and the state of case ``case_id`` now (inside the transaction)."""
+    case = Case.get_by_id(case_id)
+    items = []
+    for item in CaseItem.of_case(case_id):
+        suspensions = Suspension.select().where(Suspension.item == item.id).order_by(Suspension.id)
+        items.append({**_dumped(item, ITEM_COLUMNS), "suspensions": [_dumped(s, SUSPENSION_COLUMNS)
+                                                                    for s in suspensions]})
+    evaluation = Evaluation.get_or_none(Evaluation.case == case_id)
+    return json.dumps({
+        "event": {**_dumped(event, EVENT_COLUMNS), "id": event.id},
+        "catalogue": CatalogueVersion.by_id(case.catalogue_id).version,
+        "case": _dumped(case, CASE_COLUMNS),
+        "items": items,
+        "materials": [_dumped(m, MATERIAL_COLUMNS) for m in CaseMaterial.of_case(case_id)],
+        "evaluation": _dumped(evaluation, EVALUATION_COLUMNS) if evaluation else None,
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class Change:
+    case_no: str
+    event: dict
+    catalogue: str
+    case: dict
+    items: dict  # matter code → columns, with "suspensions": [columns]
+    materials: list
+    evaluation: dict | None
+
+
+def read(case_no, data, where):
+    """The checked ``Change`` of a received payload ``data``; BatchInvalid naming ``where`` and the field."""
+    if not isinstance(data, dict):
+        raise BatchInvalid(f"{where}：变更内容应为 JSON 对象")
+    items = {}
+    for index, item in enumerate(_list(data, "items", where)):
+        clean = _clean(item, ITEM_COLUMNS, f"{where} items[{index}]")
+        clean["suspensions"] = [_clean(s, SUSPENSION_COLUMNS, f"{where} items[{index}].suspensions[{n}]")
+                                for n, s in enumerate(_list(item, "suspensions", f"{where} items[{index}]"))]
+        items[clean["matter_code"]] = clean
+    evaluation = data.get("evaluation")
+    return Change(
+        case_no=case_no,
+        event=_clean(data.get("event"), EVENT_COLUMNS, f"{where} event"),
+        catalogue=_text(data.get("catalogue"), 200, f"{where} catalogue"),
+        case=_clean(data.get("case"), CASE_COLUMNS, f"{where} case"),
+        items=items,
+        materials=[_clean(m, MATERIAL_COLUMNS, f"{where} materials[{n}]")
+                   for n, m in enumerate(_list(data, "materials", where))],
+        evaluation=None if evaluation is None else _clean(evaluation, EVALUATION_COLUMNS, f"{where} evaluation"))
+
+
+def _list(data, key, where):
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, list) or len(value) > 1000:
+        raise BatchInvalid(f"{where}：{key} 应为列表（至多 1000 项）")
+    return value
+
+
+def _clean(data, columns, where):
+    if not isinstance(data, dict):
+        raise BatchInvalid(f"{where}：应为 JSON 对象")
+    return {column.name: _value(column, data.get(column.name, _MISSING), f"{where}.{column.name}")
+            for column in columns}
+
+
+_MISSING = object()
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _value(column, value, where):
+    if value is _MISSING:
+        raise BatchInvalid(f"{where}：缺少这一项")
+    if value is None:
+        if column.null:
+            return None
+        raise BatchInvalid(f"{where}：不能为空")
+    if isinstance(column, BooleanField):
+        if not isinstance(value, bool):
+            raise BatchInvalid(f"{where}：应为 true 或 false")
+        return value
+    if isinstance(column, IntegerField):
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2 ** 53:
+            raise BatchInvalid(f"{where}：应为整数")
+        return value
+    if isinstance(column, DateTimeField):
+        text = _text(value, 40, where)
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise BatchInvalid(f"{where}：不是有效的时间：{text[:40]}") from None
+        return text
+    if isinstance(column, DateField):
+        text = _text(value, 10, where)
+        try:
+            if not _DAY.fullmatch(text):
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            raise BatchInvalid(f"{where}：不是有效的日期（YYYY-MM-DD）：{text[:20]}") from None
+    limit = MAX_TEXT if isinstance(column, TextField) else (column.max_length or 255)
+    return _text(value, limit, where)
+
+
+def _text(value, limit, where):
+    if not isinstance(value, str) or len(value) > limit:
+        raise BatchInvalid(f"{where}：应为至多 {limit} 个字符的文字")
+    return value

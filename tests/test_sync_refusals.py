@@ -1,0 +1,138 @@
+"""Requests the hub refuses, each with nothing applied and the refusal logged: replayed, stale, forged,
+unknown, revoked, oversized, malformed, another node's cases, a gap; and a resend applied once."""
+import gzip
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from county_app.sync import batches, signing
+from county_app.sync.hub import PULL_PATH, PUSH_PATH
+
+from sync_nodes import CENTRE, cli, count, rows, served_hub, township
+from test_sync_exchange import register_and_accept
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with served_hub(tmp_path / "hub") as node:
+        yield node
+
+
+@pytest.fixture
+def town(tmp_path, hub):
+    folder = township(tmp_path / "town", hub)
+    register_and_accept(folder)
+    return folder
+
+
+def outbox_batch(folder, node=CENTRE):
+    changes = [{"seq": seq, "case_no": case_no, "action": action, "payload": json.loads(payload)}
+               for seq, case_no, action, payload in rows(folder, "select seq, case_no, action, payload "
+                                                                 "from sync_outbox order by seq")]
+    return {"node": node, "first": changes[0]["seq"], "last": changes[-1]["seq"], "changes": changes}
+
+
+def post(hub, body, *, path=PUSH_PATH, node=CENTRE, secret=None, headers=None, now=None):
+    """``(status, answer JSON)`` of a POST signed as ``node`` with ``secret`` (the hub's one by default)."""
+    signed = signing.signed_headers(node, secret or hub.secret, "POST", path, body, now=now)
+    request = urllib.request.Request(hub.url + path, data=body, method="POST",
+                                     headers={**signed, **(headers or {}), "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def nothing_applied(hub):
+    return count(hub.dir, "case_record") == 0 and count(hub.dir, "case_event") == 0 and \
+        rows(hub.dir, "select applied_through from sync_node") == [(0,)]
+
+
+def test_a_batch_sent_twice_is_applied_once(hub, town):
+    body = batches.encode(outbox_batch(town))
+    events = count(town, "case_event")
+    first = post(hub, body)
+    assert first == (200, {"applied_through": events, "applied": events, "conflicts": 0})
+    again = post(hub, body)  # the answer was lost: the township sends it again, with a new nonce
+    assert again == (200, {"applied_through": events, "applied": 0, "conflicts": 0})
+    assert count(hub.dir, "case_event") == events and count(hub.dir, "case_record") == 1
+    # the next run finds the batch acknowledged and resumes after it
+    assert "已上传变更 %d 条" % events in cli(town, "sync", "run").stdout
+    assert count(hub.dir, "case_event") == events
+
+
+def test_a_batch_after_a_gap_is_refused_with_the_mark(hub, town):
+    batch = outbox_batch(town)
+    later = {**batch, "first": 2, "changes": batch["changes"][1:]}
+    status, answer = post(hub, batches.encode(later))
+    assert status == 409 and answer["applied_through"] == 0 and "请从第 1 条重发" in answer["error"]["message"]
+    assert nothing_applied(hub)
+
+
+def refusals(hub, town):
+    body = batches.encode(outbox_batch(town))
+    signed = signing.signed_headers(CENTRE, hub.secret, "POST", PUSH_PATH, body)
+    yield "stale", lambda: post(hub, body, now=time.time() - 600), 401, "校准本机的日期和时间"
+    yield "forged", lambda: post(hub, body, secret="0" * 64), 401, "签名不正确"
+    yield "unsigned", lambda: post(hub, body, headers={"X-Signature": ""}), 401, "缺少签名"
+    yield "tampered", lambda: post(hub, body, headers={
+        k: v for k, v in signing.signed_headers(CENTRE, hub.secret, "POST", PULL_PATH, body).items()}), 401, "签名不正确"
+    yield "unknown node", lambda: post(hub, body, node="331128102000"), 401, "未在县级汇聚中心登记"
+    yield "oversized", lambda: post(hub, body + b"\0" * (9 * 1024 * 1024)), 413, "最多接受 8 MB"
+    bomb = gzip.compress(b"[" + b" " * (40 * 1024 * 1024) + b"]")
+    yield "inflates too far", lambda: post(hub, bomb), 413, "解压后超过"
+    yield "not gzip", lambda: post(hub, b'{"node": "x"}'), 400, "格式不对"
+    yield "truncated", lambda: post(hub, body[: len(body) // 2]), 400, "不完整"
+    yield "not a batch", lambda: post(hub, batches.encode({"node": CENTRE, "first": 1, "last": 9,
+                                                            "changes": [1]})), 400, "格式不对"
+    bad_field = outbox_batch(town)
+    bad_field["changes"][-1]["payload"]["case"]["registered_on"] = "2026-13-45"
+    yield "bad field", lambda: post(hub, batches.encode(bad_field)), 422, "registered_on"
+    foreign = outbox_batch(town)
+    foreign["changes"][-1]["case_no"] = "331128102000" + foreign["changes"][-1]["case_no"][12:]
+    yield "another node's case", lambda: post(hub, batches.encode(foreign)), 403, "不属于节点"
+    no_item = outbox_batch(town)
+    no_item["changes"].append({**no_item["changes"][-1], "seq": no_item["last"] + 1, "action": "result"})
+    no_item["changes"][-1]["payload"]["event"].update(action="result", detail='{"matter": "NO-SUCH"}')
+    no_item["last"] += 1
+    yield "a result for no item", lambda: post(hub, batches.encode(no_item)), 422, "没有事项 NO-SUCH"
+
+
+def state(hub):
+    return count(hub.dir, "case_record"), count(hub.dir, "case_event"), rows(hub.dir, "select applied_through "
+                                                                                       "from sync_node")
+
+
+def test_hostile_requests_are_refused_with_nothing_applied_and_logged(hub, town):
+    for name, send, status, words in refusals(hub, town):
+        answer_status, answer = send()
+        message = answer["error"]["message"] if "error" in answer else answer
+        assert (answer_status, words in str(message)) == (status, True), (name, answer_status, message)
+        assert nothing_applied(hub), name
+    # a captured request sent again: refused, though it was good the first time
+    body = batches.encode(outbox_batch(town))
+    signed = signing.signed_headers(CENTRE, hub.secret, "POST", PUSH_PATH, body)
+    assert post(hub, body, headers=signed)[0] == 200
+    before = state(hub)
+    status, answer = post(hub, body, headers=signed)
+    assert status == 401 and "重复的同步请求" in answer["error"]["message"] and state(hub) == before
+    log = hub.log.read_text()
+    for code in ("replayed", "stale", "bad_signature", "unsigned", "unknown_node", "too_large", "malformed",
+                 "invalid_change", "foreign_case"):
+        assert f"refused: {code}" in log, code
+
+
+def test_a_revoked_node_is_refused_until_given_a_new_secret(hub, town):
+    cli(hub.dir, "node", "revoke", CENTRE)
+    refused = cli(town, "sync", "run", check=False)
+    assert refused.returncode == 1 and "已被县级汇聚中心停用" in refused.stderr
+    assert nothing_applied(hub)
+    secret = cli(hub.dir, "node", "secret", CENTRE).stdout.strip().splitlines()[-1]
+    assert "签名不正确" in cli(town, "sync", "run", check=False).stderr  # the old secret no longer works
+    cli(town, "config", "set", "sync.secret", secret)
+    assert cli(town, "sync", "run").returncode == 0
+    assert count(hub.dir, "case_event") == count(town, "case_event")
