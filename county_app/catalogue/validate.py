@@ -58,8 +58,8 @@ def build_catalogue(sheets: dict[str, SheetRows], problems: Problems) -> Catalog
     questions = _check_questions(*checker(QUESTIONS), bundles)
     _check_members(*checker(MEMBERS), matters, bundles, questions)
     held = _holders(sheets, records, bundles)
-    _check_case_conditions(checker(MATERIALS)[0], records[MATERIALS.name], held, questions, MATERIAL_CONDITION)
-    _check_case_conditions(checker(FIELDS)[0], records[FIELDS.name], held, questions, PREFILL_CONDITION)
+    _check_case_conditions(checker(MATERIALS)[0], records[MATERIALS.name], held, questions, _MATERIAL_CONDITIONS)
+    _check_case_conditions(checker(FIELDS)[0], records[FIELDS.name], held, questions, _PREFILL_CONDITIONS)
     _check_calendar(*checker(CALENDAR))
 
     if problems.error_count:
@@ -259,9 +259,9 @@ class _CaseCondition:
     condition: Callable  # the condition text of a row's value ("" for none)
 
 
-MATERIAL_CONDITION = _CaseCondition("condition", "适用条件", "材料", lambda value: value or "")
+_MATERIAL_CONDITIONS = _CaseCondition("condition", "适用条件", "材料", lambda value: value or "")
 # Our extension: 预填来源 申请人.姓名（当 Q5=母亲） fills only when its condition holds.
-PREFILL_CONDITION = _CaseCondition("prefill", "预填来源的条件", "字段", lambda value: vocabulary.prefill_parts(value)[1])
+_PREFILL_CONDITIONS = _CaseCondition("prefill", "预填来源的条件", "字段", lambda value: vocabulary.prefill_parts(value)[1])
 
 
 def _check_case_conditions(check, records, held, questions, column):

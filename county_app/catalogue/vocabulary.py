@@ -57,7 +57,7 @@ FORM_SOURCE = "form."  # its code: form.<字段编码>
 # and the catalogue's tables keep their one 预填来源 column.
 PREFILL_WHEN = ("（当", "(当")
 PREFILL_WHEN_END = ("）", ")")
-PREFILL_CONDITION = "\n"
+PREFILL_SEPARATOR = "\n"
 AUDIENCES = {"个人": "person", "企业": "company"}
 MEMBERSHIP = {"必选": True, "可选": False}
 DAY_KINDS = {"休息日": "rest", "工作日": "work"}
@@ -87,7 +87,7 @@ def prefill_code(word):
 
 def conditional_prefill(code, condition):
     """The code of a source ``code`` that fills only when ``condition`` (text, not blank) holds."""
-    return f"{code}{PREFILL_CONDITION}{condition}"
+    return f"{code}{PREFILL_SEPARATOR}{condition}"
 
 
 def prefill_parts(code):
@@ -95,7 +95,7 @@ def prefill_parts(code):
     for a source that always fills, and both are None/"" for no 预填来源."""
     if not code:
         return None, ""
-    source, _, condition = code.partition(PREFILL_CONDITION)
+    source, _, condition = code.partition(PREFILL_SEPARATOR)
     return source, condition
 
 
