@@ -79,9 +79,9 @@ def form_plan():
         "p.phone": ("type", PHONE), "p.address": ("type", ADDRESS), "g.name": ("empty", True),
         "g.id_number": ("empty", False), "g.phone": ("empty", False), "g.relation": ("empty", False),
         "f.SQRXM": ("pass", MOTHER), "f.SFZH": ("pass", MOTHER_ID), "f.SJH": ("pass", PHONE),
-        "f.ZZ": ("pass", ADDRESS), "f.GX": ("option", "2"), "f.XSEXM": ("type", BABY), "f.XSEXB": ("option", "1"),
+        "f.ZZ": ("pass", ADDRESS), "f.XSEXM": ("type", BABY), "f.XSEXB": ("option", "1"),
         "f.XSECSRQ": ("type", born), "f.XSECSDD": ("type", BIRTHPLACE), "f.FQXM": ("type", FATHER),
-        "f.FQSFZH": ("type", FATHER_ID), "f.MQXM": ("type", MOTHER), "f.MQSFZH": ("type", MOTHER_ID),
+        "f.FQSFZH": ("type", FATHER_ID), "f.MQXM": ("pass", MOTHER), "f.MQSFZH": ("pass", MOTHER_ID),
         "f.LHFS": ("option", "1"), "f.CKRXM": ("type", BABY), "f.CKRSFZH": ("empty", True),
         "f.LKFS": ("option", "1"),
     }
@@ -228,7 +228,8 @@ def pick_bundle(clerk):
     clerk.think()
     clerk.wait("打开一件事", lambda: (page.wait_for_url(f"**/intake/new?bundle={BUNDLE}"),
                                  clerk.focus_is("el.name", "q.Q1")), key="Enter")
-    for question in ("Q1", "Q2", "Q3", "Q4"):  # Q4 (the parents' marriage) follows Q3=是
+    # Q4 (the parents' marriage) follows Q3=是; Q5: the mother applies, her own fields fill from her
+    for question in ("Q1", "Q2", "Q3", "Q4", "Q5"):
         clerk.focus_is("el.name", f"q.{question}")
         clerk.think()
         clerk.wait(f"回答 {question} → 刷新", clerk.settled, key="1")  # 是; the lists follow, the focus moves on

@@ -26,6 +26,7 @@ if str(REPO) not in sys.path:  # runnable from a checkout without installing the
     sys.path.insert(0, str(REPO))
 
 from county_app.catalogue import conditions, vocabulary  # noqa: E402
+from county_app.catalogue.xlsx_columns import CellError, prefill_source  # noqa: E402
 from county_app.catalogue.model import (  # noqa: E402
     Bundle, BundleMember, CalendarDay, Catalogue, CatalogueInfo, Field, Material, Matter, Question,
 )
@@ -95,13 +96,15 @@ class _Loader:
         return vocabulary_table[value]
 
     def prefill(self, value, where):
-        """The code of a 预填来源: an applicant or agent attribute, or 表单.<field code>; None for blank."""
+        """The code of a 预填来源 as the workbook's cell reads it: an applicant or agent attribute, or
+        表单.<field code>, optionally with a condition (申请人.姓名（当 Q5=母亲）); None for blank."""
         if value is None or value == "":
             return None
-        code = vocabulary.prefill_code(value) if isinstance(value, str) else None
-        if code is None:
-            self.problem(where, f"prefill {value!r} is not one of {'、'.join(vocabulary.PREFILL)} or 表单.<field code>")
-        return code
+        try:
+            return prefill_source(value)
+        except CellError as error:
+            self.problem(where, f"prefill {value!r}: 预填来源{error}")
+            return None
 
     def text(self, table, key, where, required=False):
         value = table.get(key, "")
@@ -418,35 +421,37 @@ class _Loader:
         return bundles
 
     def material_conditions(self, catalogue, bundles):
-        """Material conditions name the facts or a question of a bundle holding the matter; every question is used."""
+        """Material conditions, and those of a conditional 预填来源, name the facts or a question of a bundle
+        holding the matter; every question is used."""
         holders = {}
         for member in catalogue.members:
             holders.setdefault(member.matter_code, []).append(member.bundle_code)
-        for material in catalogue.materials:
-            if not material.condition:
-                continue
-            where = f"matter {material.matter_code} material {material.code}"
+        conditional = [(f"matter {m.matter_code} material {m.code}", m.matter_code, m.condition)
+                       for m in catalogue.materials if m.condition]
+        conditional += [(f"matter {f.matter_code} field {f.code}", f.matter_code, vocabulary.prefill_parts(f.prefill)[1])
+                        for f in catalogue.fields if vocabulary.prefill_parts(f.prefill)[1]]
+        for where, matter, condition in conditional:
             try:
-                clauses = conditions.parse(material.condition)
+                clauses = conditions.parse(condition)
             except conditions.ConditionError as error:
-                self.problem(where, f"condition {material.condition!r}: {error}")
+                self.problem(where, f"condition {condition!r}: {error}")
                 continue
             for clause in clauses:
                 if clause.question in conditions.FACTS:
                     options = conditions.FACTS[clause.question]
                 else:
-                    held = [bundles[b] for b in holders.get(material.matter_code, []) if b in bundles]
+                    held = [bundles[b] for b in holders.get(matter, []) if b in bundles]
                     options = [o for _, asked, _ in held for o in asked.get(clause.question, ())]
                     for _, asked, used in held:
                         if clause.question in asked:
                             used.add(clause.question)
                     if not options:
-                        self.problem(where, f"condition {material.condition!r} names {clause.question!r}, a question "
+                        self.problem(where, f"condition {condition!r} names {clause.question!r}, a question "
                                             f"of no bundle holding the matter (nor {'/'.join(conditions.FACTS)})")
                         continue
                 unknown = sorted(clause.values - set(options))
                 if unknown:
-                    self.problem(where, f"condition {material.condition!r}: {clause.question!r} has no value "
+                    self.problem(where, f"condition {condition!r}: {clause.question!r} has no value "
                                         f"{'、'.join(unknown)} (values: {'|'.join(dict.fromkeys(options))})")
         for where, asked, used in bundles.values():
             for qcode in asked:

@@ -17,7 +17,7 @@ from county_app.intake.events import STALE_MESSAGE
 from county_app.intake.records import Case, CaseEvent, Notice
 
 from conftest import login
-from test_cases_domain import CENTRE, FATHER_ID, MOTHER_ID, PHONE, XSECS_FORM
+from test_cases_domain import CENTRE, FATHER_ID, MOTHER_ID, PHONE, STORY_1_ANSWERS, XSECS_FORM
 from conftest import sample_pdf
 
 XSECS_OFFERED = ["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "YB-0101", "WJ-0103"]
@@ -47,7 +47,7 @@ def token(client, path="/cases"):
 def intake_form(client, **changes):
     """The intake form of story 1 as the browser posts it: everything but 医保 (YB-0101) ticked."""
     data = {"csrf_token": token(client, "/intake/new?bundle=YJS-XSECS"), "bundle": "YJS-XSECS",
-            "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "q.Q4": "已婚", "offered": XSECS_OFFERED,
+            **{f"q.{q}": a for q, a in STORY_1_ANSWERS.items()}, "offered": XSECS_OFFERED,
             "matters": ["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"], "kind": "person",
             "p.name": "李娜", "p.id_number": MOTHER_ID, "p.phone": PHONE, "p.address": "安澜县城关镇幸福路 1 号",
             "action": "register", **{f"f.{code}": value for code, value in XSECS_FORM.items()}, "f.XSECSRQ": BORN}

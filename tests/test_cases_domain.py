@@ -31,7 +31,7 @@ FATHER_ID = "331128198805123610"
 PHONE = "13800138000"
 XSECS_MATTERS = ["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"]  # all but 医保参保 (YB-0101)
 XSECS_FORM = {
-    "GX": "母亲", "XSEXM": "张小宝", "XSEXB": "男", "XSECSRQ": "2026-09-20", "XSECSDD": "安澜县人民医院",
+    "XSEXM": "张小宝", "XSEXB": "男", "XSECSRQ": "2026-09-20", "XSECSDD": "安澜县人民医院",
     "FQXM": "张伟", "FQSFZH": FATHER_ID, "MQXM": "李娜", "MQSFZH": MOTHER_ID, "LHFS": "随父落户",
     "CKRXM": "张小宝", "LKFS": "窗口领取",
 }
@@ -39,9 +39,13 @@ XSECS_FORM = {
 BEFORE_HOLIDAY = date(2026, 9, 30)
 
 
+# Story 1's answers: born here, a social-security card, parents registered here and married, the mother applies.
+STORY_1_ANSWERS = {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚", "Q5": "母亲"}
+
+
 def newborn(**changes):
     """The registration of story 1 (Ms Li, 新生儿出生一件事), with ``changes``."""
-    request = dict(bundle="YJS-XSECS", answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"},
+    request = dict(bundle="YJS-XSECS", answers=dict(STORY_1_ANSWERS),
                    matters=list(XSECS_MATTERS),
                    applicant={"kind": "person", "name": "李娜", "id_number": MOTHER_ID, "phone": PHONE,
                               "address": "安澜县城关镇幸福路 1 号"},
@@ -168,7 +172,7 @@ def test_a_company_needs_a_valid_credit_code(window):
 
 @pytest.mark.parametrize("changes,field", [
     (dict(matters=["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103", "GA-0102"]), "matters"),  # not a member
-    (dict(answers={"Q1": "是", "Q2": "否", "Q3": "是", "Q4": "已婚"}), "matters"),  # RS-0101 needs Q2=是
+    (dict(answers={**STORY_1_ANSWERS, "Q2": "否"}), "matters"),  # RS-0101 needs Q2=是
     (dict(answers={"Q1": "是"}, matters=None), "answers.Q2"),  # questions left unanswered
     (dict(answers={"Q1": "也许"}), "answers.Q1"),
     (dict(bundle="NO-SUCH"), "bundle"),

@@ -90,13 +90,14 @@ def test_the_seed_newborn_bundle(seeded_app):
         rows = reports.effects()
     assert len(rows) == 13
     newborn = next(row for row in rows if row["bundle"] == "YJS-XSECS")
-    # 6 matters: 2+3+7+4+4+3 material rows (出生登记 asks for 结婚证 or, unmarried, the 非婚生育说明 and
-    # perhaps a 亲子鉴定证明: conditions ignored), 9 codes less the fetched 出生医学证明;
-    # 12+8+13+7+6+8 field rows, 19 codes less 6 prefilled (4 from the applicant as before, 持卡人姓名 and
-    # 参保人姓名 from the baby's; the mother's are typed: a father applies as often); 社会保障卡申领 and
+    # 6 matters: 4+5+9+6+6+5 material rows (出生登记 asks for 结婚证 or, unmarried, the 非婚生育说明 and
+    # perhaps a 亲子鉴定证明, each matter the agent's 授权委托书 and 代理人身份证件: conditions ignored),
+    # 11 codes less the fetched 出生医学证明; 11+7+12+7+6+8 field rows, 18 codes less 6 prefilled (4 from
+    # the applicant as before, 持卡人姓名 and 参保人姓名 from the baby's; the parents' fill from the parent
+    # who applies, which the catalogue alone does not know: not counted); 社会保障卡申领 and
     # 医保参保登记 take 10 working days each by 《社会保险经办条例》第六条 (5 and 0 promised).
-    assert newborn == {"bundle": "YJS-XSECS", "name": "新生儿出生一件事", "materials_before": 23, "materials_after": 8,
-                       "fields_before": 54, "fields_after": 13, "statutory_days_serial": 20,
+    assert newborn == {"bundle": "YJS-XSECS", "name": "新生儿出生一件事", "materials_before": 35, "materials_after": 10,
+                       "fields_before": 51, "fields_after": 12, "statutory_days_serial": 20,
                        "promised_days_parallel": 5, "visits_before": 7, "visits_after": 1}
 
 
@@ -149,7 +150,7 @@ def test_effects_api(live_server, token):
     assert status == 200 and len(rows) == 13
     # The interface's keys, and the cases of the period beside them (fields are added, never removed).
     assert all(set(row) == {*reports.EFFECT_KEYS, "actual"} for row in rows)
-    assert rows[0]["bundle"] == "YJS-XSECS" and rows[0]["materials_before"] == 23
+    assert rows[0]["bundle"] == "YJS-XSECS" and rows[0]["materials_before"] == 35
     status, answer = call(f"{live_server}/api/v1/reports/effects")
     assert status == 401 and answer["error"]["code"] == "unauthorized"
 
@@ -172,7 +173,7 @@ def test_the_bundle_page_and_the_report_count_alike(live_server, token):
         assert {key: bundle["totals"][key] for key in reports.EFFECT_KEYS[2:]} == \
             {key: row[key] for key in reports.EFFECT_KEYS[2:]}
     kbcy = next(row for row in rows if row["bundle"] == "YJS-KBCY")
-    assert (kbcy["materials_before"], kbcy["materials_after"]) == (39, 16)
+    assert (kbcy["materials_before"], kbcy["materials_after"]) == (53, 18)  # 39 → 16 before the agent's papers
 
 
 def test_guide_api(live_server, token):

@@ -106,7 +106,7 @@ def test_the_api_shows_what_happened_per_bundle(november):
     assert newborn_row["actual"] == EXPECTED_NEWBORN
     # What the catalogue saves is still there, unchanged (fields are only added).
     assert {key: newborn_row[key] for key in ("materials_before", "materials_after", "visits_after")} == {
-        "materials_before": 23, "materials_after": 8, "visits_after": 1}
+        "materials_before": 35, "materials_after": 10, "visits_after": 1}
     other = next(row for row in rows if row["bundle"] == "YJS-KBCY")["actual"]
     assert other["cases"] == 0 and other["average_working_days"] is None and other["on_time_rate"] is None
 

@@ -214,10 +214,12 @@ def test_to_json_has_the_shape_of_the_api(catalogued):
 
 def test_story_1_newborn_step_by_step_without_medical_insurance(seeded_app):
     steps = [{}, {"Q1": "是"}, {"Q1": "是", "Q2": "是"}, {"Q1": "是", "Q2": "是", "Q3": "是"},
-             {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"}]
+             {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"},
+             {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚", "Q5": "母亲"}]
     asked = [codes(guide("YJS-XSECS", answers).questions) for answers in steps]
-    # The parents' marriage is asked once the birth is registered here (出生登记 asks for 结婚证 or not).
-    assert asked == [["Q1", "Q2", "Q3"], ["Q2", "Q3"], ["Q3"], ["Q4"], []]
+    # The parents' marriage is asked once the birth is registered here (出生登记 asks for 结婚证 or not);
+    # who applies (Q5) decides whose fields fill from the applicant.
+    assert asked == [["Q1", "Q2", "Q3", "Q5"], ["Q2", "Q3", "Q5"], ["Q3", "Q5"], ["Q4", "Q5"], ["Q5"], []]
     everything = guide("YJS-XSECS", steps[-1])
     assert everything.complete
     assert codes(everything.matters) == ["WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "YB-0101", "WJ-0103"]
@@ -232,6 +234,7 @@ def test_story_1_newborn_step_by_step_without_medical_insurance(seeded_app):
     fields = {f.code: f for f in result.fields}
     assert fields["XSECSRQ"].matters == ["WJ-0101", "WJ-0102", "GA-0101"]  # asked once, not five times
     assert fields["SJH"].prefill == "phone" and fields["ZZ"].prefill == "address"
+    assert (fields["MQXM"].prefill, fields["FQXM"].prefill) == ("name", None)  # the mother applies
 
 
 def test_story_2_noodle_shop_without_tobacco(seeded_app):

@@ -95,7 +95,7 @@ def test_the_intake_page_checks_registers_and_finds_full_width_numbers(window):
     refused = instant_check("id_number", full_width("99042619900307124" + id_check_char("99042619900307124")))
     assert refused["ok"] is False and "地址码 990426" in refused["message"]
 
-    form = {"bundle": "YJS-XSECS", "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "q.Q4": "已婚", "kind": "person",
+    form = {"bundle": "YJS-XSECS", "q.Q1": "是", "q.Q2": "是", "q.Q3": "是", "q.Q4": "已婚", "q.Q5": "母亲", "kind": "person",
             "p.name": "李娜",
             "p.id_number": "３３１１２８　１９９００３０７　１２４３", "p.phone": "１３８　００１３　８０００", "p.address": "幸福路 1 号",
             "g.name": "", "f.CBRXM": "张小宝",

@@ -18,7 +18,7 @@ def start_newborn(page, base):
     log_in(page, base)
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
     focus_on(page, "el.name", "q.Q1")
-    for _ in range(4):
+    for _ in range(5):  # 是, 是, 是, 已婚, the mother applies
         page.keyboard.press("1")
         page.keyboard.press("Enter")
         wait_settled(page)
@@ -96,7 +96,7 @@ def test_back_after_a_registration_shows_where_it_went_and_offers_nothing_again(
         assert "上一份新办件已登记为" in page.locator("#draft-banner").inner_text()
         box = page.locator("#draft-banner").bounding_box()
         assert 0 <= box["y"] and box["y"] + box["height"] <= 768 and page.input_value("#f-XSEXM") == ""
-        assert page.locator("input[name='f.GX']:checked").count() == 0  # nothing of the registered form
+        assert page.locator("input[name='f.XSEXB']:checked").count() == 0  # nothing of the registered form
     page.evaluate("document.querySelector('#register').disabled = false")
     page.click("#register")  # even sent again: one form, one case
     page.wait_for_load_state()

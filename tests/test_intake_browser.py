@@ -74,11 +74,12 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.keyboard.press("Enter")
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
 
-    # The three questions, and then the parents' marriage that the registration of the birth asks:
-    # the digit picks the answer, Enter goes to the next question; the lists follow.
-    for question in ("Q1", "Q2", "Q3", "Q4"):
+    # The three questions, then the parents' marriage that the registration of the birth asks, and
+    # who applies (the mother's fields then fill from her): the digit picks the answer, Enter goes to
+    # the next question; the lists follow.
+    for question in ("Q1", "Q2", "Q3", "Q4", "Q5"):
         focus_on(page, "el.name", f"q.{question}")
-        page.keyboard.press("1")  # 是, 已婚
+        page.keyboard.press("1")  # 是, 已婚, 母亲
         page.keyboard.press("Enter")
         wait_settled(page)
     assert page.locator("text=问题已答完").is_visible()
@@ -123,10 +124,10 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.keyboard.press("Enter")
 
     # The merged form: applicant fields already filled, the baby's asked once.
-    form = {"f.GX": "2", "f.XSEXM": "张小宝", "f.XSEXB": "1", "f.XSECSRQ": baby_born, "f.XSECSDD": "安澜县人民医院",
-            "f.FQXM": "张伟", "f.FQSFZH": FATHER_ID, "f.MQXM": "李娜", "f.MQSFZH": MOTHER_ID, "f.LHFS": "1",
-            "f.CKRXM": "张小宝", "f.LKFS": "1"}
-    prefilled = {"f.SQRXM": "李娜", "f.SFZH": MOTHER_ID, "f.SJH": PHONE, "f.ZZ": ADDRESS}
+    form = {"f.XSEXM": "张小宝", "f.XSEXB": "1", "f.XSECSRQ": baby_born, "f.XSECSDD": "安澜县人民医院",
+            "f.FQXM": "张伟", "f.FQSFZH": FATHER_ID, "f.LHFS": "1", "f.CKRXM": "张小宝", "f.LKFS": "1"}
+    prefilled = {"f.SQRXM": "李娜", "f.SFZH": MOTHER_ID, "f.SJH": PHONE, "f.ZZ": ADDRESS,
+                 "f.MQXM": "李娜", "f.MQSFZH": MOTHER_ID}
     visited = []
     for _ in range(40):
         name, kind = focused(page, "el.name"), focused(page, "el.type")

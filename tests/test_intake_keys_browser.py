@@ -11,7 +11,7 @@ from test_intake_browser import focus_on, log_in, wait_settled, window  # noqa: 
 
 def answers(page):
     return {q: page.evaluate(f"(document.querySelector('input[name=\"q.{q}\"]:checked') || {{}}).value || null")
-            for q in ("Q1", "Q2", "Q3", "Q4")}
+            for q in ("Q1", "Q2", "Q3", "Q4", "Q5")}
 
 
 def open_newborn(page, base):
@@ -24,12 +24,12 @@ def open_newborn(page, base):
 def test_one_then_enter_answers_every_question_in_turn_even_typed_ahead(window, browser_page):
     base, page = window, browser_page
     open_newborn(page, base)
-    for _ in range(4):  # as fast as the keyboard sends them: no waiting for the lists in between
+    for _ in range(5):  # as fast as the keyboard sends them: no waiting for the lists in between
         page.keyboard.press("1")
         page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('input[name=\"q.Q4\"]:checked')")
+    page.wait_for_function("document.querySelector('input[name=\"q.Q5\"]:checked')")
     wait_settled(page)
-    assert answers(page) == {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"}
+    assert answers(page) == {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚", "Q5": "母亲"}
     matters = page.locator("#matters").inner_text()
     assert "社会保障卡申领" in matters and "户口登记" in matters  # Q2 and Q3 were not passed over
     assert page.locator("input[name=matters][value=RS-0101]").is_checked()

@@ -116,13 +116,14 @@ def test_married_parents_bring_the_marriage_certificate_unmarried_ones_the_state
     unmarried = materials(guide(clerk, bundle="YJS-XSECS", answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "未婚"}))
     assert "JHZ" not in unmarried and unmarried["FHSYSM"]["required"] and not unmarried["QZJDZM"]["required"]
 
-    status, case = clerk.post("/api/v1/cases", newborn(answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "未婚"}))
+    status, case = clerk.post("/api/v1/cases", newborn(answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "未婚",
+                                                                "Q5": "母亲"}))
     assert status == 201, case
     assert "FHSYSM" in materials(case) and "JHZ" not in materials(case)
     status, case = clerk.post("/api/v1/cases", newborn())
     assert status == 201, case
     assert "JHZ" in materials(case) and "FHSYSM" not in materials(case)
-    status, answer = clerk.post("/api/v1/cases", newborn(answers={"Q1": "是", "Q2": "是", "Q3": "是"}))
+    status, answer = clerk.post("/api/v1/cases", newborn(answers={"Q1": "是", "Q2": "是", "Q3": "是", "Q5": "母亲"}))
     assert status == 422 and answer["error"]["details"][0]["field"] == "answers.Q4"
 
 

@@ -104,14 +104,17 @@ def pdf_lines(path):
 
 
 def test_a_five_permit_restaurant_with_long_names_gets_each_notice_on_one_a4_page(printer, tmp_path):
-    """Five matters, a dozen papers, a long company name and address, an agent: 收件回执, 一次性补正告知书,
-    受理通知书 and 办结通知书 each on one A4 page (they spilt their signature block onto a second)."""
+    """Five matters, fourteen papers (the agent's two among them), a long company name and address, an
+    agent: 收件回执, 一次性补正告知书, 受理通知书 and 办结通知书 each on one A4 page (they spilt their
+    signature block onto a second)."""
     with db.connection_context():
         clerk = User.get(User.username == "li")
         case = cases.register_case(**five_permit_restaurant(), actor=clerk)
         checklist = [m.code for m in CaseMaterial.of_case(case.id)]
-        assert len(checklist) == 16 and CaseItem.select().where(CaseItem.case == case.id).count() == 5
-        hand_in(case.case_no, clerk, checklist[:12])  # twelve papers; the fire brigade's two are missing
+        # sixteen papers and the agent's two (授权委托书, 代理人身份证件)
+        assert len(checklist) == 18 and CaseItem.select().where(CaseItem.case == case.id).count() == 5
+        assert {"WTS", "DLRSFZJ"} <= set(checklist[:14]) and not {"XFZD", "XFPMT"} & set(checklist[:14])
+        hand_in(case.case_no, clerk, checklist[:14])  # fourteen papers; the fire brigade's two are missing
         with pytest.raises(Exception):
             workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
     pages = {"receipt": printer.print(f"/cases/{case.case_no}/notices/receipt", "one-page-receipt"),

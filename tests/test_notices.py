@@ -224,7 +224,7 @@ def test_office_hours_are_printed_beside_the_address_only_when_set(window):
     path = f"/cases/{case.case_no}/notices/receipt?noprint=1"
     text = text_of(page(window, path))
     assert f"地址：{CENTRE_ADDRESS}" in text and "办公时间" not in text
-    guide = text_of(page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚&noprint=1"))
+    guide = text_of(page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚&Q5=母亲&noprint=1"))
     assert "办公时间：" not in guide and f"（{CENTRE_ADDRESS}），法定工作日办公时间内（法定节假日除外）。" in guide
     with db.atomic():
         settings.put("centre.hours", "工作日 9:00-12:00，14:00-17:30")
@@ -234,7 +234,7 @@ def test_office_hours_are_printed_beside_the_address_only_when_set(window):
     workflow.reject_case(case.case_no, "不属于本中心受理范围", actor=window.clerk)
     assert "办公时间：工作日 9:00-12:00，14:00-17:30" in text_of(
         page(window, f"/cases/{case.case_no}/notices/rejection"))
-    guide = text_of(page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚&noprint=1"))
+    guide = text_of(page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚&Q5=母亲&noprint=1"))
     assert f"（{CENTRE_ADDRESS}），办公时间：工作日 9:00-12:00，14:00-17:30。" in guide
 
 
@@ -375,9 +375,9 @@ def test_commitment_only_where_the_catalogue_allows_it(window):
 
 
 def test_one_time_notice_for_a_bundle_and_answers(window):
-    answers = {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚"}
+    answers = {"Q1": "是", "Q2": "是", "Q3": "是", "Q4": "已婚", "Q5": "母亲"}
     guide = guide_bundle("YJS-XSECS", answers)
-    html = page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚")
+    html = page(window, "/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚&Q5=母亲")
     text = text_of(html)
     assert "<h1>一次性告知单</h1>" in html and "新生儿出生一件事" in text and "<svg" not in html
     assert "新生儿是否在本县助产机构出生？是" in text
@@ -481,6 +481,8 @@ def five_matters_by_an_agent():
     case = cases.register_case(**newborn(agent={"name": "张伟", "id_number": FATHER_ID, "phone": "13700137000",
                                                 "relation": "配偶"}), actor=clerk)
     hand_in_all_but_marriage_certificate(case.case_no, clerk)
+    for code in ("WTS", "DLRSFZJ"):  # the agent's papers: her authorisation and his ID card
+        materials.log_material(case.case_no, code, "original_verified", actor=clerk)
     return clerk, case
 
 
@@ -502,7 +504,7 @@ def test_five_matter_acceptance_correction_and_one_time_notice_fit_one_a4_page(p
     page.emulate_media(media="print")
     assert not page.locator(".toolbar").is_visible()  # hidden in print
     page.emulate_media(media="null")  # back to the default: page.pdf prints with print media
-    assert printer.print("/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚", "guide") == 1
+    assert printer.print("/guide/print?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚&Q5=母亲", "guide") == 1
     assert printer.print("/guide/print?bundle=YJS-TX&Q1=企业职工基本养老保险&Q2=是&Q3=是&Q4=是&large=1",
                          "guide-large") >= 1
     assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 19  # 15pt

@@ -2,7 +2,8 @@
 预填来源 names the applicant (a company too), the agent or another field, on the seed catalogue.
 
 Story 1: the baby's name is typed once, the social-security card holder's name follows it; the
-mother's fields are typed (a father applies as often: filled from the applicant they took his name). Story 2: the noodle shop's name, credit code, legal
+parent who applies (Q5) fills their own fields, the mother's or the father's, never the other's
+(a conditional 预填来源, our extension of the format). Story 2: the noodle shop's name, credit code, legal
 representative and address, given as the applicant, fill the form; the employee at the window,
 recorded as agent, is its 经办人.
 """
@@ -37,21 +38,53 @@ def clerk(live_server, make_user):
         yield Api(live_server, accounts.issue_token("li", actor="test").token)
 
 
-def test_the_babys_name_is_typed_once_and_the_mother_is_never_taken_from_a_father_who_applies(clerk):
+def test_the_babys_name_is_typed_once_and_the_parent_who_applies_fills_their_own_fields(clerk):
+    """Q5 says who applies: the mother's name and ID number fill 母亲姓名/母亲身份证号, a father's fill the
+    father's fields and never the mother's (申请人.姓名（当 Q5=母亲）), another guardian's fill neither."""
+    parents = ("FQXM", "FQSFZH", "MQXM", "MQSFZH")
     request = newborn()
-    request["form"] = {code: value for code, value in XSECS_FORM.items() if code not in FILLED_ELSEWHERE}
+    request["form"] = {code: value for code, value in XSECS_FORM.items()
+                       if code not in (*FILLED_ELSEWHERE, "MQXM", "MQSFZH")}
     status, case = clerk.post("/api/v1/cases", request)
     assert status == 201, case
     form = case["form"]
     assert form["CKRXM"] == form["XSEXM"] == "张小宝"
-    stored = Case.get(Case.case_no == case["case_no"])
-    assert json.loads(stored.form)["MQSFZH"] == MOTHER_ID  # as typed
-    # the father applies and the mother's fields are left blank: refused, never filled with his name
-    father = newborn()
+    stored = json.loads(Case.get(Case.case_no == case["case_no"]).form)
+    assert (stored["MQXM"], stored["MQSFZH"]) == ("李娜", MOTHER_ID)  # hers, filled in
+    assert (stored["FQXM"], stored["FQSFZH"]) == ("张伟", FATHER_ID)  # his, as typed
+    # the father applies: his fields fill from him; the mother's, left blank, are asked, never filled with his name
+    father = newborn(answers={**newborn()["answers"], "Q5": "父亲"})
     father["applicant"] = dict(father["applicant"], name="张伟", id_number=FATHER_ID)
-    father["form"] = {code: value for code, value in XSECS_FORM.items() if code not in ("MQXM", "MQSFZH")}
+    father["form"] = {code: value for code, value in XSECS_FORM.items() if code not in parents}
     status, answer = clerk.post("/api/v1/cases", father)
-    assert status == 422 and {"form.MQXM", "form.MQSFZH"} <= {d["field"] for d in answer["error"]["details"]}, answer
+    assert status == 422, answer
+    assert {d["field"] for d in answer["error"]["details"]} == {"form.MQXM", "form.MQSFZH"}, answer
+    father["form"].update(MQXM="李娜", MQSFZH=MOTHER_ID)
+    status, case = clerk.post("/api/v1/cases", father)
+    assert status == 201, case
+    stored = json.loads(Case.get(Case.case_no == case["case_no"]).form)
+    assert [stored[code] for code in parents] == ["张伟", FATHER_ID, "李娜", MOTHER_ID]
+    # a grandmother who is the baby's guardian: nobody's fields are taken from her
+    guardian = newborn(answers={**newborn()["answers"], "Q5": "其他监护人"})
+    guardian["form"] = {code: value for code, value in XSECS_FORM.items() if code not in parents}
+    status, answer = clerk.post("/api/v1/cases", guardian)
+    assert status == 422 and {d["field"] for d in answer["error"]["details"]} == {f"form.{c}" for c in parents}
+
+
+def test_the_guide_says_which_parents_fields_fill_from_the_applicant(clerk):
+    """POST /api/v1/guide settles the condition by the answers: the fields fill outright or not at all."""
+    def sources(relation):
+        status, guide = clerk.post("/api/v1/guide", {"bundle": "YJS-XSECS",
+                                                     "answers": {**newborn()["answers"], "Q5": relation}})
+        assert status == 200, guide
+        return {f["code"]: (f["prefill"], f["prefill_condition"]) for f in guide["fields"]
+                if f["code"] in ("FQXM", "FQSFZH", "MQXM", "MQSFZH")}
+
+    assert sources("母亲") == {"FQXM": (None, ""), "FQSFZH": (None, ""),
+                               "MQXM": ("name", ""), "MQSFZH": ("id_number", "")}
+    assert sources("父亲") == {"FQXM": ("name", ""), "FQSFZH": ("id_number", ""),
+                               "MQXM": (None, ""), "MQSFZH": (None, "")}
+    assert set(sources("其他监护人").values()) == {(None, "")}
 
 
 def test_what_the_clerk_typed_wins_over_the_source(clerk):
@@ -114,6 +147,6 @@ def test_the_catalogue_pages_name_each_source(web):
     assert status == 200
     cells = re.findall(r"<td>(持卡人姓名|参保人姓名|母亲姓名)</td>.*?<td class=\"nowrap\">([^<]*)</td>\s*<td class=\"small\">",
                        text, re.S)
-    assert dict(cells) == {"母亲姓名": "—", "持卡人姓名": "新生儿姓名", "参保人姓名": "新生儿姓名"}
+    assert dict(cells) == {"母亲姓名": "申请人姓名（当 Q5=母亲）", "持卡人姓名": "新生儿姓名", "参保人姓名": "新生儿姓名"}
     status, _headers, text = web.get("/matters/SJ-0301")
     assert status == 200 and "代办人姓名" in text and "申请人法定代表人" in text

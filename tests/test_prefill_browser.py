@@ -4,16 +4,18 @@ agent or another field is typed, and leaves alone what the clerk changed by hand
 Chromium through Playwright against the app served by waitress, on the seed catalogue. Story 2's
 noodle shop: its name, credit code, legal representative, phone and address typed once as the
 applicant fill the form; the employee typed in as agent is the 经办人. Story 1: the baby's name is
-typed once and the card holder's follows; the mother's fields are not filled from the applicant.
+typed once and the card holder's follows; the parent who applies (Q5) fills their own fields, the
+mother's or the father's (a conditional 预填来源), never the other parent's.
 Screenshots go to /tmp/intake-prefill-*.png.
 """
 import json
+from datetime import date, timedelta
 
 from county_app.db import db
 from county_app.intake.records import Case
 
 from test_browse_browser import focused
-from test_intake_browser import MOTHER_ID, PHONE, log_in, wait_settled, window  # noqa: F401 (a fixture)
+from test_intake_browser import FATHER_ID, MOTHER_ID, PHONE, log_in, wait_settled, window  # noqa: F401 (a fixture)
 
 SHOP = {"#c-name": "安澜县味道面馆有限公司", "#c-credit_code": "91350100M000100Y43", "#c-legal_representative": "赵强",
         "#c-phone": "13700137000", "#c-address": "安澜县城关镇人民路 12 号"}
@@ -95,21 +97,55 @@ def test_a_company_typed_once_fills_the_form_and_a_hand_change_stays(window, bro
         "QYZS": "安澜县城关镇人民路 12 号", "JBRXM": "钱二"}
 
 
-def test_the_babys_name_once_and_the_mother_not_from_the_applicant(window, browser_page):
+def answer(page, question, value):
+    page.check(f"input[name='q.{question}'][value='{value}']")
+    wait_settled(page)
+
+
+def test_the_babys_name_once_and_the_parents_fields_from_the_parent_who_applies(window, browser_page):
+    """Q5 says who applies: the mother gets her name and ID number in 母亲姓名/母亲身份证号; when the
+    answer becomes 父亲 they are given back empty and the father's fields follow the applicant instead;
+    what the clerk typed by hand is never taken away. Registered, the case holds both parents right."""
     base, page = window, browser_page
     page.goto(base + "/intake/new?bundle=YJS-XSECS")
     log_in(page, base)
     page.wait_for_url("**/intake/new?bundle=YJS-XSECS")
-    for question in ("Q1", "Q2", "Q3", "Q4"):
-        page.check(f"input[name='q.{question}'][value='{'已婚' if question == 'Q4' else '是'}']")
-        wait_settled(page)
+    for question, value in (("Q1", "是"), ("Q2", "是"), ("Q3", "是"), ("Q4", "已婚"), ("Q5", "母亲")):
+        answer(page, question, value)
     type_into(page, "#p-name", "李娜")
     type_into(page, "#p-id_number", MOTHER_ID)
     page.keyboard.press("Enter")
     type_into(page, "#p-phone", PHONE)
-    # a father applies as often as a mother: filled from the applicant, these took his name unseen
-    assert values(page, "SQRXM", "MQXM", "MQSFZH") == {"SQRXM": "李娜", "MQXM": "", "MQSFZH": ""}
+    parents = ("MQXM", "MQSFZH", "FQXM", "FQSFZH")
+    assert values(page, "SQRXM", *parents) == {"SQRXM": "李娜", "MQXM": "李娜", "MQSFZH": MOTHER_ID,
+                                              "FQXM": "", "FQSFZH": ""}
+    assert page.locator("#f-MQXM-hint").inner_text() == "按申请人姓名自动填写"
+    assert page.locator("#f-FQXM-hint").count() == 0
     assert page.locator("#f-CKRXM-hint").inner_text() == "按新生儿姓名自动填写"
+    # Enter passes over the mother's fields, filled in; it stops at the father's
+    page.focus('[name="f.XSECSDD"]')
+    visited = []
+    while focused(page, "el.name") != "f.FQXM" and len(visited) < 6:
+        page.keyboard.press("Enter")
+        visited.append(focused(page, "el.name"))
+    assert "f.MQXM" not in visited and "f.MQSFZH" not in visited and visited[-1] == "f.FQXM", visited
+    page.screenshot(path="/tmp/intake-prefill-newborn-mother.png", full_page=True)
+
+    # The father applies after all: the mother's fields are given back empty, his follow him
+    answer(page, "Q5", "父亲")
+    assert values(page, *parents) == {"MQXM": "", "MQSFZH": "", "FQXM": "李娜", "FQSFZH": MOTHER_ID}
+    page.fill("#p-name", "张伟")
+    page.fill("#p-id_number", FATHER_ID)
+    assert values(page, *parents) == {"MQXM": "", "MQSFZH": "", "FQXM": "张伟", "FQSFZH": FATHER_ID}
+    assert page.locator("#f-MQXM-hint").count() == 0 and page.locator("#f-FQXM-hint").inner_text() == \
+        "按申请人姓名自动填写"
+    # the mother's, typed by hand, stay when the answer changes again
+    page.fill('[name="f.MQXM"]', "李娜")
+    page.fill('[name="f.MQSFZH"]', MOTHER_ID)
+    answer(page, "Q5", "其他监护人")
+    assert values(page, *parents) == {"MQXM": "李娜", "MQSFZH": MOTHER_ID, "FQXM": "", "FQSFZH": ""}
+    answer(page, "Q5", "父亲")
+    assert values(page, *parents) == {"MQXM": "李娜", "MQSFZH": MOTHER_ID, "FQXM": "张伟", "FQSFZH": FATHER_ID}
 
     type_into(page, '[name="f.XSEXM"]', "张小宝")
     assert values(page, "CKRXM", "CBRXM") == {"CKRXM": "张小宝", "CBRXM": "张小宝"}
@@ -119,4 +155,19 @@ def test_the_babys_name_once_and_the_mother_not_from_the_applicant(window, brows
     assert page.locator("[name='f.CBRXM']").count() == 0
     page.fill('[name="f.XSEXM"]', "张晓宝")
     assert values(page, "CKRXM") == {"CKRXM": "张晓宝"}
+    page.fill("#p-address", "安澜县城关镇幸福路 1 号")
+    page.check("input[name='f.XSEXB'][value='男']")
+    page.fill('[name="f.XSECSRQ"]', (date.today() - timedelta(days=20)).isoformat())
+    page.fill('[name="f.XSECSDD"]', "安澜县人民医院")
+    page.check("input[name='f.LHFS'][value='随父落户']")
+    page.check("input[name='f.LKFS'][value='窗口领取']")
     page.screenshot(path="/tmp/intake-prefill-newborn.png", full_page=True)
+    page.click("#register")
+    page.wait_for_selector("#problems, .case-no")
+    assert page.locator("#problems").count() == 0, page.inner_text("#problems")
+    with db.connection_context():
+        case = Case.get(Case.case_no == page.url.rsplit("/", 1)[1])
+        form = json.loads(case.form)
+        assert json.loads(case.answers)["Q5"] == "父亲"
+    assert {code: form[code] for code in parents} == {"MQXM": "李娜", "MQSFZH": MOTHER_ID, "FQXM": "张伟",
+                                                       "FQSFZH": FATHER_ID}

@@ -35,7 +35,7 @@ ROLES = {"clerk": ("li", "clerk", None), "admin": ("boss", "admin", None),
 # Query strings that make some pages do more than their bare path does.
 QUERIES = {"cases.index": ["", "?today=1", "?q=13800138000", "?status=accepted"],
            "intake.new": ["", "?bundle=YJS-XSECS", "?q=xse", "?matters=GA-0101"],
-           "notices.guide_print": ["?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚"], "browse.search": ["?q=xse"],
+           "notices.guide_print": ["?bundle=YJS-XSECS&Q1=是&Q2=是&Q3=是&Q4=已婚&Q5=母亲"], "browse.search": ["?q=xse"],
            "browse.matters": ["", "?q=出生"], "api.cases.search": ["", "?q=李娜"],
            "api.cases.list_rectifications": ["", "?status=all"]}
 

@@ -62,7 +62,7 @@ def materials_of(catalogue, matter_codes):
 # --- the source as a whole ----------------------------------------------------
 
 def test_the_source_loads_into_a_realistic_catalogue(catalogue):
-    assert catalogue.info.version == "2026.11-06"
+    assert catalogue.info.version == "2026.12-01"
     assert len(catalogue.info.region_code) == 6
     assert 60 <= len(catalogue.matters) <= 90
     assert len(catalogue.bundles) >= 13
@@ -159,7 +159,8 @@ STORY_1 = {"Q1": "是", "Q2": "是", "Q3": "是"}
 def test_story_1_newborn_asks_three_questions_and_merges_the_papers(catalogue):
     bundle = bundle_named(catalogue, "新生儿出生一件事")
     assert bundle.lead_department == "县卫生健康局"
-    assert len(shown_questions(catalogue, bundle, {})) == 3
+    # the story's three, and who applies (Q5), which fills the mother's or the father's fields from the applicant
+    assert shown_questions(catalogue, bundle, {}) == ["Q1", "Q2", "Q3", "Q5"]
     members = applicable(catalogue, bundle, STORY_1)
     names = {matter(catalogue, m.matter_code).name for m in members}
     assert {"出生医学证明签发", "预防接种证办理", "出生登记（户口登记）", "社会保障卡申领",
@@ -175,7 +176,7 @@ def test_story_1_newborn_asks_three_questions_and_merges_the_papers(catalogue):
     assert all(p.waiver == "e_licence" for p in papers if p.name == "出生医学证明")
     assert any(p.name == "居民户口簿" for p in papers)
     # The papers that block acceptance are few once merged by code.
-    blocking = {p.code for p in papers if p.necessity == "required"}
+    blocking = {p.code for p in papers if p.necessity == "required" and not p.condition}
     assert len(blocking) <= 6
 
     fields = [f for f in catalogue.fields if f.matter_code in chosen]
@@ -388,7 +389,9 @@ def test_a_first_time_applicant_for_disability_services_is_not_asked_for_the_car
 def test_mistakes_in_material_conditions_and_time_bases_are_reported(tmp_path):
     text = SOURCE.read_text(encoding="utf-8")
     text = text.replace('{ code = "GLRZJ", condition = "PC1=是|不清楚" }', '{ code = "GLRZJ", condition = "Q9=是" }', 1)
-    text = text.replace('condition = "代办=是"\nnote = "委托他人代办时提供', 'condition = "代办=也许"\nnote = "委托他人代办时提供', 1)
+    text = text.replace('condition = "代办=是"\nnote = "写明委托事项', 'condition = "代办=也许"\nnote = "写明委托事项', 1)
+    text = text.replace('prefill = "申请人.姓名（当 Q5=母亲）"', 'prefill = "申请人.姓名（当 Q5=祖母）"', 1)
+    text = text.replace('prefill = "申请人.证件号码（当 Q5=父亲）"', 'prefill = "申请人.证件号码（当 Q5＝父亲）"', 1)
     text = text.replace('time_basis = "《居住证暂行条例》第九条', 'nothing = "《居住证暂行条例》第九条', 1)
     broken = tmp_path / "broken.toml"
     broken.write_text(text, encoding="utf-8")
@@ -397,4 +400,6 @@ def test_mistakes_in_material_conditions_and_time_bases_are_reported(tmp_path):
     problems = "\n".join(raised.value.problems)
     assert "'Q9', a question of no bundle holding the matter" in problems
     assert "'代办' has no value 也许" in problems
+    assert "matter WJ-0101 field MQXM: condition 'Q5=祖母': 'Q5' has no value 祖母" in problems
+    assert "预填来源的条件 “Q5＝父亲” 格式错误" in problems
     assert "time_basis is required" in problems

@@ -11,7 +11,7 @@ asks for it.
 """
 from dataclasses import dataclass, field
 
-from .vocabulary import prefill_field
+from .vocabulary import prefill_field, prefill_parts
 
 # Merging keeps the strictest requirement: a paper one matter needs is needed.
 _NECESSITY_ORDER = ("required", "deferrable", "optional")
@@ -97,9 +97,12 @@ def merge_fields(fields):
 
 def filled_in(fields):
     """The merged ``fields`` that fill themselves: a 预填来源 naming the applicant, the agent, or a
-    field that is on the same merged form (one naming a field of a matter not chosen stays empty)."""
+    field that is on the same merged form (one naming a field of a matter not chosen stays empty).
+    A source under a condition (申请人.姓名（当 Q5=母亲）) counts only once the case has settled it
+    (``intake.facts.settled_fields``): it fills for some applicants only."""
     codes = {f.code for f in fields}
-    return [f for f in fields if f.prefill and prefill_field(f.prefill) in (None, *codes)]
+    return [f for f in fields if f.prefill and not prefill_parts(f.prefill)[1]
+            and prefill_field(f.prefill) in (None, *codes)]
 
 
 def _merged_form(forms):

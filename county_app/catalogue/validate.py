@@ -4,6 +4,9 @@ The reader (xlsx_read) turns each sheet into ``SheetRows`` (xlsx_rows);
 ``build_catalogue`` parses every cell by its column (xlsx_columns), checks the
 rules across rows and sheets, and gives a Catalogue only when no error was found.
 """
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from . import conditions, vocabulary
 from .prefill_sources import check_prefill_sources
 from .model import Catalogue, CatalogueInfo
@@ -54,8 +57,9 @@ def build_catalogue(sheets: dict[str, SheetRows], problems: Problems) -> Catalog
     _check_bundles(*checker(BUNDLES))
     questions = _check_questions(*checker(QUESTIONS), bundles)
     _check_members(*checker(MEMBERS), matters, bundles, questions)
-    _check_material_conditions(checker(MATERIALS)[0], records[MATERIALS.name], _holders(sheets, records, bundles),
-                               questions)
+    held = _holders(sheets, records, bundles)
+    _check_case_conditions(checker(MATERIALS)[0], records[MATERIALS.name], held, questions, _MATERIAL_CONDITIONS)
+    _check_case_conditions(checker(FIELDS)[0], records[FIELDS.name], held, questions, _PREFILL_CONDITIONS)
     _check_calendar(*checker(CALENDAR))
 
     if problems.error_count:
@@ -246,16 +250,31 @@ def _holders(sheets, records, bundles):
     return held
 
 
-def _check_material_conditions(check, records, held, questions):
-    """A material's 适用条件 names the facts or a question of a bundle holding its matter, with their values.
+@dataclass(frozen=True)
+class _CaseCondition:
+    """A column whose conditions name a case's facts and its bundle's questions, and how its errors read."""
+    attr: str  # the column
+    label: str  # the condition as the messages name it
+    thing: str  # what a row describes, before its code: 材料, 字段
+    condition: Callable  # the condition text of a row's value ("" for none)
 
-    A matter shared by several bundles is asked in each by that bundle's own
+
+_MATERIAL_CONDITIONS = _CaseCondition("condition", "适用条件", "材料", lambda value: value or "")
+# Our extension: 预填来源 申请人.姓名（当 Q5=母亲） fills only when its condition holds.
+_PREFILL_CONDITIONS = _CaseCondition("prefill", "预填来源的条件", "字段", lambda value: vocabulary.prefill_parts(value)[1])
+
+
+def _check_case_conditions(check, records, held, questions, column):
+    """A condition names the facts or a question of a bundle holding its row's matter, with their values.
+
+    A material's 适用条件 and a conditional 预填来源 follow the same rules. A
+    matter shared by several bundles is asked in each by that bundle's own
     answers, so a question of any of them may be named; a value must be an
     option of that question in one of them.
     """
     facts = "、".join(conditions.FACTS)
     for row, record in records:
-        source, matter = record["condition"], record["matter_code"]
+        source, matter = column.condition(record[column.attr]), record["matter_code"]
         if not source or matter is None:
             continue
         bundles = None if held is None else held.get(matter, [])
@@ -270,35 +289,37 @@ def _check_material_conditions(check, records, held, questions):
                                             if clause.question in questions.get(bundle, {})))
                 asked = [questions[bundle][clause.question] for bundle in askers]
                 if not asked:
-                    check.error("condition", row, _unknown_question(clause.question, matter, bundles, facts))
+                    check.error(column.attr, row, _unknown_question(column.label, clause.question, matter, bundles,
+                                                                    facts))
                     continue
                 if len(askers) > 1:
-                    check.warning("condition", row, _shared_question(clause.question, matter, record["code"], askers))
+                    check.warning(column.attr, row, _shared_question(column, clause.question, matter, record["code"],
+                                                                     askers))
                 allowed = [value for options in asked if options for value in options]
                 if not allowed:
                     continue  # the question's own 选项 cell is wrong, already reported
             for value in sorted(clause.values - set(allowed)):
                 if clause.question in conditions.FACTS:
-                    message = f"适用条件中 “{clause.question}” 只能是 {'|'.join(allowed)}，实际为 “{value}”"
+                    message = f"{column.label}中 “{clause.question}” 只能是 {'|'.join(allowed)}，实际为 “{value}”"
                 else:
-                    message = (f"适用条件中问题 “{clause.question}” 没有选项 “{value}”"
+                    message = (f"{column.label}中问题 “{clause.question}” 没有选项 “{value}”"
                                f"（可选：{'|'.join(dict.fromkeys(allowed))}）")
-                check.error("condition", row, message)
+                check.error(column.attr, row, message)
 
 
-def _shared_question(question, matter, material, bundles):
+def _shared_question(column, question, matter, code, bundles):
     # Each bundle numbers its own questions: the same code in two bundles is two questions that
     # merely share a name, so the condition may mean one thing in one bundle and another elsewhere.
-    return (f"材料 “{material}” 的适用条件引用的问题 “{question}” 在包含事项 “{matter}” 的多个一件事"
+    return (f"{column.thing} “{code}” 的{column.label}引用的问题 “{question}” 在包含事项 “{matter}” 的多个一件事"
             f"（{'、'.join(bundles)}）中都有：同一编码在各一件事中可能是不同的问题，条件含义不明确；"
             f"请确认在每个一件事中都应这样判断，或改用只有一个一件事才有的问题编码")
 
 
-def _unknown_question(question, matter, bundles, facts):
+def _unknown_question(label, question, matter, bundles, facts):
     if not bundles:
-        return (f"适用条件引用了问题 “{question}”，但事项 “{matter}” 不属于任何一件事"
+        return (f"{label}引用了问题 “{question}”，但事项 “{matter}” 不属于任何一件事"
                 f"（单独办理的事项只能以 {facts} 为条件）")
-    return (f"适用条件引用了问题 “{question}”，但包含事项 “{matter}” 的一件事"
+    return (f"{label}引用了问题 “{question}”，但包含事项 “{matter}” 的一件事"
             f"（{'、'.join(dict.fromkeys(bundles))}）都没有这个问题（也可以用 {facts}）")
 
 

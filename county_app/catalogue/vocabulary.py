@@ -50,13 +50,34 @@ PREFILL = {
 AGENT_SOURCE = "agent."  # the codes of the agent's attributes: agent.<key of the agent's details>
 FORM_PREFIX = "表单."  # a 预填来源 naming another field of the merged form
 FORM_SOURCE = "form."  # its code: form.<字段编码>
+# Our extension of the 预填来源 column: a source that fills only when a condition holds, written
+# ``申请人.姓名（当 Q5=母亲）`` (ASCII parentheses too) with a condition in the grammar of a material's
+# 适用条件. Its code is the source's code, a line break and the condition's text: a 预填来源 cell may
+# not break lines (xlsx_columns.prefill_source), so the first line break splits them unambiguously,
+# and the catalogue's tables keep their one 预填来源 column.
+PREFILL_WHEN = ("（当", "(当")
+PREFILL_WHEN_END = ("）", ")")
+PREFILL_SEPARATOR = "\n"
 AUDIENCES = {"个人": "person", "企业": "company"}
 MEMBERSHIP = {"必选": True, "可选": False}
 DAY_KINDS = {"休息日": "rest", "工作日": "work"}
 
 
+def split_prefill_word(word):
+    """A 预填来源 cell's text as (source word, condition text or None): ``申请人.姓名（当 Q5=母亲）`` →
+    (``申请人.姓名``, ``Q5=母亲``); text without ``（当 …）`` at its end is all source."""
+    if not word.endswith(PREFILL_WHEN_END):
+        return word, None
+    starts = [word.find(opening) for opening in PREFILL_WHEN if opening in word]
+    if not starts:
+        return word, None
+    start = min(starts)
+    return word[:start].strip(), word[start + 2:-1].strip()
+
+
 def prefill_code(word):
-    """The code of a 预填来源 word (``申请人.姓名`` → ``name``, ``表单.XSEXM`` → ``form.XSEXM``), or None if unknown."""
+    """The code of a 预填来源 source word (``申请人.姓名`` → ``name``, ``表单.XSEXM`` → ``form.XSEXM``), or None
+    if unknown. A condition is not read here: see ``split_prefill_word`` and ``conditional_prefill``."""
     if word in PREFILL:
         return PREFILL[word]
     if isinstance(word, str) and word.startswith(FORM_PREFIX) and word[len(FORM_PREFIX):].strip():
@@ -64,11 +85,28 @@ def prefill_code(word):
     return None
 
 
+def conditional_prefill(code, condition):
+    """The code of a source ``code`` that fills only when ``condition`` (text, not blank) holds."""
+    return f"{code}{PREFILL_SEPARATOR}{condition}"
+
+
+def prefill_parts(code):
+    """A 预填来源 code as (source code, condition text): ``("name", "Q5=母亲")``; the condition is ""
+    for a source that always fills, and both are None/"" for no 预填来源."""
+    if not code:
+        return None, ""
+    source, _, condition = code.partition(PREFILL_SEPARATOR)
+    return source, condition
+
+
 def prefill_word(code):
-    """The 预填来源 word of a code, the reverse of ``prefill_code`` ('' for None)."""
-    if code and code.startswith(FORM_SOURCE):
-        return FORM_PREFIX + code[len(FORM_SOURCE):]
-    return word_for(PREFILL, code)
+    """The 预填来源 word of a code, the reverse of reading a cell ('' for None): ``申请人.姓名（当 Q5=母亲）``."""
+    source, condition = prefill_parts(code)
+    if source and source.startswith(FORM_SOURCE):
+        word = FORM_PREFIX + source[len(FORM_SOURCE):]
+    else:
+        word = word_for(PREFILL, source)
+    return f"{word}{PREFILL_WHEN[0]} {condition}{PREFILL_WHEN_END[0]}" if condition else word
 
 
 # The applicant's attributes as a company's form names them (its 名称, not a 姓名).
@@ -79,19 +117,25 @@ COMPANY_SOURCES = {"name": "申请单位名称", "credit_code": "申请单位统
 
 def prefill_label(code, names=None, applicant_kind=None):
     """How a 预填来源 reads on screen: 申请人姓名, 代办人手机号, or the named field's name (``names``:
-    {field code: name}; without it, or for a code not in it, ``表单字段 XSEXM``). With
-    ``applicant_kind`` "company" the applicant's attributes read as the company's (申请单位名称)."""
-    field = prefill_field(code)
+    {field code: name}; without it, or for a code not in it, ``表单字段 XSEXM``); a condition follows
+    as written: 申请人姓名（当 Q5=母亲）. With ``applicant_kind`` "company" the applicant's attributes
+    read as the company's (申请单位名称)."""
+    source, condition = prefill_parts(code)
+    field = prefill_field(source)
     if field is None:
-        if applicant_kind == "company" and code in COMPANY_SOURCES:
-            return COMPANY_SOURCES[code]
-        return word_for(PREFILL, code).replace(".", "")
-    return (names or {}).get(field) or f"表单字段 {field}"
+        if applicant_kind == "company" and source in COMPANY_SOURCES:
+            label = COMPANY_SOURCES[source]
+        else:
+            label = word_for(PREFILL, source).replace(".", "")
+    else:
+        label = (names or {}).get(field) or f"表单字段 {field}"
+    return f"{label}{PREFILL_WHEN[0]} {condition}{PREFILL_WHEN_END[0]}" if condition else label
 
 
 def prefill_field(code):
     """The 字段编码 a 预填来源 code takes its value from (``form.XSEXM`` → ``XSEXM``), or None."""
-    return code[len(FORM_SOURCE):] if code and code.startswith(FORM_SOURCE) else None
+    source, _ = prefill_parts(code)
+    return source[len(FORM_SOURCE):] if source and source.startswith(FORM_SOURCE) else None
 
 
 def word_for(table, code):

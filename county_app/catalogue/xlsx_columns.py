@@ -174,11 +174,26 @@ def condition(value) -> str:
 
 
 def prefill_source(value) -> str:
-    """A 预填来源: an applicant or agent attribute, or ``表单.字段编码``; which field it names is checked later."""
-    code = vocabulary.prefill_code(text(value))
+    """A 预填来源: an applicant or agent attribute, or ``表单.字段编码``, with or without a condition
+    (``申请人.姓名（当 Q5=母亲）``, our extension); which field and which questions it names is checked later."""
+    word = text(value)
+    if "\n" in word or "\r" in word:
+        raise CellError("不能换行（条件写在同一行的“（当 …）”中）")
+    source, condition = vocabulary.split_prefill_word(word)
+    code = vocabulary.prefill_code(source)
     if code is None:
-        raise CellError(f"必须是 {'、'.join(vocabulary.PREFILL)}、表单.字段编码（如 表单.XSEXM） 之一")
-    return code
+        wrong = f"中的来源 “{source}” 不正确，" if condition is not None else ""
+        raise CellError(f"{wrong}必须是 {'、'.join(vocabulary.PREFILL)}、表单.字段编码（如 表单.XSEXM） 之一",
+                        "；可在后面加条件，如 申请人.姓名（当 Q5=母亲）")
+    if condition is None:
+        return code
+    if not condition:
+        raise CellError(f"的“（当 …）”中缺少条件，如 {source}（当 Q5=母亲）")
+    try:
+        conditions.parse(condition)
+    except conditions.ConditionError as error:
+        raise CellError(f"的条件 “{condition}” 格式错误：{error}") from None
+    return vocabulary.conditional_prefill(code, condition)
 
 
 _REGION = re.compile(r"[0-9]{6}|[0-9]{12}")

@@ -1,4 +1,5 @@
-"""The facts of a case that a material's 适用条件 may name, and the materials a bundle's answers and they ask for.
+"""The facts of a case that a material's 适用条件 may name, and the materials a bundle's answers and they ask for
+(and the form fields they fill in: a conditional 预填来源).
 
 Two facts (catalogue-xlsx.md, 材料): ``代办`` — 是 when an agent (帮办代办)
 applies for the applicant — and ``申请人类型`` — 个人 or 企业. Before the
@@ -8,7 +9,7 @@ it stays listed with what is still open (see ``intake.guide``).
 from collections.abc import Mapping
 from dataclasses import replace
 
-from ..catalogue import conditions
+from ..catalogue import conditions, vocabulary
 from .errors import Invalid
 
 KINDS = {"person": "个人", "company": "企业"}
@@ -69,3 +70,29 @@ def asked_materials(materials, answers, facts):
         still_open = (conditions.unparse(still_open),) if still_open else ()
         asked.append(replace(material, conditions=still_open))  # the rows are cached and shared
     return asked
+
+
+def settled_fields(fields, answers, facts):
+    """The form fields (each a row of one matter) with their conditional 预填来源 settled.
+
+    A source whose condition holds (申请人.姓名（当 Q5=母亲） with Q5 answered 母亲)
+    fills as if written without it; one whose condition fails, or names a
+    question that is not asked (``answers`` None: a single matter), fills
+    nothing. One that hinges on a fact not known yet keeps its condition and
+    fills nothing until the fact is known (``forms.prefill``).
+    """
+    settled = []
+    for field in fields:
+        source, condition = vocabulary.prefill_parts(field.prefill)
+        if not condition:
+            settled.append(field)
+            continue
+        clauses = conditions.parse(condition)
+        if answers is None and any(c.question not in conditions.FACTS for c in clauses):
+            holds = False
+        else:
+            holds = conditions.verdict(clauses, answers or {}, facts)
+        if holds is not conditions.UNDECIDED:
+            field = replace(field, prefill=source if holds else None)  # the rows are cached and shared
+        settled.append(field)
+    return settled

@@ -33,9 +33,10 @@ def prefill(fields, applicant, agent=None, values=None):
     credit_code, legal_representative, phone, address), the agent's
     (``agent``: name, id_number, phone; None when no agent applies), or the
     value of another field of the same form: as typed in ``values``, else as
-    that field fills itself in. A blank source, or a field not on the form,
-    fills nothing; what was typed into a field is never replaced here
-    (``check_form`` prefers it).
+    that field fills itself in. A blank source, a field not on the form, or
+    a source whose condition is still open (the guide settles the ones it
+    can: ``facts.settled_fields``) fills nothing; what was typed into a
+    field is never replaced here (``check_form`` prefers it).
     """
     applicant, agent, values = applicant or {}, agent or {}, values or {}
     fields = {field.code: field for field in fields}
@@ -45,7 +46,8 @@ def prefill(fields, applicant, agent=None, values=None):
         # Along the 表单 references, iteratively: a catalogue may chain many fields.
         chain, current = [code], code
         while current not in resolved:
-            source = fields[current].prefill or ""
+            source, condition = vocabulary.prefill_parts(fields[current].prefill)
+            source = "" if condition else source or ""  # still waiting for a fact: fills nothing yet
             other = vocabulary.prefill_field(source)
             if other is None:
                 if source.startswith(vocabulary.AGENT_SOURCE):

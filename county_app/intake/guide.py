@@ -21,13 +21,13 @@ import functools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
-from ..catalogue import conditions
+from ..catalogue import conditions, vocabulary
 from ..catalogue.merging import merge
 from ..catalogue.query import describe_condition, describe_material_condition, materials_and_fields
 from ..models import BundleMemberRow, BundleRow, CatalogueVersion, MatterRow, QuestionRow
 from ..text import few, quoted, shown
 from .errors import Invalid, NotFound
-from .facts import asked_materials, case_facts
+from .facts import asked_materials, case_facts, settled_fields
 
 MAX_MATTERS = 500  # a bundle has a handful, a request more than this is no choice anyone made
 
@@ -115,9 +115,16 @@ class Guide:
             "ignored": list(self.ignored),
             "matters": [{k: v for k, v in asdict(m).items() if k != "matter_id"} for m in self.matters],
             "materials": [material_json(m) for m in self.materials],
-            "fields": [asdict(f) for f in self.fields],
+            "fields": [field_json(f) for f in self.fields],
             "totals": asdict(self.totals),
         }
+
+
+def field_json(entry):
+    """A merged form field as the API shows it: ``prefill`` the source's code, and ``prefill_condition`` the
+    condition it still waits for (a fact not known yet), "" when it fills outright or not at all."""
+    source, condition = vocabulary.prefill_parts(entry.prefill)
+    return {**asdict(entry), "prefill": source, "prefill_condition": condition}
 
 
 def material_json(material):
@@ -316,7 +323,8 @@ def _assemble(version, chosen, answers, facts):
     facts = facts if facts is not None else case_facts()
     rows = [matter for matter, _ in chosen]
     materials, fields = materials_and_fields(rows)
-    merged_materials, merged_fields, counts = merge(asked_materials(materials, answers, facts), fields)
+    merged_materials, merged_fields, counts = merge(asked_materials(materials, answers, facts),
+                                                    settled_fields(fields, answers, facts))
     situations = _situation_texts(rows) if answers is None and any(m.conditions for m in merged_materials) else {}
     for material in merged_materials:
         material.condition_text = describe_material_condition(material.conditions, situations,

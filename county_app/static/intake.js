@@ -10,7 +10,8 @@
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
 //   refresh the questions, matters, materials and form in the background; ID numbers, credit
 //   codes and phones are checked on Enter (typed full-width or with spaces, they are shown in ASCII);
-//   fields with a 预填来源 follow the applicant, the agent or another field until changed by hand;
+//   fields with a 预填来源 follow the applicant, the agent or another field until changed by hand
+//   (a conditional one — 申请人.姓名（当 Q5=母亲） — only while the refreshed form says it applies);
 //   Ctrl+Enter registers.
 // - What was typed is kept in this tab's sessionStorage until it is saved, so a login that timed
 //   out loses nothing: after the new login the intake page restores a form whose 登记 was cut
@@ -210,10 +211,14 @@
       refill(fresh, entries(intake).filter(function (pair) {
         return $$("[name]", old).some(function (el) { return el.name === pair[0] && el.type !== "hidden"; });
       }));
-      // what was filled in stays marked as such, so that it keeps following its source
-      $$("input[data-prefill]", fresh).forEach(function (input) {
-        var before = $$("input[data-filled]", old).filter(function (el) { return el.name === input.name; })[0];
-        if (before && input.value === before.dataset.filled) input.dataset.filled = before.dataset.filled;
+      // what was filled in stays marked as such, so that it keeps following its source; a field whose
+      // source no longer applies (申请人.姓名（当 Q5=母亲） after the answer became 父亲) gives back
+      // what it was filled with, and keeps only what the clerk typed into it
+      $$("input[data-filled]", old).forEach(function (before) {
+        var input = $$("input", fresh).filter(function (el) { return el.name === before.name; })[0];
+        if (!input || input.value !== before.dataset.filled) return;
+        if (input.dataset.prefill) input.dataset.filled = before.dataset.filled;
+        else input.value = "";
       });
       // a box ticked on screen but unticked in the answer: keep the screen's choice
       $$('input[type="checkbox"]', fresh).forEach(function (box) {
