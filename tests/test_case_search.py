@@ -22,7 +22,7 @@ from county_app.intake.records import Case
 from test_cases_api import Api
 from test_cases_domain import CENTRE, FATHER_ID, MOTHER_ID, PHONE, newborn
 from test_material_conditions_api import RETIREE, RETIREMENT, RETIREMENT_FORM
-from test_migrations import schema
+from test_migrations import ALL_MODELS, schema
 
 from conftest import ON_BOTH
 from plans import query_plan
@@ -231,7 +231,7 @@ def test_cases_registered_before_0011_are_found_after_it(data_dir, seeded_app):
     from county_app.db import bind
     bind(fresh)
     with db.connection_context():
-        db.create_tables(migrations.models.MODELS + migrations.records.MODELS)
+        db.create_tables(ALL_MODELS)
     expected = schema(database_path(fresh))
     bind(data_dir)
     migrated = schema(database_path(data_dir))

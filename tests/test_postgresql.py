@@ -18,11 +18,9 @@ import pytest
 from county_app import migrations, models, settings
 from county_app.db import bind, db, is_postgresql
 from county_app.intake import numbers, records
-from county_app.sync import records as sync_records
 
 from conftest import ON_BOTH
-
-ALL_MODELS = models.MODELS + records.MODELS + sync_records.MODELS
+from test_migrations import ALL_MODELS
 
 ON_POSTGRESQL = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 CENTRE = "331128101000"
