@@ -17,7 +17,7 @@ import pytest
 
 from county_app import migrations, models, settings
 from county_app.db import bind, db, is_postgresql
-from county_app.intake import numbers, records
+from county_app.intake import numbers
 
 from conftest import ON_BOTH
 from test_migrations import ALL_MODELS
