@@ -169,6 +169,33 @@ def count(side, table, where="1=1", *params):
     return rows(side, f'select count(*) from "{table}" where {where}', *params)[0][0]
 
 
+def writer_active(side):
+    """Whether a write transaction is open at ``side`` now: SQLite's write lock (probed without waiting) or,
+    on PostgreSQL, the advisory lock every transaction takes first (county_app/db.py)."""
+    folder, url = _side(side)
+    if url:
+        return rows(side, "select count(*) from pg_locks where locktype = 'advisory' and granted and database = "
+                          "(select oid from pg_database where datname = current_database())")[0][0] > 0
+    con = sqlite3.connect(folder / "county_app.sqlite3", timeout=0, isolation_level=None)
+    try:
+        con.execute("begin immediate")
+        con.execute("rollback")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        con.close()
+
+
+def wait_until(condition, seconds=120, step=0.005):
+    """Poll ``condition`` until true; AssertionError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("waited too long")
+        time.sleep(step)
+
+
 def _wait_for(url, process, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

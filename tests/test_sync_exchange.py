@@ -1,13 +1,17 @@
 """The exchange between two real processes over loopback: a hub served by ``county-app serve``, a township
 running ``county-app sync run``, each on its own data folder (docs/sync.md)."""
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from county_app.intake import cases, materials, outcomes, workflow
 from county_app.intake.records import Case
 
-from sync_nodes import CENTRE, at, cli, count, free_port, kill_hard, rows, served_hub, start_sync, township
+from sync_nodes import (CENTRE, at, cli, count, free_port, kill_hard, rows, served_hub, start_sync, township,
+                        environment, wait_until, writer_active)
 from test_cases_domain import newborn, supply_all_but_marriage_certificate
 from workbooks import Book
 
@@ -106,29 +110,76 @@ def test_catalogue_down_cases_up_results_back(hub, town, tmp_path):
                     (0, 0, "", "", 1)]
 
 
-def test_a_run_killed_mid_way_then_a_new_run_completes_with_exact_counts(hub, town):
-    register_and_accept(town, 60)  # about 3 batches of about 1 MB
-    written = rows(town, "select value from sync_mark where name = 'up.written'")[0][0]
-    assert written == count(town, "case_event")
-    run = start_sync(town)
-    deadline = time.monotonic() + 120
-    while rows(hub, "select applied_through from sync_node")[0][0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    kill_hard(run)  # as soon as the hub committed the first batch
-    applied = rows(hub, "select applied_through from sync_node")[0][0]
-    assert 0 < applied < written  # killed mid-run
-    assert count(hub, "case_event") == applied  # whole batches only
-    assert count(town, "sync_run", "ended_at is null") == 1  # the killed run shows as never finished
-    acked = (rows(town, "select value from sync_mark where name = 'up.acked'") or [(0,)])[0][0]
-    assert acked <= applied  # the township may have died before storing the hub's answer
+def applied(hub):
+    return rows(hub, "select applied_through from sync_node")[0][0]
 
-    out = sync(town)
-    assert rows(hub, "select applied_through from sync_node") == [(written,)]
+
+def mark(town, name):
+    return (rows(town, "select value from sync_mark where name = ?", name) or [(0,)])[0][0]
+
+
+EVENTS_BY_CASE = ("select c.case_no, count(*) from case_event e join case_record c on c.id = e.case_id "
+                  "group by c.case_no order by c.case_no")
+
+
+def assert_complete(hub, town, written, cases):
+    """Everything the township wrote is at the hub once: the same cases, each with the same events."""
+    assert applied(hub) == mark(town, "up.acked") == mark(town, "up.written") == written
     assert count(hub, "case_event") == count(town, "case_event") == written
-    assert count(hub, "case_record") == count(town, "case_record") == 60
-    assert count(town, "sync_outbox") == 0  # acknowledged, then forgotten
+    assert count(hub, "case_record") == count(town, "case_record") == cases
+    assert rows(hub, EVENTS_BY_CASE) == rows(town, EVENTS_BY_CASE)  # no event doubled, none missing
+    assert count(hub, "case_event", "request_key is null") == written
+    assert count(town, "sync_outbox") == 0 and count(hub, "sync_outbox") == 0  # acknowledged, then forgotten
+
+
+def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_counts(hub, town):
+    register_and_accept(town, 120)  # about 5 batches of about 1 MB
+    written = mark(town, "up.written")
+    assert written == count(town, "case_event")
+    moments = (  # what the killed run was doing
+        ("the hub has just committed a batch", lambda before: applied(hub) > before),
+        ("the hub is applying a batch", lambda before: applied(hub) > before and writer_active(hub)),
+        ("the township is storing the hub's answer", lambda before: mark(town, "up.acked") > before),
+    )
+    for doing, reached in moments:
+        before = max(applied(hub), mark(town, "up.acked"))
+        run = start_sync(town)
+        wait_until(lambda: reached(before) or run.poll() is not None)
+        kill_hard(run)
+        assert run.returncode == -9, f"the run ended before it was killed ({doing})"
+        wait_until(lambda: not writer_active(hub))  # a request the hub was applying still commits, whole
+        assert 0 < applied(hub) < written, doing
+        assert count(hub, "case_event") == applied(hub), doing  # whole batches only
+        assert mark(town, "up.acked") <= applied(hub), doing  # it may have died before storing the answer
+    assert count(town, "sync_run", "ended_at is null") == len(moments)  # the killed runs show as never finished
+
+    acked = mark(town, "up.acked")
+    out = sync(town)
+    assert_complete(hub, town, written, 120)
     # resumed after the last answer the township stored: what the hub had applied since was skipped, not doubled
     assert f"已上传变更 {written - acked} 条" in out
+
+
+def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with_exact_counts(hub, town):
+    register_and_accept(town, 120)
+    written = mark(town, "up.written")
+    mid_batch = 0
+    for pause in (0.0, 0.1, 0.25):  # into the hub's transaction: at its start, then further in
+        before = applied(hub)
+        run = start_sync(town)
+        wait_until(lambda: applied(hub) > before and writer_active(hub))  # a batch committed, the next under way
+        time.sleep(pause)
+        mid_batch += writer_active(hub)
+        hub.kill()
+        assert run.wait(timeout=60) == 1  # the township's run ends with a clear error, keeping its outbox
+        assert 0 < applied(hub) < written
+        assert count(hub, "case_event") == applied(hub)  # the batch under way left nothing behind
+        assert mark(town, "up.acked") <= applied(hub)
+        hub.start()
+    assert mid_batch >= 2  # most kills landed inside a batch's transaction
+    assert count(town, "sync_run", "error like '%无法连接县级汇聚中心%'") == 3
+    sync(town)
+    assert_complete(hub, town, written, 120)
 
 
 def test_one_run_at_a_time_and_a_hub_that_cannot_be_reached(hub, town):
@@ -171,3 +222,36 @@ def test_a_result_recorded_on_both_sides_is_a_conflict_on_both_and_overwrites_no
     conflict = "select case_no, matter_code, action from sync_conflict"
     assert rows(hub, conflict) == rows(town, conflict) == [(case_no, "GA-0101", "result")]
     assert count(town, "case_event") == count(hub, "case_event")  # both acts are in both histories
+
+
+RECORD_RESULTS = """
+import sys
+from county_app.intake import outcomes
+from sync_nodes import Hub, at
+hub = Hub.__new__(Hub)
+hub.dir, hub.database_url = sys.argv[1], sys.argv[2] or None
+with at(hub):
+    for case_no in sys.argv[3:]:
+        for code in ("WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"):
+            outcomes.record_result(case_no, code, "approved", actor="dept", result_no=f"R-{case_no[-4:]}-{code}")
+"""
+
+
+def test_downstream_numbering_holds_with_concurrent_writers_at_the_hub_while_the_township_pulls(hub, town):
+    """Departments record results in three processes at once while the township runs again and again: every
+    result arrives once (docs/sync.md: the downstream outbox is numbered under the node's lock)."""
+    numbers = register_and_accept(town, 18)
+    sync(town)
+    writers = [subprocess.Popen([sys.executable, "-c", RECORD_RESULTS, str(hub.dir), hub.database_url or "",
+                                 *numbers[n::3]], cwd=Path(__file__).parent, env=environment(hub.database_url))
+               for n in range(3)]
+    while any(writer.poll() is None for writer in writers):
+        sync(town)
+    assert [writer.returncode for writer in writers] == [0, 0, 0]
+    sync(town)
+    down = rows(hub, "select down_written from sync_node")[0][0]
+    assert down == mark(town, "down.applied") == 18 * 6  # five results and the conclusion of each case
+    assert rows(town, "select count(*), min(status), max(status) from case_item") == [(90, "approved", "approved")]
+    assert count(town, "case_record", "status = 'concluded'") == 18
+    assert rows(hub, EVENTS_BY_CASE) == rows(town, EVENTS_BY_CASE)
+    assert count(hub, "sync_outbox") == 0
