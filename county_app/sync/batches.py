@@ -23,6 +23,19 @@ def encode(document):
                          compresslevel=6)
 
 
+def encode_rows(node, rows, **extra):
+    """The batch of outbox ``rows`` (and ``extra`` keys) as compressed JSON bytes.
+
+    Each payload is already JSON text: it is spliced in as it is, not parsed
+    and written again (the township's CPU for a night's backlog).
+    """
+    head = json.dumps({"node": node, "first": rows[0].seq if rows else 0, "last": rows[-1].seq if rows else 0,
+                       **extra}, ensure_ascii=False, separators=(",", ":"))
+    changes = ",".join('{"seq":%d,"case_no":%s,"action":%s,"payload":%s}' % (
+        row.seq, json.dumps(row.case_no), json.dumps(row.action, ensure_ascii=False), row.payload) for row in rows)
+    return gzip.compress(f'{head[:-1]},"changes":[{changes}]}}'.encode("utf-8"), compresslevel=6)
+
+
 def decode(body):
     """The JSON document of a compressed body; SyncRefused 413 or 400 when too large or malformed."""
     if len(body) > MAX_BODY:
