@@ -1,6 +1,6 @@
 """The nightly exchange, measured (issue 10 item 9): a township's backlog pushed to a served hub over loopback.
 
-``python bench/sync_bench.py [--cases 10000] [--events 100000] [--hub sqlite|postgresql|both] [--day]``
+``python bench/sync_bench.py [--cases 10000] [--events 100000] [--hub sqlite|postgresql|both|none] [--day]``
 
 The township's outbox is built from real rows: two cases of story 1 go
 through the domain code (one registered, its materials logged and accepted:
@@ -218,9 +218,10 @@ class RssSampler:
 
 def one_exchange(label, template, scratch, hub_database, rate=None):
     """Copy the township, push it all to a fresh hub through the proxy; a dict of figures."""
-    town = scratch / f"town-{label}"
+    folder = scratch / f"run-{len(list(scratch.glob('run-*')))}"
+    town = folder / "town"
     shutil.copytree(template, town)
-    hub = Hub(scratch / f"hub-{label}", hub_database).start()
+    hub = Hub(folder / "hub", hub_database).start()
     proxy = Proxy(hub.port, rate)
     try:
         cli(town, "config", "set", "sync.url", f"http://127.0.0.1:{proxy.port}")
@@ -258,7 +259,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--hub", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--hub", choices=("sqlite", "postgresql", "both", "none"), default="both")
     parser.add_argument("--day", action="store_true", help="also a busy day (300 cases) over 256 kbit/s")
     parser.add_argument("--keep", help="build the township in this folder once and reuse it")
     args = parser.parse_args(argv)
@@ -266,12 +267,12 @@ def main(argv=None):
     cluster = None
     try:
         template = Path(args.keep) if args.keep else scratch / "town"
-        if not (template / "county_app.sqlite3").exists():
+        if args.hub != "none" and not (template / "county_app.sqlite3").exists():
             started = time.perf_counter()
             made = build_township(template, args.cases, args.events)
             print(f"township built: {made[0]:,} cases, {made[1]:,} outbox rows in "
                   f"{time.perf_counter() - started:.1f} s", flush=True)
-        backends = ("sqlite", "postgresql") if args.hub == "both" else (args.hub,)
+        backends = {"both": ("sqlite", "postgresql"), "none": ()}.get(args.hub, (args.hub,))
         for backend in backends:
             url = None
             if backend == "postgresql":
