@@ -1,10 +1,15 @@
 """Test helper: a county hub served by ``county-app serve`` and a township, each a real process on its own folder.
 
-Checks read each database with plain ``sqlite3``; writes at either side
-(registering cases at the township, recording results at the hub) go
-through the domain functions with ``db`` bound to that side's folder.
+The hub keeps its database in its folder (SQLite) or in a PostgreSQL
+database given as ``database_url`` (its processes get ``DATABASE_URL``; a
+township's never do). Checks read each database with plain ``sqlite3`` or
+``psycopg2`` (``rows``, ``count``: given a township's folder or the hub);
+writes at either side (registering cases at the township, recording
+results at the hub) go through the domain functions with ``db`` bound to
+that side (``at``).
 """
 import contextlib
+import datetime
 import os
 import signal
 import socket
@@ -13,7 +18,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from types import SimpleNamespace
+
+import psycopg2
 
 from county_app.db import bind, db
 
@@ -21,10 +27,18 @@ COUNTY = "331128"
 CENTRE = "331128101000"
 
 
-def cli(data_dir, *args, check=True):
+def environment(database_url=None):
+    """This process's environment for a child: with DATABASE_URL only when ``database_url`` is given."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def cli(data_dir, *args, check=True, database_url=None):
     """Run ``county-app`` in a process of its own; the finished process (stdout and stderr as text)."""
     done = subprocess.run([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=environment(database_url))
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
     return done
@@ -32,7 +46,7 @@ def cli(data_dir, *args, check=True):
 
 def start_sync(data_dir):
     return subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "sync", "run"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment())
 
 
 def free_port():
@@ -41,27 +55,55 @@ def free_port():
         return probe.getsockname()[1]
 
 
-@contextlib.contextmanager
-def served_hub(folder):
-    """A hub initialised in ``folder`` with the township CENTRE registered, served; yields url, secret, log."""
-    folder.mkdir()
-    cli(folder, "init", "--role", "hub", "--code", COUNTY, "--name", "安澜县")
-    secret = cli(folder, "node", "add", CENTRE, "--name", "城关镇").stdout.strip().splitlines()[-1]
-    port, log = free_port(), folder / "serve.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(folder), "serve",
-                                   "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(url + "/api/v1/health", server)
-        yield SimpleNamespace(dir=folder, url=url, secret=secret, log=log, process=server)
-    finally:
-        server.send_signal(signal.SIGINT)
+class Hub:
+    """A hub initialised in ``folder`` (on ``database_url`` if given) with the township CENTRE registered.
+
+    ``start()`` serves it (again after a ``kill()``, on the same port), ``stop()`` ends it as Ctrl+C would.
+    """
+
+    def __init__(self, folder, database_url=None):
+        folder.mkdir()
+        self.dir, self.database_url = folder, database_url
+        cli(folder, "init", "--role", "hub", "--code", COUNTY, "--name", "安澜县", database_url=database_url)
+        self.secret = cli(folder, "node", "add", CENTRE, "--name", "城关镇",
+                          database_url=database_url).stdout.strip().splitlines()[-1]
+        self.port, self.log, self.process = free_port(), folder / "serve.log", None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args, check=True):
+        """``county-app`` run on the hub's folder and database."""
+        return cli(self.dir, *args, check=check, database_url=self.database_url)
+
+    def start(self):
+        with open(self.log, "a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "county_app", "--data-dir", str(self.dir), "serve", "--port", str(self.port)],
+                stdout=out, stderr=subprocess.STDOUT, env=environment(self.database_url))
+        _wait_for(self.url + "/api/v1/health", self.process)
+        return self
+
+    def kill(self):
+        kill_hard(self.process)
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
         try:
-            server.wait(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def served_hub(folder, database_url=None):
+    """A ``Hub`` in ``folder``, served for the ``with`` block."""
+    hub = Hub(folder, database_url)
+    try:
+        yield hub.start()
+    finally:
+        hub.stop()
 
 
 def township(folder, hub):
@@ -73,17 +115,41 @@ def township(folder, hub):
     return folder
 
 
+def _side(side):
+    """``(folder, database_url)`` of a township's folder or a ``Hub``."""
+    return (side.dir, side.database_url) if isinstance(side, Hub) else (side, None)
+
+
 @contextlib.contextmanager
-def at(folder):
-    """``db`` bound to ``folder``'s database, connected, for domain calls of the test."""
+def at(side):
+    """``db`` bound to ``side``'s database (a township's folder or a ``Hub``), connected, for the test's calls."""
+    folder, url = _side(side)
     db.close_all() if db.database else None
-    bind(folder)
-    with db.connection_context():
-        yield
-    db.close_all()
+    saved = os.environ.pop("DATABASE_URL", None)
+    if url:
+        os.environ["DATABASE_URL"] = url
+    try:
+        bind(folder)
+        with db.connection_context():
+            yield
+        db.close_all()
+    finally:
+        os.environ.pop("DATABASE_URL", None)
+        if saved is not None:
+            os.environ["DATABASE_URL"] = saved
 
 
-def rows(folder, sql, *params):
+def rows(side, sql, *params):
+    """The rows of ``sql`` (``?`` placeholders) at ``side``; dates and moments as text, booleans as 0/1 on both."""
+    folder, url = _side(side)
+    if url:
+        con = psycopg2.connect(url)
+        try:
+            with con.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), params)
+                return [tuple(_plain(value) for value in row) for row in cursor.fetchall()]
+        finally:
+            con.close()
     con = sqlite3.connect(folder / "county_app.sqlite3")
     try:
         return con.execute(sql, params).fetchall()
@@ -91,8 +157,43 @@ def rows(folder, sql, *params):
         con.close()
 
 
-def count(folder, table, where="1", *params):
-    return rows(folder, f'select count(*) from "{table}" where {where}', *params)[0][0]
+def _plain(value):
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return str(value)
+    return value
+
+
+def count(side, table, where="1=1", *params):
+    return rows(side, f'select count(*) from "{table}" where {where}', *params)[0][0]
+
+
+def writer_active(side):
+    """Whether a write transaction is open at ``side`` now: SQLite's write lock (probed without waiting) or,
+    on PostgreSQL, the advisory lock every transaction takes first (county_app/db.py)."""
+    folder, url = _side(side)
+    if url:
+        return rows(side, "select count(*) from pg_locks where locktype = 'advisory' and granted and database = "
+                          "(select oid from pg_database where datname = current_database())")[0][0] > 0
+    con = sqlite3.connect(folder / "county_app.sqlite3", timeout=0, isolation_level=None)
+    try:
+        con.execute("begin immediate")
+        con.execute("rollback")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        con.close()
+
+
+def wait_until(condition, seconds=120, step=0.005):
+    """Poll ``condition`` until true; AssertionError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("waited too long")
+        time.sleep(step)
 
 
 def _wait_for(url, process, seconds=60):

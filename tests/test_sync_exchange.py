@@ -1,20 +1,38 @@
 """The exchange between two real processes over loopback: a hub served by ``county-app serve``, a township
 running ``county-app sync run``, each on its own data folder (docs/sync.md)."""
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from county_app.intake import cases, materials, outcomes, workflow
 from county_app.intake.records import Case
 
-from sync_nodes import CENTRE, at, cli, count, free_port, kill_hard, rows, served_hub, start_sync, township
+from sync_nodes import (CENTRE, at, cli, count, free_port, kill_hard, rows, served_hub, start_sync, township,
+                        environment, wait_until, writer_active)
 from test_cases_domain import newborn, supply_all_but_marriage_certificate
 from workbooks import Book
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub_database(request):
+    """None (the hub on SQLite in its folder) or the URL of a new database of the session's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield None
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    name = cluster.create_database()
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+
+
 @pytest.fixture
-def hub(tmp_path):
-    with served_hub(tmp_path / "hub") as node:
+def hub(tmp_path, hub_database):
+    with served_hub(tmp_path / "hub", hub_database) as node:
         yield node
 
 
@@ -46,27 +64,27 @@ def test_catalogue_down_cases_up_results_back(hub, town, tmp_path):
     (case_no,) = register_and_accept(town)
     township_events = count(town, "case_event")
     newer = Book().set("目录信息", 2, "内容", "2026.12-01").set("目录信息", 4, "内容", "2026-12-01")
-    cli(hub.dir, "catalogue", "import", str(newer.save(tmp_path / "newer.xlsx")))
+    hub.cli("catalogue", "import", str(newer.save(tmp_path / "newer.xlsx")))
 
     out = sync(town)
     assert f"已上传变更 {township_events} 条，已下载变更 0 条，已更新事项目录为 2026.12-01" in out
     # the hub holds the case as the township does: items, checklist, every event
-    assert rows(hub.dir, "select status, applicant_name from case_record where case_no = ?", case_no) == \
+    assert rows(hub, "select status, applicant_name from case_record where case_no = ?", case_no) == \
         rows(town, "select status, applicant_name from case_record where case_no = ?", case_no)
-    assert count(hub.dir, "case_event") == township_events
+    assert count(hub, "case_event") == township_events
     item_sql = ("select i.matter_code, i.department, i.status, i.due_date from case_item i join case_record c "
                 "on c.id = i.case_id where c.case_no = ? order by i.position")
-    assert rows(hub.dir, item_sql, case_no) == rows(town, item_sql, case_no)
+    assert rows(hub, item_sql, case_no) == rows(town, item_sql, case_no)
     material_sql = "select code, status, logged_by from case_material order by code"
-    assert rows(hub.dir, material_sql) == rows(town, material_sql)
+    assert rows(hub, material_sql) == rows(town, material_sql)
     assert rows(town, "select version from catalogue_version order by id desc limit 1") == [("2026.12-01",)]
     # the workbook's 节假日 rows came with it
     holidays = ("select day, kind, name from calendar_day c join catalogue_version v on v.id = c.catalogue_id "
                 "where v.version = '2026.12-01' order by day")
-    assert rows(town, holidays) == rows(hub.dir, holidays) and rows(town, holidays)
+    assert rows(town, holidays) == rows(hub, holidays) and rows(town, holidays)
 
     # departments record at the hub: a suspension and its end, then every result (the case concludes)
-    with at(hub.dir):
+    with at(hub):
         workflow.suspend_item(case_no, "GA-0101", "检验", actor="gaj")
         workflow.resume_item(case_no, "GA-0101", actor="gaj")
         for code in ("WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"):
@@ -78,43 +96,90 @@ def test_catalogue_down_cases_up_results_back(hub, town, tmp_path):
     assert rows(town, "select matter_code, status, result_no from case_item order by position") == [
         (code, "approved", f"R-{code}") for code in ("WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103")]
     assert count(town, "case_suspension") == 1 and count(town, "case_notice", "kind = 'completion'") == 1
-    assert count(town, "case_event") == count(hub.dir, "case_event") == township_events + 8
+    assert count(town, "case_event") == count(hub, "case_event") == township_events + 8
 
     # the window delivers; that goes up, nothing comes back twice
     with at(town):
         outcomes.deliver_case(case_no, "window", actor="li")
     assert "已上传变更 1 条，已下载变更 0 条" in sync(town)
-    assert rows(hub.dir, "select status from case_record where case_no = ?", case_no) == [("delivered",)]
+    assert rows(hub, "select status from case_record where case_no = ?", case_no) == [("delivered",)]
     assert "已上传变更 0 条，已下载变更 0 条" in sync(town)
-    assert count(town, "case_event") == count(hub.dir, "case_event")
+    assert count(town, "case_event") == count(hub, "case_event")
     runs = rows(town, "select pushed, pulled, catalogue, error, ended_at is not null from sync_run order by id")
     assert runs == [(township_events, 0, "2026.12-01", "", 1), (0, 8, "", "", 1), (1, 0, "", "", 1),
                     (0, 0, "", "", 1)]
 
 
-def test_a_run_killed_mid_way_then_a_new_run_completes_with_exact_counts(hub, town):
-    register_and_accept(town, 60)  # about 3 batches of about 1 MB
-    written = rows(town, "select value from sync_mark where name = 'up.written'")[0][0]
-    assert written == count(town, "case_event")
-    run = start_sync(town)
-    deadline = time.monotonic() + 120
-    while rows(hub.dir, "select applied_through from sync_node")[0][0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    kill_hard(run)  # as soon as the hub committed the first batch
-    applied = rows(hub.dir, "select applied_through from sync_node")[0][0]
-    assert 0 < applied < written  # killed mid-run
-    assert count(hub.dir, "case_event") == applied  # whole batches only
-    assert count(town, "sync_run", "ended_at is null") == 1  # the killed run shows as never finished
-    acked = (rows(town, "select value from sync_mark where name = 'up.acked'") or [(0,)])[0][0]
-    assert acked <= applied  # the township may have died before storing the hub's answer
+def applied(hub):
+    return rows(hub, "select applied_through from sync_node")[0][0]
 
+
+def mark(town, name):
+    return (rows(town, "select value from sync_mark where name = ?", name) or [(0,)])[0][0]
+
+
+EVENTS_BY_CASE = ("select c.case_no, count(*) from case_event e join case_record c on c.id = e.case_id "
+                  "group by c.case_no order by c.case_no")
+
+
+def assert_complete(hub, town, written, cases):
+    """Everything the township wrote is at the hub once: the same cases, each with the same events."""
+    assert applied(hub) == mark(town, "up.acked") == mark(town, "up.written") == written
+    assert count(hub, "case_event") == count(town, "case_event") == written
+    assert count(hub, "case_record") == count(town, "case_record") == cases
+    assert rows(hub, EVENTS_BY_CASE) == rows(town, EVENTS_BY_CASE)  # no event doubled, none missing
+    assert count(hub, "case_event", "request_key is null") == written
+    assert count(town, "sync_outbox") == 0 and count(hub, "sync_outbox") == 0  # acknowledged, then forgotten
+
+
+def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_counts(hub, town):
+    register_and_accept(town, 120)  # about 5 batches of about 1 MB
+    written = mark(town, "up.written")
+    assert written == count(town, "case_event")
+    moments = (  # what the killed run was doing
+        ("the hub has just committed a batch", lambda before: applied(hub) > before),
+        ("the hub is applying a batch", lambda before: applied(hub) > before and writer_active(hub)),
+        ("the township is storing the hub's answer", lambda before: mark(town, "up.acked") > before),
+    )
+    for doing, reached in moments:
+        before = max(applied(hub), mark(town, "up.acked"))
+        run = start_sync(town)
+        wait_until(lambda: reached(before) or run.poll() is not None)
+        kill_hard(run)
+        assert run.returncode == -9, f"the run ended before it was killed ({doing})"
+        wait_until(lambda: not writer_active(hub))  # a request the hub was applying still commits, whole
+        assert 0 < applied(hub) < written, doing
+        assert count(hub, "case_event") == applied(hub), doing  # whole batches only
+        assert mark(town, "up.acked") <= applied(hub), doing  # it may have died before storing the answer
+    assert count(town, "sync_run", "ended_at is null") == len(moments)  # the killed runs show as never finished
+
+    acked = mark(town, "up.acked")
     out = sync(town)
-    assert rows(hub.dir, "select applied_through from sync_node") == [(written,)]
-    assert count(hub.dir, "case_event") == count(town, "case_event") == written
-    assert count(hub.dir, "case_record") == count(town, "case_record") == 60
-    assert count(town, "sync_outbox") == 0  # acknowledged, then forgotten
+    assert_complete(hub, town, written, 120)
     # resumed after the last answer the township stored: what the hub had applied since was skipped, not doubled
     assert f"已上传变更 {written - acked} 条" in out
+
+
+def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with_exact_counts(hub, town):
+    register_and_accept(town, 120)
+    written = mark(town, "up.written")
+    mid_batch = 0
+    for pause in (0.0, 0.1, 0.25):  # into the hub's transaction: at its start, then further in
+        before = applied(hub)
+        run = start_sync(town)
+        wait_until(lambda: applied(hub) > before and writer_active(hub))  # a batch committed, the next under way
+        time.sleep(pause)
+        mid_batch += writer_active(hub)
+        hub.kill()
+        assert run.wait(timeout=60) == 1  # the township's run ends with a clear error, keeping its outbox
+        assert 0 < applied(hub) < written
+        assert count(hub, "case_event") == applied(hub)  # the batch under way left nothing behind
+        assert mark(town, "up.acked") <= applied(hub)
+        hub.start()
+    assert mid_batch >= 2  # most kills landed inside a batch's transaction
+    assert count(town, "sync_run", "error like '%无法连接县级汇聚中心%'") == 3
+    sync(town)
+    assert_complete(hub, town, written, 120)
 
 
 def test_one_run_at_a_time_and_a_hub_that_cannot_be_reached(hub, town):
@@ -134,26 +199,59 @@ def test_one_run_at_a_time_and_a_hub_that_cannot_be_reached(hub, town):
 def test_node_commands_are_for_the_hub_and_init_takes_a_county_code(hub, town):
     refused = cli(town, "node", "add", "331128102000", "--name", "乙镇", check=False)
     assert refused.returncode == 1 and "只能在县级汇聚中心管理" in refused.stderr
-    assert rows(hub.dir, "select value from setting where key = 'county.code'") == [("331128",)]
-    outside = cli(hub.dir, "node", "add", "330102001000", "--name", "外县", check=False)
+    assert rows(hub, "select value from setting where key = 'county.code'") == [("331128",)]
+    outside = hub.cli("node", "add", "330102001000", "--name", "外县", check=False)
     assert outside.returncode == 1 and "应以 331128 开头" in outside.stderr
-    listed = cli(hub.dir, "node", "list").stdout
+    listed = hub.cli("node", "list").stdout
     assert CENTRE in listed and "城关镇" in listed and "从未同步" in listed
-    secret = rows(hub.dir, "select secret from sync_node")[0][0]
+    secret = rows(hub, "select secret from sync_node")[0][0]
     assert hub.secret not in secret and len(secret) > 64  # kept encrypted, not in clear
 
 
 def test_a_result_recorded_on_both_sides_is_a_conflict_on_both_and_overwrites_nothing(hub, town):
     (case_no,) = register_and_accept(town)
     sync(town)
-    with at(hub.dir):
+    with at(hub):
         outcomes.record_result(case_no, "GA-0101", "approved", actor="gaj", result_no="HUB-1")
     with at(town):  # the same decision handed to the window on paper, typed differently
         outcomes.record_result(case_no, "GA-0101", "denied", actor="li", note="县公安局书面决定（窗口代录）")
     out = sync(town)
     assert "同步冲突 2 处" in out, out
     item = "select i.status, i.result_no from case_item i where i.matter_code = 'GA-0101'"
-    assert rows(hub.dir, item) == [("approved", "HUB-1")] and rows(town, item) == [("denied", "")]
+    assert rows(hub, item) == [("approved", "HUB-1")] and rows(town, item) == [("denied", "")]
     conflict = "select case_no, matter_code, action from sync_conflict"
-    assert rows(hub.dir, conflict) == rows(town, conflict) == [(case_no, "GA-0101", "result")]
-    assert count(town, "case_event") == count(hub.dir, "case_event")  # both acts are in both histories
+    assert rows(hub, conflict) == rows(town, conflict) == [(case_no, "GA-0101", "result")]
+    assert count(town, "case_event") == count(hub, "case_event")  # both acts are in both histories
+
+
+RECORD_RESULTS = """
+import sys
+from county_app.intake import outcomes
+from sync_nodes import Hub, at
+hub = Hub.__new__(Hub)
+hub.dir, hub.database_url = sys.argv[1], sys.argv[2] or None
+with at(hub):
+    for case_no in sys.argv[3:]:
+        for code in ("WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"):
+            outcomes.record_result(case_no, code, "approved", actor="dept", result_no=f"R-{case_no[-4:]}-{code}")
+"""
+
+
+def test_downstream_numbering_holds_with_concurrent_writers_at_the_hub_while_the_township_pulls(hub, town):
+    """Departments record results in three processes at once while the township runs again and again: every
+    result arrives once (docs/sync.md: the downstream outbox is numbered under the node's lock)."""
+    numbers = register_and_accept(town, 18)
+    sync(town)
+    writers = [subprocess.Popen([sys.executable, "-c", RECORD_RESULTS, str(hub.dir), hub.database_url or "",
+                                 *numbers[n::3]], cwd=Path(__file__).parent, env=environment(hub.database_url))
+               for n in range(3)]
+    while any(writer.poll() is None for writer in writers):
+        sync(town)
+    assert [writer.returncode for writer in writers] == [0, 0, 0]
+    sync(town)
+    down = rows(hub, "select down_written from sync_node")[0][0]
+    assert down == mark(town, "down.applied") == 18 * 6  # five results and the conclusion of each case
+    assert rows(town, "select count(*), min(status), max(status) from case_item") == [(90, "approved", "approved")]
+    assert count(town, "case_record", "status = 'concluded'") == 18
+    assert rows(hub, EVENTS_BY_CASE) == rows(town, EVENTS_BY_CASE)
+    assert count(hub, "sync_outbox") == 0

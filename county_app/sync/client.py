@@ -88,9 +88,7 @@ def _push_all(hub, report):
         rows = outbox.batch_after(outbox.UP, acked)
         if not rows:
             return
-        body = batches.encode({"node": hub.node, "first": rows[0].seq, "last": rows[-1].seq,
-                               "changes": [{"seq": r.seq, "case_no": r.case_no, "action": r.action,
-                                            "payload": json.loads(r.payload)} for r in rows]})
+        body = batches.encode_rows(hub.node, rows)
         status, answer = hub.post(PUSH_PATH, body, accept=(200, 409))
         through = answer.get("applied_through") if isinstance(answer, dict) else None
         written = outbox.mark("up.written")

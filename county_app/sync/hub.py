@@ -10,7 +10,6 @@ downstream batch, and the catalogue in force when the township lacks it.
 """
 import base64
 import io
-import json
 
 from ..catalogue import store
 from ..db import db
@@ -71,17 +70,14 @@ def answer_pull(data_dir, headers, body):
                                             "汇聚中心的数据可能从旧备份恢复，请联系县级管理员", applied_through=written)
         outbox.acknowledged(node.code, after)
         rows = outbox.batch_after(node.code, after)
-    answer = {"node": node.code, "first": rows[0].seq if rows else 0, "last": rows[-1].seq if rows else 0,
-              "changes": [{"seq": r.seq, "case_no": r.case_no, "action": r.action, "payload": json.loads(r.payload)}
-                          for r in rows],
-              "more": bool(rows) and rows[-1].seq < written}
+    extra = {"more": bool(rows) and rows[-1].seq < written}
     current = CatalogueVersion.in_force()
     if current is not None and current.id > catalogue_after:
         workbook = io.BytesIO()
         store.export_workbook(workbook)
-        answer["catalogue"] = {"id": current.id, "version": current.version,
-                               "workbook": base64.b64encode(workbook.getvalue()).decode("ascii")}
-    return batches.encode(answer)
+        extra["catalogue"] = {"id": current.id, "version": current.version,
+                              "workbook": base64.b64encode(workbook.getvalue()).decode("ascii")}
+    return batches.encode_rows(node.code, rows, **extra)
 
 
 def _touch(code):
