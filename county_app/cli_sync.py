@@ -6,6 +6,8 @@ from .models import as_utc
 from .sync import client, nodes
 from .sync.errors import NodeError, SyncBusy
 
+MB = 1024 * 1024
+
 
 @click.group("node")
 def node_group():
@@ -79,6 +81,7 @@ def sync_run(ctx):
     except SyncBusy as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"已上传变更 {report.pushed} 条，已下载变更 {report.pulled} 条"
+               + (f"，已上传扫描件 {report.scans} 个（{report.scan_bytes / MB:.1f} MB）" if report.scans else "")
                + (f"，已更新事项目录为 {report.catalogue}" if report.catalogue else "")
                + (f"，同步冲突 {report.conflicts} 处（请管理员处理）" if report.conflicts else ""))
     if report.error:

@@ -305,7 +305,15 @@ def _sync_outbox_and_nodes(database):
     # The exchange with the county hub (sync/): nodes, outbox, marks, nonces, runs, conflicts.
     from .sync import records as sync_records
 
-    database.create_tables(sync_records.MODELS)
+    database.create_tables([sync_records.SyncNode, sync_records.SyncOutbox, sync_records.SyncMark,
+                            sync_records.SyncNonce, sync_records.SyncRun, sync_records.SyncConflict])
+
+
+def _sync_scans(database):
+    # Scans go up with their case (sync/scanupload.py, scanstore.py): the files waiting to cross.
+    from .sync import records as sync_records
+
+    database.create_tables([sync_records.SyncScan])
 
 
 MIGRATIONS = [
@@ -321,6 +329,7 @@ MIGRATIONS = [
     ("0010_intake_drafts", _intake_drafts),
     ("0011_case_search", _case_search),
     ("0012_sync_outbox_and_nodes", _sync_outbox_and_nodes),
+    ("0013_sync_scans", _sync_scans),
 ]
 
 

@@ -10,27 +10,22 @@ moment resumes at the last batch both sides committed.
 """
 import base64
 import json
-import socket
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import settings
 from ..catalogue import store
 from ..db import db
 from ..models import utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
-from . import batches, outbox, signing, snapshot
+from . import batches, outbox, scanupload, snapshot
 from .apply import apply_change
 from .errors import SyncBusy, SyncFailed
 from .hub import PULL_PATH, PUSH_PATH
 from .records import SyncRun
+from .transport import Hub
 
 LOCK_FILENAME = "sync.lock"
-TIMEOUT = 120  # seconds for one request: a batch over a slow link
-MAX_ANSWER = 64 * 1024 * 1024
 MAX_ROUNDS = 100_000  # batches in one run: a loop that never ends is a bug, not a backlog
 
 
@@ -40,6 +35,8 @@ class RunReport:
     pulled: int = 0
     catalogue: str = ""
     conflicts: int = 0
+    scans: int = 0  # scan files the hub now holds whole
+    scan_bytes: int = 0  # of them, sent in this run
     error: str = ""
 
 
@@ -60,8 +57,9 @@ def run_once(data_dir, actor):
             with db.atomic():
                 run = SyncRun.create(actor=str(actor))
             try:
-                hub = _Hub.configured()
+                hub = Hub.configured()
                 _push_all(hub, report)
+                scanupload.send_all(hub, report)
                 _pull_all(hub, Path(data_dir), report)
             except SyncFailed as exc:
                 report.error = str(exc)
@@ -152,54 +150,3 @@ def _apply_catalogue(catalogue, data_dir, report):
         Path(handle.name).unlink(missing_ok=True)
     if outcome.status == "applied":
         report.catalogue = version
-
-
-class _Hub:
-    """The hub as ``sync.url``, ``sync.node`` (else ``centre.code``) and ``sync.secret`` describe it."""
-
-    def __init__(self, url, node, secret):
-        self.url, self.node, self.secret = url.rstrip("/"), node, secret
-
-    @classmethod
-    def configured(cls):
-        if settings.get("node.role") == "hub":
-            raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run")
-        url, secret = settings.get("sync.url"), settings.get("sync.secret")
-        node = settings.get("sync.node") or settings.get("centre.code")
-        missing = [name for name, value in (("sync.url（汇聚中心地址）", url), ("sync.secret（同步密钥）", secret),
-                                            ("centre.code（本中心区划代码）", node)) if not value]
-        if missing:
-            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步")
-        return cls(url, node, secret)
-
-    def post(self, path, body, *, accept=(200,), raw=False):
-        """``(status, answer)``: the JSON answer (or its raw bytes); SyncFailed with the hub's message otherwise."""
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
-                   **signing.signed_headers(self.node, self.secret, "POST", path, body)}
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
-                status, data = answer.status, answer.read(MAX_ANSWER + 1)
-        except urllib.error.HTTPError as exc:
-            status, data = exc.code, exc.read(MAX_ANSWER + 1)
-            if status not in accept:
-                raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{_message(data)}") from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise SyncFailed(f"无法连接县级汇聚中心 {self.url}（{reason}）：请检查网络连接和 sync.url 设置，"
-                             "稍后再同步；未上传的变更都还在本机，不会丢失") from None
-        if len(data) > MAX_ANSWER:
-            raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改")
-        if raw:
-            return status, data
-        try:
-            return status, json.loads(data.decode("utf-8"))
-        except ValueError:
-            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心") from None
-
-
-def _message(data):
-    try:
-        return json.loads(data.decode("utf-8"))["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return data[:200].decode("utf-8", "replace") or "（没有说明）"

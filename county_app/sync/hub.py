@@ -11,21 +11,29 @@ downstream batch, and the catalogue in force when the township lacks it.
 import base64
 import io
 import json
+import re
 
 from ..catalogue import store
 from ..db import db
 from ..models import CatalogueVersion, utcnow
-from . import batches, nodes, outbox, signing, snapshot
+from . import batches, nodes, outbox, scanstore, signing, snapshot
 from .apply import apply_change
 from .errors import SyncRefused
 from .records import SyncNode
 
 PUSH_PATH, PULL_PATH = "/api/v1/sync/push", "/api/v1/sync/pull"
+_OFFSET = re.compile(r"offset=([0-9]{1,12})")
 
-def _signed_node(data_dir, path, headers, body):
+
+def scan_path(sha256):
+    """The path of a scan's resumable upload (HEAD: the stored offset; PUT ``?offset=N``: one chunk)."""
+    return f"/api/v1/sync/scans/{sha256}"
+
+
+def _signed_node(data_dir, path, headers, body, method="POST"):
     if not nodes.is_hub():
         raise SyncRefused(404, "not_hub", "本机不是县级汇聚中心（node.role 不是 hub），不接收同步请求")
-    return signing.verify(data_dir, "POST", path, headers, body)
+    return signing.verify(data_dir, method, path, headers, body)
 
 
 def receive_push(data_dir, headers, body):
@@ -82,6 +90,21 @@ def answer_pull(data_dir, headers, body):
         answer["catalogue"] = {"id": current.id, "version": current.version,
                                "workbook": base64.b64encode(workbook.getvalue()).decode("ascii")}
     return batches.encode(answer)
+
+
+def scan_offset(data_dir, headers, sha256):
+    """``(stored offset, size)`` of a scan the signing township sends (HEAD)."""
+    node = _signed_node(data_dir, scan_path(sha256), headers, b"", method="HEAD")
+    return scanstore.offset(node.code, sha256)
+
+
+def receive_chunk(data_dir, headers, sha256, query, body):
+    """Append one chunk at ``?offset=N`` (PUT); the new ``(offset, size)``. The query is signed with the path."""
+    node = _signed_node(data_dir, f"{scan_path(sha256)}?{query}", headers, body, method="PUT")
+    given = _OFFSET.fullmatch(query)
+    if given is None:
+        raise SyncRefused(400, "malformed", "上传扫描件应写明 ?offset=N（从第几个字节续传）")
+    return scanstore.append(node.code, sha256, int(given.group(1)), body)
 
 
 def _touch(code):
