@@ -83,19 +83,27 @@ def _push_all(hub, report):
                                             "payload": json.loads(r.payload)} for r in rows]})
         status, answer = hub.post(PUSH_PATH, body, accept=(200, 409))
         through = answer.get("applied_through") if isinstance(answer, dict) else None
-        written = outbox.mark("up.written")
-        if not isinstance(through, int) or through > written:
-            raise SyncFailed(f"县级汇聚中心的应答不对：它记录已收到本机第 {through} 条变更，而本机只写过 {written} 条；"
-                             "本机数据可能是从旧备份恢复的，请联系县级管理员")
-        if through < acked:
-            raise SyncFailed(f"县级汇聚中心只收到本机第 {through} 条变更，但本机已确认到第 {acked} 条："
-                             "汇聚中心的数据可能从旧备份恢复，请联系县级管理员")
-        with db.atomic():
-            outbox.set_mark("up.acked", through)
-            outbox.acknowledged(outbox.UP, through)
-        report.pushed += through - acked
+        report.pushed += take_acknowledgement(through)
         report.conflicts += answer.get("conflicts", 0) if status == 200 else 0
     raise SyncFailed("上传批次过多，本次同步中止；请再运行一次")
+
+
+def take_acknowledgement(through):
+    """Store the hub's ``applied_through`` as this township's acknowledged mark; how many changes it newly covers.
+
+    SyncFailed when it does not fit (the hub or this PC restored from an older backup): nothing changes.
+    """
+    acked, written = outbox.mark("up.acked"), outbox.mark("up.written")
+    if not isinstance(through, int) or isinstance(through, bool) or through > written:
+        raise SyncFailed(f"县级汇聚中心的应答不对：它记录已收到本机第 {through} 条变更，而本机只写过 {written} 条；"
+                         "本机数据可能是从旧备份恢复的，请联系县级管理员")
+    if through < acked:
+        raise SyncFailed(f"县级汇聚中心只收到本机第 {through} 条变更，但本机已确认到第 {acked} 条："
+                         "汇聚中心的数据可能从旧备份恢复，请联系县级管理员")
+    with db.atomic():
+        outbox.set_mark("up.acked", through)
+        outbox.acknowledged(outbox.UP, through)
+    return through - acked
 
 
 def _pull_all(hub, data_dir, report):
@@ -110,24 +118,29 @@ def _pull_all(hub, data_dir, report):
             raise SyncFailed(f"县级汇聚中心的应答格式不对（{getattr(exc, 'message', exc)}），本次未做任何更改") from None
         if isinstance(document.get("catalogue"), dict):
             _apply_catalogue(document["catalogue"], data_dir, report)
-        with db.atomic():
-            mark = outbox.mark("down.applied")
-            for change in changes:
-                if change["seq"] <= mark:
-                    continue
-                if not change["case_no"].startswith(hub.node):
-                    raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改")
-                try:
-                    parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
-                    report.conflicts += apply_change(parsed, from_township=False)
-                except snapshot.BatchInvalid as exc:
-                    raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改") from None
-                report.pulled += 1
-            if changes and last > mark:
-                outbox.set_mark("down.applied", last)
+        apply_down(hub.node, last, changes, report)
         if not document.get("more"):
             return
     raise SyncFailed("下行批次过多，本次同步中止；请再运行一次")
+
+
+def apply_down(node, last, changes, report):
+    """Apply one downstream batch of the hub in one transaction, each change once (a pull, or a file's batch)."""
+    with db.atomic():
+        mark = outbox.mark("down.applied")
+        for change in changes:
+            if change["seq"] <= mark:
+                continue
+            if not change["case_no"].startswith(node):
+                raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改")
+            try:
+                parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
+                report.conflicts += apply_change(parsed, from_township=False)
+            except snapshot.BatchInvalid as exc:
+                raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改") from None
+            report.pulled += 1
+        if changes and last > mark:
+            outbox.set_mark("down.applied", last)
 
 
 def _apply_catalogue(catalogue, data_dir, report):
@@ -139,14 +152,20 @@ def _apply_catalogue(catalogue, data_dir, report):
     with tempfile.NamedTemporaryFile(dir=data_dir, suffix=".xlsx", delete=False) as handle:
         handle.write(workbook)
     try:
-        with db.atomic():
-            outcome = store.import_workbook(handle.name, actor="sync", filename=f"汇聚中心目录 {version}.xlsx",
-                                            allow_older=True)
-            if outcome.errors:
-                raise SyncFailed(f"县级汇聚中心发来的事项目录 {version} 无法导入："
-                                 + "；".join(str(e) for e in outcome.errors[:3]))
-            outbox.set_mark("catalogue.applied", int(hub_id))
+        apply_catalogue_file(handle.name, hub_id, version, report)
     finally:
         Path(handle.name).unlink(missing_ok=True)
+
+
+def apply_catalogue_file(path, hub_id, version, report):
+    """Import the hub's catalogue workbook at ``path`` (its version id ``hub_id`` at the hub) unless already here."""
+    if not isinstance(hub_id, int) or isinstance(hub_id, bool) or hub_id <= outbox.mark("catalogue.applied"):
+        return
+    with db.atomic():
+        outcome = store.import_workbook(path, actor="sync", filename=f"汇聚中心目录 {version}.xlsx", allow_older=True)
+        if outcome.errors:
+            raise SyncFailed(f"县级汇聚中心发来的事项目录 {version} 无法导入："
+                             + "；".join(str(e) for e in outcome.errors[:3]))
+        outbox.set_mark("catalogue.applied", hub_id)
     if outcome.status == "applied":
         report.catalogue = version

@@ -40,13 +40,18 @@ def receive_push(data_dir, headers, body):
     """The answer ``{"applied_through", "applied", "conflicts"}`` to a push; SyncRefused when refused."""
     node = _signed_node(data_dir, PUSH_PATH, headers, body)
     first, last, changes = batches.changes_of(batches.decode(body), node.code)
+    return apply_push(node.code, first, last, changes)
+
+
+def apply_push(code, first, last, changes):
+    """Apply one batch of township ``code`` in one transaction, each change once (a push, or a batch of its file)."""
     for change in changes:
-        if not change["case_no"].startswith(node.code):
-            raise SyncRefused(403, "foreign_case", f"批次中的办件 {change['case_no'][:32]} 不属于节点 {node.code}"
+        if not change["case_no"].startswith(code):
+            raise SyncRefused(403, "foreign_case", f"批次中的办件 {change['case_no'][:32]} 不属于节点 {code}"
                                                    "（办件编号应以本中心区划代码开头），整批已拒绝，未做任何更改")
     with db.atomic():
-        _touch(node.code)  # first write of the transaction: the node row is locked from here on
-        mark = SyncNode.get(SyncNode.code == node.code).applied_through
+        _touch(code)  # first write of the transaction: the node row is locked from here on
+        mark = SyncNode.get(SyncNode.code == code).applied_through
         if changes and first > mark + 1:
             raise SyncRefused(409, "gap", f"批次从第 {first} 条开始，但汇聚中心只收到第 {mark} 条：请从第 {mark + 1} 条重发",
                               applied_through=mark)
@@ -58,7 +63,7 @@ def receive_push(data_dir, headers, body):
             conflicts += apply_change(parsed, from_township=True)
             applied += 1
         if changes and last > mark:
-            SyncNode.update(applied_through=last).where(SyncNode.code == node.code).execute()
+            SyncNode.update(applied_through=last).where(SyncNode.code == code).execute()
             mark = last
     return {"applied_through": mark, "applied": applied, "conflicts": conflicts}
 
