@@ -111,6 +111,9 @@ def test_a_scan_resumes_at_the_offset_the_hub_holds(hub, town):
     body = batches.encode(outbox_batch(town))
     assert post(hub, body)[0] == 200  # the case went up; its file did not
     assert rows(hub.dir, "select node, sha256 from sync_scan") == [(CENTRE, sha)]
+    with pytest.raises(urllib.error.HTTPError) as missing:  # the case page's link says why it cannot open yet
+        open_scan_at_hub(hub, case_no, sha)
+    assert missing.value.code == 404 and "还没有从乡镇传到县级汇聚中心" in missing.value.read().decode()
     assert head(hub, sha) == (200, 0, len(data))
     assert put(hub, sha, 0, data[:MB])[0] == 200  # then the link went down
     assert head(hub, sha) == (200, MB, len(data))

@@ -7,6 +7,7 @@ suspensions, the conclusion they bring) goes down, to the township whose
 code begins the case number. ``seq`` is numbered by a counter updated in the
 same transaction: at the hub under the node row's lock, so that per node
 numbering order is commit order also on a database with concurrent writers.
+A township's change that attaches a scan also queues its file (``SyncScan``).
 """
 import json
 

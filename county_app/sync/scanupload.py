@@ -77,7 +77,10 @@ def send_all(hub, report):
 
 def _send(hub, sha256, path):
     """Send the file from the hub's offset on; the bytes sent."""
-    _status, headers, _ = hub.request("HEAD", upload_path(sha256))
+    status, headers, _ = hub.request("HEAD", upload_path(sha256), accept=(200, 404))
+    if status == 404:  # a HEAD answer has no body to say why: the one reason the hub has
+        raise SyncFailed(f"县级汇聚中心没有在等待扫描件 {sha256[:12]}…（它没有收到提到该扫描件的办件变更）："
+                         "请联系县级管理员核对两端的同步记录")
     stored, size = _offsets(headers)
     chunk, drops, sent_bytes = CHUNK, 0, 0
     with open(path, "rb") as handle:
