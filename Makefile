@@ -1,6 +1,7 @@
 # make run  — set up and start the app on http://127.0.0.1:8080 with the seed catalogue
 # make test — set up and run every test (installs Debian's chromium, CJK fonts, zbar-tools, poppler-utils, LibreOffice Calc
 #             and PostgreSQL's server if missing)
+# make binary — the one-file program dist/county-app (PyInstaller); make binary-dir — the one-folder dist/county-app-folder/
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test browser libreoffice postgresql seed bench bench-hostile bench-ui clean
+.PHONY: setup run test browser libreoffice postgresql seed bench bench-hostile bench-ui bench-binary binary binary-dir clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,28 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The program is rebuilt only when something it bundles changed (tests/test_binary_smoke.py runs `make binary`).
+BUILD_STAMP := $(VENV)/.build-installed
+BUNDLED := $(shell find county_app templates -type f ! -name '*.pyc' 2>/dev/null) seed_catalog.xlsx \
+	build/county_app.spec build/entry.py pyproject.toml
+PYINSTALLER := $(BIN)/pyinstaller --noconfirm --log-level WARN build/county_app.spec --distpath dist --workpath build/work
+
+$(BUILD_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e ".[test,build]"
+	touch $(BUILD_STAMP)
+
+dist/county-app: $(BUILD_STAMP) $(BUNDLED)
+	$(PYINSTALLER)
+	touch $@
+
+dist/county-app-folder/county-app: $(BUILD_STAMP) $(BUNDLED)
+	$(PYINSTALLER) -- --onedir
+	touch $@
+
+binary: dist/county-app
+
+binary-dir: dist/county-app-folder/county-app
 
 run: setup
 	$(BIN)/county-app init
@@ -62,5 +85,8 @@ bench-hostile: setup
 bench-ui: setup browser
 	$(BIN)/python bench/intake_ui_bench.py
 
+bench-binary: binary
+	$(BIN)/python bench/binary_bench.py
+
 clean:
-	rm -rf $(VENV) build/dist build/work .pytest_cache
+	rm -rf $(VENV) dist build/work .pytest_cache

@@ -29,6 +29,8 @@ PERMISSIONS = {
     "settings.manage": {"admin"},
     "backups.manage": {"admin"},  # back up now, and choose a backup to restore
     "health.view": {"admin"},  # the 运行状况 page: disk, backups, sync, calendar coverage
+    "sync.view": {"clerk", "admin"},  # the 同步 page (read-only for a clerk)
+    "sync.manage": {"admin"},  # 立即同步, the sync settings, resolving a sync conflict
 }
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import click
 
-from . import cli_accounts, cli_backup, cli_sync, server, settings
+from . import cli_accounts, cli_backup, cli_sync, desktop, server, settings
 from .catalogue import store
 from .cli_support import DATABASE_URL_HELP, cli_actor, open_database, use_database_url, with_data_dir
 from .db import db
@@ -27,8 +27,8 @@ def cli(ctx, data_dir, database_url):
     """一件事一次办：乡镇便民服务中心窗口系统。不带命令时等同于 serve。"""
     use_database_url(database_url)
     ctx.obj = {"data_dir": data_dir}
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(serve)
+    if ctx.invoked_subcommand is None:  # a double-click: serve and open the browser
+        ctx.invoke(serve, browser=True)
 
 
 cli.add_command(cli_accounts.user)
@@ -75,40 +75,60 @@ def init(ctx, role, code, name):
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=server.THREADS, show_default=True, type=click.IntRange(1, 64),
               help="工作线程数（默认即可；线程多了只会争用同一个解释器锁）")
+@click.option("--browser/--no-browser", default=False,
+              help="启动后在浏览器中打开（不带命令启动时默认打开；环境变量 COUNTY_APP_NO_BROWSER=1 时从不打开）")
 @with_data_dir
 @click.pass_context
-def serve(ctx, host, port, threads):
+def serve(ctx, host, port, threads, browser):
     """启动网页界面和接口（waitress），后台任务随之运行。"""
-    from . import create_app, jobs
-    from .intake import scanworker
+    from . import create_app
+    from .jobs import Background
     from .operations import logs
-    from .operations.instance import DataFolderBusy, DataFolderLock
+    from .operations.instance import DataFolderBusy, DataFolderLock, running_address
 
-    log_file = logs.configure(ctx.obj["data_dir"], console=True)
-    lock = DataFolderLock(ctx.obj["data_dir"])
+    data_dir = ctx.obj["data_dir"]
+    log_file = logs.configure(data_dir, console=True)
+    browser = browser and desktop.browser_allowed()
+    lock = DataFolderLock(data_dir)
     try:  # held until the process ends: a restore or a second serve on this folder refuses meanwhile
         lock.acquire("启动服务")
-    except DataFolderBusy as exc:
+    except DataFolderBusy:
+        url = running_address(data_dir)
+        if url and browser:
+            desktop.open_browser(url, wait=10)  # before this copy ends
+        if url is None:
+            where = "（它还在启动或正忙于恢复备份，请稍候再打开浏览器）"
+        else:
+            where = f"，网址 {url}" + ("（已在浏览器中打开）" if browser else "")
+        raise click.ClickException(f"本程序已经在运行，使用同一个数据文件夹 {data_dir}{where}。"
+                                   "不必再启动一个；要重新启动，请先关闭正在运行的那个窗口") from None
+    try:  # before the data folder is touched: a port in use changes nothing
+        sock = server.listen(host, port)
+    except server.PortBusy as exc:
         raise click.ClickException(str(exc)) from None
-    cli_backup.apply_staged_restore(ctx.obj["data_dir"], lock, cli_actor())
-    report = _initialise(ctx.obj["data_dir"])
+    cli_backup.apply_staged_restore(data_dir, lock, cli_actor())
+    report = _initialise(data_dir)
     if report.admin_password:
         click.echo(f"已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改）：{report.admin_password}")
     from .views.catalogue import stop_checks
 
-    app = create_app(ctx.obj["data_dir"])
-    scheduler = jobs.start(app)
-    scanworker.warm()  # the process that checks uploaded scans, started now rather than on the first upload
-    click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
+    app = create_app(data_dir)
+    http = server.create(app, sock=sock, threads=threads)
+    url = desktop.local_url(host, http.effective_port)
+    lock.announce(url)
+    background = Background(app)  # the scheduler, and the scan checker's process rather than on the first upload
+    click.echo(desktop.started_text(url, data_dir, opened=browser))
     if log_file:
         click.echo(f"日志文件：{log_file}")
-    click.echo(f"请在浏览器打开 http://{host}:{port}/")
+    if browser:
+        desktop.open_browser(url)
     try:
-        server.serve(app, host=host, port=port, threads=threads)
+        server.run(http)  # returns on Ctrl+C (waitress takes the KeyboardInterrupt)
+        click.echo("服务已停止")
     finally:
-        scheduler.shutdown(wait=False)
-        scanworker.stop()
+        background.stop()
         stop_checks(app)  # a catalogue check still running in its child process is killed
+        lock.release()
 
 
 def _initialise(data_dir, **options):
@@ -266,6 +286,8 @@ def main(argv=None):
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
+        if desktop.double_clicked(sys.argv[1:] if argv is None else argv):
+            desktop.wait_before_closing()
         sys.exit(1)
     except OSError as exc:  # e.g. a data folder that cannot be written: a message, not a traceback
         click.echo(f"Error: 无法写入或读取 {exc.filename or ''}（{exc.strerror or exc}）；"

@@ -301,12 +301,44 @@ def _case_search(database):
     database.execute_sql('DROP INDEX "case_record_applicant_name"')  # a name's start is a bigram now
 
 
+class _SyncRun0012(models.BaseModel):
+    """``sync_run`` as 0012 built it; 0014 added the kind of its error."""
+
+    started_at = DateTimeField(default=models.utcnow)
+    ended_at = DateTimeField(null=True)
+    actor = CharField(default="")
+    pushed = IntegerField(default=0)
+    pulled = IntegerField(default=0)
+    catalogue = CharField(default="")
+    conflicts = IntegerField(default=0)
+    error = TextField(default="")
+
+    class Meta:
+        table_name = "sync_run"
+
+
+class _SyncConflict0012(models.BaseModel):
+    """``sync_conflict`` as 0012 built it; 0014 added the value chosen to stand."""
+
+    case_no = CharField(max_length=32, index=True)
+    matter_code = CharField(max_length=40)
+    action = CharField(max_length=32)
+    local = TextField()
+    incoming = TextField()
+    found_at = DateTimeField(default=models.utcnow)
+    resolved_at = DateTimeField(null=True)
+    resolved_by = CharField(default="")
+
+    class Meta:
+        table_name = "sync_conflict"
+
+
 def _sync_outbox_and_nodes(database):
     # The exchange with the county hub (sync/): nodes, outbox, marks, nonces, runs, conflicts.
     from .sync import records as sync_records
 
     database.create_tables([sync_records.SyncNode, sync_records.SyncOutbox, sync_records.SyncMark,
-                            sync_records.SyncNonce, sync_records.SyncRun, sync_records.SyncConflict])
+                            sync_records.SyncNonce, _SyncRun0012, _SyncConflict0012])
 
 
 def _sync_scans(database):
@@ -314,6 +346,16 @@ def _sync_scans(database):
     from .sync import records as sync_records
 
     database.create_tables([sync_records.SyncScan])
+
+
+def _sync_status(database):
+    # The sync pages (views/sync.py): a run's kind of error says what to do, a conflict keeps the
+    # value an administrator chose, and the hub keeps the latest refusals of each township.
+    from .sync import records as sync_records
+
+    database.execute_sql('ALTER TABLE "sync_run" ADD COLUMN "error_kind" VARCHAR(32) NOT NULL DEFAULT \'\'')
+    database.execute_sql('ALTER TABLE "sync_conflict" ADD COLUMN "chosen" VARCHAR(16) NOT NULL DEFAULT \'\'')
+    database.create_tables([sync_records.SyncRefusal])
 
 
 MIGRATIONS = [
@@ -330,6 +372,7 @@ MIGRATIONS = [
     ("0011_case_search", _case_search),
     ("0012_sync_outbox_and_nodes", _sync_outbox_and_nodes),
     ("0013_sync_scans", _sync_scans),
+    ("0014_sync_status", _sync_status),
 ]
 
 

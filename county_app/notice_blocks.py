@@ -111,12 +111,22 @@ def items_of(case):
              "result_name": i.matter.result_name, "result_no": i.result_no, "note": i.result_note} for i in rows]
 
 
+NOT_RECEIVED = ("missing", "deferred")  # a 容缺 paper accepted without it is still to come, not received
+
+
 def materials_of(case, *, received_only):
-    """The checklist of ``case`` in order, with how each was supplied (only those handed in: ``received_only``)."""
+    """The checklist of ``case`` in order, with how each was supplied (``received_only``: only those handed
+    in or otherwise supplied — neither missing nor 容缺 still to come, see ``deferred_of``)."""
     rows = CaseMaterial.of_case(case.id)
     return [{"code": m.code, "name": m.name, "status": m.status, "supplied": supplied_text(m),
              "necessity": vocabulary.word_for(vocabulary.NECESSITY, m.necessity)}
-            for m in rows if not (received_only and m.status == "missing")]
+            for m in rows if not (received_only and m.status in NOT_RECEIVED)]
+
+
+def deferred_of(case):
+    """The 容缺 papers of ``case`` still to come (容缺待补), in order, with the date to bring each by."""
+    return [{"code": m.code, "name": m.name, "until": dated(cn_date(m.deferred_until), m.deferred_complete)}
+            for m in CaseMaterial.of_case(case.id) if m.status == "deferred"]
 
 
 def matters_phrase(case, items):

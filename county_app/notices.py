@@ -23,7 +23,7 @@ from .intake.records import CaseEvent, CaseItem, CaseMaterial, Notice
 from .intake.statuses import CASE_STATUSES, NOTICE_KINDS
 from .notice_blocks import (  # noqa: F401  (centre_info, clerk_info and cn_date are part of this module's API)
     agent_block, applicant_block, centre_info, clerk_info, cn_date, distinct_notes, form_of_address, items_of,
-    material_requirement, materials_of, matters_phrase)
+    deferred_of, material_requirement, materials_of, matters_phrase)
 from .prepared import Prepared
 from .text import shown
 
@@ -185,23 +185,28 @@ def notice_content(case, kind, notice=None):
 def _receipt(content, case, notice, details):
     received = as_utc(case.registered_at).astimezone()
     content["materials"] = materials_of(case, received_only=True)
+    content["deferred"] = deferred_of(case)
     content["received_at"] = f"{cn_date(received)} {received:%H:%M}"
     you = content["applicant"]["you"]
+    later = f"（另有容缺待补材料{len(content['deferred'])}项，见后表）" if content["deferred"] else ""
     content["paragraphs"] = [f"本中心于{content['received_at']}收到{you}提交的{content['matters_phrase']}申请材料，"
-                             f"共{len(content['materials'])}项，清单如下。"]
+                             f"共{len(content['materials'])}项{later}，清单如下。"]
     content["notes"] = [texts.RECEIPT_NOTE]
     content["signature"] = "申请人（签字）"
 
 
 def _acceptance(content, case, notice, details):
     content["materials"] = materials_of(case, received_only=True)
+    content["deferred"] = deferred_of(case)  # listed apart: accepted without them, to be brought by a date
     content["accepted_on"], content["due_date"] = cn_date(case.accepted_on), cn_date(case.due_date)
+    complete = ("主要申请材料齐全、符合法定形式，暂缺的材料实行容缺受理（见“容缺待补材料”，请按期补交）"
+                if content["deferred"] else "申请材料齐全、符合法定形式")
     content["paragraphs"] = [
-        f"{content['applicant']['you']}于{content['applied_on']}提出的{content['matters_phrase']}申请，申请材料齐全、符合法定形式，"
+        f"{content['applicant']['you']}于{content['applied_on']}提出的{content['matters_phrase']}申请，{complete}，"
         f"本中心决定予以受理。"]
     content["due_note"] = "" if case.due_complete else texts.CALENDAR_NOTE
     content["notes"] = [texts.TIME_LIMIT_NOTE]
-    if any(m["status"] == "deferred" for m in content["materials"]):
+    if content["deferred"]:
         content["notes"].append(texts.DEFERRED_NOTE)
 
 
@@ -218,8 +223,8 @@ def _correction(content, case, notice, details):
     deadline_note = "" if details.get("calendar_complete", True) else texts.CALENDAR_NOTE
     # Grouped by how each was supplied: twelve papers all 原件核验 are one line, not twelve repeats of it.
     kept = {}
-    for m in materials_of(case, received_only=True):
-        if m["code"] not in {w["code"] for w in wanted}:
+    for m in materials_of(case, received_only=False):  # the 容缺 ones too, with the date to bring them
+        if m["status"] != "missing" and m["code"] not in {w["code"] for w in wanted}:
             kept.setdefault(m["supplied"], []).append(m["name"])
     content["kept"] = "；".join(f"{'、'.join(names)}，{how}" for how, names in kept.items())
     content["paragraphs"] = [

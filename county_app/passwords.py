@@ -18,7 +18,6 @@
 import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from .text import encodable
 
@@ -54,6 +53,8 @@ def check_rules(password, *, words=()):
         raise PasswordError("密码不能与用户名或姓名相同")
     if "\x00" in password or not encodable(password):
         raise PasswordError("密码含有无法使用的字符（空字符或不完整的编码），请重新输入")
+    from zxcvbn import zxcvbn  # its lists take 13 MB: loaded with the first new password, not at start
+
     verdict = zxcvbn(password[:_SCORED_LENGTH], user_inputs=[*own, *_CHINESE_COMMON])
     if verdict["score"] < MIN_SCORE:
         raise PasswordError("密码太容易被猜到（常见密码、常用词、姓名、日期、键盘顺序或重复字符）："

@@ -27,6 +27,7 @@ EVENT_ACTIONS = {
     "print": "打印通知书",
     "print_withdrawn": "撤销打印记录（未打出）",
     "view_id": "查看完整证件号码",
+    "resolve": "处理同步冲突",
 }
 
 AUDIT_ACTIONS = {
@@ -56,6 +57,9 @@ AUDIT_ACTIONS = {
     "backup.restore_cancelled": "取消恢复",
     "backup.restore": "恢复备份",
     "backup.restore_failed": "恢复备份失败",
+    "sync.node_add": "登记乡镇节点",
+    "sync.node_secret": "重新生成乡镇节点的同步密钥",
+    "sync.node_revoke": "停用乡镇节点",
 }
 
 ENTITIES = {
@@ -67,6 +71,7 @@ ENTITIES = {
     "rectification": "差评整改任务",
     "case": "办件",
     "backup": "备份",
+    "sync_node": "乡镇节点",
 }
 
 DETAIL_KEYS = {
@@ -84,7 +89,7 @@ DETAIL_KEYS = {
     "folder": "文件夹", "size": "大小（字节）", "schema": "数据库版本", "scans": "扫描件数", "missing_scans": "缺失的扫描件数",
     "damaged_scans": "损坏的扫描件数", "verified": "已校验", "error": "错误", "created_at": "备份时间",
     "applied": "执行的升级", "scans_added": "恢复的扫描件数", "replaced": "被替换的数据库文件",
-    "replaced_backup": "被替换数据库的备份",
+    "replaced_backup": "被替换数据库的备份", "scans_detached": "撤下的扫描件", "stands": "采用",
 }
 
 # Who did it, when it was not a user: the name recorded, as people read it.
@@ -93,6 +98,7 @@ ACTORS = {"anonymous": "未登录的访问者", "system": "系统", "cli": "命�
 _OUTCOMES = {"approved": "准予", "denied": "不予"}
 _DELIVERY = {"window": "窗口领取", "mail": "邮寄送达"}
 _VIA = {"web": "网页", "api": "接口"}
+SIDES = {"hub": "县级汇聚中心（部门）的记录", "township": "乡镇窗口的记录"}  # whose value stands (sync/conflicts.py)
 
 # The papers a print event names: the case notices and the 告知承诺书.
 NOTICE_WORDS = {**NOTICE_KINDS, "commitment": "告知承诺书"}
@@ -100,7 +106,7 @@ NOTICE_WORDS = {**NOTICE_KINDS, "commitment": "告知承诺书"}
 # How the value of a key reads, where it is itself a code.
 _VALUES = {
     "role": ROLES, "was": ROLES, "outcome": _OUTCOMES, "method": _DELIVERY, "rating": RATINGS,
-    "kind": NOTICE_WORDS, "via": _VIA,
+    "kind": NOTICE_WORDS, "via": _VIA, "stands": SIDES,
 }
 _DATED = ("deadline", "due_date", "until")  # dates that calendar_complete qualifies
 

@@ -27,7 +27,10 @@ keep both workers hashing while the window's requests wait
 interpreter lock, so it takes the second core while the other worker
 answers the window.
 """
+import errno
 import logging
+import os
+import socket
 from collections import deque
 
 import waitress
@@ -146,20 +149,56 @@ def _rank(channel):
     return LOGIN if request.command == "POST" and getattr(request, "path", "") in LOGIN_PATHS else WRITE
 
 
-def create(app, *, host, port, threads=THREADS):
-    """The waitress server for ``app`` (port 0: a free one), with QuietChannel and Dispatcher; not yet running."""
+class PortBusy(OSError):
+    """The address cannot be listened on: another program holds the port (message in Chinese)."""
+
+
+def listen(host, port):
+    """A socket bound to ``host:port`` (port 0: a free one), or PortBusy.
+
+    Bound here rather than by waitress, which sets ``SO_REUSEADDR`` everywhere:
+    on Windows that option lets a second program bind a port another one
+    listens on, and the two then share its connections silently. There the
+    socket asks for the port alone (``SO_EXCLUSIVEADDRUSE``); elsewhere
+    ``SO_REUSEADDR`` only lets a restart reuse a port its predecessor closed.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        raise PortBusy(f"无法识别监听地址 {host}（请检查 --host）") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name == "nt":  # pragma: no cover - Windows
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        # Windows answers 10013 (access denied) for a port another program holds exclusively
+        if exc.errno == errno.EADDRINUSE or getattr(exc, "winerror", None) in (10048, 10013):
+            raise PortBusy(f"端口 {port} 已被其他程序占用（或本程序已在运行）：请关闭占用它的程序，"
+                           f"或用 --port 换一个端口") from None
+        raise PortBusy(f"无法在 {host}:{port} 上监听：{exc.strerror or exc}") from None
+    return sock
+
+
+def create(app, *, host=None, port=None, threads=THREADS, sock=None):
+    """The waitress server for ``app`` on ``sock``, or on ``host:port`` (port 0: a free one), with
+    QuietChannel and Dispatcher; listening, not yet running."""
     dispatcher = Dispatcher()
     dispatcher.set_thread_count(threads)
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="county-app",
-                                    max_request_body_size=SERVER_BODY_LIMIT, _dispatcher=dispatcher)
+    server = waitress.create_server(app, sockets=[sock or listen(host, port)], threads=threads,
+                                    ident="county-app", max_request_body_size=SERVER_BODY_LIMIT,
+                                    _dispatcher=dispatcher)
     server.channel_class = QuietChannel
     return server
 
 
-def serve(app, *, host, port, threads=THREADS):
-    """Serve ``app`` until interrupted."""
+def run(server):
+    """Serve until interrupted."""
     # Requests waiting for a worker are normal under load; waitress would log each one.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = create(app, host=host, port=port, threads=threads)
-    server.print_listen("Serving on http://{}:{}")
     server.run()

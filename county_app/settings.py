@@ -103,6 +103,12 @@ def _folder(value):
         raise SettingError(f"文件夹 \"{value}\" 不存在或不是文件夹，请先建好或检查拼写")
 
 
+def _hub_url(value):
+    if value and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?/?", value):
+        raise SettingError(f"应为汇聚中心的网址，如 http://10.1.1.1:8080（不带路径），实际为 \"{value}\"")
+    return value.rstrip("/")
+
+
 def _any(value):
     return None
 
@@ -125,7 +131,7 @@ class SettingSpec:
         return f"{self.label}（{self.key}）" if self.label else self.key
 
 
-CENTRE, SCANNER, BACKUP, SCHEDULES = "本中心", "扫描仪", "备份", "自动任务"
+CENTRE, SCANNER, BACKUP, SYNC, SCHEDULES = "本中心", "扫描仪", "备份", "同步", "自动任务"
 
 SETTINGS = [
     SettingSpec("node.role", "township", "本节点角色：township（乡镇便民服务中心）或 hub（县级汇聚中心）", _one_of("township", "hub"),
@@ -140,9 +146,11 @@ SETTINGS = [
                 label="办公时间", section=CENTRE, max_length=100),
     SettingSpec("county.code", "", "县级汇聚中心：本县 6 位区划代码（init --role hub --code 设定；登记的乡镇节点编码须以它开头）",
                 _digits(6), label="本县区划代码", max_length=16),
-    SettingSpec("sync.url", "", "县级汇聚中心的地址，例如 http://10.1.1.1:8080"),
+    SettingSpec("sync.url", "", "县级汇聚中心的地址，例如 http://10.1.1.1:8080（由县级管理员提供）；留空则不同步",
+                _hub_url, label="汇聚中心地址", section=SYNC),
     SettingSpec("sync.node", "", "本节点在汇聚中心登记的编码"),
-    SettingSpec("sync.secret", "", "与汇聚中心共享的密钥（node add 时生成）", secret=True),
+    SettingSpec("sync.secret", "", "与汇聚中心共享的同步密钥（县级管理员执行 node add 或 node secret 时生成）；只能填写，不显示；留空则保持不变",
+                secret=True, label="同步密钥", section=SYNC),
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB，1–20）", _upload_mb),
     SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹（完整路径，须已存在）；窗口可一键把其中最新的文件作为材料扫描件上传",
                 _folder, label="扫描文件夹", section=SCANNER, max_length=260),
@@ -177,9 +185,12 @@ def get(key):
 
 
 def shown(key):
-    """The value of ``key`` as the settings page shows it: a daily schedule as a time of day (02:00)."""
+    """The value of ``key`` as the settings page shows it: a daily schedule as a time of day (02:00); a secret
+    never (the page says whether it is set)."""
     from .crontab import shown as schedule_shown
 
+    if spec_for(key).secret:
+        return ""
     value = get(key)
     return schedule_shown(value) if spec_for(key).check is _cron else value
 

@@ -39,8 +39,8 @@ def routes(app, public):
     """(path, method, endpoint) for every rule whose public-ness is ``public``."""
     found = []
     for rule in app.url_map.iter_rules():
-        if (rule.endpoint in guard.PUBLIC_ENDPOINTS) != public:
-            continue
+        if (rule.endpoint in guard.PUBLIC_ENDPOINTS) != public or rule.endpoint in guard.SIGNED_ENDPOINTS:
+            continue  # the signed sync endpoints: tests/test_sync_refusals.py
         for method in sorted(rule.methods - IGNORED_METHODS):
             found.append((dummy_path(rule), method, rule.endpoint))
     return found
@@ -68,6 +68,13 @@ def probe_app(app):
 def test_public_endpoints_exist(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert guard.PUBLIC_ENDPOINTS <= endpoints
+
+
+def test_the_signed_sync_endpoints_are_not_for_a_township(app, client):
+    for endpoint in guard.SIGNED_ENDPOINTS:
+        path = "/api/v1/sync/" + endpoint.rsplit(".", 1)[1]
+        response = client.post(path, data=b"x")
+        assert response.status_code == 404, endpoint  # a township is no hub; signatures: test_sync_refusals.py
 
 
 def test_every_other_route_needs_login(app, client):

@@ -128,7 +128,7 @@ def test_serve_applies_the_restore_chosen_on_the_page_at_its_next_start(admin, s
     try:
         for line in server.stdout:
             output.append(line)
-            if "请在浏览器打开" in line:
+            if "网址：" in line:
                 break
     finally:
         server.send_signal(signal.SIGINT)
@@ -162,7 +162,7 @@ def test_a_chosen_backup_that_fails_its_full_check_at_the_start_changes_nothing(
     try:
         for line in server.stdout:
             output.append(line)
-            if "请在浏览器打开" in line:
+            if "网址：" in line:
                 break
     finally:
         server.send_signal(signal.SIGINT)
@@ -176,3 +176,14 @@ def test_a_chosen_backup_that_fails_its_full_check_at_the_start_changes_nothing(
     con = sqlite3.connect(data_dir / "county_app.sqlite3")
     assert {"boss", "li"} <= {row[0] for row in con.execute("select username from user")}
     con.close()
+
+
+def test_before_the_first_backup_the_page_says_so_without_an_error(admin, data_dir):
+    """The default folder (<data>/backups) is made by the first backup: until then no error is shown."""
+    assert not (data_dir / "backups").exists()
+    status, _, page = admin.get("/admin/backups")
+    assert status == 200 and "还没有做过备份" in page
+    assert "目前不存在或无法访问" not in page and "无法读取" not in page  # no error about the folder
+    back_up_on_the_page(admin)
+    page = admin.get("/admin/backups")[2]
+    assert "还没有做过备份" not in page and "已校验" in page

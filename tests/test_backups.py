@@ -210,13 +210,13 @@ def test_restore_refuses_while_the_server_runs_on_the_folder(centre, data_dir, t
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for line in server.stdout:  # serve prints the address once it holds the folder and has initialised
-            if "请在浏览器打开" in line:
+            if "网址：" in line:
                 break
         before = live_state(data_dir)
         refused = cli(data_dir, "restore", str(tmp_path / "good.zip"))
         assert refused.returncode == 1 and "正由另一个正在运行的本程序使用" in refused.stderr
         second = cli(data_dir, "serve", "--port", "0")
-        assert second.returncode == 1 and "正由另一个正在运行的本程序使用" in second.stderr
+        assert second.returncode == 1 and "本程序已经在运行" in second.stderr
         assert live_state(data_dir) == before
     finally:
         server.send_signal(signal.SIGINT)

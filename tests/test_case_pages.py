@@ -321,7 +321,12 @@ def test_results_delivery_rating_and_rectification(window):
     assert "已出件" in page and "非常满意" in page and 'data-rating' in page
     answer = post(window.clerk, case_no, "evaluation", comment="等了一个小时")
     assert answer.status_code == 422 and "等了一个小时" in text(answer)
-    assert post(window.clerk, case_no, "evaluation", rating="2", comment="等了一个小时").status_code == 302
+    # a 差评 is confirmed on its own: the first post shows the confirmation and records nothing
+    answer = post(window.clerk, case_no, "evaluation", rating="2", comment="等了一个小时")
+    assert answer.status_code == 200 and "确认提交「不满意」" in text(answer) and "等了一个小时" in text(answer)
+    assert case(case_no)["evaluation"] is None
+    assert post(window.clerk, case_no, "evaluation", rating="2", comment="等了一个小时", confirm="1").status_code == 200
+    assert post(window.clerk, case_no, "evaluation", rating="2", comment="等了一个小时", confirm="2").status_code == 302
     tasks = text(window.admin.get("/cases/rectifications"))
     assert case_no in tasks and "等了一个小时" in tasks
     task_id = re.search(r'/cases/rectifications/(\d+)/close', tasks).group(1)

@@ -226,7 +226,7 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     assert case_no in notice_page.content()
     notice_page.close()
 
-    # A week later the results are in: she collects them at the window (Alt+J) and rates 非常满意 (5, Enter).
+    # A week later the results are in: she collects them at the window (Alt+J) and rates 非常满意 (Alt+E, 5, Enter, Enter).
     with db.connection_context():
         for matter in ("WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"):
             workflow.record_result(case_no, matter, "approved", actor="li", result_no=f"R-{matter}")
@@ -236,8 +236,10 @@ def test_story_one_newborn_by_keyboard(window, browser_page):
     page.keyboard.press("Alt+j")
     page.wait_for_selector(".status-word.status-delivered")
     assert page.locator(".status-word").inner_text() == "已出件"
+    page.keyboard.press("Alt+e")  # into the rating pad (never focused by itself: test_rating_browser)
     page.keyboard.press("5")
     focus_on(page, "el.name + el.value + el.checked", "rating5true")
+    page.keyboard.press("Enter")  # to 提交评价
     page.keyboard.press("Enter")
     page.wait_for_selector(".rating-done")
     assert "非常满意" in page.locator(".rating-done").inner_text()

@@ -91,7 +91,7 @@ def hand_in(case_no, clerk, codes):
 
 # Chromium's PDF maps some glyphs of the CJK font back to radicals (⼼ for 心, ⺠ for 民): NFKC folds the
 # Kangxi radicals; the few supplement radicals in our texts are folded here.
-RADICALS = str.maketrans({"⺠": "民", "⻅": "见", "⻓": "长", "⻔": "门", "⻛": "风", "⻢": "马", "⻚": "页"})
+RADICALS = str.maketrans({"⺠": "民", "⻅": "见", "⻓": "长", "⻔": "门", "⻛": "风", "⻢": "马", "⻚": "页", "⻝": "食"})
 
 
 def pdf_lines(path):
@@ -153,6 +153,80 @@ def test_the_restaurant_storys_receipt_and_acceptance_fit_one_page(printer, tmp_
         workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
     assert printer.print(f"/cases/{case.case_no}/notices/receipt", "story-receipt") == 1
     assert printer.print(f"/cases/{case.case_no}/notices/acceptance", "story-acceptance") == 1
+
+
+def test_papers_accepted_under_rongque_are_listed_apart_with_their_due_dates(printer, tmp_path):
+    """Story 2 with the owner's consent to the sign (建筑物所有权人同意设置的证明) and the food-safety rules still
+    to come (容缺): the 受理通知书 and the 收件回执 list them under 容缺待补材料 with the date to bring each,
+    not under 已收材料, and still fit one page."""
+    later = {"CQRTY": "建筑物所有权人同意设置的证明", "SPAQZD": "保证食品安全的规章制度"}
+    with db.connection_context():
+        clerk = User.get(User.username == "li")
+        case = cases.register_case(**restaurant(), actor=clerk)
+        for row in CaseMaterial.of_case(case.id):
+            if row.code == "CSSYZM":
+                materials.log_material(case.case_no, row.code, "commitment", actor=clerk)
+            elif row.code == "SPAQZD":
+                materials.log_material(case.case_no, row.code, "deferred", actor=clerk, deferred_until="2026-10-20",
+                                       today=BEFORE_HOLIDAY)
+            elif row.necessity != "optional" and row.code not in later:
+                hand_in(case.case_no, clerk, [row.code])
+        workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)  # CQRTY: five working days
+        due = {m.code: m.deferred_until for m in CaseMaterial.of_case(case.id) if m.code in later}
+    assert due["SPAQZD"].isoformat() == "2026-10-20" and due["CQRTY"] > BEFORE_HOLIDAY
+    for kind in ("acceptance", "receipt"):
+        assert printer.print(f"/cases/{case.case_no}/notices/{kind}", f"rongque-{kind}") == 1, kind
+        shutil.copy(tmp_path / f"rongque-{kind}.pdf", f"/tmp/notice-print-rongque-{kind}.pdf")
+        lines = pdf_lines(tmp_path / f"rongque-{kind}.pdf")[0]
+        received = lines.index("已收材料")
+        deferred = next(i for i, line in enumerate(lines) if line.startswith("容缺待补材料"))
+        assert received < deferred
+        for code, name in later.items():
+            assert not any(name in line for line in lines[received:deferred]), (kind, name)  # not 已收
+            when = f"{due[code].year}年{due[code].month}月{due[code].day}日前"
+            assert any(name in line and when in line for line in lines[deferred:]), (kind, name, lines[deferred:])
+    assert "另有容缺待补材料2项" in "".join(lines)
+    acceptance = "".join(pdf_lines(tmp_path / "rongque-acceptance.pdf")[0])
+    assert "容缺受理的材料请在所注日期前补交" in acceptance
+
+
+def right_border_share(pdf, name, dpi=150):
+    """Of the dark pixels of the tables' left edge on page 1 below the head (rendered at ``dpi`` in grey), the
+    share that has a dark pixel at the mirrored place on the right: the tables' right border, the margins
+    being equal."""
+    from PIL import Image
+
+    stem = f"/tmp/notice-print-border-{name}"
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", "-gray", str(pdf), stem],
+                   check=True, timeout=60)
+    with Image.open(stem + ".pgm") as image:
+        width, height = image.size
+        px = image.load()
+        left = next(x for x in range(width // 4) if sum(px[x, y] < 128 for y in range(height)) > 100)
+        right = width - 1 - left
+        # below the head's rule (a line across the whole width): the 补打 mark's box sits at the left
+        rule = next(y for y in range(height) if all(px[x, y] < 128 for x in range(left + 1, right, 8)))
+        edge = [y for y in range(rule + 3, height) if px[left, y] < 128]
+        mirrored = [y for y in edge if min(px[x, y] for x in range(right - 3, right + 2)) < 128]
+    return len(mirrored) / len(edge), len(edge)
+
+
+def test_printed_tables_keep_their_right_border(printer, tmp_path):
+    """Chromium clipped the right border of full-width tables in the PDF (the page's content box is not a
+    whole number of pixels): every table row's right edge is drawn as dark as its left."""
+    with db.connection_context():
+        clerk = User.get(User.username == "li")
+        case = cases.register_case(**restaurant(), actor=clerk)
+        hand_in(case.case_no, clerk, [row.code for row in CaseMaterial.of_case(case.id) if row.necessity != "optional"
+                                      and row.code != "CSSYZM"])
+        materials.log_material(case.case_no, "CSSYZM", "commitment", actor=clerk)
+        workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
+    for kind in ("receipt", "acceptance", "guide"):
+        for large in ("", "?large=1"):
+            name = f"border-{kind}{'-large' if large else ''}"
+            printer.print(f"/cases/{case.case_no}/notices/{kind}{large}", name)
+            share, edge = right_border_share(tmp_path / f"{name}.pdf", name)
+            assert edge > 200 and share > 0.9, (name, share, edge)
 
 
 def test_the_retirees_one_time_notice_prints_in_large_type_from_his_case_page(printer, tmp_path):

@@ -38,7 +38,11 @@ def test_a_company_typed_once_fills_the_form_and_a_hand_change_stays(window, bro
         wait_settled(page)
     assert page.locator("input[name=kind][value=company]").is_checked()  # the bundle serves companies
     assert "4 项按申请人" not in page.inner_text("#h-fields")
-    assert page.locator("#f-FDDBR-hint").inner_text() == "按申请人法定代表人自动填写"
+    # each hint names what it really fills from: the company's name, not a person's 姓名
+    assert page.locator("#f-QYMC-hint").inner_text() == "按申请单位名称自动填写"
+    assert page.locator("#f-FDDBR-hint").inner_text() == "按申请单位法定代表人自动填写"
+    page.locator("#f-QYMC").scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/wnd/prefill-company-hints.png")
 
     for selector, text in SHOP.items():
         type_into(page, selector, text)

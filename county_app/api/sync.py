@@ -8,7 +8,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..sync import hub
+from ..sync import hub, status
 from ..sync.errors import SyncRefused
 from .errors import capped
 
@@ -43,9 +43,13 @@ def scan_chunk(sha256):
 
 @bp.errorhandler(SyncRefused)
 def refused(exc):
-    """The refusal as JSON, logged at the hub with who sent it and from where."""
+    """The refusal as JSON, logged at the hub with who sent it and from where, and kept for the sync page."""
     log.warning("sync request refused: %s (%s %s, node %r, from %s): %s", exc.code, request.method, request.path,
                 request.headers.get("X-Node", "")[:20], request.remote_addr, exc.message)
+    try:
+        status.record_refusal(request.headers.get("X-Node", ""), exc.status, exc.code, exc.message)
+    except Exception:  # the refusal is answered and logged even when the database cannot take it
+        log.exception("could not keep the refusal for the sync page")
     details, _total = capped([])
     extra = {f"X-Scan-{name.title()}": str(value) for name, value in exc.extra.items() if name in ("offset", "size")}
     return jsonify(error={"code": exc.code, "message": exc.message, "details": details}, **exc.extra), exc.status, extra

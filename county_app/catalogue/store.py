@@ -24,8 +24,6 @@ from ..models import (
 from ..workdays import WorkCalendar
 from . import model, pinyin
 from .diff import diff_catalogues
-from .xlsx_read import Problem, read_workbook
-from .xlsx_write import write_workbook
 
 BATCH = 500
 
@@ -96,6 +94,8 @@ def import_workbook(path, *, actor, dry_run=False, filename=None, progress=None,
     if not path.is_file():
         return ImportOutcome("invalid", "", errors=[f"文件: 找不到文件 {path}"])
     sha = file_sha256(path)
+    from .xlsx_read import Problem, read_workbook  # openpyxl, imported when a workbook is read: not at start
+
     result = read_workbook(path, progress=progress)
     if result.errors:
         return ImportOutcome("invalid", sha, errors=result.errors, warnings=result.warnings,
@@ -320,6 +320,8 @@ def export_workbook(target):
     current = CatalogueVersion.in_force()
     if current is None:
         raise CatalogueError("还没有导入任何事项目录，无法导出")
+    from .xlsx_write import write_workbook
+
     write_workbook(load_catalogue(current), target)
     return current.version
 

@@ -71,11 +71,20 @@ def prefill_word(code):
     return word_for(PREFILL, code)
 
 
-def prefill_label(code, names=None):
+# The applicant's attributes as a company's form names them (its 名称, not a 姓名).
+COMPANY_SOURCES = {"name": "申请单位名称", "credit_code": "申请单位统一社会信用代码",
+                   "legal_representative": "申请单位法定代表人", "phone": "申请单位联系手机号",
+                   "address": "申请单位地址"}
+
+
+def prefill_label(code, names=None, applicant_kind=None):
     """How a 预填来源 reads on screen: 申请人姓名, 代办人手机号, or the named field's name (``names``:
-    {field code: name}; without it, or for a code not in it, ``表单字段 XSEXM``)."""
+    {field code: name}; without it, or for a code not in it, ``表单字段 XSEXM``). With
+    ``applicant_kind`` "company" the applicant's attributes read as the company's (申请单位名称)."""
     field = prefill_field(code)
     if field is None:
+        if applicant_kind == "company" and code in COMPANY_SOURCES:
+            return COMPANY_SOURCES[code]
         return word_for(PREFILL, code).replace(".", "")
     return (names or {}).get(field) or f"表单字段 {field}"
 

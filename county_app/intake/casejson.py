@@ -12,6 +12,7 @@ from ..catalogue.store import work_calendar
 from ..identity import mask_id_number, mask_phone
 from ..models import CatalogueVersion
 from ..prepared import Prepared
+from . import deferrals
 from .records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Notice, Rectification, Scan
 from .statuses import CASE_STATUSES, ITEM_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, SATISFIED
 
@@ -175,6 +176,7 @@ def case_json(case, *, unmask=False, today=None):
         "events": [event_json(e) for e in _EVENTS.rows(case.id)],
         "notices": [notice_json(n) for n in _NOTICES.rows(case.id)],
         "evaluation": _evaluation_json(evaluation),
+        "warnings": deferrals.warnings(case.status, materials, today),
     }
 
 

@@ -24,6 +24,8 @@ same transaction: the change and its way to the other side commit together.
 import json
 import re
 
+from peewee import fn
+
 from ..db import db
 from ..integers import NumberError, whole_number
 from ..prepared import Prepared, insert_new
@@ -115,7 +117,23 @@ def repeated(case, actions, **same):
     detail = json.loads(prior.detail) if prior.detail else {}
     if prior.action not in actions or any(detail.get(key) != value for key, value in same.items()):
         raise _key_reused()
+    for field, family in _TARGETS.items():
+        if field in same and _changed_since(case, prior, family, field, same[field]):
+            raise Conflict(REPEAT_SUPERSEDED, [{"field": "request_key", "message": REPEAT_SUPERSEDED}], code="stale")
     return True
+
+
+# The changes that act on one paper (``code``) or one item (``matter``) of a case.
+_TARGETS = {"code": ("material", "scan"), "matter": ("result", "suspend", "resume")}
+REPEAT_SUPERSEDED = "这份表单已经提交过，此后该项又有变更（例如撤销登记），原来的提交不再有效。"
+
+
+def _changed_since(case, prior, family, field, value):
+    """Whether a change of ``family`` on the same target (``field`` = ``value``) came after event ``prior``."""
+    later = (CaseEvent.select(CaseEvent.id)
+             .where((CaseEvent.case == case.id) & (CaseEvent.id > prior.id) & CaseEvent.action.in_(family)
+                    & (fn.json_extract(CaseEvent.detail, f"$.{field}") == value)))
+    return later.exists()
 
 
 def prior_detail(case):

@@ -7,7 +7,9 @@ Each way has its trust level (国办函〔2016〕108号): ``original_verified``
 number), ``commitment`` (D, 告知承诺 — only where allowed), ``deferred``
 (容缺 materials only, with the date to bring them: after today and at most a
 year ahead, by default five working days). ``missing`` undoes a mistake
-before acceptance. After acceptance only a deferred or missing material can
+before acceptance and leaves a clean entry: the scans attached to it are taken
+off as well (the event names them), so the same file scanned again is a new
+entry, recorded like the first. After acceptance only a deferred or missing material can
 still be supplied. Typed values (note, licence number) follow ``text.typed_text``.
 """
 from datetime import date, timedelta
@@ -23,7 +25,7 @@ from . import events
 from .casejson import material_json
 from .checks import reason_text
 from .errors import Conflict, Invalid, NotFound
-from .records import CaseMaterial
+from .records import CaseMaterial, MaterialScan
 from .statuses import SATISFIED, TRUST_LEVELS, WAIVER_LABELS
 
 DEFERRAL_DAYS = 5
@@ -68,6 +70,8 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
         _WRITE_LOGGED.execute(*(values[name] for name in _LOGGED), material.id)
         material._dirty.clear()
         flag = {} if values["deferred_complete"] else {"until": values["deferred_until"], "calendar_complete": False}
+        if status == "missing":
+            flag["scans_detached"] = _detach_scans(material)
         events.transition(case, "material", case.status, actor, code=code, status=status,
                           trust_level=values["trust_level"], **flag)
     return {**material_json(material), "case_no": case.case_no, "case_version": case.version}
@@ -187,6 +191,18 @@ def _deferral_date(value, today, problems):
             f"格式 YYYY-MM-DD），实际为 {quoted(value)}")})
         return None, True
     return day, True
+
+
+def _detach_scans(material):
+    """Take every scan off ``material`` (an undo); give the names of the files taken off.
+
+    The stored file itself stays (its ``Scan`` row is kept): the event history
+    still names it by its checksum.
+    """
+    links = list(MaterialScan.select().where(MaterialScan.material == material.id).order_by(MaterialScan.id))
+    if links:
+        MaterialScan.delete().where(MaterialScan.id.in_([link.id for link in links])).execute()
+    return [link.filename or "扫描件" for link in links]
 
 
 def _count(value, field, limit, problems):

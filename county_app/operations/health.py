@@ -7,6 +7,7 @@ decides the warnings here, so that the page only shows them:
 
 - free disk space below ``LOW_DISK`` on the data folder's disk (or the backup folder's, when another);
 - no backup yet, the newest one older than ``STALE_BACKUP``, unusable, or a later attempt that failed;
+- the exchange with the hub, when configured: its newest run failed (with what to do, ``sync.advice``);
 - the working-day calendar: the current year without a known 调休 arrangement, or, from
   ``CALENDAR_NOTICE_FROM`` (1 December), the next year without one.
 """
@@ -71,7 +72,7 @@ class Health:
     scan_bytes: int
     backup: LastBackup
     sync_configured: bool
-    last_sync: object  # what last_sync_run gives, or None
+    last_sync: object  # sync.status.Run of the newest run, or None
     calendar: list  # YearCoverage of last year, this year, next year
     warnings: list = field(default_factory=list)
 
@@ -113,6 +114,10 @@ def warnings(health, now):
         days = (now - backup.newest.taken_at).days
         found.append(f"最新的备份是 {days} 天前的（{backup.newest.taken_at:%Y-%m-%d}）：夜间自动备份可能没有运行，"
                      "请检查电脑夜间是否关机，并立即备份一次")
+    last_sync = health.last_sync
+    if health.sync_configured and last_sync is not None and last_sync.advice is not None:
+        found.append(f"最近一次同步（{as_utc(last_sync.record.ended_at).astimezone():%Y-%m-%d %H:%M}）没有成功："
+                     f"{last_sync.advice.problem}。{last_sync.advice.action}（详见“同步”页）")
     by_year = {coverage.year: coverage for coverage in health.calendar}
     this_year, next_year = health.today.year, health.today.year + 1
     if not by_year[this_year].complete:
@@ -137,12 +142,12 @@ def calendar_coverage(years):
 
 
 def last_sync_run():
-    """The last synchronisation with the hub (when, and how it went), or None when none is recorded.
+    """The newest synchronisation with the hub (``sync.status.Run``: when, and how it went), or None."""
+    from ..sync.records import SyncRun
+    from ..sync.status import Run
 
-    Nothing records sync runs yet: the sync package will, and this is where
-    its record is read. Until then (no ``sync_run`` table) this gives None.
-    """
-    return None
+    newest = SyncRun.select().order_by(SyncRun.id.desc()).first()
+    return Run(newest) if newest is not None else None
 
 
 # ----------------------------------------------------------------------------- internals

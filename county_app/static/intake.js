@@ -3,7 +3,8 @@
 // - Enter moves to the next field (past fields filled in from the applicant, and past the
 //   agent's fields when no agent is named), never past a situation question not yet answered;
 //   digits 1–9 pick an option of a question and stay on it (page.js; the hint: 数字键选择，Enter
-//   到下一题). When Enter has to wait for the lists to refresh (an answer may show another
+//   到下一题); in a 多选 field they tick or untick option N, and Enter goes on to the next field,
+//   not box by box. When Enter has to wait for the lists to refresh (an answer may show another
 //   question), keys typed meanwhile are held and replayed where the focus lands, so a date typed
 //   ahead never picks an option of the question left behind. Answers,
 //   ticks, the applicant's kind and an agent typed in or cleared (materials may hinge on them)
@@ -57,7 +58,7 @@
   function press(key, el) {
     if (!el || !intake.contains(el)) return;
     if (key === "Enter") { enter(el); return; }
-    if (el.type === "radio" && /^[1-9]$/.test(key)) { choose(el, key); return; }
+    if ((el.type === "radio" || el.type === "checkbox") && /^[1-9]$/.test(key)) { choose(el, key); return; }
     if (el.type === "checkbox" && key === " ") { el.click(); return; }
     if (!editable(el) || el.tagName === "SELECT") return;
     var start = el.selectionStart, end = el.selectionEnd;
@@ -181,12 +182,16 @@
     return moveNext(el);
   }
 
+  // A 多选 field is one stop for Enter (its digits tick the options); the matters list is not: Enter
+  // shows each matter in turn.
+  function inMulti(el) { return el.type === "checkbox" && !!el.closest('[data-digits="multi"]'); }
+
   function moveNext(el) {
     if (!el) return null;
     var all = fields(), i = all.indexOf(el);
     for (var j = i + 1; j < all.length; j++) {
       var next = all[j];
-      if (next.type === "radio" && next.name === el.name) continue;
+      if (next.name === el.name && (next.type === "radio" || inMulti(next))) continue;  // one stop per group
       if (passedOver(el, next)) continue;
       if (next.type === "radio") next = $('input[name="' + next.name + '"]:checked', intake) || next;
       next.focus();

@@ -4,9 +4,11 @@
 //   Alt+C, 受理 Alt+A …). Not the accesskey attribute: browsers differ in its modifier keys, and a
 //   native accesskey plus this handler would press a button twice.
 // - Digits 1–9 pick an option of a radio group marked data-digits (questions, 准予/不予, 送达方式)
-//   and stay on it: moving on is Enter's job.
-// - Case page: in a checklist row O/C/S/E/T log the material, U undoes it, ↑/↓ change rows; 5…1
-//   rate. What was typed in a case form is kept in this tab's sessionStorage until it is saved, so
+//   and stay on it: moving on is Enter's job. In a 多选 field (data-digits="multi") digit N ticks
+//   or unticks option N.
+// - Case page: in a checklist row O/C/S/E/T log the material, U undoes it, ↑/↓ change rows; in the
+//   rating pad (Alt+E) 5…1 pick a rating and Enter goes to 提交评价 (a 差评 is confirmed on its
+//   own). What was typed in a case form is kept in this tab's sessionStorage until it is saved, so
 //   a login that timed out loses nothing: the form refills itself. The page of a case just
 //   registered drops the intake's draft and notes which form it came from (Back then says so).
 (function () {
@@ -66,7 +68,9 @@
     })[0];
     if (!target) return;
     event.preventDefault();
-    if (editable(target)) target.focus(); else target.click();
+    if (editable(target)) target.focus();
+    else if (target.tagName === "FIELDSET") focusInside(target);  // enters a group (the rating pad), picks nothing
+    else target.click();
   });
 
   // ---------------------------------------------------------------- case forms: keep what was typed
@@ -114,31 +118,50 @@
         return;
       }
     }
-    var rating = $("fieldset[data-rating]");
-    if (rating && /^[1-5]$/.test(event.key) && !editable(t) && !(t.closest && t.closest("[data-digits]"))) {
+    // The rating pad answers keys only once the clerk is in it (Alt+E, Tab or a click): a digit picks
+    // that rating, Enter goes to 提交评价 — never a submission by itself.
+    var rating = t.closest && t.closest("fieldset[data-rating]");
+    if (rating && /^[1-5]$/.test(event.key)) {
       var choice = $('input[value="' + event.key + '"]', rating);
       event.preventDefault();
       choice.checked = true;
       choice.focus();
+      choice.dispatchEvent(new Event("change", {bubbles: true}));
+    } else if (rating && event.key === "Enter") {
+      event.preventDefault();
+      var submit = $("#rating-submit", rating.form);
+      if (submit) submit.focus();
     }
+  });
+  document.addEventListener("change", function (event) {
+    var t = event.target, shown = $("#rating-chosen");
+    if (!shown || !t.closest || !t.closest("fieldset[data-rating]")) return;
+    shown.textContent = "已选：";
+    var word = document.createElement("strong");
+    word.textContent = t.closest("label").querySelector(".rate-word").textContent;
+    shown.appendChild(word);
+    var bad = Number(t.value) <= Number(t.closest("fieldset[data-rating]").dataset.badRating);
+    shown.append(bad ? "（差评：提交后须再确认一次）" : "（按 Enter 到“提交评价”，再按 Enter 提交）");
   });
 
   // A digit picks an option and stays there: moving on is Enter's job, so that the clerk sees
-  // each question answered.
+  // each question answered. In a 多选 group (data-digits="multi") it ticks or unticks option N.
   function choose(t, key) {
     var group = t.closest("[data-digits]");
     if (!group) return false;
-    var radio = $$('input[type="radio"]', group)[Number(key) - 1];
-    if (radio && !radio.checked) {
-      radio.checked = true;
-      radio.dispatchEvent(new Event("change", {bubbles: true}));
+    var multi = group.dataset.digits === "multi";
+    var option = $$(multi ? 'input[type="checkbox"]' : 'input[type="radio"]', group)[Number(key) - 1];
+    if (option && (multi || !option.checked)) {
+      option.checked = multi ? !option.checked : true;
+      option.dispatchEvent(new Event("change", {bubbles: true}));
     }
-    if (radio) radio.focus();
+    if (option) option.focus();
     return true;  // a digit beyond the options does nothing, rather than scroll or type
   }
   document.addEventListener("keydown", function (event) {
     var t = event.target;
-    if (t.type !== "radio" || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) return;
+    if (!/^(radio|checkbox)$/.test(t.type) || !/^[1-9]$/.test(event.key) || event.ctrlKey || event.altKey ||
+        event.metaKey) return;
     if (choose(t, event.key)) event.preventDefault();
   });
 

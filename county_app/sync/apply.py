@@ -7,7 +7,8 @@ township takes the department's results and suspensions recorded at the
 hub. Status only moves forward (a township's 受理 arriving after the hub
 concluded the case leaves it concluded). A department change meeting a
 different one already made here is kept out and listed as a ``SyncConflict``:
-nothing is overwritten silently. The event itself is always added to the
+nothing is overwritten silently; an administrator's ``resolve`` of it
+(``conflicts``) is applied as it stands. The event itself is always added to the
 case's history, and the case's version moves, so a page open on it here
 sees that it changed. Call inside the batch's transaction.
 """
@@ -18,6 +19,7 @@ from ..intake.cases import issue_notice
 from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Suspension
 from ..models import CatalogueVersion, MatterRow
 from . import scanstore
+from .conflicts import apply_resolution
 from .records import SyncConflict
 from .snapshot import DEPARTMENT_ITEM_COLUMNS, BatchInvalid
 
@@ -37,6 +39,8 @@ def apply_change(change, *, from_township):
     action = change.event["action"]
     if action in DEPARTMENT_ACTIONS:
         conflicts = _department_change(case, change)
+    elif action == "resolve":
+        apply_resolution(case, change, str(_detail(change.event).get("matter")), from_township=from_township)
     elif from_township and action == "accept":
         for item in CaseItem.of_case(case.id):  # acceptance sets every item's due date
             incoming = change.items.get(item.matter_code)

@@ -38,13 +38,17 @@ class RunReport:
     scans: int = 0  # scan files the hub now holds whole
     scan_bytes: int = 0  # of them, sent in this run
     error: str = ""
+    error_kind: str = ""  # advice.KINDS
+    to_push: int = 0  # changes waiting to go when the run started
+    stage: str = ""  # "push", "pull", "done": how far a run in progress is
 
 
-def run_once(data_dir, actor):
+def run_once(data_dir, actor, report=None):
     """One exchange with the hub for the data folder ``data_dir`` (its database bound); a RunReport.
 
     SyncBusy when another run holds the folder; a failed run is recorded and
-    reported in ``RunReport.error``.
+    reported in ``RunReport.error``. A ``report`` passed in is filled as the
+    run goes, batch by batch, so that another thread can show its progress.
     """
     lock = DataFolderLock(data_dir, LOCK_FILENAME, busy="同步正在进行（另一次同步尚未结束），请稍后再试")
     try:
@@ -53,20 +57,24 @@ def run_once(data_dir, actor):
         raise SyncBusy(str(exc)) from None
     try:
         with db.connection_context():
-            report = RunReport()
+            report = report if report is not None else RunReport()
             with db.atomic():
                 run = SyncRun.create(actor=str(actor))
             try:
                 hub = Hub.configured()
+                report.stage, report.to_push = "push", outbox.backlog()
                 _push_all(hub, report)
+                report.stage = "scans"
                 scanupload.send_all(hub, report)
+                report.stage = "pull"
                 _pull_all(hub, Path(data_dir), report)
             except SyncFailed as exc:
-                report.error = str(exc)
+                report.error, report.error_kind = str(exc), exc.kind
             with db.atomic():
                 SyncRun.update(ended_at=utcnow(), pushed=report.pushed, pulled=report.pulled,
                                catalogue=report.catalogue, conflicts=report.conflicts,
-                               error=report.error).where(SyncRun.id == run.id).execute()
+                               error=report.error, error_kind=report.error_kind).where(SyncRun.id == run.id).execute()
+            report.stage = "done"
             return report
     finally:
         lock.release()
@@ -85,7 +93,7 @@ def _push_all(hub, report):
         through = answer.get("applied_through") if isinstance(answer, dict) else None
         report.pushed += take_acknowledgement(through)
         report.conflicts += answer.get("conflicts", 0) if status == 200 else 0
-    raise SyncFailed("上传批次过多，本次同步中止；请再运行一次")
+    raise SyncFailed("上传批次过多，本次同步中止；请再运行一次", "rerun")
 
 
 def take_acknowledgement(through):
@@ -96,10 +104,10 @@ def take_acknowledgement(through):
     acked, written = outbox.mark("up.acked"), outbox.mark("up.written")
     if not isinstance(through, int) or isinstance(through, bool) or through > written:
         raise SyncFailed(f"县级汇聚中心的应答不对：它记录已收到本机第 {through} 条变更，而本机只写过 {written} 条；"
-                         "本机数据可能是从旧备份恢复的，请联系县级管理员")
+                         "本机数据可能是从旧备份恢复的，请联系县级管理员", "local_restored")
     if through < acked:
         raise SyncFailed(f"县级汇聚中心只收到本机第 {through} 条变更，但本机已确认到第 {acked} 条："
-                         "汇聚中心的数据可能从旧备份恢复，请联系县级管理员")
+                         "汇聚中心的数据可能从旧备份恢复，请联系县级管理员", "hub_restored")
     with db.atomic():
         outbox.set_mark("up.acked", through)
         outbox.acknowledged(outbox.UP, through)
@@ -115,13 +123,14 @@ def _pull_all(hub, data_dir, report):
             document = batches.decode(raw)
             first, last, changes = batches.changes_of(document, hub.node)
         except Exception as exc:
-            raise SyncFailed(f"县级汇聚中心的应答格式不对（{getattr(exc, 'message', exc)}），本次未做任何更改") from None
+            raise SyncFailed(f"县级汇聚中心的应答格式不对（{getattr(exc, 'message', exc)}），本次未做任何更改",
+                             "bad_answer") from None
         if isinstance(document.get("catalogue"), dict):
             _apply_catalogue(document["catalogue"], data_dir, report)
         apply_down(hub.node, last, changes, report)
         if not document.get("more"):
             return
-    raise SyncFailed("下行批次过多，本次同步中止；请再运行一次")
+    raise SyncFailed("下行批次过多，本次同步中止；请再运行一次", "rerun")
 
 
 def apply_down(node, last, changes, report):
@@ -132,12 +141,14 @@ def apply_down(node, last, changes, report):
             if change["seq"] <= mark:
                 continue
             if not change["case_no"].startswith(node):
-                raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改")
+                raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改",
+                                 "bad_answer")
             try:
                 parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
                 report.conflicts += apply_change(parsed, from_township=False)
             except snapshot.BatchInvalid as exc:
-                raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改") from None
+                raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改",
+                                 "bad_answer") from None
             report.pulled += 1
         if changes and last > mark:
             outbox.set_mark("down.applied", last)
@@ -148,7 +159,7 @@ def _apply_catalogue(catalogue, data_dir, report):
         hub_id, version = catalogue["id"], str(catalogue["version"])
         workbook = base64.b64decode(catalogue["workbook"], validate=True)
     except (KeyError, TypeError, ValueError):
-        raise SyncFailed("县级汇聚中心发来的事项目录格式不对，目录未更新") from None
+        raise SyncFailed("县级汇聚中心发来的事项目录格式不对，目录未更新", "catalogue") from None
     with tempfile.NamedTemporaryFile(dir=data_dir, suffix=".xlsx", delete=False) as handle:
         handle.write(workbook)
     try:
@@ -165,7 +176,7 @@ def apply_catalogue_file(path, hub_id, version, report):
         outcome = store.import_workbook(path, actor="sync", filename=f"汇聚中心目录 {version}.xlsx", allow_older=True)
         if outcome.errors:
             raise SyncFailed(f"县级汇聚中心发来的事项目录 {version} 无法导入："
-                             + "；".join(str(e) for e in outcome.errors[:3]))
+                             + "；".join(str(e) for e in outcome.errors[:3]), "catalogue")
         outbox.set_mark("catalogue.applied", hub_id)
     if outcome.status == "applied":
         report.catalogue = version

@@ -10,7 +10,15 @@ class SyncRefused(Exception):
 
 
 class SyncFailed(Exception):
-    """A township's run could not complete (the hub unreachable or refusing); what was acknowledged stays."""
+    """A township's run could not complete (the hub unreachable or refusing); what was acknowledged stays.
+
+    ``kind`` says which trouble it is (``advice.KINDS``): the sync page tells
+    the administrator what to do from it, the scheduler retries on it.
+    """
+
+    def __init__(self, message, kind="other"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class SyncBusy(SyncFailed):

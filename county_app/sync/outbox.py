@@ -17,7 +17,7 @@ from . import snapshot
 from .records import SyncMark, SyncNode, SyncOutbox, SyncScan
 
 UP = ""  # the node column of a township's outbox rows
-DOWN_ACTIONS = frozenset({"result", "suspend", "resume", "conclude"})
+DOWN_ACTIONS = frozenset({"result", "suspend", "resume", "conclude", "resolve"})
 MAX_BATCH_CHANGES = 500
 MAX_BATCH_BYTES = 1024 * 1024  # of payload, before compression
 

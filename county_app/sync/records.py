@@ -8,11 +8,12 @@ applied) and ``down_written`` (the last downstream change numbered for it).
 a township's marks (``up.written``, ``up.acked``, ``down.applied``,
 ``catalogue.applied``). ``SyncScan`` is a scan file waiting to cross: at a
 township one to send (``node`` "", ``seq`` the change that attached it), at
-the hub one a township's change named and whose file has not arrived. ``SyncNonce`` remembers the nonces of the last ten
-minutes, ``SyncRun`` each run of a township, ``SyncConflict`` a
-department-owned record changed on both sides.
+the hub one a township's change named and whose file has not arrived.
+``SyncNonce`` remembers the nonces of the last ten minutes, ``SyncRun`` each run of a township, ``SyncConflict`` a
+department-owned record changed on both sides, ``SyncRefusal`` (at the hub)
+the latest requests refused for each township.
 """
-from peewee import CharField, DateTimeField, IntegerField, TextField
+from peewee import SQL, CharField, DateTimeField, IntegerField, TextField
 
 from ..models import BaseModel, utcnow
 
@@ -70,6 +71,7 @@ class SyncRun(BaseModel):
     catalogue = CharField(default="")  # the catalogue version applied, if any
     conflicts = IntegerField(default=0)
     error = TextField(default="")
+    error_kind = CharField(max_length=32, default="", constraints=[SQL("DEFAULT ''")])  # advice.KINDS: what the page advises
 
     class Meta:
         table_name = "sync_run"
@@ -85,9 +87,22 @@ class SyncConflict(BaseModel):
     found_at = DateTimeField(default=utcnow)
     resolved_at = DateTimeField(null=True)
     resolved_by = CharField(default="")
+    chosen = CharField(max_length=16, default="", constraints=[SQL("DEFAULT ''")])  # "local" or "incoming": the value that stands (conflicts.py)
 
     class Meta:
         table_name = "sync_conflict"
+
+
+class SyncRefusal(BaseModel):
+    """A township's request the hub refused (api/sync.py), kept for the hub's sync page; the newest few per node."""
+    node = CharField(max_length=12, index=True)
+    at = DateTimeField(default=utcnow)
+    status = IntegerField()
+    code = CharField(max_length=32)
+    message = TextField()
+
+    class Meta:
+        table_name = "sync_refusal"
 
 
 class SyncScan(BaseModel):
@@ -100,4 +115,4 @@ class SyncScan(BaseModel):
         indexes = ((("node", "sha256"), True), (("node", "seq"), False))
 
 
-MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict, SyncScan]
+MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict, SyncRefusal, SyncScan]

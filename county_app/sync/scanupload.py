@@ -73,6 +73,7 @@ def send_all(hub, report):
     if damaged:
         report.error = (f"扫描件 {'、'.join(damaged[:5])}… 在本机已丢失或损坏（内容与 SHA-256 不符），未上传；"
                         "请在办件页面重新扫描该材料")
+        report.error_kind = "scan_damaged"
 
 
 def _send(hub, sha256, path):
@@ -80,7 +81,7 @@ def _send(hub, sha256, path):
     status, headers, _ = hub.request("HEAD", upload_path(sha256), accept=(200, 404))
     if status == 404:  # a HEAD answer has no body to say why: the one reason the hub has
         raise SyncFailed(f"县级汇聚中心没有在等待扫描件 {sha256[:12]}…（它没有收到提到该扫描件的办件变更）："
-                         "请联系县级管理员核对两端的同步记录")
+                         "请联系县级管理员核对两端的同步记录", "refused")
     stored, size = _offsets(headers)
     chunk, drops, sent_bytes = CHUNK, 0, 0
     with open(path, "rb") as handle:
@@ -109,4 +110,5 @@ def _offsets(headers):
     try:
         return int(headers["X-Scan-Offset"]), int(headers["X-Scan-Size"])
     except (KeyError, TypeError, ValueError):
-        raise SyncFailed("县级汇聚中心对扫描件上传的应答缺少 X-Scan-Offset：请确认汇聚中心已升级到同一版本") from None
+        raise SyncFailed("县级汇聚中心对扫描件上传的应答缺少 X-Scan-Offset：请确认汇聚中心已升级到同一版本",
+                         "bad_answer") from None

@@ -18,6 +18,7 @@ import urllib.request
 
 from .. import settings
 from . import signing
+from .advice import refusal_kind
 from .errors import SyncFailed
 
 TIMEOUT = 120  # seconds for one request: a batch over a slow link
@@ -39,13 +40,14 @@ class Hub:
     @classmethod
     def configured(cls):
         if settings.get("node.role") == "hub":
-            raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run")
+            raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run", "is_hub")
         url, secret = settings.get("sync.url"), settings.get("sync.secret")
         node = settings.get("sync.node") or settings.get("centre.code")
         missing = [name for name, value in (("sync.url（汇聚中心地址）", url), ("sync.secret（同步密钥）", secret),
                                             ("centre.code（本中心区划代码）", node)) if not value]
         if missing:
-            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步")
+            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步",
+                             "not_configured")
         return cls(url, node, secret)
 
     def post(self, path, body, *, accept=(200,), raw=False):
@@ -56,7 +58,8 @@ class Hub:
         try:
             return status, json.loads(data.decode("utf-8"))
         except ValueError:
-            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心") from None
+            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心",
+                             "bad_answer") from None
 
     def request(self, method, path, body=b"", *, accept=(200,), retry=True):
         """``(status, headers, body)`` of a signed request; retried after drops unless ``retry`` is false."""
@@ -85,7 +88,8 @@ class Hub:
             except (OSError, http.client.HTTPException):
                 raise self._dropped(exc) from None
             if status not in accept:
-                raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{_message(data)}") from None
+                code, message = _refusal(data)
+                raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{message}", refusal_kind(code)) from None
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (ConnectionRefusedError, socket.gaierror)) or isinstance(exc.reason, str):
                 raise self._unreachable(exc.reason) from None
@@ -93,20 +97,22 @@ class Hub:
         except (OSError, http.client.HTTPException) as exc:
             raise self._dropped(exc) from None
         if len(data) > MAX_ANSWER:
-            raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改")
+            raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改", "bad_answer")
         return status, answer_headers, data
 
     def _unreachable(self, reason):
         return SyncFailed(f"无法连接县级汇聚中心 {self.url}（{reason}）：请检查网络连接和 sync.url 设置，"
-                          "稍后再同步；未上传的变更都还在本机，不会丢失")
+                          "稍后再同步；未上传的变更都还在本机，不会丢失", "unreachable")
 
     def _dropped(self, reason):
         return LinkDropped(f"与县级汇聚中心 {self.url} 的连接多次中断（{reason or type(reason).__name__}）："
-                           "请检查网络后再同步；已确认的部分不会重传，未上传的变更都还在本机，不会丢失")
+                           "请检查网络后再同步；已确认的部分不会重传，未上传的变更都还在本机，不会丢失", "unreachable")
 
 
-def _message(data):
+def _refusal(data):
+    """The hub's refusal as ``(code, message)``; the code is "" when the answer is not the hub's JSON."""
     try:
-        return json.loads(data.decode("utf-8"))["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return data[:200].decode("utf-8", "replace") or "（没有说明）"
+        error = json.loads(data.decode("utf-8"))["error"]
+        return str(error.get("code", "")), str(error["message"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "", data[:200].decode("utf-8", "replace") or "（没有说明）"

@@ -19,7 +19,7 @@ from .. import audit, guard, limits
 from ..db import db
 from ..operations import staged
 from ..operations.archive import ArchiveError, open_checked
-from ..operations.backup import NAME, describe, list_backups, require_sqlite, BackupError
+from ..operations.backup import DEFAULT_FOLDER, NAME, describe, list_backups, require_sqlite, BackupError
 from ..operations.runner import BackgroundBackup, configured_folder
 
 bp = Blueprint("backups", __name__)
@@ -66,13 +66,16 @@ def index():
     except BackupError as exc:
         postgres = str(exc)
     folder = _folder()
+    # The default folder is made by the first backup: before it, nothing is wrong — there is no backup yet.
+    not_yet = folder == _data_dir() / DEFAULT_FOLDER and not folder.exists()
     try:
-        backups = list_backups(folder)
-        folder_problem = "" if folder.is_dir() else f"备份文件夹 {folder} 目前不存在或无法访问（U 盘是否已插好？）"
+        backups = [] if not_yet else list_backups(folder)
+        folder_problem = "" if not_yet or folder.is_dir() else f"备份文件夹 {folder} 目前不存在或无法访问（U 盘是否已插好？）"
     except OSError as exc:
         backups, folder_problem = [], f"无法读取备份文件夹 {folder}（{exc.strerror or exc}）"
     state = _runner().state
     return render_template("backups/index.html", backups=backups, folder=folder, folder_problem=folder_problem,
+                           not_yet=not_yet,
                            state=state, pending=staged.pending(_data_dir()), postgres=postgres,
                            upload_mb=UPLOAD_LIMIT // (1024 * 1024))
 

@@ -13,9 +13,10 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from ..guard import current_user, requires
 from ..integers import NumberError, whole_number
-from ..intake import materials, scans, workflow
+from ..intake import cases, deferrals, materials, outcomes, scans, workflow
 from ..intake.checks import reason_text
 from ..intake.errors import IntakeError, Invalid
+from ..intake.records import CaseMaterial
 from ..intake.statuses import CASE_STATUSES, MATERIAL_STATUSES, RATINGS
 from .cases import material_words, refused, render_case
 
@@ -51,7 +52,8 @@ def material(case_no, code):
 
     # Then the keyboard goes on to the next paper in the list; after an undo it stays on this one.
     return _act(case_no, f"m-{code}", run,
-                lambda entry: f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}",
+                lambda entry: (f"已撤销「{entry['name']}」的登记，现为未提交" if status == "missing" else
+                               f"「{entry['name']}」：{MATERIAL_STATUSES.get(entry['status'], entry['status'])}"),
                 place={"row": code} if status == "missing" else {"after": code})
 
 
@@ -107,7 +109,7 @@ def result(case_no, matter):
                 lambda: workflow.record_result(case_no, matter, form.get("outcome", ""), actor=current_user(),
                                                result_no=form.get("result_no", ""), note=form.get("note", ""),
                                                expected_version=_version(), request_key=_key()),
-                lambda data: f"已录入办理结果；办件状态：{CASE_STATUSES[data['status']]}")
+                lambda data: f"已录入办理结果；办件状态：{CASE_STATUSES[data['status']]}" + _warned(data))
 
 
 @bp.route("/<case_no>/items/<matter>/suspend", methods=BOTH)
@@ -147,28 +149,47 @@ def resumed(data):
 @bp.route("/<case_no>/deliver", methods=BOTH)
 @requires("cases.handle")
 def deliver(case_no):
-    """出件: ``method`` window|mail (+ ``tracking_no``)."""
+    """出件: ``method`` window|mail (+ ``tracking_no``). With 容缺 papers still to come, only once the clerk
+    ticked ``deferred_told`` (the applicant was told to bring them); else the page says so, nothing changes."""
     if request.method == "GET":
         return _back(case_no)
     form = request.form
+    papers = deferrals.outstanding(*_status_and_materials(case_no))
+    if papers and form.get("deferred_told") != "1":
+        return render_case(case_no, problem=("deliver", f"容缺受理的材料尚未补交：{deferrals.listed(papers)}。请先收取"
+                                                        "（在材料清单中登记），或勾选“已告知申请人按期补交”后再出件。"),
+                           typed=form, status=422)
     return _act(case_no, "deliver",
                 lambda: workflow.deliver_case(case_no, form.get("method", ""), actor=current_user(),
                                               tracking_no=form.get("tracking_no", ""), expected_version=_version(), request_key=_key()),
-                lambda data: "已出件")
+                lambda data: "已出件" + _warned(data))
+
+
+def _status_and_materials(case_no):
+    case = cases.get_case(case_no, actor=current_user())
+    return case.status, CaseMaterial.of_case(case.id)
+
+
+def _warned(data):
+    """The warnings of a case's answer (容缺 papers still to come), after the message of what was done."""
+    return "".join(f"。注意：{w['message']}" for w in data.get("warnings", []))
 
 
 @bp.route("/<case_no>/evaluation", methods=BOTH)
 @requires("cases.handle")
 def evaluation(case_no):
-    """好差评: ``rating`` 1–5 and a ``comment``."""
+    """好差评: ``rating`` 1–5 and a ``comment``. A 差评 (``outcomes.BAD_RATING`` or less) is recorded only
+    with ``confirm`` naming the same rating: its first post shows the confirmation, nothing recorded."""
     if request.method == "GET":
         return _back(case_no)
     form = request.form
     try:
         rating = whole_number(form.get("rating", ""), "评价等级", low=min(RATINGS), high=max(RATINGS))
     except NumberError:
-        return render_case(case_no, problem=("evaluate", "请先选择评价等级（按 5 非常满意 … 1 非常不满意）"),
+        return render_case(case_no, problem=("evaluate", "请先选择评价等级（按 Alt+E，再按 5 非常满意 … 1 非常不满意）"),
                            typed=form, status=422)
+    if rating <= outcomes.BAD_RATING and form.get("confirm") != str(rating):
+        return render_case(case_no, typed=form, confirm_rating=True)
     return _act(case_no, "evaluate",
                 lambda: workflow.evaluate_case(case_no, rating, actor=current_user(),
                                                comment=form.get("comment", ""), expected_version=_version(), request_key=_key()),

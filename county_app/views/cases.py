@@ -21,6 +21,7 @@ from ..intake.checks import check_department
 from ..intake.errors import IntakeError, Invalid
 from ..intake.events import TRANSITIONS
 from ..intake.lists import due_soon, find_cases, overdue, today
+from ..sync import conflicts as sync_conflicts
 from ..intake.statuses import (
     CASE_STATUSES, MATERIAL_STATUSES, NOTICE_KINDS, RATINGS, SUSPENSION_REASONS, WAIVER_LABELS, dated)
 from ..notices import printable_kinds
@@ -168,8 +169,9 @@ def reveal(case_no):
 
 
 def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None, focus=None,
-                confirm_reject=False, after=None, row=None):
-    """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values."""
+                confirm_reject=False, confirm_rating=False, after=None, row=None):
+    """The case page; ``problem`` is (form id, message) of an action that failed, ``typed`` its values;
+    ``confirm_reject`` / ``confirm_rating`` show the confirmation step of 不予受理 / a 差评."""
     user = current_user()
     case = cases.get_case(case_no, actor=user)
     registered = session.pop("intake_registered", None) == case.case_no  # just registered from the intake page
@@ -183,12 +185,14 @@ def render_case(case_no, *, problem=None, typed=None, status=200, revealed=None,
     return render_template(
         "cases/show.html", c=data, rows=rows, items=[_item_row(user, case, i) for i in data["items"]],
         can_do=moves, errors=errors, failed=failed, typed=typed or {},
-        revealed=revealed, confirm_reject=confirm_reject, ratings=RATINGS, reasons=SUSPENSION_REASONS,
+        revealed=revealed, confirm_reject=confirm_reject, confirm_rating=confirm_rating, ratings=RATINGS,
+        rectification_days=outcomes.RECTIFICATION_DAYS, bad_rating=outcomes.BAD_RATING, reasons=SUSPENSION_REASONS,
         prints=printable_kinds(data["status"], data["notices"], data["events"]), newest_notice=_newest_notice(data),
         correction=_latest(data, "correction"), deferral_window=materials.deferral_window(date.today()),
         focus=focus or (None if problem else _start(moves, rows, data, after, row)), clear_draft=registered,
         registered_key=session.pop("intake_registered_key", "") if registered else "",
         events=list(reversed(data["events"])),
+        sync_conflicts=sync_conflicts.listed(case.case_no, open_only=False, limit=20), sides=sync_conflicts.SIDES,
         person=_people([case.registered_by] + [e["actor"] for e in data["events"]]
                        + [i["result"]["by"] for i in data["items"] if i["result"]]),
         describe=lambda event: describe(event, {m["code"]: m["name"] for m in data["materials"]},
@@ -204,7 +208,8 @@ def describe(event, material_names, matter_names):
     complete = d.get("calendar_complete", True)
     if action == "material":
         until = f"，须于 {dated(d['until'], complete)} 前补交" if d.get("until") else ""
-        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}"
+        detached = f"，撤下扫描件 {'、'.join(d['scans_detached'])}" if d.get("scans_detached") else ""
+        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}{detached}"
     if action == "scan":
         return f"{name}：扫描件 {d.get('filename') or ''}（{d.get('pages')} 页）"
     if action == "correction":
@@ -296,6 +301,4 @@ def _start(moves, rows, data, after=None, at=None):
         return "accept-button"
     if moves.deliver:
         return "deliver"
-    if moves.evaluate and data["evaluation"] is None:
-        return "rating"
-    return None
+    return None  # not the rating pad: a rating is the applicant's, never a key the clerk typed on (Alt+E)

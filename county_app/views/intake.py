@@ -264,7 +264,7 @@ def _render(state, problems=(), message="", status=200, fresh=False, saved_at=No
         "intake/new.html", version=version, state=state, guide=guide, applicable=applicable,
         questions=questions, errors=errors, summary=summary, message=message, typed=typed,
         prefilled=prefill(guide.fields, state.applicant(), state.agent(), state.values),
-        prefill_hints=_prefill_hints(guide.fields),
+        prefill_hints=_prefill_hints(guide.fields, state.kind),
         parked={code: value for code, value in typed.items() if code not in codes and value},
         print_url=_print_url(state, guide), id_facts=_facts(state), unlisted=total - len(problems),
         focus=_focus(summary, questions), fresh=fresh, saved_at=saved_at), status
@@ -342,10 +342,12 @@ def _label(field, guide, questions):
     return LABELS.get(field, field)
 
 
-def _prefill_hints(fields):
-    """{field code: 按…自动填写} for the fields of the form that fill themselves in, naming the source."""
+def _prefill_hints(fields, applicant_kind):
+    """{field code: 按…自动填写} for the fields of the form that fill themselves in, naming the source
+    as the applicant on screen has it (a company's 名称, a person's 姓名)."""
     names = {f.code: f.name for f in fields}
-    return {f.code: f"按{vocabulary.prefill_label(f.prefill, names)}自动填写" for f in filled_in(fields)}
+    return {f.code: f"按{vocabulary.prefill_label(f.prefill, names, applicant_kind)}自动填写"
+            for f in filled_in(fields)}
 
 
 def _print_url(state, guide):

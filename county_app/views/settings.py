@@ -23,8 +23,9 @@ def edit():
     values = {spec.key: settings.shown(spec.key) for _, specs in sections for spec in specs}
     errors = {}
     if request.method == "POST":
-        # a field the form did not send is left as it is
-        sent = {key: request.form[key] for key in values if key in request.form}
+        # a field the form did not send is left as it is, and so is a secret left blank (it is never shown)
+        sent = {key: request.form[key] for key in values
+                if key in request.form and (request.form[key] or not settings.spec_for(key).secret)}
         try:
             changed = settings.change(sent, actor=current_user().username)
         except settings.SettingsInvalid as exc:
@@ -37,5 +38,6 @@ def edit():
             else:
                 flash("没有更改任何设置", "ok")
             return redirect(url_for("settings.edit"))
+    secrets_set = {spec.key: bool(settings.get(spec.key)) for _, specs in sections for spec in specs if spec.secret}
     return render_template("settings/edit.html", sections=sections, values=values, errors=errors,
-                           missing=settings.missing_for_cases()), (422 if errors else 200)
+                           missing=settings.missing_for_cases(), secrets_set=secrets_set), (422 if errors else 200)

@@ -1,0 +1,126 @@
+"""The built program, driven as a user drives it (issue 11, item 7).
+
+``make binary`` builds ``dist/county-app`` (PyInstaller, one file; make rebuilds
+it only when something it bundles changed). The test starts it with no
+arguments on a fresh data folder from the folder it lies in, as a
+double-click does, waits for the first page, and then uses the same
+executable's commands and its HTTP API: a newer catalogue is exported,
+edited and imported, a clerk and an API token are made, a case is
+registered, a scan uploaded (checked in a child process: the executable
+started again), its printed 收件回执 fetched, a backup taken, a second case
+registered, the program stopped with Ctrl+C, the backup restored and the
+program started again: the first case is there, the second is gone. Nothing
+may appear beside the executable, and nothing is added to the folder it
+unpacks itself into while it runs.
+"""
+import subprocess
+from datetime import datetime
+
+import openpyxl
+import pytest
+
+from conftest import sample_pdf
+from program import EXECUTABLE, ROOT, Running, call, environment, port_in_use, run
+from test_cases_api import Api
+from test_cases_domain import CENTRE, newborn
+
+BASE = "http://127.0.0.1:8080"
+NEW_VERSION = "2099.01-01"
+PASSWORD = "春天 骑车 去 县城 27"
+
+
+@pytest.fixture(scope="module")
+def executable():
+    built = subprocess.run(["make", "--no-print-directory", "binary"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=900)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    return [str(EXECUTABLE)]
+
+
+def files_under(folder):
+    """Every file below ``folder`` with its size and modification time."""
+    return {(path.relative_to(folder).as_posix(), path.stat().st_size, path.stat().st_mtime_ns)
+            for path in folder.rglob("*") if path.is_file()}
+
+
+def unpack_folder(tmp):
+    """The folder a running one-file program unpacked itself into (``_MEI…`` in its temporary folder)."""
+    folders = list(tmp.glob("_MEI*"))
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+def newer_catalogue(exported, target):
+    """The exported catalogue with a new version and publication date, as the county would publish it."""
+    book = openpyxl.load_workbook(exported)
+    for row in book["目录信息"].iter_rows(min_row=2):
+        if row[0].value == "目录版本":
+            row[1].value = NEW_VERSION
+        elif row[0].value == "发布日期":
+            row[1].value = datetime(2099, 1, 1)
+    book.save(target)
+    book.close()
+
+
+def test_the_built_program_as_a_user_runs_it(executable, tmp_path):
+    if port_in_use(8080):
+        pytest.skip("port 8080 is taken on this machine by another program")
+    data_dir, unpack = tmp_path / "data", tmp_path / "unpack"
+    unpack.mkdir()
+    env = environment(data_dir, TMPDIR=str(unpack), TEMP=str(unpack), TMP=str(unpack))
+    beside = EXECUTABLE.parent
+    before = files_under(beside)
+
+    def command(*args, input=None):
+        code, out, err = run(executable, *args, env=env, input=input)
+        assert code == 0, f"{args}: {out}{err}"
+        return out
+
+    assert "county-app" in command("--version")
+    program = Running(executable, env=env, cwd=beside, log=tmp_path / "console-1")  # a double-click
+    try:
+        program.wait_ready(BASE + "/login", timeout=120)
+        unpacked = files_under(unpack_folder(unpack))
+        assert "网址：http://127.0.0.1:8080/" in program.output and f"数据文件夹：{data_dir}" in program.output
+        command("config", "set", "centre.code", CENTRE)
+        command("catalogue", "export", str(tmp_path / "seed.xlsx"))
+        newer_catalogue(tmp_path / "seed.xlsx", tmp_path / "newer.xlsx")
+        assert NEW_VERSION in command("catalogue", "import", str(tmp_path / "newer.xlsx"))
+        command("user", "add", "clerk", "--role", "clerk", "--password-stdin", input=PASSWORD + "\n")
+        token = command("token", "issue", "clerk").strip().splitlines()[-1]
+        status, health = call(BASE, "GET", "/api/v1/health")
+        assert status == 200 and health["catalogue_version"] == NEW_VERSION
+
+        status, kept = call(BASE, "POST", "/api/v1/cases", newborn(), token=token)
+        assert status == 201, kept
+        # the scan check runs in a child process: the executable starting itself again (freeze_support)
+        status, answer = Api(BASE, token).upload(f"/api/v1/cases/{kept['case_no']}/materials/SQB", "scan",
+                                                 "申请表.pdf", sample_pdf(2))
+        assert status == 200 and answer["pages"] == 2, answer
+        status, page = call(BASE, "GET", f"/cases/{kept['case_no']}/notices/receipt", token=token)
+        assert status == 200 and "收件回执" in page and "<svg" in page  # with its QR code (segno)
+
+        backup = tmp_path / "before-the-second-case.zip"
+        assert "已校验" in command("backup", str(backup))
+        status, dropped = call(BASE, "POST", "/api/v1/cases", newborn(), token=token)
+        assert status == 201, dropped
+        code, out, err = run(executable, "restore", str(backup), env=env)
+        assert code == 1 and "正由另一个正在运行的本程序使用" in err  # not under the running program
+        assert files_under(unpack_folder(unpack)) == unpacked  # nothing written into the unpacked program
+    finally:
+        assert program.stop() == 0, program.output
+    assert "服务已停止" in program.output
+
+    assert "已恢复备份" in command("restore", str(backup))
+    program = Running(executable, env=env, cwd=beside, log=tmp_path / "console-2")
+    try:
+        program.wait_ready(BASE + "/login", timeout=120)
+        status, case = call(BASE, "GET", f"/api/v1/cases/{kept['case_no']}", token=token)
+        assert status == 200 and {m["code"]: m["status"] for m in case["materials"]}["SQB"] == "scanned"
+        assert call(BASE, "GET", f"/api/v1/cases/{dropped['case_no']}", token=token)[0] == 404
+    finally:
+        assert program.stop() == 0, program.output
+    for console in ("console-1", "console-2"):
+        assert "Traceback" not in (tmp_path / console).read_text(encoding="utf-8")
+    assert files_under(beside) == before  # nothing beside the executable
+    assert list(unpack.iterdir()) == []  # the unpacked program is removed when it ends
