@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from county_app.intake import outcomes
-from county_app.sync import files
+from county_app.sync import envelope
 
 from conftest import sample_pdf
 from sync_nodes import CENTRE, COUNTY, at, cli, count, rows
@@ -118,10 +118,10 @@ def test_tampered_misaddressed_unknown_and_revoked_files_are_refused_and_change_
     tampered = usb / "tampered.sync"
     tampered.write_bytes(data[:-200] + bytes([data[-200] ^ 1]) + data[-199:])  # one bit of the payload
     refused(hub, tampered, "内容与签名不符")
-    header_end = data.index(b"\n", len(files.MAGIC))
-    header = json.loads(data[len(files.MAGIC):header_end])
+    header_end = data.index(b"\n", len(envelope.MAGIC))
+    header = json.loads(data[len(envelope.MAGIC):header_end])
     forged = usb / "forged.sync"  # the header changed: the signature no longer fits
-    forged.write_bytes(files.MAGIC + json.dumps({**header, "created": "2020-01-01"}).encode() + data[header_end:])
+    forged.write_bytes(envelope.MAGIC + json.dumps({**header, "created": "2020-01-01"}).encode() + data[header_end:])
     refused(hub, forged, "签名不对")
     truncated = usb / "truncated.sync"
     truncated.write_bytes(data[:len(data) // 2])
@@ -151,15 +151,15 @@ def test_a_signed_file_whose_members_would_inflate_is_refused(hub, secret, town,
     register_and_accept(town)
     up, _ = export(town, usb)
     data = up.read_bytes()
-    header_end = data.index(b"\n", len(files.MAGIC))
-    header = json.loads(data[len(files.MAGIC):header_end])
+    header_end = data.index(b"\n", len(envelope.MAGIC))
+    header = json.loads(data[len(envelope.MAGIC):header_end])
     bomb = usb / "payload.zip"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps({"batches": [], "pad": " " * 50_000_000}))
     payload = bomb.read_bytes()
     line = json.dumps({**header, "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}).encode() + b"\n"
     signed = usb / "bomb.sync"  # signed with the true secret: only the limits stop it
-    signed.write_bytes(files.MAGIC + line + files._signature(secret, line).encode() + b"\n" + payload)
+    signed.write_bytes(envelope.MAGIC + line + envelope.signature(secret, line).encode() + b"\n" + payload)
     before = state(hub)
     done = cli(hub, "sync", "import", str(signed), check=False)
     assert done.returncode == 1 and "经过压缩" in done.stderr, done.stderr

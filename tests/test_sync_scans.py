@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from county_app.intake import cases, materials, outcomes, scans, workflow
+from county_app.intake import cases, outcomes, scans, workflow
 from county_app.sync import batches, signing
 from county_app.sync.hub import scan_path
 
@@ -200,3 +200,18 @@ def put(hub, sha, offset, chunk, *, secret=None):
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_the_township_page_counts_the_scans_waiting_to_go(hub, town):
+    from county_app import create_app
+    from conftest import serving
+    from test_sync_pages import browser, users
+
+    case_with_scan(town, big_pdf(MB + MB // 2))
+    app = create_app(town, {"TESTING": True})
+    users(town, ("boss", "admin"))
+    with serving(app) as url:
+        admin = browser(url, "boss")
+        assert "<strong>1</strong> 个扫描件（共 1.5 MB）尚未上传" in admin.get("/sync")[2]
+        cli(town, "sync", "run")
+        assert "个扫描件" not in admin.get("/sync")[2]

@@ -8,7 +8,7 @@ applied of it, the scans it still awaits and the catalogue in force.
 of the network exchange (``hub.apply_push``, ``client.apply_down``), so a
 file imported twice is applied once.
 
-A file is ``MAGIC``, one line of header JSON (from, to, kind, created, size
+A file is ``envelope.MAGIC``, one line of header JSON (from, to, kind, created, size
 and SHA-256 of the payload), one line of HMAC-SHA256 over the magic and the
 header with the node's secret, then the payload: a zip whose members are all
 stored uncompressed (``manifest.json``, ``batches/NNNNNN.json.gz`` in the
@@ -17,13 +17,10 @@ member can inflate. The addressee, the sender and the signature are checked
 first, then the payload's size and SHA-256 by streaming it; only then is the
 zip opened, each member read within its own limit.
 """
-import hashlib
-import hmac
 import io
 import json
 import logging
 import os
-import re
 import shutil
 import zipfile
 from contextlib import contextmanager
@@ -37,17 +34,15 @@ from ..db import db
 from ..intake.scans import MAX_SCAN_BYTES
 from ..models import CatalogueVersion, utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
-from . import batches, client, hub, hubkey, nodes, outbox, scanstore, scanupload
-from .errors import NodeError, SyncBusy, SyncFailed, SyncRefused
+from . import batches, client, envelope, hub, hubkey, nodes, outbox, scanstore, scanupload
+from .envelope import FileRefused
+from .errors import SyncBusy, SyncRefused
 from .records import SyncNode, SyncScan
 
-MAGIC = b"COUNTY-APP SYNC FILE 1\n"
-MAX_HEADER = 4096
-MAX_MEMBERS = 200_000
-MAX_MANIFEST = 4 * 1024 * 1024
+envelope.MAGIC = b"COUNTY-APP SYNC FILE 1\n"
 MAX_CATALOGUE = 20 * 1024 * 1024
 MAX_WANTED = 10_000  # scans listed as still awaited in a hub's file
-PIECE = 1024 * 1024
+envelope.PIECE = 1024 * 1024
 log = logging.getLogger("county_app.sync")
 
 
@@ -61,10 +56,6 @@ class FileReport:
     acknowledged: int = 0  # a township's changes the hub's file says it applied
     catalogue: str = ""
     skipped: list = field(default_factory=list)  # scans left out (lost or damaged here)
-
-
-class FileRefused(SyncFailed):
-    """A file that is not applied: tampered, for another node, from an unknown or revoked one, malformed."""
 
 
 # ----------------------------------------------------------------------------- export
@@ -82,12 +73,12 @@ def _export(data_dir, folder, node):
     if nodes.is_hub():
         if not node:
             raise FileRefused("在县级汇聚中心导出时请用 --node 写明发给哪个乡镇节点")
-        town = _known_node(data_dir, node)
+        town = envelope.known_node(data_dir, node)
         me, to, secret = settings.get("county.code"), town.code, hubkey.unseal(data_dir, town.secret)
     else:
         if node:
             raise FileRefused("--node 只在县级汇聚中心使用；乡镇导出的文件总是发给县级汇聚中心")
-        me, secret = _township_identity()
+        me, secret = envelope.township_identity()
         to = me[:6]
     report = FileReport()
     kind = "down" if nodes.is_hub() else "up"
@@ -98,13 +89,12 @@ def _export(data_dir, folder, node):
         with zipfile.ZipFile(payload, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
             manifest = _write_down(archive, to, report) if kind == "down" else _write_up(archive, me, report)
             archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False))
-        size, digest = payload.stat().st_size, _digest(payload)
-        header = json.dumps({"from": me, "to": to, "kind": kind, "created": utcnow().isoformat(), "size": size,
-                             "sha256": digest}, ensure_ascii=False).encode("utf-8") + b"\n"
+        size, digest = payload.stat().st_size, envelope.digest(payload)
+        header = envelope.header_line(me, to, kind, utcnow().isoformat(), size, digest)
         partial = target.with_name(target.name + ".part")
         with open(partial, "wb") as out, open(payload, "rb") as source:
-            out.write(MAGIC + header + _signature(secret, header).encode("ascii") + b"\n")
-            shutil.copyfileobj(source, out, PIECE)
+            out.write(envelope.MAGIC + header + envelope.signature(secret, header).encode("ascii") + b"\n")
+            shutil.copyfileobj(source, out, envelope.PIECE)
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, target)
@@ -172,9 +162,8 @@ def import_file(data_dir, path):
     """Apply the file at ``path`` here; a FileReport. FileRefused (nothing applied) when it may not be."""
     try:
         with _township_lock(data_dir), open(path, "rb") as handle:
-            header, start = _verified(data_dir, handle)
-            archive = _archive(handle, start)
-            manifest = _manifest(archive)
+            header, archive = envelope.opened(data_dir, handle)
+            manifest = envelope.manifest(archive)
             if header["kind"] == "up":
                 return _import_up(archive, manifest, header["from"])
             return _import_down(archive, manifest, Path(data_dir))
@@ -188,102 +177,11 @@ def import_file(data_dir, path):
         raise
 
 
-def _verified(data_dir, handle):
-    """The header of a file whose addressee is this node, whose sender it knows, signed and intact."""
-    magic = handle.read(len(MAGIC))
-    if magic != MAGIC:
-        raise FileRefused("这不是同步文件（开头不对）；请选择 sync export 导出的 .sync 文件")
-    line, signed = handle.readline(MAX_HEADER), handle.readline(200)
-    try:
-        header = json.loads(line.decode("utf-8"))
-        sender, addressee, kind = str(header["from"]), str(header["to"]), header["kind"]
-        size, digest = header["size"], str(header["sha256"])
-        if not (isinstance(size, int) and size >= 0 and kind in ("up", "down")):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise FileRefused("同步文件已损坏（文件头不对），未做任何更改") from None
-    secret = _sender_secret(data_dir, sender, addressee, kind)
-    if not hmac.compare_digest(_signature(secret, line), signed.strip().decode("ascii", "replace")):
-        raise FileRefused(f"同步文件的签名不对：文件被改动过，或不是用本机与 {sender} 之间的同步密钥导出的"
-                          "（密钥可能已重新生成）；未做任何更改，请重新导出")
-    start = handle.tell()
-    hashed, length = hashlib.sha256(), 0
-    for piece in iter(lambda: handle.read(PIECE), b""):
-        hashed.update(piece)
-        length += len(piece)
-    if length != size or not hmac.compare_digest(hashed.hexdigest(), digest):
-        raise FileRefused("同步文件内容与签名不符（文件被改动过或没有复制完整），未做任何更改；请重新复制或重新导出")
-    return header, start
-
-
-def _sender_secret(data_dir, sender, addressee, kind):
-    if nodes.is_hub():
-        county = settings.get("county.code")
-        if kind != "up" or addressee != county:
-            raise FileRefused(f"这个同步文件是发给 {addressee[:20]} 的，不是发给本县级汇聚中心（{county}）的，未做任何更改")
-        try:
-            node = _known_node(data_dir, sender)
-            return hubkey.unseal(data_dir, node.secret)
-        except NodeError as exc:
-            raise FileRefused(str(exc)) from None
-    me, secret = _township_identity()
-    if kind != "down" or addressee != me:
-        raise FileRefused(f"这个同步文件是发给 {addressee[:20]} 的，不是发给本机（{me}）的，未做任何更改")
-    if sender != me[:6]:
-        raise FileRefused(f"这个同步文件来自 {sender[:20]}，不是本县级汇聚中心（{me[:6]}）导出的，未做任何更改")
-    return secret
-
-
-def _archive(handle, start):
-    handle.seek(start)
-    try:
-        archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise FileRefused("同步文件的内容不是有效的压缩包，未做任何更改") from None
-    members = archive.infolist()
-    if len(members) > MAX_MEMBERS:
-        raise FileRefused(f"同步文件的条目太多（超过 {MAX_MEMBERS} 个），未做任何更改")
-    for member in members:
-        if member.compress_type != zipfile.ZIP_STORED or member.file_size != member.compress_size:
-            raise FileRefused(f"同步文件中的 {member.filename[:60]} 经过压缩；同步文件的条目都应原样存放，未做任何更改")
-    return archive
-
-
-def _member(archive, name, limit):
-    """The bytes of member ``name``, at most ``limit``; FileRefused if missing or larger."""
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise FileRefused(f"同步文件缺少 {name[:80]}，未做任何更改") from None
-    if info.file_size > limit:
-        raise FileRefused(f"同步文件中的 {name[:80]} 太大（超过 {limit // (1024 * 1024)} MB），未做任何更改")
-    with archive.open(info) as member:
-        return member.read(limit + 1)[:limit]
-
-
-def _manifest(archive):
-    try:
-        manifest = json.loads(_member(archive, "manifest.json", MAX_MANIFEST).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise FileRefused("同步文件的清单（manifest.json）不是有效的 JSON，未做任何更改") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("batches"), list):
-        raise FileRefused("同步文件的清单（manifest.json）不对，未做任何更改")
-    for name in manifest["batches"]:
-        if not isinstance(name, str) or not re.fullmatch(r"batches/[0-9]{6}\.json\.gz", name):
-            raise FileRefused(f"同步文件的清单列出了不认识的批次 {str(name)[:60]}，未做任何更改")
-    for key in ("scans", "scans_wanted"):
-        listed = manifest.get(key, [])
-        if not isinstance(listed, list) or not all(isinstance(s, str) and re.fullmatch(r"[0-9a-f]{64}", s)
-                                                   for s in listed):
-            raise FileRefused(f"同步文件的清单中 {key} 不对，未做任何更改")
-    return manifest
-
-
 def _batches(archive, manifest, node):
     """Each batch of the file, decoded and checked, in order: ``(first, last, changes)``."""
     for name in manifest["batches"]:
         try:
-            yield batches.changes_of(batches.decode(_member(archive, name, batches.MAX_BODY)), node)
+            yield batches.changes_of(batches.decode(envelope.member(archive, name, batches.MAX_BODY)), node)
         except SyncRefused as exc:
             raise FileRefused(f"同步文件中的 {name}：{exc.message}") from None
 
@@ -322,7 +220,7 @@ def _scan_member(archive, sha):
 
 
 def _import_down(archive, manifest, data_dir):
-    node, _secret = _township_identity()
+    node, _secret = envelope.township_identity()
     through, wanted = manifest.get("applied_through"), set(manifest.get("scans_wanted", []))
     if not isinstance(through, int) or isinstance(through, bool) or through > outbox.mark("up.written"):
         raise FileRefused(f"文件中县级汇聚中心记录已收到本机第 {through} 条变更，而本机只写过 {outbox.mark('up.written')} 条："
@@ -333,7 +231,7 @@ def _import_down(archive, manifest, data_dir):
             and catalogue["id"] > outbox.mark("catalogue.applied"):
         workbook = data_dir / f".sync-import-{os.getpid()}.xlsx"
         try:
-            workbook.write_bytes(_member(archive, "catalogue.xlsx", MAX_CATALOGUE))
+            workbook.write_bytes(envelope.member(archive, "catalogue.xlsx", MAX_CATALOGUE))
             client.apply_catalogue_file(workbook, catalogue["id"], str(catalogue.get("version", "")), run)
         finally:
             workbook.unlink(missing_ok=True)
@@ -370,29 +268,3 @@ def _township_lock(data_dir):
         lock.release()
 
 
-def _township_identity():
-    node, secret = settings.get("sync.node") or settings.get("centre.code"), settings.get("sync.secret")
-    if not node or not secret:
-        raise FileRefused("尚未设置 centre.code（本中心区划代码）或 sync.secret（同步密钥）：请按 README「连接县级汇聚中心」设置")
-    return node, secret
-
-
-def _known_node(data_dir, code):
-    node = SyncNode.get_or_none(SyncNode.code == str(code).strip())
-    if node is None:
-        raise FileRefused(f"节点 {str(code)[:20]} 未在县级汇聚中心登记（node list 可列出已登记的节点），未做任何更改")
-    if node.revoked_at is not None:
-        raise FileRefused(f"节点 {node.code} 已被县级汇聚中心停用，未做任何更改")
-    return node
-
-
-def _signature(secret, header_line):
-    return hmac.new(secret.encode("utf-8"), MAGIC + header_line, hashlib.sha256).hexdigest()
-
-
-def _digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for piece in iter(lambda: handle.read(PIECE), b""):
-            digest.update(piece)
-    return digest.hexdigest()
