@@ -142,6 +142,8 @@ def test_chunks_refused_at_a_wrong_offset_past_the_end_unknown_unsigned_or_with_
     assert not list((hub.dir / "sync_incoming").rglob("*.part"))
     assert count(hub.dir, "sync_scan") == 1  # still awaited: the next run sends it again
     assert "bad_checksum" in hub.log.read_text()
+    refusals = [code for (code,) in rows(hub.dir, "select code from sync_refusal")]
+    assert "bad_checksum" in refusals and "offset" not in refusals  # resuming is no trouble for the hub's page
     # the township's own run then sends the true file
     assert "已上传扫描件 1 个" in cli(town, "sync", "run").stdout
 

@@ -44,10 +44,13 @@ def scan_chunk(sha256):
 @bp.errorhandler(SyncRefused)
 def refused(exc):
     """The refusal as JSON, logged at the hub with who sent it and from where, and kept for the sync page."""
-    log.warning("sync request refused: %s (%s %s, node %r, from %s): %s", exc.code, request.method, request.path,
-                request.headers.get("X-Node", "")[:20], request.remote_addr, exc.message)
+    resuming = exc.code == "offset"  # a chunk resent after a lost answer: the protocol's way on, not a trouble
+    log.log(logging.INFO if resuming else logging.WARNING, "sync request refused: %s (%s %s, node %r, from %s): %s",
+            exc.code, request.method, request.path, request.headers.get("X-Node", "")[:20], request.remote_addr,
+            exc.message)
     try:
-        status.record_refusal(request.headers.get("X-Node", ""), exc.status, exc.code, exc.message)
+        if not resuming:
+            status.record_refusal(request.headers.get("X-Node", ""), exc.status, exc.code, exc.message)
     except Exception:  # the refusal is answered and logged even when the database cannot take it
         log.exception("could not keep the refusal for the sync page")
     details, _total = capped([])
