@@ -3,8 +3,10 @@ import click
 
 from .cli_support import cli_actor, open_database, with_data_dir
 from .models import as_utc
-from .sync import client, nodes
-from .sync.errors import NodeError, SyncBusy
+from .sync import client, files, nodes
+from .sync.errors import NodeError, SyncBusy, SyncFailed
+
+MB = 1024 * 1024
 
 
 @click.group("node")
@@ -79,14 +81,45 @@ def sync_run(ctx):
     except SyncBusy as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"已上传变更 {report.pushed} 条，已下载变更 {report.pulled} 条"
+               + (f"，已上传扫描件 {report.scans} 个（{report.scan_bytes / MB:.1f} MB）" if report.scans else "")
                + (f"，已更新事项目录为 {report.catalogue}" if report.catalogue else "")
                + (f"，同步冲突 {report.conflicts} 处（请管理员处理）" if report.conflicts else ""))
     if report.error:
         raise click.ClickException(f"同步未完成：{report.error}")
 
 
+@sync_group.command("export")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--node", "node", default=None, help="在县级汇聚中心：发给哪个乡镇节点（其 12 位编码）")
+@with_data_dir
+@click.pass_context
+def sync_export(ctx, folder, node):
+    """把要交换的内容写成一个签名文件放入 FOLDER（如U盘），带到另一端用 sync import 导入。"""
+    data_dir = open_database(ctx)
+    report = _or_fail(lambda: files.export_file(data_dir, folder, node))
+    click.echo(f"已导出同步文件 {report.path}：变更 {report.changes} 条（{report.batches} 批）"
+               + (f"，扫描件 {report.scans} 个" if report.scans else ""))
+    if report.skipped:
+        click.echo(f"注意：扫描件 {'、'.join(report.skipped[:5])}… 在本机已丢失或损坏，未放入文件；请重新扫描该材料", err=True)
+
+
+@sync_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_data_dir
+@click.pass_context
+def sync_import(ctx, file):
+    """导入另一端用 sync export 导出的同步文件（重复导入同一文件不会重复记入）。"""
+    data_dir = open_database(ctx)
+    report = _or_fail(lambda: files.import_file(data_dir, file))
+    click.echo(f"已导入同步文件：记入变更 {report.changes} 条（{report.batches} 批）"
+               + (f"，扫描件 {report.scans} 个" if report.scans else "")
+               + (f"，汇聚中心确认已收到本机变更 {report.acknowledged} 条" if report.acknowledged else "")
+               + (f"，已更新事项目录为 {report.catalogue}" if report.catalogue else "")
+               + (f"，同步冲突 {report.conflicts} 处（请管理员处理）" if report.conflicts else ""))
+
+
 def _or_fail(action):
     try:
         return action()
-    except NodeError as exc:
+    except (NodeError, SyncFailed) as exc:
         raise click.ClickException(str(exc)) from None

@@ -28,6 +28,7 @@ from . import settings
 from .integers import SQLITE_MAX
 from .intake.scans import MAX_SCAN_BYTES
 from .sync.batches import MAX_BODY as MAX_SYNC_BODY
+from .sync.scanstore import CHUNK as SCAN_CHUNK
 
 MB = 1024 * 1024
 BODY_LIMIT = 1 * MB  # JSON bodies and ordinary forms
@@ -49,7 +50,7 @@ UPLOADS = {
 
 
 # endpoint → the largest compressed body a signed sync request takes (sync/batches.py)
-SYNC_BODIES = {"api.sync.push": MAX_SYNC_BODY, "api.sync.pull": 64 * 1024}
+SYNC_BODIES = {"api.sync.push": MAX_SYNC_BODY, "api.sync.pull": 64 * 1024, "api.sync.scan_chunk": SCAN_CHUNK}
 
 
 def body_limit(endpoint, mimetype):

@@ -341,6 +341,13 @@ def _sync_outbox_and_nodes(database):
                             sync_records.SyncNonce, _SyncRun0012, _SyncConflict0012])
 
 
+def _sync_scans(database):
+    # Scans go up with their case (sync/scanupload.py, scanstore.py): the files waiting to cross.
+    from .sync import records as sync_records
+
+    database.create_tables([sync_records.SyncScan])
+
+
 def _sync_status(database):
     # The sync pages (views/sync.py): a run's kind of error says what to do, a conflict keeps the
     # value an administrator chose, and the hub keeps the latest refusals of each township.
@@ -364,6 +371,7 @@ MIGRATIONS = [
     ("0010_intake_drafts", _intake_drafts),
     ("0011_case_search", _case_search),
     ("0012_sync_outbox_and_nodes", _sync_outbox_and_nodes),
+    ("0013_sync_scans", _sync_scans),
     ("0014_sync_status", _sync_status),
 ]
 

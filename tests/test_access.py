@@ -71,10 +71,13 @@ def test_public_endpoints_exist(app):
 
 
 def test_the_signed_sync_endpoints_are_not_for_a_township(app, client):
-    for endpoint in guard.SIGNED_ENDPOINTS:
-        path = "/api/v1/sync/" + endpoint.rsplit(".", 1)[1]
-        response = client.post(path, data=b"x")
-        assert response.status_code == 404, endpoint  # a township is no hub; signatures: test_sync_refusals.py
+    signed = [rule for rule in app.url_map.iter_rules() if rule.endpoint in guard.SIGNED_ENDPOINTS]
+    assert {rule.endpoint for rule in signed} == guard.SIGNED_ENDPOINTS
+    for rule in signed:
+        for method in rule.methods - {"OPTIONS"} - ({"HEAD"} if "GET" in rule.methods else set()):
+            response = client.open(dummy_path(rule), method=method, data=b"x" if method != "HEAD" else None)
+            # a township is no hub; signatures: test_sync_refusals.py, test_sync_scans.py
+            assert response.status_code == 404, (method, rule.endpoint)
 
 
 def test_every_other_route_needs_login(app, client):

@@ -161,6 +161,8 @@ def case_scan(case_no, sha256, *, actor):
         raise NotFound(f"办件 {case.case_no} 没有这个扫描件")
     path = scan_path(link.scan)
     if not path.is_file():
+        if settings.get("node.role") == "hub":  # the file follows its case (sync/scanupload.py)
+            raise NotFound("这个扫描件还没有从乡镇传到县级汇聚中心，乡镇下次同步后即可查看")
         raise NotFound(f"扫描件文件已不在数据文件夹中（{link.scan.path}），请重新扫描上传")
     extension = EXTENSIONS.get(link.scan.kind, "")
     name = link.filename or link.scan.sha256[:12]

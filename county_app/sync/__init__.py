@@ -5,5 +5,7 @@
 - ``outbox``: the row written with every change of a case, and the batches read from it.
 - ``snapshot``, ``apply``: what a change carries, and how the other side applies it.
 - ``signing``, ``batches``: the signed, compressed, bounded requests.
-- ``hub``: what the hub does with a push and a pull; ``client``: a township's run.
+- ``hub``: what the hub does with a push and a pull; ``client``: a township's run, ``transport`` its requests.
+- ``scanupload``, ``scanstore``: scans sent in resumable chunks, and the hub's side of them.
+- ``files``: the same exchange as one signed file, for a USB stick.
 """

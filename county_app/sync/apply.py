@@ -23,8 +23,9 @@ from peewee import fn
 
 from ..intake import namesearch, numbers
 from ..intake.cases import issue_notice
-from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, Suspension
+from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Suspension
 from ..models import CatalogueVersion, MatterRow
+from . import scanstore
 from .conflicts import apply_resolution
 from ..prepared import Prepared, insert_new
 from .records import SyncConflict
@@ -92,7 +93,23 @@ def _township_state(case, change):
             _UPDATE_MATERIAL.execute(*_bound(MATERIAL_COLUMNS, material), case.id, material["code"])
     if change.evaluation and not Evaluation.select().where(Evaluation.case == case.id).exists():
         Evaluation.create(case=case.id, **change.evaluation)
+    _link_scans(case, change)
     return _CASE_BY_ID.first(case.id)
+
+
+def _link_scans(case, change):
+    """The case's scans as the township holds them; each file the hub lacks is awaited from the township."""
+    for scan in change.scans:
+        material = CaseMaterial.get_or_none((CaseMaterial.case == case.id) & (CaseMaterial.code == scan["material"]))
+        if material is None:
+            raise BatchInvalid(f"办件 {change.case_no} 的扫描件 {scan['sha256'][:12]}… 挂在材料 {scan['material']} 上，"
+                               "而该办件的材料清单中没有这项材料")
+        row = scanstore.scan_row(scan["sha256"], scan["kind"], scan["size"], scan["pages"], scan["attached_by"])
+        scanstore.expect(change.case_no[:12], row)
+        if not MaterialScan.select().where((MaterialScan.material == material.id)
+                                           & (MaterialScan.scan == row.id)).exists():
+            MaterialScan.create(material=material.id, scan=row.id, filename=scan["filename"],
+                                attached_at=scan["attached_at"], attached_by=scan["attached_by"])
 
 
 def _department_change(case, change):

@@ -9,29 +9,22 @@ Each batch is its own transaction on each side, so a run killed at any
 moment resumes at the last batch both sides committed.
 """
 import base64
-import json
-import socket
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import settings
 from ..catalogue import store
 from ..db import db
 from ..models import utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
-from . import batches, outbox, signing, snapshot
-from .advice import refusal_kind
+from . import batches, outbox, scanupload, snapshot
 from .apply import apply_change
 from .errors import SyncBusy, SyncFailed
 from .hub import PULL_PATH, PUSH_PATH
 from .records import SyncRun
+from .transport import Hub
 
 LOCK_FILENAME = "sync.lock"
-TIMEOUT = 120  # seconds for one request: a batch over a slow link
-MAX_ANSWER = 64 * 1024 * 1024
 MAX_ROUNDS = 100_000  # batches in one run: a loop that never ends is a bug, not a backlog
 
 
@@ -41,6 +34,8 @@ class RunReport:
     pulled: int = 0
     catalogue: str = ""
     conflicts: int = 0
+    scans: int = 0  # scan files the hub now holds whole
+    scan_bytes: int = 0  # of them, sent in this run
     error: str = ""
     error_kind: str = ""  # advice.KINDS
     to_push: int = 0  # changes waiting to go when the run started
@@ -65,9 +60,11 @@ def run_once(data_dir, actor, report=None):
             with db.atomic():
                 run = SyncRun.create(actor=str(actor))
             try:
-                hub = _Hub.configured()
+                hub = Hub.configured()
                 report.stage, report.to_push = "push", outbox.backlog()
                 _push_all(hub, report)
+                report.stage = "scans"
+                scanupload.send_all(hub, report)
                 report.stage = "pull"
                 _pull_all(hub, Path(data_dir), report)
             except SyncFailed as exc:
@@ -91,19 +88,27 @@ def _push_all(hub, report):
         body = batches.encode_rows(hub.node, rows)
         status, answer = hub.post(PUSH_PATH, body, accept=(200, 409))
         through = answer.get("applied_through") if isinstance(answer, dict) else None
-        written = outbox.mark("up.written")
-        if not isinstance(through, int) or through > written:
-            raise SyncFailed(f"县级汇聚中心的应答不对：它记录已收到本机第 {through} 条变更，而本机只写过 {written} 条；"
-                             "本机数据可能是从旧备份恢复的，请联系县级管理员", "local_restored")
-        if through < acked:
-            raise SyncFailed(f"县级汇聚中心只收到本机第 {through} 条变更，但本机已确认到第 {acked} 条："
-                             "汇聚中心的数据可能从旧备份恢复，请联系县级管理员", "hub_restored")
-        with db.atomic():
-            outbox.set_mark("up.acked", through)
-            outbox.acknowledged(outbox.UP, through)
-        report.pushed += through - acked
+        report.pushed += take_acknowledgement(through)
         report.conflicts += answer.get("conflicts", 0) if status == 200 else 0
     raise SyncFailed("上传批次过多，本次同步中止；请再运行一次", "rerun")
+
+
+def take_acknowledgement(through):
+    """Store the hub's ``applied_through`` as this township's acknowledged mark; how many changes it newly covers.
+
+    SyncFailed when it does not fit (the hub or this PC restored from an older backup): nothing changes.
+    """
+    acked, written = outbox.mark("up.acked"), outbox.mark("up.written")
+    if not isinstance(through, int) or isinstance(through, bool) or through > written:
+        raise SyncFailed(f"县级汇聚中心的应答不对：它记录已收到本机第 {through} 条变更，而本机只写过 {written} 条；"
+                         "本机数据可能是从旧备份恢复的，请联系县级管理员", "local_restored")
+    if through < acked:
+        raise SyncFailed(f"县级汇聚中心只收到本机第 {through} 条变更，但本机已确认到第 {acked} 条："
+                         "汇聚中心的数据可能从旧备份恢复，请联系县级管理员", "hub_restored")
+    with db.atomic():
+        outbox.set_mark("up.acked", through)
+        outbox.acknowledged(outbox.UP, through)
+    return through - acked
 
 
 def _pull_all(hub, data_dir, report):
@@ -119,26 +124,31 @@ def _pull_all(hub, data_dir, report):
                              "bad_answer") from None
         if isinstance(document.get("catalogue"), dict):
             _apply_catalogue(document["catalogue"], data_dir, report)
-        with db.atomic():
-            mark = outbox.mark("down.applied")
-            for change in changes:
-                if change["seq"] <= mark:
-                    continue
-                if not change["case_no"].startswith(hub.node):
-                    raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改",
-                                     "bad_answer")
-                try:
-                    parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
-                    report.conflicts += apply_change(parsed, from_township=False)
-                except snapshot.BatchInvalid as exc:
-                    raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改",
-                                     "bad_answer") from None
-                report.pulled += 1
-            if changes and last > mark:
-                outbox.set_mark("down.applied", last)
+        apply_down(hub.node, last, changes, report)
         if not document.get("more"):
             return
     raise SyncFailed("下行批次过多，本次同步中止；请再运行一次", "rerun")
+
+
+def apply_down(node, last, changes, report):
+    """Apply one downstream batch of the hub in one transaction, each change once (a pull, or a file's batch)."""
+    with db.atomic():
+        mark = outbox.mark("down.applied")
+        for change in changes:
+            if change["seq"] <= mark:
+                continue
+            if not change["case_no"].startswith(node):
+                raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改",
+                                 "bad_answer")
+            try:
+                parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
+                report.conflicts += apply_change(parsed, from_township=False)
+            except snapshot.BatchInvalid as exc:
+                raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改",
+                                 "bad_answer") from None
+            report.pulled += 1
+        if changes and last > mark:
+            outbox.set_mark("down.applied", last)
 
 
 def _apply_catalogue(catalogue, data_dir, report):
@@ -150,70 +160,20 @@ def _apply_catalogue(catalogue, data_dir, report):
     with tempfile.NamedTemporaryFile(dir=data_dir, suffix=".xlsx", delete=False) as handle:
         handle.write(workbook)
     try:
-        with db.atomic():
-            outcome = store.import_workbook(handle.name, actor="sync", filename=f"汇聚中心目录 {version}.xlsx",
-                                            allow_older=True)
-            if outcome.errors:
-                raise SyncFailed(f"县级汇聚中心发来的事项目录 {version} 无法导入："
-                                 + "；".join(str(e) for e in outcome.errors[:3]), "catalogue")
-            outbox.set_mark("catalogue.applied", int(hub_id))
+        apply_catalogue_file(handle.name, hub_id, version, report)
     finally:
         Path(handle.name).unlink(missing_ok=True)
+
+
+def apply_catalogue_file(path, hub_id, version, report):
+    """Import the hub's catalogue workbook at ``path`` (its version id ``hub_id`` at the hub) unless already here."""
+    if not isinstance(hub_id, int) or isinstance(hub_id, bool) or hub_id <= outbox.mark("catalogue.applied"):
+        return
+    with db.atomic():
+        outcome = store.import_workbook(path, actor="sync", filename=f"汇聚中心目录 {version}.xlsx", allow_older=True)
+        if outcome.errors:
+            raise SyncFailed(f"县级汇聚中心发来的事项目录 {version} 无法导入："
+                             + "；".join(str(e) for e in outcome.errors[:3]), "catalogue")
+        outbox.set_mark("catalogue.applied", hub_id)
     if outcome.status == "applied":
         report.catalogue = version
-
-
-class _Hub:
-    """The hub as ``sync.url``, ``sync.node`` (else ``centre.code``) and ``sync.secret`` describe it."""
-
-    def __init__(self, url, node, secret):
-        self.url, self.node, self.secret = url.rstrip("/"), node, secret
-
-    @classmethod
-    def configured(cls):
-        if settings.get("node.role") == "hub":
-            raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run", "is_hub")
-        url, secret = settings.get("sync.url"), settings.get("sync.secret")
-        node = settings.get("sync.node") or settings.get("centre.code")
-        missing = [name for name, value in (("sync.url（汇聚中心地址）", url), ("sync.secret（同步密钥）", secret),
-                                            ("centre.code（本中心区划代码）", node)) if not value]
-        if missing:
-            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步",
-                             "not_configured")
-        return cls(url, node, secret)
-
-    def post(self, path, body, *, accept=(200,), raw=False):
-        """``(status, answer)``: the JSON answer (or its raw bytes); SyncFailed with the hub's message otherwise."""
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
-                   **signing.signed_headers(self.node, self.secret, "POST", path, body)}
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
-                status, data = answer.status, answer.read(MAX_ANSWER + 1)
-        except urllib.error.HTTPError as exc:
-            status, data = exc.code, exc.read(MAX_ANSWER + 1)
-            if status not in accept:
-                code, message = _refusal(data)
-                raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{message}", refusal_kind(code)) from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise SyncFailed(f"无法连接县级汇聚中心 {self.url}（{reason}）：请检查网络连接和 sync.url 设置，"
-                             "稍后再同步；未上传的变更都还在本机，不会丢失", "unreachable") from None
-        if len(data) > MAX_ANSWER:
-            raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改", "bad_answer")
-        if raw:
-            return status, data
-        try:
-            return status, json.loads(data.decode("utf-8"))
-        except ValueError:
-            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心",
-                             "bad_answer") from None
-
-
-def _refusal(data):
-    """The hub's refusal as ``(code, message)``; the code is "" when the answer is not the hub's JSON."""
-    try:
-        error = json.loads(data.decode("utf-8"))["error"]
-        return str(error.get("code", "")), str(error["message"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return "", data[:200].decode("utf-8", "replace") or "（没有说明）"

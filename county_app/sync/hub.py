@@ -10,34 +10,47 @@ downstream batch, and the catalogue in force when the township lacks it.
 """
 import base64
 import io
+import re
 
 from ..catalogue import store
 from ..db import db
 from ..models import CatalogueVersion, utcnow
-from . import batches, nodes, outbox, signing, snapshot
+from . import batches, nodes, outbox, scanstore, signing, snapshot
 from .apply import apply_change
 from .errors import SyncRefused
 from .records import SyncNode
 
 PUSH_PATH, PULL_PATH = "/api/v1/sync/push", "/api/v1/sync/pull"
+_OFFSET = re.compile(r"offset=([0-9]{1,12})")
 
-def _signed_node(data_dir, path, headers, body):
+
+def scan_path(sha256):
+    """The path of a scan's resumable upload (HEAD: the stored offset; PUT ``?offset=N``: one chunk)."""
+    return f"/api/v1/sync/scans/{sha256}"
+
+
+def _signed_node(data_dir, path, headers, body, method="POST"):
     if not nodes.is_hub():
         raise SyncRefused(404, "not_hub", "本机不是县级汇聚中心（node.role 不是 hub），不接收同步请求")
-    return signing.verify(data_dir, "POST", path, headers, body)
+    return signing.verify(data_dir, method, path, headers, body)
 
 
 def receive_push(data_dir, headers, body):
     """The answer ``{"applied_through", "applied", "conflicts"}`` to a push; SyncRefused when refused."""
     node = _signed_node(data_dir, PUSH_PATH, headers, body)
     first, last, changes = batches.changes_of(batches.decode(body), node.code)
+    return apply_push(node.code, first, last, changes)
+
+
+def apply_push(code, first, last, changes):
+    """Apply one batch of township ``code`` in one transaction, each change once (a push, or a batch of its file)."""
     for change in changes:
-        if not change["case_no"].startswith(node.code):
-            raise SyncRefused(403, "foreign_case", f"批次中的办件 {change['case_no'][:32]} 不属于节点 {node.code}"
+        if not change["case_no"].startswith(code):
+            raise SyncRefused(403, "foreign_case", f"批次中的办件 {change['case_no'][:32]} 不属于节点 {code}"
                                                    "（办件编号应以本中心区划代码开头），整批已拒绝，未做任何更改")
     with db.atomic():
-        _touch(node.code)  # first write of the transaction: the node row is locked from here on
-        mark = SyncNode.get(SyncNode.code == node.code).applied_through
+        _touch(code)  # first write of the transaction: the node row is locked from here on
+        mark = SyncNode.get(SyncNode.code == code).applied_through
         if changes and first > mark + 1:
             raise SyncRefused(409, "gap", f"批次从第 {first} 条开始，但汇聚中心只收到第 {mark} 条：请从第 {mark + 1} 条重发",
                               applied_through=mark)
@@ -49,7 +62,7 @@ def receive_push(data_dir, headers, body):
             conflicts += apply_change(parsed, from_township=True)
             applied += 1
         if changes and last > mark:
-            SyncNode.update(applied_through=last).where(SyncNode.code == node.code).execute()
+            SyncNode.update(applied_through=last).where(SyncNode.code == code).execute()
             mark = last
     return {"applied_through": mark, "applied": applied, "conflicts": conflicts}
 
@@ -78,6 +91,21 @@ def answer_pull(data_dir, headers, body):
         extra["catalogue"] = {"id": current.id, "version": current.version,
                               "workbook": base64.b64encode(workbook.getvalue()).decode("ascii")}
     return batches.encode_rows(node.code, rows, **extra)
+
+
+def scan_offset(data_dir, headers, sha256):
+    """``(stored offset, size)`` of a scan the signing township sends (HEAD)."""
+    node = _signed_node(data_dir, scan_path(sha256), headers, b"", method="HEAD")
+    return scanstore.offset(node.code, sha256)
+
+
+def receive_chunk(data_dir, headers, sha256, query, body):
+    """Append one chunk at ``?offset=N`` (PUT); the new ``(offset, size)``. The query is signed with the path."""
+    node = _signed_node(data_dir, f"{scan_path(sha256)}?{query}", headers, body, method="PUT")
+    given = _OFFSET.fullmatch(query)
+    if given is None:
+        raise SyncRefused(400, "malformed", "上传扫描件应写明 ?offset=N（从第几个字节续传）")
+    return scanstore.append(node.code, sha256, int(given.group(1)), body)
 
 
 def _touch(code):

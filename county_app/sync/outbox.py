@@ -7,11 +7,14 @@ suspensions, the conclusion they bring) goes down, to the township whose
 code begins the case number. ``seq`` is numbered by a counter updated in the
 same transaction: at the hub under the node row's lock, so that per node
 numbering order is commit order also on a database with concurrent writers.
+A township's change that attaches a scan also queues its file (``SyncScan``).
 """
+import json
+
 from .. import settings
 from ..prepared import Prepared
 from . import snapshot
-from .records import SyncMark, SyncNode, SyncOutbox
+from .records import SyncMark, SyncNode, SyncOutbox, SyncScan
 
 UP = ""  # the node column of a township's outbox rows
 DOWN_ACTIONS = frozenset({"result", "suspend", "resume", "conclude", "resolve"})
@@ -32,6 +35,8 @@ def record(case, event):
         node, seq = UP, bump_mark("up.written")
     SyncOutbox.insert(node=node, seq=seq, case_no=case.case_no, action=event.action,
                       payload=snapshot.payload(case.id, event)).execute()
+    if node == UP and event.action == "scan":  # its file follows the change (sync/scanupload.py)
+        SyncScan.insert(node=UP, sha256=json.loads(event.detail)["sha256"], seq=seq).on_conflict_ignore().execute()
 
 
 def mark(name):

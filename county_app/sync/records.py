@@ -6,8 +6,10 @@ applied) and ``down_written`` (the last downstream change numbered for it).
 ``SyncOutbox`` holds the changes waiting for the other side: at a township
 ``node`` is "" (upstream), at the hub the township's code. ``SyncMark`` holds
 a township's marks (``up.written``, ``up.acked``, ``down.applied``,
-``catalogue.applied``). ``SyncNonce`` remembers the nonces of the last ten
-minutes, ``SyncRun`` each run of a township, ``SyncConflict`` a
+``catalogue.applied``). ``SyncScan`` is a scan file waiting to cross: at a
+township one to send (``node`` "", ``seq`` the change that attached it), at
+the hub one a township's change named and whose file has not arrived.
+``SyncNonce`` remembers the nonces of the last ten minutes, ``SyncRun`` each run of a township, ``SyncConflict`` a
 department-owned record changed on both sides, ``SyncRefusal`` (at the hub)
 the latest requests refused for each township.
 """
@@ -103,4 +105,14 @@ class SyncRefusal(BaseModel):
         table_name = "sync_refusal"
 
 
-MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict, SyncRefusal]
+class SyncScan(BaseModel):
+    node = CharField(max_length=12, default="")  # "" at a township (to send); the sending township's code at the hub
+    sha256 = CharField(max_length=64)
+    seq = IntegerField(default=0)  # at a township: the outbox seq of the change that attached the scan
+
+    class Meta:
+        table_name = "sync_scan"
+        indexes = ((("node", "sha256"), True), (("node", "seq"), False))
+
+
+MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict, SyncRefusal, SyncScan]

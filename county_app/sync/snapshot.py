@@ -14,7 +14,8 @@ from datetime import date, datetime
 from peewee import BooleanField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from ..models import CatalogueVersion
-from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, Suspension
+from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Scan, Suspension
+from ..intake import scans as intake_scans  # partly loaded here (intake.scans → events → outbox → snapshot)
 from .errors import SyncRefused
 
 MAX_TEXT = 100_000  # characters of one text column (a case's form JSON is a few KB)
@@ -31,6 +32,8 @@ SUSPENSION_COLUMNS = _columns(Suspension)
 MATERIAL_COLUMNS = _columns(CaseMaterial)
 EVALUATION_COLUMNS = _columns(Evaluation)
 EVENT_COLUMNS = _columns(CaseEvent, "request_key")
+LINK_COLUMNS = _columns(MaterialScan)  # filename, attached_at, attached_by
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 # What a department owns of an item (docs/sync.md, Who owns what): its result, its suspensions and the
 # due date they move.
 DEPARTMENT_ITEM_COLUMNS = ("status", "due_date", "due_complete", "suspended_since", "suspended_days",
@@ -66,6 +69,11 @@ def payload(case_id, event):
         "items": items,
         "materials": [_dumped(m, MATERIAL_COLUMNS) for m in CaseMaterial.of_case(case_id)],
         "evaluation": _dumped(evaluation, EVALUATION_COLUMNS) if evaluation else None,
+        "scans": [{"material": link.material.code, "sha256": link.scan.sha256, "kind": link.scan.kind,
+                   "size": link.scan.size, "pages": link.scan.pages, **_dumped(link, LINK_COLUMNS)}
+                  for link in MaterialScan.select(MaterialScan, Scan, CaseMaterial).join(Scan)
+                  .join_from(MaterialScan, CaseMaterial).where(CaseMaterial.case == case_id)
+                  .order_by(MaterialScan.id)],
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -78,6 +86,7 @@ class Change:
     items: dict  # matter code → columns, with "suspensions": [columns]
     materials: list
     evaluation: dict | None
+    scans: list  # {"material", "sha256", "kind", "size", "pages", "filename", "attached_at", "attached_by"}
 
 
 def read(case_no, data, where):
@@ -99,7 +108,26 @@ def read(case_no, data, where):
         items=items,
         materials=[_clean(m, MATERIAL_COLUMNS, f"{where} materials[{n}]")
                    for n, m in enumerate(_list(data, "materials", where))],
-        evaluation=None if evaluation is None else _clean(evaluation, EVALUATION_COLUMNS, f"{where} evaluation"))
+        evaluation=None if evaluation is None else _clean(evaluation, EVALUATION_COLUMNS, f"{where} evaluation"),
+        scans=[_scan(s, f"{where} scans[{n}]")  # changes written before scans travelled (0012) name none
+               for n, s in enumerate(_list(data, "scans", where) if "scans" in data else [])])
+
+
+def _scan(data, where):
+    clean = _clean(data, LINK_COLUMNS, where)
+    clean["material"] = _text(data.get("material"), 40, f"{where}.material")
+    clean["sha256"] = _text(data.get("sha256"), 64, f"{where}.sha256")
+    if not _SHA256.fullmatch(clean["sha256"]):
+        raise BatchInvalid(f"{where}.sha256：应为 64 位小写十六进制数字")
+    clean["kind"] = _text(data.get("kind"), 8, f"{where}.kind")
+    if clean["kind"] not in intake_scans.EXTENSIONS:
+        raise BatchInvalid(f"{where}.kind：应为 {'、'.join(intake_scans.EXTENSIONS)} 之一")
+    for name, top in (("size", intake_scans.MAX_SCAN_BYTES), ("pages", 100_000)):
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= top:
+            raise BatchInvalid(f"{where}.{name}：应为 1 到 {top} 之间的整数")
+        clean[name] = value
+    return clean
 
 
 def _list(data, key, where):

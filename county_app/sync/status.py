@@ -14,14 +14,14 @@ from peewee import fn
 
 from .. import settings
 from ..db import db
-from ..intake.records import Case, CaseItem
+from ..intake.records import Case, CaseItem, Scan
 from ..models import utcnow
 from ..record_words import actor_word
 from . import conflicts
 from .advice import advice
 from .nightly import MISSED, RETRY, SCHEDULED, BACKOFF
 from .outbox import UP
-from .records import SyncConflict, SyncNode, SyncOutbox, SyncRefusal, SyncRun
+from .records import SyncConflict, SyncNode, SyncOutbox, SyncRefusal, SyncRun, SyncScan
 
 RECENT_RUNS = 20
 REFUSALS_KEPT = 20  # per township: the hub's page shows the newest few, the log keeps them all
@@ -67,6 +67,8 @@ class Township:
     runs: list  # Run, newest first
     backlog_cases: int
     backlog_events: int
+    backlog_scans: int  # scan files waiting to go up
+    backlog_scan_bytes: int
     conflicts: list  # conflicts.Shown
     schedule: str
 
@@ -95,12 +97,15 @@ class Township:
 def township():
     """The Township status of this node (call connected)."""
     waiting = SyncOutbox.select().where(SyncOutbox.node == UP)
+    scans = SyncScan.select().join(Scan, on=(Scan.sha256 == SyncScan.sha256)).where(SyncScan.node == UP)
     return Township(
         configured={"sync.url": settings.get("sync.url"), "sync.secret": bool(settings.get("sync.secret")),
                     "node": settings.get("sync.node") or settings.get("centre.code")},
         runs=[Run(r) for r in SyncRun.select().order_by(SyncRun.id.desc()).limit(RECENT_RUNS)],
         backlog_cases=waiting.select(fn.COUNT(SyncOutbox.case_no.distinct())).scalar() or 0,
         backlog_events=waiting.count(),
+        backlog_scans=scans.count(),
+        backlog_scan_bytes=scans.select(fn.SUM(Scan.size)).scalar() or 0,
         conflicts=conflicts.listed(),
         schedule=settings.shown("sync.cron"),
     )
