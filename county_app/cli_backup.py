@@ -90,7 +90,7 @@ def _audit_restore(data_dir, action, name, *, actor, result=None, **detail):
 
     if result is not None:
         detail.update(schema=result.schema, applied=result.applied, scans_added=result.scans_added,
-                      replaced=str(result.replaced or ""), replaced_backup=str(result.replaced_backup or ""))
+                      replaced_file=str(result.replaced or ""), replaced_backup=str(result.replaced_backup or ""))
     bind(data_dir)
     try:
         with db.connection_context(), db.atomic():

@@ -88,7 +88,7 @@ DETAIL_KEYS = {
     "catalogue_version": "目录版本", "calendar_complete": "调休安排", "via": "途径", "bundle": "一件事",
     "folder": "文件夹", "size": "大小（字节）", "schema": "数据库版本", "scans": "扫描件数", "missing_scans": "缺失的扫描件数",
     "damaged_scans": "损坏的扫描件数", "verified": "已校验", "error": "错误", "created_at": "备份时间",
-    "applied": "执行的升级", "scans_added": "恢复的扫描件数", "replaced": "被替换的数据库文件",
+    "applied": "执行的升级", "scans_added": "恢复的扫描件数", "replaced_file": "被替换的数据库文件",
     "replaced_backup": "被替换数据库的备份", "scans_detached": "撤下的扫描件", "stands": "采用",
 }
 

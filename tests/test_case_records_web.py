@@ -222,3 +222,12 @@ def test_a_setting_a_backup_and_a_printed_commitment_letter_read_in_words(app):
     assert "大小（字节）：613510" in backup["detail"] and "size" not in backup["detail"]
     assert describe({"action": "print", "detail": {"kind": "commitment", "number": "X-CSSYZM"}}, {}, {}) \
         == "告知承诺书 X-CSSYZM"
+
+
+def test_a_catalogue_import_and_a_restore_each_name_what_they_replaced_in_their_own_words():
+    """Both once wrote ``replaced``: the restore's words took over, and an import read "被替换的数据库文件"."""
+    from county_app.record_words import detail_text
+
+    assert detail_text({"version": "2026.12-01", "replaced": "2026.11-06"}) == "目录版本：2026.12-01；原目录版本：2026.11-06"
+    restored = detail_text({"replaced_file": "/data/county_app.sqlite3.replaced-1", "replaced_backup": ""})
+    assert restored.startswith("被替换的数据库文件：/data/county_app.sqlite3.replaced-1")
