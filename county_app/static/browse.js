@@ -48,11 +48,18 @@
     });
   });
 
-  // From the search box, the down arrow enters the first list of results.
+  // From the search box, the down arrow enters the first list of results — of the text in the box: text
+  // not yet searched is searched first (the results page then makes its first hit current).
   var box = document.getElementById("search-q");
   if (box) {
     box.addEventListener("keydown", function (event) {
-      if (event.key !== "ArrowDown") return;
+      if (event.key !== "ArrowDown" || event.isComposing) return;
+      var typed = box.value.trim();
+      if (typed && typed !== (box.getAttribute("data-searched") || "").trim()) {
+        event.preventDefault();
+        box.form.requestSubmit();
+        return;
+      }
       var list = document.querySelector("[data-keynav]");
       var first = list && links(list)[0];
       if (first) {
