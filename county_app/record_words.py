@@ -60,6 +60,7 @@ AUDIT_ACTIONS = {
     "sync.node_add": "登记乡镇节点",
     "sync.node_secret": "重新生成乡镇节点的同步密钥",
     "sync.node_revoke": "停用乡镇节点",
+    "sync.run": "立即同步",
 }
 
 ENTITIES = {
@@ -72,6 +73,7 @@ ENTITIES = {
     "case": "办件",
     "backup": "备份",
     "sync_node": "乡镇节点",
+    "sync": "与县级汇聚中心同步",
 }
 
 DETAIL_KEYS = {

@@ -163,6 +163,18 @@ def _apply_catalogue(catalogue, data_dir, report):
         report.catalogue = version
 
 
+def node_code():
+    """The code this township syncs as: ``sync.node``, else the centre's code."""
+    return settings.get("sync.node") or settings.get("centre.code")
+
+
+def missing_settings():
+    """The labels (as the settings page names them) of what a township's sync needs and lacks, in page order."""
+    needed = (("sync.url", settings.get("sync.url")), ("sync.secret", settings.get("sync.secret")),
+              ("centre.code", node_code()))
+    return [settings.spec_for(key).label for key, value in needed if not value]
+
+
 class _Hub:
     """The hub as ``sync.url``, ``sync.node`` (else ``centre.code``) and ``sync.secret`` describe it."""
 
@@ -173,14 +185,10 @@ class _Hub:
     def configured(cls):
         if settings.get("node.role") == "hub":
             raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run", "is_hub")
-        url, secret = settings.get("sync.url"), settings.get("sync.secret")
-        node = settings.get("sync.node") or settings.get("centre.code")
-        missing = [name for name, value in (("sync.url（汇聚中心地址）", url), ("sync.secret（同步密钥）", secret),
-                                            ("centre.code（本中心区划代码）", node)) if not value]
+        missing = missing_settings()
         if missing:
-            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步",
-                             "not_configured")
-        return cls(url, node, secret)
+            raise SyncFailed(f"尚未设置{'、'.join(missing)}：请在系统设置中填写后再同步", "not_configured")
+        return cls(settings.get("sync.url"), node_code(), settings.get("sync.secret"))
 
     def post(self, path, body, *, accept=(200,), raw=False):
         """``(status, answer)``: the JSON answer (or its raw bytes); SyncFailed with the hub's message otherwise."""
@@ -197,7 +205,7 @@ class _Hub:
                 raise SyncFailed(f"县级汇聚中心拒绝了同步请求（{status}）：{message}", refusal_kind(code)) from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise SyncFailed(f"无法连接县级汇聚中心 {self.url}（{reason}）：请检查网络连接和 sync.url 设置，"
+            raise SyncFailed(f"无法连接县级汇聚中心 {self.url}（{reason}）：请检查网络连接和系统设置中的汇聚中心地址，"
                              "稍后再同步；未上传的变更都还在本机，不会丢失", "unreachable") from None
         if len(data) > MAX_ANSWER:
             raise SyncFailed("县级汇聚中心的应答太大，本次未做任何更改", "bad_answer")
@@ -206,7 +214,7 @@ class _Hub:
         try:
             return status, json.loads(data.decode("utf-8"))
         except ValueError:
-            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查 sync.url 是否指向汇聚中心",
+            raise SyncFailed(f"县级汇聚中心的应答不是 JSON（{status}），请检查系统设置中的汇聚中心地址是否指向汇聚中心",
                              "bad_answer") from None
 
 
