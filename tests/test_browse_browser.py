@@ -113,5 +113,6 @@ def test_down_arrow_searches_the_typed_text_before_choosing(live_server, make_us
     assert "开办餐饮店" in page.locator("h1").first.inner_text()
     # An empty box: ↓ enters the catalogue's list as before.
     page.goto(live_server + "/")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'search-q'")
     page.keyboard.press("ArrowDown")
     assert focused(page, "el.textContent") == page.locator("[data-keynav] a").first.text_content()
