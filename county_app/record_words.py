@@ -113,7 +113,14 @@ _VALUES = {
 _DATED = ("deadline", "due_date", "until")  # dates that calendar_complete qualifies
 
 
-def event_word(action):
+# A material entry back to 未提交 is the clerk's undo of a mistaken entry (intake/materials.py), not an entry.
+MATERIAL_UNDONE = "撤销登记"
+
+
+def event_word(action, detail=None):
+    """What an event of a case did, as its history names it; ``detail`` tells an undo from an entry."""
+    if action == "material" and isinstance(detail, dict) and detail.get("status") == "missing":
+        return MATERIAL_UNDONE
     return EVENT_ACTIONS.get(action, action)
 
 
