@@ -60,6 +60,7 @@ AUDIT_ACTIONS = {
     "sync.node_add": "登记乡镇节点",
     "sync.node_secret": "重新生成乡镇节点的同步密钥",
     "sync.node_revoke": "停用乡镇节点",
+    "sync.run": "立即同步",
 }
 
 ENTITIES = {
@@ -72,6 +73,7 @@ ENTITIES = {
     "case": "办件",
     "backup": "备份",
     "sync_node": "乡镇节点",
+    "sync": "与县级汇聚中心同步",
 }
 
 DETAIL_KEYS = {
@@ -111,7 +113,14 @@ _VALUES = {
 _DATED = ("deadline", "due_date", "until")  # dates that calendar_complete qualifies
 
 
-def event_word(action):
+# A material entry back to 未提交 is the clerk's undo of a mistaken entry (intake/materials.py), not an entry.
+MATERIAL_UNDONE = "撤销登记"
+
+
+def event_word(action, detail=None):
+    """What an event of a case did, as its history names it; ``detail`` tells an undo from an entry."""
+    if action == "material" and isinstance(detail, dict) and detail.get("status") == "missing":
+        return MATERIAL_UNDONE
     return EVENT_ACTIONS.get(action, action)
 
 

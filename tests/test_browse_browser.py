@@ -83,3 +83,36 @@ def test_keyboard_only_search_to_merged_materials(live_server, make_user, browse
     page.keyboard.press("ArrowUp")
     page.keyboard.press("ArrowUp")
     assert focused(page, "el.id") == "search-q"
+
+
+def test_down_arrow_searches_the_typed_text_before_choosing(live_server, make_user, browser_page):
+    """餐饮 typed on the home page, then ↓ and Enter, opens 开办餐饮店一件事 — not the catalogue's first card."""
+    make_user("li", "clerk")
+    page = browser_page
+    page.goto(live_server + "/login")
+    page.fill("#username", "li")
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(live_server + "/")
+    assert focused(page, "el.id") == "search-q"
+    first_card = page.locator("[data-keynav] a").first.inner_text()
+    assert "餐饮" not in first_card
+    page.keyboard.type("餐饮")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_url("**/search?q=*")
+    page.wait_for_load_state("networkidle")
+    assert "餐饮" in focused(page, "el.textContent")
+    page.screenshot(path="/tmp/browse-down-searches.png")
+    # On the results the box holds the searched text: ↓ from it enters the results, ↑ goes back.
+    page.keyboard.press("/")
+    assert focused(page, "el.id") == "search-q"
+    page.keyboard.press("ArrowDown")
+    assert "餐饮" in focused(page, "el.textContent")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/bundles/**")
+    assert "开办餐饮店" in page.locator("h1").first.inner_text()
+    # An empty box: ↓ enters the catalogue's list as before.
+    page.goto(live_server + "/")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'search-q'")
+    page.keyboard.press("ArrowDown")
+    assert focused(page, "el.textContent") == page.locator("[data-keynav] a").first.text_content()

@@ -280,3 +280,49 @@ def test_a_search_result_flags_a_due_date_only_when_its_year_was_unpublished(cle
         workflow.accept_case(case_no, actor=li, today=today)
     flags = {row["case_no"]: row["calendar_complete"] for row in found(clerk, PHONE)["items"]}
     assert flags == {plain: True, late: False}
+
+
+def test_the_hint_and_the_focus_agree_on_the_results_in_chromium(live_server, make_user, browser_page):
+    """One hit: the focus is on its link and Enter opens it; Tab or ↓ from the box reaches the first result."""
+    from county_app.models import User
+
+    from conftest import PASSWORD
+
+    make_user("li", "clerk")
+    with db.connection_context():
+        with db.atomic():
+            settings.put("centre.code", CENTRE)
+        case = cases.register_case(**newborn(), actor=User.get(User.username == "li"))
+    page = browser_page
+    page.goto(live_server + "/login")
+    page.fill("#username", "li")
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(live_server + "/")
+
+    def focused():
+        return page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")
+
+    page.goto(live_server + "/cases?q=" + PHONE)
+    page.wait_for_function("document.activeElement && document.activeElement.tagName === 'A'")
+    hint = page.locator("form.search .hint").inner_text()
+    assert "Enter" in hint and "打开办件" in hint and "在查询框按" in hint
+    assert focused() == case.case_no
+    page.screenshot(path="/tmp/case-search-one-hit.png")
+    page.keyboard.press("/")
+    assert focused() == "search-q"
+    page.keyboard.press("Tab")  # the box holds what was searched: Tab reaches the result
+    assert focused() == case.case_no
+    page.keyboard.press("/")
+    page.keyboard.press("ArrowDown")
+    assert focused() == case.case_no
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/cases/{case.case_no}")
+    # Text typed but not yet searched: ↓ searches it first, and its first result is current.
+    page.goto(live_server + "/cases")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'search-q'")
+    page.keyboard.type("李娜")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_url("**/cases?q=*")
+    page.wait_for_load_state("networkidle")
+    assert focused() == case.case_no

@@ -38,7 +38,14 @@ def test_after_undo_the_same_scan_and_the_original_record_again(window, browser_
     assert "扫描" not in page.locator("#m-JMSFZ .mat-state").inner_text()
     assert len(events_of(case_no, "scan")) == 2 and len(events_of(case_no, "material")) == 3
     history = page.locator("#history + table").inner_text()
-    assert "居民身份证：未提交，撤下扫描件 联办申请表.pdf" in history  # the undo names what it took off
+    # The undo says it was undone, and names what it took off.
+    undos = page.locator("#history + table tbody tr", has_text="撤下扫描件")
+    assert undos.count() == 2  # newest first
+    cells = undos.first.locator("td")
+    assert cells.nth(2).inner_text() == "撤销登记" and cells.nth(4).inner_text() == "居民身份证（撤下扫描件 联办申请表.pdf）"
+    assert "未提交" not in history
+    page.locator("#history").scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/wnd/undo-history.png")
 
 
 def test_a_form_from_before_the_undo_is_stale_not_a_repeat(clerk_web):

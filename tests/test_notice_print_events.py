@@ -5,9 +5,10 @@ What is real here and what is not: headless chromium has no print dialog.
 page out for paper and raises ``afterprint`` — so a PDF stands for a sheet that
 came out. A dialog the clerk cancels is played by dispatching the same two
 events, which is what chromium raises for a cancelled dialog too: the page
-cannot tell the two apart, so it counts the closed dialog and offers
-没有打出, which takes that print back. Opening the page (its dialog opened on
-load, nothing decided yet) and switching to 大字 raise nothing and count nothing.
+cannot tell the two apart, so after either it asks 「打印出来了吗？」 and counts
+the print only on 已打印 (Enter); 没有打出 (Esc) or no answer counts nothing.
+Opening the page (its dialog opened on load, nothing decided yet) and
+switching to 大字 raise nothing and count nothing.
 """
 import json
 import re
@@ -27,6 +28,10 @@ from test_notices import page, record_print, register, window  # noqa: F401  (wi
 
 CANCELLED_DIALOG = """() => { window.dispatchEvent(new Event("beforeprint"));
                               window.dispatchEvent(new Event("afterprint")); }"""
+
+
+def focused_id(page):
+    return page.evaluate("document.activeElement.id")
 
 
 def print_log():
@@ -69,35 +74,52 @@ def test_opening_large_type_and_a_cancelled_dialog_count_nothing_and_only_prints
     assert page.evaluate("window.__dialogs") == 0 and "noprint=1" in page.url and "large=1" in page.url
     assert logged() == [] and page.locator("[data-reprint]").is_hidden()
 
-    # The dialog cancelled: chromium raises beforeprint and afterprint as for a print; the clerk says so.
+    # The dialog cancelled: chromium raises beforeprint and afterprint as for a print; the page asks, the clerk
+    # answers 没有打出 with Esc, and nothing is counted.
     page.click("#print-button")
     page.evaluate(CANCELLED_DIALOG)
-    page.wait_for_selector("#withdraw-button", state="visible")
-    assert logged() == [("print", number)]
-    page.click("#withdraw-button")
-    page.wait_for_selector("#withdraw-button", state="hidden")
-    assert logged() == [("print", number), ("print_withdrawn", number)]
-    assert "不计打印" in page.locator("#print-status").inner_text() and page.locator("[data-reprint]").is_hidden()
+    page.wait_for_selector("#print-question", state="visible")
+    assert focused_id(page) == "printed-yes"
+    page.screenshot(path="/tmp/notice-print-question.png")
+    page.keyboard.press("Escape")
+    assert page.locator("#print-question").is_hidden()
+    assert "不计打印" in page.locator("#print-status").inner_text()
+    assert logged() == [] and page.locator("[data-reprint]").is_hidden()
+    # Closed again and left without an answer (the page reloaded): nothing is counted either.
+    page.evaluate(CANCELLED_DIALOG)
+    page.wait_for_selector("#print-question", state="visible")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert logged() == [] and page.locator("[data-reprint]").is_hidden()
 
-    # A real print (chromium's own): the first paper carries no 补打, the second does.
+    # A real print (chromium's own), answered 已打印 with Enter: the first paper carries no 补打, the second does.
     first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
     page.pdf(path=str(first), format="A4")
+    page.wait_for_selector("#print-question", state="visible")
+    assert "打印出来了吗" not in pdf_text(first)  # the question is on the screen, not on the paper
+    page.keyboard.press("Enter")
     page.wait_for_function("document.getElementById('print-status').textContent === '已记录打印'")
     assert not re.search(r"补\s*打", pdf_text(first))
-    assert logged()[-1] == ("print", number)
+    assert logged() == [("print", number)]
     page.pdf(path=str(second), format="A4")
+    page.click("#printed-yes")
     page.wait_for_function("document.getElementById('print-status').textContent.indexOf('补打') >= 0")
     assert re.search(r"补\s*打\s*第\s*2\s*次打印", pdf_text(second))
-    assert [action for action, _ in logged()] == ["print", "print_withdrawn", "print", "print"]
-    assert page.locator("#withdraw-button").is_visible()  # offered after every closed dialog
+    assert logged() == [("print", number), ("print", number)]
     page.screenshot(path="/tmp/notice-reprinted-receipt.png")
+
+    # 已打印 answered by mistake (the printer jammed): taken back, and the next paper is the second print again.
+    page.click("#withdraw-button")
+    page.wait_for_selector("#withdraw-button", state="hidden")
+    assert [action for action, _ in logged()] == ["print", "print", "print_withdrawn"]
+    assert "不计打印" in page.locator("#print-status").inner_text()
 
     # The case page's history says what happened, in words.
     page.goto(live_server + f"/cases/{case.case_no}")
     history = page.locator("body").inner_text()
     assert "撤销打印记录（未打出）" in history
     page.goto(live_server + f"/cases/{case.case_no}/notices/receipt?noprint=1")
-    assert "第3次打印" in page.locator("[data-reprint]").inner_text()
+    assert "第2次打印" in page.locator("[data-reprint]").inner_text()
 
 
 def test_a_print_is_taken_back_only_by_its_clerk_and_only_the_latest(window, make_user):

@@ -121,3 +121,29 @@ def test_the_admin_menu_wraps_between_entries_at_1366(live_server, make_user, br
                     return [e.textContent.trim(), Math.max(...tops) - Math.min(...tops)]; })""")
     # A second line would start a line height (24 px) lower; a <kbd> beside the label sits a few px off.
     assert all(pixels < 10 for _, pixels in spread), spread
+
+
+def test_a_long_centre_name_keeps_the_admin_menu_to_two_lines_and_a_name_is_shown_once(
+        live_server, make_user, browser_page):
+    make_user("boss", "admin")
+    with db.connection_context(), db.atomic():
+        User.update(display_name="系统管理员").where(User.username == "boss").execute()  # the role's own name
+        settings.put("centre.name", "城关镇人民政府便民服务中心（县一件事一次办示范窗口）")
+    page = browser_page
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/sync")
+    who = page.locator(".topbar .who").inner_text()
+    assert who.startswith("系统管理员") and "系统管理员（系统管理员）" not in who
+    lines = page.evaluate("""() => new Set([...document.querySelectorAll('.topbar nav a')]
+        .map(a => Math.round(a.getBoundingClientRect().top / 10))).size""")
+    assert lines <= 2
+    spread = page.evaluate("""() => [...document.querySelectorAll('.topbar nav a')]
+        .map(e => { const r = document.createRange(); r.selectNodeContents(e);
+                    const tops = [...r.getClientRects()].map(b => b.top); return Math.max(...tops) - Math.min(...tops); })""")
+    assert all(pixels < 10 for pixels in spread), spread  # no entry broken inside
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path="/tmp/admin-menu-long-name.png")

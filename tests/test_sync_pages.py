@@ -66,10 +66,41 @@ def test_the_township_page_syncs_by_button_and_says_what_to_do_when_it_fails(hub
         with db.connection_context():
             settings.change({"sync.url": f"http://127.0.0.1:{free_port()}"}, actor="test")
         page = press_sync(admin)
-        assert "连不上县级汇聚中心" in page and "检查本机网络" in page and "sync.url" in page
+        assert "连不上县级汇聚中心" in page and "检查本机网络" in page and "系统设置中的汇聚中心地址" in page
         assert "错误说明：无法连接县级汇聚中心" in page
         health = admin.get("/admin/health")[2]
         assert "最近一次同步（" in health and "没有成功：连不上县级汇聚中心" in health
+
+
+def test_sync_not_set_up_names_only_what_is_missing_and_the_press_is_audited(tmp_path):
+    town = tmp_path / "town"
+    town.mkdir()
+    cli(town, "init", "--code", CENTRE, "--name", "城关镇便民服务中心")  # the centre code is set, the hub is not
+    app = create_app(town, {"TESTING": True})
+    with db.connection_context(), db.atomic():
+        accounts.add_user("boss", "admin", PASSWORD, display_name="王主任", actor="test")
+    with serving(app) as url:
+        admin = browser(url, "boss")
+        page = admin.get("/sync")[2]
+        assert "自动同步未开启：在系统设置中填写汇聚中心地址、同步密钥后，每天 02:00 自动同步" in page
+        assert "每天 02:00 自动同步（" not in page
+        page = press_sync(admin)
+        alert = re.search(r'<div class="flash flash-error" role="alert">(.*?)</div>', page, re.S).group(1)
+        assert "尚未设置同步" in alert and "王主任 点“立即同步”" in alert
+        assert "怎么办：在系统设置中填写汇聚中心地址、同步密钥（汇聚中心地址和同步密钥由县级管理员提供），再点“立即同步”" \
+            in alert and 'href="/admin/settings#sync">打开系统设置</a>' in alert
+        assert "区划代码" not in alert and "本页" not in alert and "README" not in alert
+        assert "sync.url" not in page and "sync.secret" not in page and "admin 点" not in page
+        assert "王主任 发起的同步没有完成" in page
+        log = admin.get("/admin/audit")[2]
+        assert "立即同步" in log and "王主任（boss）" in log
+        assert rows(town, "select actor, action, entity from audit_log where action = 'sync.run'") == \
+            [("boss", "sync.run", "sync")]
+        # Once the address and secret are set, the advice of that old run says so, and automatic sync is on.
+        with db.connection_context():
+            settings.change({"sync.url": "http://127.0.0.1:9", "sync.secret": "x" * 43}, actor="test")
+        page = admin.get("/sync")[2]
+        assert "所需的设置现已填写" in page and "自动同步未开启" not in page and "每天 02:00 自动同步（" in page
 
 
 def test_the_sync_settings_keep_the_secret_unseen_and_unchanged_when_left_blank(hub, tmp_path):

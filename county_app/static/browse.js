@@ -48,11 +48,21 @@
     });
   });
 
-  // From the search box, the down arrow enters the first list of results.
+  // From the search box, the down arrow enters the first list of results — of the text in the box: text
+  // not yet searched is searched first (the results page then makes its first hit current). Tab enters the
+  // results too when the box holds the text they were found for (otherwise it goes on to the button).
   var box = document.getElementById("search-q");
   if (box) {
     box.addEventListener("keydown", function (event) {
-      if (event.key !== "ArrowDown") return;
+      if (event.isComposing || event.ctrlKey || event.altKey || event.metaKey) return;
+      var typed = box.value.trim(), searched = (box.getAttribute("data-searched") || "").trim();
+      if (event.key === "Tab" && (event.shiftKey || !typed || typed !== searched)) return;
+      if (event.key !== "ArrowDown" && event.key !== "Tab") return;
+      if (typed && typed !== searched) {
+        event.preventDefault();
+        box.form.requestSubmit();
+        return;
+      }
       var list = document.querySelector("[data-keynav]");
       var first = list && links(list)[0];
       if (first) {

@@ -13,13 +13,16 @@
   });
   var log = body.getAttribute("data-print-log");
   if (log) {
-    // A print counts when the print dialog closes (afterprint), never when the page is opened or switched
-    // to large type. The browser raises the same events when its dialog is cancelled, so after each one
-    // the clerk may say that nothing came out (没有打出), which takes that print back on the server.
+    // Browsers raise the same beforeprint/afterprint for a print and for a cancelled dialog, so the page cannot
+    // tell them apart: when the dialog closes it asks 「打印出来了吗？」, and only 已打印 (Enter) counts the print
+    // (and makes the next paper a 补打). 没有打出 (Esc), or no answer, counts nothing. Opening the page or
+    // switching to large type raises nothing. A print answered 已打印 by mistake can still be taken back.
     var mark = document.querySelector("[data-reprint]"), count = document.querySelector("[data-print-count]"),
         status = document.getElementById("print-status"), withdraw = document.getElementById("withdraw-button"),
+        question = document.getElementById("print-question"), yes = document.getElementById("printed-yes"),
+        no = document.getElementById("printed-no"),
         printed = parseInt(body.getAttribute("data-printed"), 10) || 0;
-    // keepalive: the print is still logged when the clerk closes the window as soon as the dialog is gone.
+    // keepalive: the print is still logged when the clerk closes the window as soon as it is answered.
     var post = function (url, data) {
       var failed = {error: "请刷新本页后再试；如已打出，请告知系统管理员"};
       return fetch(url, {method: "POST", keepalive: true, credentials: "same-origin", body: JSON.stringify(data),
@@ -36,7 +39,13 @@
       mark.hidden = printed === 0;
       count.textContent = printed + 1;
     };
+    var ask = function (open) {
+      question.hidden = !open;
+      if (open) { yes.focus(); }
+    };
     window.addEventListener("beforeprint", function () {
+      ask(false);  // a question left unanswered counted nothing
+      if (withdraw) { withdraw.hidden = true; }
       // Synchronous on purpose: the mark must be on the page before the browser lays it out for paper.
       // Another clerk may have printed meanwhile; without an answer the page's own count decides.
       var request = new XMLHttpRequest();
@@ -49,15 +58,32 @@
       show();
     });
     window.addEventListener("afterprint", function () {
+      status.textContent = "";
+      ask(true);
+    });
+    yes.addEventListener("click", function () {
+      ask(false);
       post(log, {}).then(function (result) {
         if (result.ok) {
           printed = result.ok.print_count;
           status.textContent = result.ok.reprint ? "已记录：补打（第" + printed + "次打印）" : "已记录打印";
           if (withdraw) { withdraw.hidden = false; }
+          show();
         } else {
           status.textContent = "未能记录本次打印：" + result.error;
         }
       });
+    });
+    no.addEventListener("click", function () {
+      ask(false);
+      status.textContent = "没有打出：不计打印";
+      document.getElementById("print-button").focus();
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !question.hidden) {
+        event.preventDefault();
+        no.click();
+      }
     });
     if (withdraw) {
       withdraw.addEventListener("click", function () {

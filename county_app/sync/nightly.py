@@ -2,8 +2,9 @@
 
 No scheduler here: ``jobs.py`` calls these and schedules what they ask for
 (a retry after the seconds ``scheduled_run`` returns). A node syncs by
-schedule when it is a township with ``sync.url`` set; that is read at each
-run, so setting the address later needs no restart. Every run goes through
+schedule when it is a township whose sync is set up (hub address, secret and
+node code: ``transport.missing_settings``); that is read at each run, so setting
+them later needs no restart. Every run goes through
 ``client.run_once`` and its lock, so a scheduled run never overlaps one
 started by the 立即同步 button or ``sync run``: it simply gives way.
 """
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from .. import settings
 from ..crontab import crontab_trigger
 from ..db import db
-from . import client
+from . import client, transport
 from .advice import advice
 from .errors import SyncBusy
 from .records import SyncRun
@@ -27,8 +28,8 @@ MAX_FIRES = 20_000  # fire times walked while looking back: a schedule of every 
 
 
 def wanted():
-    """Whether this node syncs by schedule: a township whose hub address is set (call connected)."""
-    return settings.get("node.role") != "hub" and bool(settings.get("sync.url"))
+    """Whether this node syncs by schedule: a township whose sync is set up (call connected)."""
+    return settings.get("node.role") != "hub" and not transport.missing_settings()
 
 
 def scheduled_run(data_dir, attempt=0, actor=None):

@@ -56,7 +56,7 @@ def verify(data_dir, method, path, headers, body, *, now=None):
         raise _refused("bad_key", str(exc)) from None
     expected = signature(secret, method, path, stamp, nonce, body)
     if not re.fullmatch(r"[0-9a-fA-F]{64}", given) or not hmac.compare_digest(expected, given.lower()):
-        raise _refused("bad_signature", "签名不正确：本机的同步密钥（sync.secret）与县级汇聚中心登记的不一致；"
+        raise _refused("bad_signature", "签名不正确：本机的同步密钥与县级汇聚中心登记的不一致；"
                                         "请核对密钥，或请县级管理员用 node secret 重新生成")
     _use_nonce(nonce, node.code, now)
     return node

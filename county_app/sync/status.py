@@ -12,12 +12,12 @@ from datetime import date
 
 from peewee import fn
 
-from .. import settings
+from .. import audit, settings
 from ..db import db
 from ..intake.records import Case, CaseItem, Scan
 from ..models import utcnow
 from ..record_words import actor_word
-from . import conflicts
+from . import conflicts, transport
 from .advice import advice
 from .nightly import MISSED, RETRY, SCHEDULED, BACKOFF
 from .outbox import UP
@@ -31,6 +31,8 @@ REFUSALS_SHOWN = 3
 @dataclass
 class Run:
     record: SyncRun
+    missing: list = None  # labels of the settings sync lacks now (transport.missing_settings), read when not given
+    names: dict = field(default_factory=dict)  # {username: display name} of the users who pressed 立即同步
 
     @property
     def finished(self):
@@ -44,7 +46,9 @@ class Run:
     def advice(self):
         if not self.finished:
             return None
-        return advice(self.record.error_kind) if self.record.error else None
+        if not self.record.error:
+            return None
+        return advice(self.record.error_kind, transport.missing_settings() if self.missing is None else self.missing)
 
     @property
     def how(self):
@@ -58,7 +62,7 @@ class Run:
             return f"自动重试（第 {actor[len(RETRY):]} 次）"
         if actor.startswith("cli"):
             return actor_word(actor)  # 命令行（NAME）: sync run
-        return f"{actor} 点“立即同步”"
+        return f"{self.names.get(actor) or actor} 点“立即同步”"
 
 
 @dataclass
@@ -71,6 +75,8 @@ class Township:
     backlog_scan_bytes: int
     conflicts: list  # conflicts.Shown
     schedule: str
+    missing: list  # labels of the settings sync lacks (transport.missing_settings): no automatic sync while any
+    names: dict  # {username: display name} of the users who pressed 立即同步 (Run.how)
 
     @property
     def last_success(self):
@@ -94,20 +100,25 @@ class Township:
         return bool(failing) and failing[0].record.actor == f"{RETRY}{len(BACKOFF)}"
 
 
-def township():
-    """The Township status of this node (call connected)."""
+def township(also_named=()):
+    """The Township status of this node (call connected); ``also_named``: usernames whose display names are wanted."""
     waiting = SyncOutbox.select().where(SyncOutbox.node == UP)
     scans = SyncScan.select().join(Scan, on=(Scan.sha256 == SyncScan.sha256)).where(SyncScan.node == UP)
+    records = list(SyncRun.select().order_by(SyncRun.id.desc()).limit(RECENT_RUNS))
+    missing = transport.missing_settings()
+    names = audit.display_names([r.actor for r in records] + list(also_named))
     return Township(
         configured={"sync.url": settings.get("sync.url"), "sync.secret": bool(settings.get("sync.secret")),
-                    "node": settings.get("sync.node") or settings.get("centre.code")},
-        runs=[Run(r) for r in SyncRun.select().order_by(SyncRun.id.desc()).limit(RECENT_RUNS)],
+                    "node": transport.node_code()},
+        runs=[Run(r, missing, names) for r in records],
         backlog_cases=waiting.select(fn.COUNT(SyncOutbox.case_no.distinct())).scalar() or 0,
         backlog_events=waiting.count(),
         backlog_scans=scans.count(),
         backlog_scan_bytes=scans.select(fn.SUM(Scan.size)).scalar() or 0,
         conflicts=conflicts.listed(),
         schedule=settings.shown("sync.cron"),
+        missing=missing,
+        names=names,
     )
 
 

@@ -41,14 +41,10 @@ class Hub:
     def configured(cls):
         if settings.get("node.role") == "hub":
             raise SyncFailed("本机是县级汇聚中心：同步由各乡镇发起，汇聚中心不运行 sync run", "is_hub")
-        url, secret = settings.get("sync.url"), settings.get("sync.secret")
-        node = settings.get("sync.node") or settings.get("centre.code")
-        missing = [name for name, value in (("sync.url（汇聚中心地址）", url), ("sync.secret（同步密钥）", secret),
-                                            ("centre.code（本中心区划代码）", node)) if not value]
+        missing = missing_settings()
         if missing:
-            raise SyncFailed("尚未设置 " + "、".join(missing) + "：请按 README「连接县级汇聚中心」设置后再同步",
-                             "not_configured")
-        return cls(url, node, secret)
+            raise SyncFailed(f"尚未设置{'、'.join(missing)}：请在系统设置中填写后再同步", "not_configured")
+        return cls(settings.get("sync.url"), node_code(), settings.get("sync.secret"))
 
     def post(self, path, body, *, accept=(200,), raw=False):
         """``(status, answer)``: the JSON answer (or its raw bytes); SyncFailed with the hub's message otherwise."""
@@ -116,3 +112,15 @@ def _refusal(data):
         return str(error.get("code", "")), str(error["message"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return "", data[:200].decode("utf-8", "replace") or "（没有说明）"
+
+
+def node_code():
+    """The code this township syncs as: ``sync.node``, else the centre's code."""
+    return settings.get("sync.node") or settings.get("centre.code")
+
+
+def missing_settings():
+    """The labels (as the settings page names them) of what a township's sync needs and lacks, in page order."""
+    needed = (("sync.url", settings.get("sync.url")), ("sync.secret", settings.get("sync.secret")),
+              ("centre.code", node_code()))
+    return [settings.spec_for(key).label for key, value in needed if not value]

@@ -206,10 +206,11 @@ def describe(event, material_names, matter_names):
     matter = matter_names.get(d.get("matter"), d.get("matter", ""))
     action = event["action"]
     complete = d.get("calendar_complete", True)
+    if action == "material" and record_words.event_word(action, d) == record_words.MATERIAL_UNDONE:
+        return name + (f"（撤下扫描件 {'、'.join(d['scans_detached'])}）" if d.get("scans_detached") else "")
     if action == "material":
         until = f"，须于 {dated(d['until'], complete)} 前补交" if d.get("until") else ""
-        detached = f"，撤下扫描件 {'、'.join(d['scans_detached'])}" if d.get("scans_detached") else ""
-        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}{detached}"
+        return f"{name}：{MATERIAL_STATUSES.get(d.get('status'), d.get('status'))}{until}"
     if action == "scan":
         return f"{name}：扫描件 {d.get('filename') or ''}（{d.get('pages')} 页）"
     if action == "correction":

@@ -2,13 +2,13 @@
 
 Every page opens the browser's print dialog on load (``?noprint=1`` turns that
 off, ``?large=1`` prints in large type). Showing a notice writes nothing, nor
-does switching it to large type. A case notice counts as printed when its
-print dialog closes (the browser's ``afterprint``): just before it goes to
-paper (``beforeprint``) the page asks how often it was printed so far (a
-GET, reading only) to put the 补打 mark on a reprint, and when the dialog
-closes it posts the print to ``…/prints``. A browser raises the same two
-events when its dialog is cancelled, so the page then offers 没有打出: a post
-to ``…/prints/withdraw`` takes that print back (logged too). Login session
+does switching it to large type. Just before a case notice goes to paper
+(``beforeprint``) the page asks how often it was printed so far (a GET,
+reading only) to put the 补打 mark on a reprint. A browser raises the same
+events for a print and for a cancelled dialog, so when the dialog closes the
+page asks the clerk 「打印出来了吗？」, and only 已打印 posts the print to
+``…/prints``; a print answered so by mistake is taken back by a post to
+``…/prints/withdraw`` (logged too). Login session
 (posts carry the CSRF token) or bearer token, as every page.
 
 The case's 一次性告知单 (``/cases/<no>/notices/guide``) is printed again from

@@ -9,7 +9,8 @@ sync settings are on the settings page (section 同步), like every setting.
 """
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from .. import guard
+from .. import audit, guard
+from ..db import db
 from ..intake.errors import IntakeError
 from ..sync import conflicts, nodes, status
 from ..sync.button import BackgroundSync
@@ -30,7 +31,8 @@ def index():
     if nodes.is_hub():
         return render_template("sync/hub.html", hub=status.hub(), sides=conflicts.SIDES)
     state = _button().state
-    return render_template("sync/township.html", town=status.township(), state=state, sides=conflicts.SIDES)
+    town = status.township(also_named=[state.actor] if state else [])
+    return render_template("sync/township.html", town=town, state=state, sides=conflicts.SIDES)
 
 
 @bp.route("/sync/run", methods=["POST"])
@@ -39,6 +41,8 @@ def run():
     if nodes.is_hub():
         flash("本机是县级汇聚中心：同步由各乡镇发起", "error")
     elif _button().start(guard.current_user().username):
+        with db.atomic():  # the press is on the record; the run itself is in the sync records
+            audit.record(guard.current_user().username, "sync.run", "sync")
         flash("同步已开始；本页会自动刷新，显示进度和结果。", "ok")
     else:
         flash("已有一次同步正在进行，请等它完成。", "error")
