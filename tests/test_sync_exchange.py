@@ -63,11 +63,11 @@ def sync(folder):
 def test_catalogue_down_cases_up_results_back(hub, town, tmp_path):
     (case_no,) = register_and_accept(town)
     township_events = count(town, "case_event")
-    newer = Book().set("目录信息", 2, "内容", "2026.12-01").set("目录信息", 4, "内容", "2026-12-01")
+    newer = Book().set("目录信息", 2, "内容", "2026.12-02").set("目录信息", 4, "内容", "2026-12-01")
     hub.cli("catalogue", "import", str(newer.save(tmp_path / "newer.xlsx")))
 
     out = sync(town)
-    assert f"已上传变更 {township_events} 条，已下载变更 0 条，已更新事项目录为 2026.12-01" in out
+    assert f"已上传变更 {township_events} 条，已下载变更 0 条，已更新事项目录为 2026.12-02" in out
     # the hub holds the case as the township does: items, checklist, every event
     assert rows(hub, "select status, applicant_name from case_record where case_no = ?", case_no) == \
         rows(town, "select status, applicant_name from case_record where case_no = ?", case_no)
@@ -77,10 +77,10 @@ def test_catalogue_down_cases_up_results_back(hub, town, tmp_path):
     assert rows(hub, item_sql, case_no) == rows(town, item_sql, case_no)
     material_sql = "select code, status, logged_by from case_material order by code"
     assert rows(hub, material_sql) == rows(town, material_sql)
-    assert rows(town, "select version from catalogue_version order by id desc limit 1") == [("2026.12-01",)]
+    assert rows(town, "select version from catalogue_version order by id desc limit 1") == [("2026.12-02",)]
     # the workbook's 节假日 rows came with it
     holidays = ("select day, kind, name from calendar_day c join catalogue_version v on v.id = c.catalogue_id "
-                "where v.version = '2026.12-01' order by day")
+                "where v.version = '2026.12-02' order by day")
     assert rows(town, holidays) == rows(hub, holidays) and rows(town, holidays)
 
     # departments record at the hub: a suspension and its end, then every result (the case concludes)
@@ -106,7 +106,7 @@ def test_catalogue_down_cases_up_results_back(hub, town, tmp_path):
     assert "已上传变更 0 条，已下载变更 0 条" in sync(town)
     assert count(town, "case_event") == count(hub, "case_event")
     runs = rows(town, "select pushed, pulled, catalogue, error, ended_at is not null from sync_run order by id")
-    assert runs == [(township_events, 0, "2026.12-01", "", 1), (0, 8, "", "", 1), (1, 0, "", "", 1),
+    assert runs == [(township_events, 0, "2026.12-02", "", 1), (0, 8, "", "", 1), (1, 0, "", "", 1),
                     (0, 0, "", "", 1)]
 
 

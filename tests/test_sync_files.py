@@ -82,12 +82,12 @@ def test_the_exchange_by_usb_stick_both_ways_applied_once(hub, town, usb, tmp_pa
     # the hub answers: results recorded by a department, a newer catalogue
     with at(hub):
         outcomes.record_result(numbers[0], "GA-0101", "approved", actor="gaj", result_no="HUB-1")
-    newer = Book().set("目录信息", 2, "内容", "2026.12-01").set("目录信息", 4, "内容", "2026-12-01")
+    newer = Book().set("目录信息", 2, "内容", "2026.12-02").set("目录信息", 4, "内容", "2026-12-01")
     cli(hub, "catalogue", "import", str(newer.save(tmp_path / "newer.xlsx")))
     down, out = export(hub, usb, "--node", CENTRE)
     assert "变更 1 条（1 批）" in out, out
     out = cli(town, "sync", "import", str(down)).stdout
-    assert f"记入变更 1 条（1 批），汇聚中心确认已收到本机变更 {written} 条，已更新事项目录为 2026.12-01" in out, out
+    assert f"记入变更 1 条（1 批），汇聚中心确认已收到本机变更 {written} 条，已更新事项目录为 2026.12-02" in out, out
     assert rows(town, "select result_no from case_item where result_no != ''") == [("HUB-1",)]
     assert count(town, "sync_outbox") == count(town, "sync_scan") == 0  # the hub holds them: forgotten here
     before = state(town)

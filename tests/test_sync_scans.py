@@ -152,7 +152,7 @@ def test_a_whole_run_through_a_flaky_link_converges_with_exact_counts(hub, town,
     numbers = register_and_accept(town, 40)
     case_no, sha = case_with_scan(town, big_pdf(3 * MB))
     numbers.append(case_no)
-    newer = Book().set("目录信息", 2, "内容", "2026.12-01").set("目录信息", 4, "内容", "2026-12-01")
+    newer = Book().set("目录信息", 2, "内容", "2026.12-02").set("目录信息", 4, "内容", "2026-12-01")
     cli(hub.dir, "catalogue", "import", str(newer.save(tmp_path / "newer.xlsx")))
     with FlakyProxy(hub_port(hub), cut_every=(100_000, 400_000), seed=7) as proxy:
         cli(town, "config", "set", "sync.url", proxy.url)
@@ -168,7 +168,7 @@ def test_a_whole_run_through_a_flaky_link_converges_with_exact_counts(hub, town,
     assert count(hub.dir, "case_record") == count(town, "case_record") == 41
     assert count(town, "case_item", "result_no like 'R-%'") == 10
     assert count(town, "sync_outbox") == count(town, "sync_scan") == count(hub.dir, "sync_scan") == 0
-    assert rows(town, "select version from catalogue_version order by id desc limit 1") == [("2026.12-01",)]
+    assert rows(town, "select version from catalogue_version order by id desc limit 1") == [("2026.12-02",)]
     stored = hub.dir / rows(hub.dir, "select path from scan where sha256 = ?", sha)[0][0]
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == sha
     assert runs <= 6
