@@ -77,10 +77,17 @@ def init(ctx, role, code, name):
               help="工作线程数（默认即可；线程多了只会争用同一个解释器锁）")
 @click.option("--browser/--no-browser", default=False,
               help="启动后在浏览器中打开（不带命令启动时默认打开；环境变量 COUNTY_APP_NO_BROWSER=1 时从不打开）")
+@click.option("--behind-proxy", is_flag=True, default=False,
+              help="县级汇聚中心在反向代理之后、由代理终止 TLS（HTTPS）：相信代理发来的 X-Forwarded-Proto 和 X-Forwarded-For")
+@click.option("--proxy-address", default="127.0.0.1", show_default=True,
+              help="与 --behind-proxy 同用：反向代理连接本机时的 IP 地址（只相信来自它的转发请求头）")
 @with_data_dir
 @click.pass_context
-def serve(ctx, host, port, threads, browser):
-    """启动网页界面和接口（waitress），后台任务随之运行。"""
+def serve(ctx, host, port, threads, browser, behind_proxy, proxy_address):
+    """启动网页界面和接口（waitress），后台任务随之运行。
+
+    同步接口（/api/v1/sync/）只接受本机（回环地址）或 HTTPS 的请求：县级汇聚中心对外服务时，
+    须由反向代理终止 TLS，并以 --behind-proxy 启动。"""
     from . import create_app
     from .jobs import Background
     from .operations import logs
@@ -113,7 +120,7 @@ def serve(ctx, host, port, threads, browser):
     from .views.catalogue import stop_checks
 
     app = create_app(data_dir)
-    http = server.create(app, sock=sock, threads=threads)
+    http = server.create(app, sock=sock, threads=threads, trusted_proxy=proxy_address.strip() if behind_proxy else None)
     url = desktop.local_url(host, http.effective_port)
     lock.announce(url)
     background = Background(app)  # the scheduler, and the scan checker's process rather than on the first upload

@@ -93,7 +93,7 @@ def requires(permission):
             if user is None:
                 return _unauthenticated()
             try:
-                access.check(user.role, permission)
+                access.check(user.role, permission, at_hub=at_hub())
             except access.AccessDenied as exc:
                 return forbidden(str(exc))
             return view(*args, **kwargs)
@@ -101,6 +101,13 @@ def requires(permission):
         return guarded
 
     return decorate
+
+
+def at_hub():
+    """Whether this node is the county hub (read once per request)."""
+    if "at_hub" not in g:
+        g.at_hub = settings.is_hub()
+    return g.at_hub
 
 
 def forbidden(message):
@@ -190,7 +197,8 @@ def _template_helpers():
     user = current_user()
     return {
         "current_user": user,
-        "can": lambda permission: user is not None and access.allowed(user.role, permission),
+        "can": lambda permission: user is not None and access.allowed(user.role, permission, at_hub=_hub_or_not()),
+        "at_hub": _hub_or_not,
         "role_label": access.ROLES.get(user.role, user.role) if user else "",
         "centre_name": _centre_name(),
         "setup_missing": lambda: _setup_missing(user),
@@ -205,6 +213,13 @@ def _setup_missing(user):
         return settings.missing_for_cases()
     except Exception:  # an error page must still render when the database is the problem
         return []
+
+
+def _hub_or_not():
+    try:
+        return at_hub()
+    except Exception:  # an error page must still render when the database is the problem
+        return False
 
 
 def _centre_name():

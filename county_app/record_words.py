@@ -92,6 +92,7 @@ DETAIL_KEYS = {
     "damaged_scans": "损坏的扫描件数", "verified": "已校验", "error": "错误", "created_at": "备份时间",
     "applied": "执行的升级", "scans_added": "恢复的扫描件数", "replaced_file": "被替换的数据库文件",
     "replaced_backup": "被替换数据库的备份", "scans_detached": "撤下的扫描件", "stands": "采用",
+    "on_behalf": "窗口代录（依其书面决定的部门）", "name": "名称",
 }
 
 # Who did it, when it was not a user: the name recorded, as people read it.

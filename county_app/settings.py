@@ -184,6 +184,11 @@ def get(key):
     return spec.default if value is None else value
 
 
+def is_hub():
+    """Whether this node is the county hub (``node.role`` = hub)."""
+    return get("node.role") == "hub"
+
+
 def shown(key):
     """The value of ``key`` as the settings page shows it: a daily schedule as a time of day (02:00); a secret
     never (the page says whether it is set)."""
@@ -256,5 +261,8 @@ def on_page():
 
 
 def missing_for_cases():
-    """The settings that must be set before a case can be registered and are not yet."""
+    """The settings that must be set before a case can be registered and are not yet (none at the hub,
+    where no case is registered)."""
+    if is_hub():
+        return []
     return [spec for spec in SETTINGS if spec.needed_for_cases and not get(spec.key)]

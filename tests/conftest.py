@@ -74,6 +74,21 @@ def node_role(db_backend):
 
 
 @pytest.fixture
+def window_rules(db_backend, monkeypatch):
+    """The window's permissions also on PostgreSQL, for the tests of the window's workflow there.
+
+    A node on PostgreSQL can only be a hub, where nobody registers, accepts or
+    delivers (access.AT_HUB: the township owns them); those tests run the
+    window's workflow on PostgreSQL for its SQL, so the hub's refusals are
+    set aside for them. The hub's own rules: tests/test_hub_cases.py.
+    """
+    if db_backend == "postgresql":
+        from county_app import access
+
+        monkeypatch.setattr(access, "AT_HUB", {})
+
+
+@pytest.fixture
 def data_dir(tmp_path, db_backend):
     path = tmp_path / "data"
     path.mkdir()
@@ -81,7 +96,7 @@ def data_dir(tmp_path, db_backend):
 
 
 @pytest.fixture
-def app(data_dir, db_backend):
+def app(data_dir, db_backend, window_rules):
     """An initialised node without a catalogue (tests import what they need)."""
     initialise(data_dir, load_seed=False, role=node_role(db_backend))
     app = create_app(data_dir, {"TESTING": True})
@@ -92,7 +107,7 @@ def app(data_dir, db_backend):
 
 
 @pytest.fixture
-def seeded_app(data_dir, db_backend):
+def seeded_app(data_dir, db_backend, window_rules):
     """An initialised node with the bundled seed catalogue loaded."""
     initialise(data_dir, role=node_role(db_backend))
     app = create_app(data_dir, {"TESTING": True})

@@ -83,8 +83,8 @@ def test_resuming_into_2027_flags_the_item_and_the_case(window):
     materials.log_material(case.case_no, "JHZ", "original_verified", actor=window.clerk, copies=1)
     workflow.accept_case(case.case_no, actor=window.clerk, today=date(2026, 12, 1))
     assert Case.get_by_id(case.id).due_complete
-    workflow.suspend_item(case.case_no, "RS-0101", "检验", actor=window.clerk, today=date(2026, 12, 2))
-    workflow.resume_item(case.case_no, "RS-0101", actor=window.clerk, today=date(2026, 12, 30))
+    workflow.suspend_item(case.case_no, "RS-0101", "检验", actor=window.clerk, today=date(2026, 12, 2), on_behalf=True)
+    workflow.resume_item(case.case_no, "RS-0101", actor=window.clerk, today=date(2026, 12, 30), on_behalf=True)
     item = CaseItem.get((CaseItem.case == case.id) & (CaseItem.matter_code == "RS-0101"))
     assert item.due_date.year == 2027 and not item.due_complete
     assert not Case.get_by_id(case.id).due_complete
@@ -99,7 +99,7 @@ def test_a_rectification_due_in_2027_is_flagged_on_the_list_and_the_case(window)
     materials.log_material(case.case_no, "JHZ", "original_verified", actor=window.clerk, copies=1)
     workflow.accept_case(case.case_no, actor=window.clerk, today=date(2026, 12, 1))
     for item in CaseItem.select().where(CaseItem.case == case.id):
-        outcomes.record_result(case.case_no, item.matter_code, "approved", actor=window.clerk)
+        outcomes.record_result(case.case_no, item.matter_code, "approved", actor=window.clerk, on_behalf=True)
     outcomes.evaluate_case(case.case_no, 1, actor=window.clerk, comment="等太久", today=MONDAY)
     task = outcomes.rectifications(actor=window.clerk)[0]
     assert (task["due_date"], task["calendar_complete"]) == ("2027-01-05", False)

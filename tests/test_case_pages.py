@@ -311,7 +311,7 @@ def test_results_delivery_rating_and_rectification(window):
     case_no = accepted(window.clerk)
     for matter in ("WJ-0101", "WJ-0102", "GA-0101", "RS-0101", "WJ-0103"):
         assert post(window.clerk, case_no, f"items/{matter}/result", outcome="approved",
-                    result_no=f"R-{matter}").status_code == 302
+                    result_no=f"R-{matter}", on_behalf="1").status_code == 302
     assert case(case_no)["status"] == "concluded"
     answer = post(window.clerk, case_no, "deliver", method="mail", tracking_no="")
     assert answer.status_code == 422 and "快递单号" in text(answer)
@@ -341,10 +341,14 @@ def test_suspend_and_resume_an_item(window):
     case_no = accepted(window.clerk)
     answer = post(window.clerk, case_no, "items/RS-0101/suspend", reason="不是理由")
     assert answer.status_code == 422 and "行政许可法 第45条" in text(answer)
-    assert post(window.clerk, case_no, "items/RS-0101/suspend", reason="检验").status_code == 302
+    answer = post(window.clerk, case_no, "items/RS-0101/suspend", reason="检验")
+    assert answer.status_code == 422 and "依县人力资源和社会保障局书面决定代录" in text(answer)  # 窗口代录 is ticked, never assumed
+    assert post(window.clerk, case_no, "items/RS-0101/suspend", reason="检验", on_behalf="1").status_code == 302
     assert case(case_no)["items"][3]["status"] == "suspended"
     assert "恢复计时" in text(window.clerk.get(f"/cases/{case_no}"))
-    assert post(window.clerk, case_no, "items/RS-0101/resume").status_code == 302
+    assert post(window.clerk, case_no, "items/RS-0101/resume", on_behalf="1").status_code == 302
+    page = text(window.clerk.get(f"/cases/{case_no}"))
+    assert page.count("（窗口代录，依县人力资源和社会保障局书面决定）") == 2  # both entries in the history name the department
     assert case(case_no)["items"][3]["status"] == "pending"
 
 

@@ -91,10 +91,10 @@ def a_full_story(window):
         pass
     materials.log_material(case.case_no, "JHZ", "original_verified", actor=window.clerk, copies=1)
     workflow.accept_case(case.case_no, actor=window.clerk)
-    workflow.suspend_item(case.case_no, "RS-0101", "检验", actor=window.clerk, note="照片复核")
-    workflow.resume_item(case.case_no, "RS-0101", actor=window.clerk)
+    workflow.suspend_item(case.case_no, "RS-0101", "检验", actor=window.clerk, note="照片复核", on_behalf=True)
+    workflow.resume_item(case.case_no, "RS-0101", actor=window.clerk, on_behalf=True)
     for item in CaseItem.select().where(CaseItem.case == case.id):
-        outcomes.record_result(case.case_no, item.matter_code, "approved", actor=window.clerk, result_no="R-1")
+        outcomes.record_result(case.case_no, item.matter_code, "approved", actor=window.clerk, result_no="R-1", on_behalf=True)
     outcomes.deliver_case(case.case_no, "mail", actor=window.clerk, tracking_no="SF1234567890")
     outcomes.evaluate_case(case.case_no, 2, actor=window.clerk, comment="排队太久")
     return case

@@ -109,8 +109,11 @@ def test_whole_window_flow(apis):
     assert accepted["accepted_on"] and accepted["due_date"] == max(i["due_date"] for i in accepted["items"])
 
     status, answer = clerk.post(f"/api/v1/cases/{case_no}/items/RS-0101/suspend", {"reason": "检验"})
+    assert status == 422 and answer["error"]["details"][0]["field"] == "on_behalf"  # 窗口代录 is said, never assumed
+    assert "依县人力资源和社会保障局书面决定代录" in answer["error"]["message"]
+    status, answer = clerk.post(f"/api/v1/cases/{case_no}/items/RS-0101/suspend", {"reason": "检验", "on_behalf": True})
     assert status == 200 and next(i for i in answer["items"] if i["matter"] == "RS-0101")["status"] == "suspended"
-    status, answer = clerk.post(f"/api/v1/cases/{case_no}/items/RS-0101/resume")
+    status, answer = clerk.post(f"/api/v1/cases/{case_no}/items/RS-0101/resume", {"on_behalf": True})
     assert status == 200 and next(i for i in answer["items"] if i["matter"] == "RS-0101")["status"] == "pending"
 
     status, answer = police.post(f"/api/v1/cases/{case_no}/items/WJ-0101/result", {"outcome": "approved"})
@@ -121,8 +124,12 @@ def test_whole_window_flow(apis):
     for code in ("WJ-0101", "WJ-0102", "WJ-0103"):
         assert health.post(f"/api/v1/cases/{case_no}/items/{code}/result", {"outcome": "approved"})[0] == 200
     status, answer = clerk.post(f"/api/v1/cases/{case_no}/items/RS-0101/result",
-                                {"outcome": "approved", "result_no": "SBK-1", "note": "已制卡"})
+                                {"outcome": "approved", "result_no": "SBK-1", "note": "已制卡", "on_behalf": True})
     assert status == 200 and answer["status"] == "concluded"
+    results = {i["matter"]: i["result"]["on_behalf"] for i in answer["items"]}
+    assert results == {"WJ-0101": None, "WJ-0102": None, "GA-0101": None, "RS-0101": "县人力资源和社会保障局", "WJ-0103": None}
+    assert [e["detail"].get("on_behalf") for e in answer["events"] if e["action"] in ("suspend", "resume")] == \
+        ["县人力资源和社会保障局"] * 2
 
     status, answer = clerk.post(f"/api/v1/cases/{case_no}/deliver", {"method": "mail"})
     assert status == 422 and answer["error"]["details"][0]["field"] == "tracking_no"
@@ -190,7 +197,8 @@ def test_state_conflicts_are_409(apis):
     clerk = apis["clerk"]
     status, case = clerk.post("/api/v1/cases", newborn())
     case_no = case["case_no"]
-    status, answer = clerk.post(f"/api/v1/cases/{case_no}/items/WJ-0101/result", {"outcome": "approved"})
+    status, answer = clerk.post(f"/api/v1/cases/{case_no}/items/WJ-0101/result", {"outcome": "approved",
+                                                                                 "on_behalf": True})
     assert status == 409 and error_code(answer) == "wrong_state"
     status, answer, headers = clerk.call("GET", f"/api/v1/cases/{case_no}")
     assert headers["ETag"] == '"1"'

@@ -350,7 +350,7 @@ def test_reject_and_wrong_state_conflicts(window):
     assert rejected["status"] == "rejected" and rejected["notices"][-1]["kind"] == "rejection"
     for attempt in (lambda: workflow.accept_case(case.case_no, actor=window.clerk),
                     lambda: workflow.reject_case(case.case_no, "再次", actor=window.clerk),
-                    lambda: workflow.record_result(case.case_no, "WJ-0101", "approved", actor=window.clerk),
+                    lambda: workflow.record_result(case.case_no, "WJ-0101", "approved", actor=window.clerk, on_behalf=True),
                     lambda: workflow.deliver_case(case.case_no, "window", actor=window.clerk),
                     lambda: materials.log_material(case.case_no, "JHZ", "original_verified", actor=window.clerk)):
         with pytest.raises(Conflict) as caught:
@@ -361,7 +361,7 @@ def test_reject_and_wrong_state_conflicts(window):
 def test_result_before_acceptance_is_a_conflict(window):
     case = register(window.clerk)
     with pytest.raises(Conflict) as caught:
-        workflow.record_result(case.case_no, "WJ-0101", "approved", actor=window.clerk)
+        workflow.record_result(case.case_no, "WJ-0101", "approved", actor=window.clerk, on_behalf=True)
     assert caught.value.code == "wrong_state"
 
 
@@ -388,16 +388,16 @@ def test_due_dates_skip_the_national_day_holiday(window):
 def test_suspension_extends_the_due_date(window):
     case_no = accepted_case(window)
     with pytest.raises(Invalid):
-        workflow.suspend_item(case_no, "RS-0101", "喝茶", actor=window.clerk, today=date(2026, 10, 9))
-    workflow.suspend_item(case_no, "RS-0101", "检验", actor=window.clerk, today=date(2026, 10, 9))
+        workflow.suspend_item(case_no, "RS-0101", "喝茶", actor=window.clerk, today=date(2026, 10, 9), on_behalf=True)
+    workflow.suspend_item(case_no, "RS-0101", "检验", actor=window.clerk, today=date(2026, 10, 9), on_behalf=True)
     with pytest.raises(Conflict):
-        workflow.record_result(case_no, "RS-0101", "approved", actor=window.clerk)
-    shown = workflow.resume_item(case_no, "RS-0101", actor=window.clerk, today=date(2026, 10, 12))
+        workflow.record_result(case_no, "RS-0101", "approved", actor=window.clerk, on_behalf=True)
+    shown = workflow.resume_item(case_no, "RS-0101", actor=window.clerk, today=date(2026, 10, 12), on_behalf=True)
     item = next(i for i in shown["items"] if i["matter"] == "RS-0101")
     assert item["suspended_days"] == 2  # 10-10 (调休) and 10-12
     assert item["due_date"] == "2026-10-15" and shown["due_date"] == "2026-10-15"
     with pytest.raises(Conflict):
-        workflow.resume_item(case_no, "RS-0101", actor=window.clerk)
+        workflow.resume_item(case_no, "RS-0101", actor=window.clerk, on_behalf=True)
 
 
 def test_boards_overdue_and_due_soon(window):
@@ -406,7 +406,7 @@ def test_boards_overdue_and_due_soon(window):
     late = cases.overdue(today=date(2026, 10, 1), actor=window.clerk)[0]["due_items"]
     assert {i["matter"] for i in late} == {"WJ-0101", "WJ-0102", "GA-0101", "WJ-0103"}
     for code in ("WJ-0101", "WJ-0102", "GA-0101", "WJ-0103"):
-        workflow.record_result(case_no, code, "approved", actor=window.clerk, result_no=f"R-{code}")
+        workflow.record_result(case_no, code, "approved", actor=window.clerk, result_no=f"R-{code}", on_behalf=True)
     assert cases.overdue(today=date(2026, 10, 1), actor=window.clerk) == []
     assert cases.due_soon(today=date(2026, 10, 1), actor=window.clerk) == []
     assert cases.due_soon(today=date(2026, 10, 9), actor=window.clerk) == []  # three working days left: 10-10, 10-12, 10-13
@@ -433,7 +433,7 @@ def test_results_conclude_delivery_and_rating(window):
     with pytest.raises(Conflict):
         workflow.deliver_case(case_no, "window", actor=window.clerk)
     for code, person in (("WJ-0101", window.health), ("WJ-0102", window.health), ("RS-0101", window.clerk)):
-        workflow.record_result(case_no, code, "approved", actor=person)
+        workflow.record_result(case_no, code, "approved", actor=person, on_behalf=person is window.clerk)
     shown = workflow.record_result(case_no, "WJ-0103", "denied", actor=window.health, note="不符合条件")
     assert shown["status"] == "concluded" and shown["notices"][-1]["kind"] == "completion"
     with pytest.raises(Invalid):
@@ -455,7 +455,7 @@ def test_bad_rating_opens_a_rectification_for_admins(window):
     with pytest.raises(Conflict):
         workflow.evaluate_case(case_no, 2, actor=window.clerk)  # not concluded yet
     for code in XSECS_MATTERS:
-        workflow.record_result(case_no, code, "approved", actor=window.clerk)
+        workflow.record_result(case_no, code, "approved", actor=window.clerk, on_behalf=True)
     shown = workflow.evaluate_case(case_no, 2, actor=window.clerk, comment="等太久", today=date(2026, 10, 30))
     task = shown["evaluation"]["rectification"]
     assert task["status"] == "open" and task["due_date"] == "2026-11-06"
@@ -474,7 +474,7 @@ def test_bad_rating_opens_a_rectification_for_admins(window):
 def test_events_strictly_increase_and_every_change_is_one(window):
     case_no = accepted_case(window)
     for code in XSECS_MATTERS:
-        workflow.record_result(case_no, code, "approved", actor=window.clerk)
+        workflow.record_result(case_no, code, "approved", actor=window.clerk, on_behalf=True)
     workflow.deliver_case(case_no, "window", actor=window.clerk)
     workflow.evaluate_case(case_no, 5, actor=window.clerk)
     case = cases.get_case(case_no, actor="test")

@@ -33,7 +33,8 @@ def supply(clerk, case_no, marriage=True):
 def conclude(apis, case_no):
     for client, code in ((apis["police"], "GA-0101"), (apis["health"], "WJ-0101"), (apis["health"], "WJ-0102"),
                          (apis["health"], "WJ-0103"), (apis["clerk"], "RS-0101")):
-        status, answer = client.post(f"/api/v1/cases/{case_no}/items/{code}/result", {"outcome": "approved"})
+        status, answer = client.post(f"/api/v1/cases/{case_no}/items/{code}/result",
+                                     {"outcome": "approved", "on_behalf": client is apis["clerk"]})
         assert status == 200, answer
     assert answer["status"] == "concluded"
 

@@ -52,7 +52,7 @@ def test_the_qr_code_of_every_case_notice_scans_as_the_case_number_on_paper(prin
         materials.log_material(case.case_no, "JHZ", "original_verified", actor=clerk, copies=1)
         workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
         for item in CaseItem.select().where(CaseItem.case == case.id):
-            workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk, result_no="安澜-2026-1")
+            workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk, result_no="安澜-2026-1", on_behalf=True)
         refused = cases.register_case(**newborn(), actor=clerk)
         workflow.reject_case(refused.case_no, "不属于本中心受理范围", actor=clerk)
         lease = cases.register_case(**restaurant(), actor=clerk)
@@ -124,7 +124,7 @@ def test_a_five_permit_restaurant_with_long_names_gets_each_notice_on_one_a4_pag
         workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
         for item in CaseItem.select().where(CaseItem.case == case.id):
             workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk,
-                                   result_no=f"安澜{item.matter_code}-2026-000123", note="已核发，请妥善保管")
+                                   result_no=f"安澜{item.matter_code}-2026-000123", note="已核发，请妥善保管", on_behalf=True)
     pages["acceptance"] = printer.print(f"/cases/{case.case_no}/notices/acceptance", "one-page-acceptance")
     pages["completion"] = printer.print(f"/cases/{case.case_no}/notices/completion", "one-page-completion")
     for kind in pages:

@@ -241,8 +241,8 @@ def test_office_hours_are_printed_beside_the_address_only_when_set(window):
 def test_completion_gives_each_decision_result_number_and_delivery(window):
     case_no = accepted(window)
     for code in ("WJ-0101", "WJ-0102", "GA-0101", "RS-0101"):
-        workflow.record_result(case_no, code, "approved", actor=window.clerk, result_no=f"NO-{code}")
-    workflow.record_result(case_no, "WJ-0103", "denied", actor=window.clerk, note="已在外县办理生育登记")
+        workflow.record_result(case_no, code, "approved", actor=window.clerk, result_no=f"NO-{code}", on_behalf=True)
+    workflow.record_result(case_no, "WJ-0103", "denied", actor=window.clerk, note="已在外县办理生育登记", on_behalf=True)
     path = f"/cases/{case_no}/notices/completion"
     text = assert_common(page(window, path), case_no, "办结通知书")
     assert "出生登记（户口登记） 县公安局 准予 居民户口簿（新生儿户口页） NO-GA-0101" in text
@@ -519,7 +519,7 @@ def test_receipt_completion_rejection_and_commitment_each_fit_one_a4_page(printe
         workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)
         for item in CaseItem.select().where(CaseItem.case == case.id):
             workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk,
-                                   result_no=f"安澜{item.matter_code}-2026-000123", note="已核发")
+                                   result_no=f"安澜{item.matter_code}-2026-000123", note="已核发", on_behalf=True)
         workflow.deliver_case(case.case_no, "mail", actor=clerk, tracking_no="SF1234567890")
     assert printer.print(f"/cases/{case.case_no}/notices/completion", "completion") == 1
     with db.connection_context():

@@ -91,9 +91,9 @@ def test_a_suspension_of_no_working_day_does_not_move_the_due_date(window):
                                     ("SQB", "original_verified", {}), ("JHZ", "original_verified", {})):
             materials.log_material(case_no, code, status, actor=clerk(), **extra)
         due = workflow.accept_case(case_no, actor=clerk())["due_date"]
-    suspend = window.post(f"/cases/{case_no}/items/RS-0101/suspend", {"reason": "检验"}, token_from=f"/cases/{case_no}")
+    suspend = window.post(f"/cases/{case_no}/items/RS-0101/suspend", {"reason": "检验", "on_behalf": "1"}, token_from=f"/cases/{case_no}")
     assert suspend[0] == 302
-    resume = window.post(f"/cases/{case_no}/items/RS-0101/resume", {}, token_from=f"/cases/{case_no}")
+    resume = window.post(f"/cases/{case_no}/items/RS-0101/resume", {"on_behalf": "1"}, token_from=f"/cases/{case_no}")
     assert resume[0] == 302
     page = read(window, f"/cases/{case_no}")
     assert "已恢复计时；暂停 0 个工作日，办结日期不变" in page and "顺延" not in page

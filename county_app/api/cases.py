@@ -111,31 +111,36 @@ def reject(case_no):
 @bp.post("/cases/<case_no>/items/<matter>/result")
 @requires("cases.result")
 def result(case_no, matter):
-    """An item's decision: ``{"outcome": "approved"|"denied", "result_no"?, "note"?}``."""
+    """An item's decision: ``{"outcome": "approved"|"denied", "result_no"?, "note"?, "on_behalf"?}``.
+
+    ``on_behalf: true``: a clerk records the department's decision handed over on paper (窗口代录); a clerk
+    must say so (422 otherwise), and the case records the department's name with the entry."""
     body = shape.json_body()
     return _case_answer(workflow.record_result(
         case_no, matter, shape.value(body, "outcome", str), actor=current_user(),
         result_no=shape.value(body, "result_no", str), note=shape.value(body, "note", str),
-        expected_version=shape.version(body), request_key=_key()))
+        expected_version=shape.version(body), request_key=_key(), on_behalf=_on_behalf(body)))
 
 
 @bp.post("/cases/<case_no>/items/<matter>/suspend")
 @requires("cases.result")
 def suspend(case_no, matter):
-    """Stop an item's clock: ``{"reason": 听证|检验|…, "note"?}``."""
+    """Stop an item's clock: ``{"reason": 听证|检验|…, "note"?, "on_behalf"?}`` (``on_behalf`` as for a result)."""
     body = shape.json_body()
     return _case_answer(workflow.suspend_item(case_no, matter, shape.value(body, "reason", str),
                                               actor=current_user(), note=shape.value(body, "note", str),
-                                              expected_version=shape.version(body), request_key=_key()))
+                                              expected_version=shape.version(body), request_key=_key(),
+                                              on_behalf=_on_behalf(body)))
 
 
 @bp.post("/cases/<case_no>/items/<matter>/resume")
 @requires("cases.result")
 def resume(case_no, matter):
-    """Restart an item's clock; its due date moves by the working days it stood still."""
+    """Restart an item's clock; its due date moves by the working days it stood still. ``{"on_behalf"?}``."""
     body = shape.json_body(optional=True)
     return _case_answer(workflow.resume_item(case_no, matter, actor=current_user(),
-                                             expected_version=shape.version(body), request_key=_key()))
+                                             expected_version=shape.version(body), request_key=_key(),
+                                             on_behalf=_on_behalf(body)))
 
 
 @bp.post("/cases/<case_no>/deliver")
@@ -172,6 +177,11 @@ def close_rectification(task_id):
     """Close a rectification task: ``{"resolution"}``."""
     body = shape.json_body()
     return jsonify(outcomes.close_rectification(task_id, shape.value(body, "resolution", str), actor=current_user()))
+
+
+def _on_behalf(body):
+    """``on_behalf`` of the body: whether a clerk records a department's decision (窗口代录)."""
+    return shape.value(body, "on_behalf", bool) is True
 
 
 def _key():

@@ -16,7 +16,7 @@ from ..text import encodable, shown
 from .errors import ApiError
 
 MAX_DEPTH = 8  # the deepest request (a case: body → form → a 多选 list) has 3 levels
-KINDS = {str: "文字", int: "整数", dict: "对象", list: "列表"}
+KINDS = {str: "文字", int: "整数", dict: "对象", list: "列表", bool: "true 或 false"}
 
 
 def json_body(optional=False):

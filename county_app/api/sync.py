@@ -2,7 +2,9 @@
 decides).
 
 These routes take no user login: the signature (sync/signing.py) is the
-authentication, checked before anything else reads the body.
+authentication, checked before anything else reads the body. Before that,
+a request over plain HTTP from another machine is refused
+(``hub.require_https``; ``serve --behind-proxy`` says a proxy terminates TLS).
 """
 import logging
 
@@ -14,6 +16,16 @@ from .errors import capped
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 log = logging.getLogger("county_app.sync")
+
+
+FORWARDING_HEADERS = ("X-Forwarded-For", "X-Forwarded-Proto", "Forwarded")
+
+
+@bp.before_request
+def _https_only():
+    hub.require_https(request.scheme, request.remote_addr,
+                      forwarded=any(name in request.headers for name in FORWARDING_HEADERS),
+                      behind_proxy=current_app.config.get("BEHIND_PROXY", False))
 
 
 @bp.post("/push")

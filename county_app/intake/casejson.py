@@ -9,6 +9,7 @@ from datetime import date
 
 from ..accounts import as_utc
 from ..catalogue.store import work_calendar
+from ..hub import townships
 from ..identity import mask_id_number, mask_phone
 from ..models import CatalogueVersion
 from ..prepared import Prepared
@@ -148,10 +149,13 @@ def case_json(case, *, unmask=False, today=None):
             if form.get(code):
                 form[code] = mask_id_number(form[code])
     evaluation = _EVALUATION.first(case.id)
+    events = [event_json(e) for e in _EVENTS.rows(case.id)]
+    proxies = {e["detail"].get("matter"): e["detail"].get("on_behalf") for e in events if e["action"] == "result"}
     open_dues = [item.due_date for item in items if item.status == "pending" and item.due_date]
     calendar = work_calendar() if open_dues else None  # only open items are coloured
     return {
         "case_no": case.case_no,
+        **_township(townships.of_case(case.case_no)),
         "version": case.version,
         "status": case.status,
         "status_label": CASE_STATUSES.get(case.status, case.status),
@@ -171,9 +175,9 @@ def case_json(case, *, unmask=False, today=None):
         "rejected_reason": case.rejected_reason or None,
         "delivery": {"method": case.delivery_method, "tracking_no": case.tracking_no or None,
                      "at": iso_time(case.delivered_at)} if case.delivery_method else None,
-        "items": [item_json(item, today, calendar) for item in items],
+        "items": [_with_proxy(item_json(item, today, calendar), proxies) for item in items],
         "materials": [material_json(m, scans.get(m.id, [])) for m in materials],
-        "events": [event_json(e) for e in _EVENTS.rows(case.id)],
+        "events": events,
         "notices": [notice_json(n) for n in _NOTICES.rows(case.id)],
         "evaluation": _evaluation_json(evaluation),
         "warnings": deferrals.warnings(case.status, materials, today),
@@ -187,14 +191,16 @@ SUMMARY_COLUMNS = (Case.id, Case.case_no, Case.status, Case.applicant_kind, Case
                    Case.accepted_on, Case.due_date, Case.due_complete, Case.version)
 
 
-def summary_json(case, next_due=None, today=None, calendar=None):
+def summary_json(case, next_due=None, today=None, calendar=None, township=None):
     """A case in a list or search result: masked, without items and materials.
 
     ``next_due``: the earliest due date of its open items, if any is open; the
-    case's mark is then that of its own due date (``urgency``).
+    case's mark is then that of its own due date (``urgency``). ``township``:
+    at the hub, the township it came from (``hub.townships``).
     """
     return {
         "case_no": case.case_no,
+        **_township(township),
         "status": case.status,
         "status_label": CASE_STATUSES.get(case.status, case.status),
         "applicant_kind": case.applicant_kind,
@@ -210,6 +216,18 @@ def summary_json(case, next_due=None, today=None, calendar=None):
         "urgency": urgency(case.due_date, today, calendar) if next_due else None,
         "version": case.version,
     }
+
+
+def _township(township):
+    """The ``township`` key of a case at the hub (``{"code", "name"}``); nothing at a township."""
+    return {} if township is None else {"township": township}
+
+
+def _with_proxy(item, proxies):
+    """``item`` whose result says ``on_behalf``: the department whose decision the window recorded (窗口代录), or None."""
+    if item["result"] is not None:
+        item["result"]["on_behalf"] = proxies.get(item["matter"])
+    return item
 
 
 def _evaluation_json(evaluation):

@@ -23,6 +23,7 @@ from ..prepared import Prepared, insert_new
 from ..text import TextError, typed_text
 from . import events, namesearch, numbers
 from .casejson import case_json, summary_json
+from .checks import check_permission
 from .errors import Conflict, Invalid, NotFound
 from .forms import check_form, id_number_fields
 from .facts import KINDS, agent_named, case_facts
@@ -65,6 +66,7 @@ def register_case(*, bundle=None, matters=None, answers=None, applicant, agent=N
     already registered by ``actor`` gives that case again (a form sent twice,
     or again after Back): one form, one case.
     """
+    check_permission(actor, "cases.handle")
     key = events.checked_key(request_key)
     repeated = events.registered_with(key, actor)
     if repeated is not None:

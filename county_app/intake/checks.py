@@ -1,5 +1,5 @@
 """Checks shared by the case actions: the item acted on, who may act on it, its state, a reason's text."""
-from .. import access
+from .. import access, settings
 from ..text import TextError, shown, typed_text
 from . import events
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -33,23 +33,44 @@ def check_permission(actor, permission, message=None):
     """Forbidden unless ``actor``'s role has ``permission`` (a plain name is the trusted command line).
 
     The domain functions call this for every action whose permission depends
-    on what is asked (an override reason), so that the API, the pages and the
-    command line cannot decide differently.
+    on what is asked (an override reason), and for the window's actions, so
+    that the API, the pages and the command line cannot decide differently.
+    At the county hub the window's actions are refused whoever asks, saying
+    that the township owns them (``access.AT_HUB``).
     """
     role = getattr(actor, "role", None)
-    if role is not None and not access.allowed(role, permission):
-        raise Forbidden(message or f"当前角色（{access.ROLES.get(role, role)}）无权进行此操作")
+    if role is None:
+        return
+    hub = settings.is_hub()
+    if not access.allowed(role, permission, at_hub=hub):
+        if hub and permission in access.AT_HUB:
+            raise Forbidden(access.refusal(role, permission, at_hub=True))
+        raise Forbidden(message or access.refusal(role, permission))
 
 
-def check_department(actor, item):
-    """Forbidden unless ``actor`` may act on ``item``: a department user only on its own department's items."""
+def check_department(actor, item, on_behalf=False):
+    """The detail an item's result or suspension by ``actor`` records; Forbidden unless ``actor`` may act on ``item``.
+
+    A department user acts on its own department's items only, and records
+    them as its own. Anyone else allowed to (the window's clerk, at a
+    township only) records a department's decision handed over on paper:
+    窗口代录, which the clerk must say (``on_behalf``, else Invalid), and the
+    event names the department (``{"on_behalf": department}``), so that
+    the case never shows the clerk's entry as the department's own act.
+    """
     role = getattr(actor, "role", None)
     if role is None:
-        return  # a plain name: the trusted command line
-    if not access.allowed(role, "cases.result"):
-        raise Forbidden(f"当前角色（{access.ROLES.get(role, role)}）无权办理事项")
-    if role == "department" and actor.department != item.department:
-        raise Forbidden(f"事项「{item.name}」由{item.department}办理，您（{actor.department}）无权操作")
+        return {}  # a plain name: the trusted command line
+    check_permission(actor, "cases.result", f"当前角色（{access.ROLES.get(role, role)}）无权办理事项")
+    if role == "department":
+        if actor.department != item.department:
+            raise Forbidden(f"事项「{item.name}」由{item.department}办理，您（{actor.department}）无权操作")
+        return {}
+    if on_behalf is not True:
+        message = (f"事项「{item.name}」由{item.department}办理：窗口人员只能依该部门的书面决定代为录入（窗口代录），"
+                   f"请勾选「依{item.department}书面决定代录」")
+        raise Invalid(message, [{"field": "on_behalf", "message": message}])
+    return {"on_behalf": item.department}
 
 
 def require_item(item, action, allowed):

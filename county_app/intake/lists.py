@@ -21,6 +21,7 @@ from datetime import date
 
 from .. import identity
 from ..catalogue.store import work_calendar
+from ..hub import townships
 from ..integers import MAX_PAGE, NumberError, whole_number
 from ..prepared import Prepared
 from ..text import shown
@@ -239,7 +240,8 @@ _DUES = Prepared(lambda *ids: CaseItem.select(CaseItem.case, CaseItem.status, Ca
 def _summaries(rows, today):
     dues = _next_dues([row.id for row in rows])
     calendar = work_calendar() if dues else None  # only open items are coloured
-    return [summary_json(row, dues.get(row.id), today, calendar) for row in rows]
+    township = townships.namer()
+    return [summary_json(row, dues.get(row.id), today, calendar, township(row.case_no)) for row in rows]
 
 
 def _board(condition, today, limit, actor):
@@ -252,11 +254,13 @@ def _board(condition, today, limit, actor):
     if not scope.every:  # every item of a case the department may see, as on the case page
         items = items.where(visibility.condition(scope))
     items = items.order_by(CaseItem.due_date, CaseItem.id).limit(limit)
+    township = townships.namer()
     boards = {}
     for item in items:
         entry = boards.get(item.case.id)
         if entry is None:
-            entry = boards[item.case.id] = summary_json(item.case, item.due_date, today, calendar)
+            entry = boards[item.case.id] = summary_json(item.case, item.due_date, today, calendar,
+                                                        township(item.case.case_no))
             entry["due_items"] = []
         entry["due_items"].append({"matter": item.matter_code, "name": item.name,
                                     "department": item.department, "due_date": iso_day(item.due_date),

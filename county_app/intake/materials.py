@@ -23,7 +23,7 @@ from ..prepared import Prepared
 from ..text import quoted, shown
 from . import events
 from .casejson import material_json
-from .checks import reason_text
+from .checks import check_permission, reason_text
 from .errors import Conflict, Invalid, NotFound
 from .records import CaseMaterial, MaterialScan
 from .statuses import SATISFIED, TRUST_LEVELS, WAIVER_LABELS
@@ -43,6 +43,7 @@ def log_material(case_no, code, status, *, actor, expected_version=None, copies=
     state or a stale ``expected_version``. The answer carries ``case_version``.
     The same ``request_key`` again gives the entry as it stands (``events.repeated``).
     """
+    check_permission(actor, "cases.handle")
     today = today or date.today()
     if status == "scanned":
         raise _invalid("status", "扫描件请上传文件（multipart 字段 scan），或从扫描文件夹读取")

@@ -30,8 +30,10 @@ DELIVERY_METHODS = {"window": "窗口领取", "mail": "邮寄送达"}
 
 
 def record_result(case_no, matter_code, outcome, *, actor, result_no="", note="", expected_version=None,
-                  request_key=None):
-    """Record the decision on one item; the case is concluded once every item has one. Gives the case JSON."""
+                  request_key=None, on_behalf=False):
+    """Record the decision on one item; the case is concluded once every item has one. Gives the case JSON.
+
+    ``on_behalf``: a clerk says this is 窗口代录 of the department's decision (``checks.check_department``)."""
     if not outcome:
         raise _invalid("outcome", "请选择办理结果：准予或不予")
     if outcome not in ("approved", "denied"):
@@ -43,14 +45,14 @@ def record_result(case_no, matter_code, outcome, *, actor, result_no="", note=""
         if events.repeated(case, ("result",), matter=matter_code, outcome=outcome):
             return case_json(case)
         item = case_item(case, matter_code)
-        check_department(actor, item)
+        proxy = check_department(actor, item, on_behalf)
         events.require_status(case, "result", ("accepted",))
         require_item(item, "result", ("pending",))
         item.status, item.result_no, item.result_note = outcome, result_no, note
         item.result_at, item.result_by = utcnow(), events.actor_name(actor)
         item.save()
         events.transition(case, "result", case.status, actor, matter=item.matter_code, outcome=outcome,
-                          result_no=result_no)
+                          result_no=result_no, **proxy)
         open_items = CaseItem.select().where((CaseItem.case == case.id)
                                              & CaseItem.status.not_in(("approved", "denied")))
         if not open_items.exists():
@@ -62,6 +64,7 @@ def record_result(case_no, matter_code, outcome, *, actor, result_no="", note=""
 
 def deliver_case(case_no, method, *, actor, tracking_no=None, expected_version=None, request_key=None):
     """出件: a concluded case becomes ``delivered``, at the window or by post (``tracking_no`` required)."""
+    check_permission(actor, "cases.handle")
     if method not in DELIVERY_METHODS:
         raise _invalid("method", f"送达方式应为 window（窗口领取）或 mail（邮寄），实际为 {quoted(method)}")
     tracking_no = reason_text(tracking_no, "tracking_no", required=False)
@@ -79,6 +82,7 @@ def deliver_case(case_no, method, *, actor, tracking_no=None, expected_version=N
 
 def evaluate_case(case_no, rating, *, actor, comment="", expected_version=None, today=None, request_key=None):
     """好差评: rate a concluded or delivered case once, 5 非常满意 … 1 非常不满意; ≤ 2 opens a rectification."""
+    check_permission(actor, "cases.handle")
     today = today or date.today()
     if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
         raise _invalid("rating", f"评价应为 1–5 的整数（5 非常满意 … 1 非常不满意），实际为 {quoted(rating)}")

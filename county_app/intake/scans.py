@@ -24,6 +24,7 @@ from ..db import db
 from ..models import utcnow
 from . import events, scanworker
 from .casejson import material_json
+from .checks import check_permission
 from .errors import Conflict, Invalid, NotFound
 from .materials import check_state, checklist_entry
 from ..prepared import Prepared
@@ -58,6 +59,7 @@ def attach_scan(case_no, code, source, filename, *, actor, expected_version=None
     for the wrong case state or a stale version; scanworker.Busy when other
     uploads keep the check busy. A refused attach leaves no file behind.
     """
+    check_permission(actor, "cases.handle")
     # The case first (cheap): an unknown case or a wrong state is refused before the file is read or checked.
     case = events.load_case(case_no, expected_version, actor=actor, request_key=request_key)
     if events.repeated(case, ("scan",), code=code):  # the file was stored the first time: not read again

@@ -84,6 +84,7 @@ def reject_case(case_no, reason, *, actor, refer_to=None, expected_version=None,
     ``refer_to``: the authority to apply to when the matter is not this
     office's business (行政许可法 第32条); the notice says so.
     """
+    check_permission(actor, "cases.handle")
     reason = reason_text(reason, "reason", required=True)
     refer_to = refer_to_text(refer_to)
     referral = {"refer_to": refer_to} if refer_to else {}
@@ -104,8 +105,10 @@ def refer_to_text(value):
 
 
 def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_version=None, today=None,
-                 request_key=None):
-    """Stop the clock of one item of an accepted case for ``reason`` (one of SUSPENSION_REASONS)."""
+                 request_key=None, on_behalf=False):
+    """Stop the clock of one item of an accepted case for ``reason`` (one of SUSPENSION_REASONS).
+
+    ``on_behalf``: a clerk says this is 窗口代录 of the department's decision (``checks.check_department``)."""
     today = today or date.today()
     if reason not in SUSPENSION_REASONS:
         message = f"暂停计时的理由应为 {'、'.join(SUSPENSION_REASONS)} 之一（行政许可法 第45条）"
@@ -117,17 +120,19 @@ def suspend_item(case_no, matter_code, reason, *, actor, note="", expected_versi
             return case_json(case)
         events.require_status(case, "suspend", ("accepted",))
         item = case_item(case, matter_code)
-        check_department(actor, item)
+        proxy = check_department(actor, item, on_behalf)
         require_item(item, "suspend", ("pending",))
         item.status, item.suspended_since = "suspended", today
         item.save()
         Suspension.create(item=item.id, reason=reason, note=note, started_on=today,
                           started_by=events.actor_name(actor))
-        events.transition(case, "suspend", case.status, actor, matter=item.matter_code, reason=reason, note=note)
+        events.transition(case, "suspend", case.status, actor, matter=item.matter_code, reason=reason, note=note,
+                          **proxy)
     return case_json(case)
 
 
-def resume_item(case_no, matter_code, *, actor, expected_version=None, today=None, request_key=None):
+def resume_item(case_no, matter_code, *, actor, expected_version=None, today=None, request_key=None,
+                on_behalf=False):
     """Restart the clock of a suspended item; its due date moves by the working days it stood still."""
     today = today or date.today()
     with db.atomic():
@@ -136,7 +141,7 @@ def resume_item(case_no, matter_code, *, actor, expected_version=None, today=Non
             return case_json(case)
         events.require_status(case, "resume", ("accepted",))
         item = case_item(case, matter_code)
-        check_department(actor, item)
+        proxy = check_department(actor, item, on_behalf)
         require_item(item, "resume", ("suspended",))
         calendar = work_calendar()
         stood = max(0, calendar.working_days_between(item.suspended_since, today))
@@ -150,7 +155,7 @@ def resume_item(case_no, matter_code, *, actor, expected_version=None, today=Non
         case.due_date = max(i.due_date for i in CaseItem.of_case(case.id))
         case.due_complete = case.due_complete and due.complete
         events.transition(case, "resume", case.status, actor, matter=item.matter_code, working_days=stood,
-                          due_date=item.due_date, **_flag(due.complete))
+                          due_date=item.due_date, **_flag(due.complete), **proxy)
     return case_json(case)
 
 

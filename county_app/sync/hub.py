@@ -7,9 +7,12 @@ is refused with 409 and the mark. A batch touching a case that is not the
 node's (its number does not begin with the node's code) is refused whole.
 ``answer_pull`` forgets what the township acknowledged and answers the next
 downstream batch, and the catalogue in force when the township lacks it.
+``require_https`` refuses a request that came over plain HTTP from another
+machine, before its signature is even read (docs/hub.md).
 """
 import base64
 import io
+import ipaddress
 import re
 
 from ..catalogue import store
@@ -27,6 +30,36 @@ _OFFSET = re.compile(r"offset=([0-9]{1,12})")
 def scan_path(sha256):
     """The path of a scan's resumable upload (HEAD: the stored offset; PUT ``?offset=N``: one chunk)."""
     return f"/api/v1/sync/scans/{sha256}"
+
+
+def require_https(scheme, peer, *, forwarded, behind_proxy):
+    """SyncRefused 403 unless the request came over HTTPS or from this machine.
+
+    ``scheme`` and ``peer`` are the request's as the server sees them: behind
+    the declared reverse proxy (``behind_proxy``, ``serve --behind-proxy``)
+    those the proxy forwarded, else the connection's own. ``forwarded``: the
+    request carries X-Forwarded-… headers; without a declared proxy they
+    mean a proxy this server was not told about, whose outer leg may be
+    plain HTTP, so the request is refused even from this machine.
+    """
+    if forwarded and not behind_proxy:
+        raise SyncRefused(403, "https_required",
+                          "这个同步请求经反向代理转发（带 X-Forwarded-… 请求头），但县级汇聚中心启动时没有说明有代理："
+                          "无法确认乡镇到代理这一段是 HTTPS，已拒绝，未做任何更改。由代理终止 TLS 时，"
+                          "请以 serve --behind-proxy（代理不在本机时加 --proxy-address）启动汇聚中心")
+    if scheme == "https" or _loopback(peer):
+        return
+    raise SyncRefused(403, "https_required",
+                      f"县级汇聚中心只经 HTTPS 接收同步请求：这个请求来自 {str(peer)[:45]}，用的是明文 HTTP，"
+                      "已拒绝，未做任何更改。请把乡镇的 sync.url 改为 https:// 开头的地址；"
+                      "县里的反向代理终止 TLS 时，汇聚中心须以 serve --behind-proxy 启动")
+
+
+def _loopback(address):
+    try:
+        return ipaddress.ip_address(str(address or "").strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _signed_node(data_dir, path, headers, body, method="POST"):

@@ -15,8 +15,7 @@ from .errors import NodeError
 from .records import SyncNode
 
 
-def is_hub():
-    return settings.get("node.role") == "hub"
+is_hub = settings.is_hub
 
 
 def require_hub():

@@ -108,7 +108,8 @@ def result(case_no, matter):
     return _act(case_no, f"item-{matter}",
                 lambda: workflow.record_result(case_no, matter, form.get("outcome", ""), actor=current_user(),
                                                result_no=form.get("result_no", ""), note=form.get("note", ""),
-                                               expected_version=_version(), request_key=_key()),
+                                               expected_version=_version(), request_key=_key(),
+                                               on_behalf=_on_behalf()),
                 lambda data: f"已录入办理结果；办件状态：{CASE_STATUSES[data['status']]}" + _warned(data))
 
 
@@ -121,7 +122,8 @@ def suspend(case_no, matter):
     form = request.form
     return _act(case_no, f"item-{matter}",
                 lambda: workflow.suspend_item(case_no, matter, form.get("reason", ""), actor=current_user(),
-                                              note=form.get("note", ""), expected_version=_version(), request_key=_key()),
+                                              note=form.get("note", ""), expected_version=_version(), request_key=_key(),
+                                              on_behalf=_on_behalf()),
                 lambda data: "已暂停计时")
 
 
@@ -133,7 +135,7 @@ def resume(case_no, matter):
         return _back(case_no)
     return _act(case_no, f"item-{matter}",
                 lambda: workflow.resume_item(case_no, matter, actor=current_user(), expected_version=_version(),
-                                             request_key=_key()),
+                                             request_key=_key(), on_behalf=_on_behalf()),
                 resumed)
 
 
@@ -215,6 +217,11 @@ def _act(case_no, form_id, run, done, place=None):
 
 def _back(case_no, **place):
     return redirect(url_for("cases.show", case_no=case_no, **place))
+
+
+def _on_behalf():
+    """The box 「依……书面决定代录」 ticked: a clerk records a department's decision (窗口代录)."""
+    return request.form.get("on_behalf") == "1"
 
 
 def _key():

@@ -221,12 +221,14 @@ def describe(event, material_names, matter_names):
         return f"受理通知书 {d.get('notice')}，承诺办结日期 {dated(d.get('due_date'), complete)}"
     if action == "reject":
         return f"理由：{d.get('reason')}" + (f"；应向{d['refer_to']}申请" if d.get("refer_to") else "")
+    proxy = f"（窗口代录，依{d['on_behalf']}书面决定）" if d.get("on_behalf") else ""
     if action == "result":
         outcome = "准予" if d.get("outcome") == "approved" else "不予"
-        return f"{matter}：{outcome} {d.get('result_no') or ''}".strip()
+        return f"{matter}：{outcome} {d.get('result_no') or ''}".strip() + proxy
     if action in ("suspend", "resume"):
         return (f"{matter}：{d.get('reason') or ''}" + (f"（停 {d['working_days']} 个工作日）" if "working_days" in d else "")
-                + (f"，办结日期 {dated(d['due_date'], complete)}" if action == "resume" and d.get("due_date") else ""))
+                + (f"，办结日期 {dated(d['due_date'], complete)}" if action == "resume" and d.get("due_date") else "")
+                + proxy)
     if action == "deliver":
         return "窗口领取" if d.get("method") == "window" else f"邮寄送达，快递单号 {d.get('tracking_no')}"
     if action == "evaluate":
@@ -255,13 +257,15 @@ def _material_row(case, entry):
 
 
 def _item_row(user, case, item):
-    """An item, with whether this user may record its result (a department only for its own items)."""
+    """An item, with whether this user may record its result (a department only for its own items) and
+    whether that is 窗口代录 (a clerk records the department's decision, ``proxy``)."""
     try:
-        check_department(user, SimpleNamespace(department=item["department"], name=item["name"]))
+        proxy = bool(check_department(user, SimpleNamespace(department=item["department"], name=item["name"]),
+                                      on_behalf=True))
         may = case.status == "accepted"
     except IntakeError:
-        may = False
-    return {**item, "may_act": may}
+        may = proxy = False
+    return {**item, "may_act": may, "proxy": proxy}
 
 
 def _people(usernames):
