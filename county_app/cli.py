@@ -120,13 +120,16 @@ def serve(ctx, host, port, threads, browser, behind_proxy, proxy_address):
     from .views.catalogue import stop_checks
 
     app = create_app(data_dir)
-    http = server.create(app, sock=sock, threads=threads, trusted_proxy=proxy_address.strip() if behind_proxy else None)
+    proxy = proxy_address.strip() if behind_proxy else None
+    http = server.create(app, sock=sock, threads=threads, trusted_proxy=proxy)
     url = desktop.local_url(host, http.effective_port)
     lock.announce(url)
     background = Background(app)  # the scheduler, and the scan checker's process rather than on the first upload
     click.echo(desktop.started_text(url, data_dir, opened=browser))
     if log_file:
         click.echo(f"日志文件：{log_file}")
+    if proxy:
+        click.echo(f"同步接口只接受本机或经反向代理（{proxy}）转发的 HTTPS 请求")
     if browser:
         desktop.open_browser(url)
     try:
