@@ -39,7 +39,8 @@ def test_every_answer_warns_while_rongque_papers_are_outstanding(apis):
     assert all(name in warning["message"] for name in LATER.values()) and "办结和出件前" in warning["message"]
 
     for item in accepted["items"]:
-        status, answer = clerk.post(f"{path}/items/{item['matter']}/result", {"outcome": "approved", "result_no": "R-1"})
+        status, answer = clerk.post(f"{path}/items/{item['matter']}/result", {"outcome": "approved", "result_no": "R-1",
+                                                                          "on_behalf": True})
         assert status == 200 and warned(answer), answer
     assert answer["status"] == "concluded" and "出件时请收取" in warned(answer)[0]["message"]
     status, delivered = clerk.post(f"{path}/deliver", {"method": "window"})
@@ -62,7 +63,8 @@ def concluded_with_papers_to_come():
                 materials.log_material(case.case_no, row.code, "original_verified", actor=clerk, copies=1)
         workflow.accept_case(case.case_no, actor=clerk, today=BEFORE_HOLIDAY)  # due dates already past
         for item in CaseItem.of_case(case.id):
-            workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk, result_no="R-1")
+            workflow.record_result(case.case_no, item.matter_code, "approved", actor=clerk, result_no="R-1",
+                                   on_behalf=True)
         return case.case_no
 
 
