@@ -121,6 +121,7 @@ def serve(ctx, host, port, threads, browser, behind_proxy, proxy_address):
 
     app = create_app(data_dir)
     proxy = proxy_address.strip() if behind_proxy else None
+    app.config["BEHIND_PROXY"] = proxy is not None  # what api/sync.py believes of X-Forwarded-*
     http = server.create(app, sock=sock, threads=threads, trusted_proxy=proxy)
     url = desktop.local_url(host, http.effective_port)
     lock.announce(url)

@@ -192,14 +192,13 @@ def create(app, *, host=None, port=None, threads=THREADS, sock=None, trusted_pro
     ``trusted_proxy``: the address of the reverse proxy that terminates TLS in front of the hub; from it
     alone ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed (the request's scheme and client
     address). Without one, such headers stay as sent, so that a sync request forwarded by a proxy nobody
-    declared is seen and refused (``sync.hub.require_https``).
+    declared is seen and refused (``sync.hub.require_https``; the app's ``BEHIND_PROXY`` says which).
     """
     dispatcher = Dispatcher()
     dispatcher.set_thread_count(threads)
     proxy = (dict(trusted_proxy=trusted_proxy, trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"},
                   clear_untrusted_proxy_headers=True) if trusted_proxy
              else dict(clear_untrusted_proxy_headers=False))
-    app.config["BEHIND_PROXY"] = bool(trusted_proxy)
     server = waitress.create_server(app, sockets=[sock or listen(host, port)], threads=threads,
                                     ident="county-app", max_request_body_size=SERVER_BODY_LIMIT,
                                     _dispatcher=dispatcher, **proxy)
