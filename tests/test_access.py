@@ -86,10 +86,7 @@ def test_every_other_route_needs_login(app, client):
     for path, method, endpoint in checked:
         response = client.open(path, method=method)
         where = f"{method} {path} ({endpoint})"
-        if endpoint in guard.SIGNED_ENDPOINTS:  # a township's signed sync: no login, refused unsigned (404 here:
-            assert response.status_code in (401, 404), where  # not a hub; tests/test_sync_refusals.py)
-            assert response.get_json()["error"]["code"] in ("unsigned", "not_hub"), where
-        elif path.startswith("/api/"):
+        if path.startswith("/api/"):
             assert response.status_code == 401, where
             assert response.get_json()["error"]["code"] == "unauthorized", where
         else:
