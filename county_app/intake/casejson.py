@@ -150,7 +150,8 @@ def case_json(case, *, unmask=False, today=None):
                 form[code] = mask_id_number(form[code])
     evaluation = _EVALUATION.first(case.id)
     events = [event_json(e) for e in _EVENTS.rows(case.id)]
-    proxies = {e["detail"].get("matter"): e["detail"].get("on_behalf") for e in events if e["action"] == "result"}
+    proxies = {(e["detail"].get("matter"), e["actor"], e["detail"].get("result_no")): e["detail"].get("on_behalf")
+               for e in events if e["action"] == "result"}
     open_dues = [item.due_date for item in items if item.status == "pending" and item.due_date]
     calendar = work_calendar() if open_dues else None  # only open items are coloured
     return {
@@ -224,9 +225,13 @@ def _township(township):
 
 
 def _with_proxy(item, proxies):
-    """``item`` whose result says ``on_behalf``: the department whose decision the window recorded (窗口代录), or None."""
-    if item["result"] is not None:
-        item["result"]["on_behalf"] = proxies.get(item["matter"])
+    """``item`` whose result says ``on_behalf``: the department whose decision the window recorded (窗口代录), or None.
+
+    Found by the result event that wrote the result (its author and number): after a sync conflict the
+    history also holds the other side's result event, which was not applied."""
+    result = item["result"]
+    if result is not None:
+        result["on_behalf"] = proxies.get((item["matter"], result["by"], result["result_no"]))
     return item
 
 
