@@ -113,8 +113,9 @@ def reject(case_no):
 def result(case_no, matter):
     """An item's decision: ``{"outcome": "approved"|"denied", "result_no"?, "note"?, "on_behalf"?}``.
 
-    ``on_behalf: true``: a clerk records the department's decision handed over on paper (窗口代录); a clerk
-    must say so (422 otherwise), and the case records the department's name with the entry."""
+    ``on_behalf``: a clerk records the department's decision handed over on paper (窗口代录), and the case
+    records the department's name with the entry. interfaces.md's body has no such key, so a clerk's call
+    without it is taken as 窗口代录 (a clerk can record nothing else); ``false`` from a clerk is 422."""
     body = shape.json_body()
     return _case_answer(workflow.record_result(
         case_no, matter, shape.value(body, "outcome", str), actor=current_user(),
@@ -180,8 +181,8 @@ def close_rectification(task_id):
 
 
 def _on_behalf(body):
-    """``on_behalf`` of the body: whether a clerk records a department's decision (窗口代录)."""
-    return shape.value(body, "on_behalf", bool) is True
+    """``on_behalf`` of the body: whether a clerk records a department's decision (窗口代录); absent: yes."""
+    return shape.value(body, "on_behalf", bool) is not False
 
 
 def _key():
