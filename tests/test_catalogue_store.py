@@ -10,6 +10,7 @@ import pytest
 from county_app.catalogue import store
 from county_app.catalogue.xlsx_read import read_workbook
 from county_app.db import db
+from county_app.digests import file_sha256
 from county_app.models import AuditLog, CatalogueVersion, MaterialRow, MatterRow
 from tests.conftest import ON_BOTH, csrf_token, login
 from tests.workbooks import Book, messages
@@ -27,7 +28,7 @@ def test_import_applies_and_records_the_version(app, tmp_path):
         assert outcome.status == "applied", outcome.errors
         version = CatalogueVersion.in_force()
         assert (version.version, version.imported_by) == ("2026.11-02", "officer")
-        assert version.sha256 == store.file_sha256(path)
+        assert version.sha256 == file_sha256(path)
         assert MatterRow.get(MatterRow.code == "M002").initials == "csdj"
         entry = AuditLog.get(AuditLog.action == "catalogue.import")
         assert entry.actor == "officer" and entry.entity_id == str(version.id)

@@ -4,7 +4,6 @@ A workbook is read into plain data and validated first (``xlsx_read``); only a
 file without errors is written, in one transaction, as a new catalogue version.
 """
 import functools
-import hashlib
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from ..models import (
     MatterRow,
     QuestionRow,
 )
+from ..digests import file_sha256
 from ..workdays import WorkCalendar
 from . import model, pinyin
 from .diff import diff_catalogues
@@ -70,14 +70,6 @@ class ImportOutcome:
         if self.diff is not None and self.status in ("applied", "checked"):
             lines.extend(self.diff.lines())
         return "\n".join(lines)
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def import_workbook(path, *, actor, dry_run=False, filename=None, progress=None, allow_older=False):

@@ -151,11 +151,3 @@ def known_node(data_dir, code):
 
 def signature(secret, header_line):
     return hmac.new(secret.encode("utf-8"), MAGIC + header_line, hashlib.sha256).hexdigest()
-
-
-def digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for piece in iter(lambda: handle.read(PIECE), b""):
-            digest.update(piece)
-    return digest.hexdigest()

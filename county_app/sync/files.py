@@ -32,6 +32,7 @@ from .. import settings
 from ..catalogue import store
 from ..db import db
 from ..intake.scans import MAX_SCAN_BYTES
+from ..digests import file_sha256
 from ..models import CatalogueVersion, utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
 from . import batches, client, envelope, hub, hubkey, nodes, outbox, scanstore, scanupload
@@ -89,7 +90,7 @@ def _export(data_dir, folder, node):
         with zipfile.ZipFile(payload, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
             manifest = _write_down(archive, to, report) if kind == "down" else _write_up(archive, me, report)
             archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False))
-        size, digest = payload.stat().st_size, envelope.digest(payload)
+        size, digest = payload.stat().st_size, file_sha256(payload)
         header = envelope.header_line(me, to, kind, utcnow().isoformat(), size, digest)
         partial = target.with_name(target.name + ".part")
         with open(partial, "wb") as out, open(payload, "rb") as source:

@@ -11,13 +11,13 @@ A file no change of that township named is refused: a node cannot fill the
 hub's disk with files no case holds. Nothing is ever read whole: files are
 hashed and copied in 1 MB pieces.
 """
-import hashlib
 import os
 import shutil
 import threading
 from pathlib import Path
 
 from ..db import db
+from ..digests import file_sha256
 from ..intake.records import Scan
 from ..intake.scans import EXTENSIONS, SCAN_DIR
 from .errors import SyncRefused
@@ -97,7 +97,7 @@ def place(node, sha256, source):
 
 def _complete(node, sha256, partial):
     scan = Scan.get(Scan.sha256 == sha256)
-    if partial.stat().st_size != scan.size or _digest(partial) != sha256:
+    if partial.stat().st_size != scan.size or file_sha256(partial) != sha256:
         partial.unlink(missing_ok=True)  # the refusal is logged by whoever asked (api/sync.py, files.py)
         raise SyncRefused(422, "bad_checksum", f"扫描件 {sha256[:12]}… 传完后校验不符（SHA-256 与文件名不一致），"
                                                "已丢弃这次上传；下次同步会从头重传", offset=0)
@@ -127,11 +127,3 @@ def _stored(scan):
 
 def _partial(node, sha256):
     return Path(db.data_dir) / INCOMING_DIR / node / f"{sha256}.part"
-
-
-def _digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for piece in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(piece)
-    return digest.hexdigest()

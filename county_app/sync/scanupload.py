@@ -11,10 +11,10 @@ stored but whose answer was lost is answered 409 with the true offset, and
 the upload goes on from there. The row is forgotten once the hub holds the
 whole file.
 """
-import hashlib
 import time
 
 from ..db import db
+from ..digests import file_sha256
 from ..intake.records import Scan
 from ..intake.scans import scan_path
 from . import outbox
@@ -44,11 +44,7 @@ def local_file(sha256):
     path = scan_path(scan)
     if not path.is_file() or path.stat().st_size != scan.size:
         return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for piece in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(piece)
-    return path if digest.hexdigest() == sha256 else None
+    return path if file_sha256(path) == sha256 else None
 
 
 def sent(row):
