@@ -5,6 +5,10 @@ and never refers to rows that may change later. ``read`` checks a payload
 received from the other side field by field against the columns it will be
 written to (type, length, dates) and gives a ``Change`` of clean values, or
 a BatchInvalid naming the field: nothing unchecked reaches the database.
+A change followed in its batch by a later one of the same case is read in
+part (``whole=False``): what the receiving side takes from every change (the
+event, the status and conclusion, the items when it acts on them), not the
+registration and checklist, of which only the last state is written.
 """
 import json
 import re
@@ -33,6 +37,9 @@ EVALUATION_COLUMNS = _columns(Evaluation)
 EVENT_COLUMNS = _columns(CaseEvent, "request_key")
 # What a department owns of an item (docs/sync.md, Who owns what): its result, its suspensions and the
 # due date they move.
+# What the receiving side works out from each change rather than copying the last state (apply.py).
+DERIVED_CASE_COLUMNS = ("status", "due_date", "due_complete", "concluded_at", "concluded_on")
+DERIVED_COLUMNS = [column for column in CASE_COLUMNS if column.name in DERIVED_CASE_COLUMNS]
 DEPARTMENT_ITEM_COLUMNS = ("status", "due_date", "due_complete", "suspended_since", "suspended_days",
                            "result_no", "result_note", "result_at", "result_by")
 
@@ -74,32 +81,42 @@ class Change:
     case_no: str
     event: dict
     catalogue: str
-    case: dict
-    items: dict  # matter code → columns, with "suspensions": [columns]
-    materials: list
+    case: dict  # of a change read in part, only DERIVED_CASE_COLUMNS
+    items: dict | None  # matter code → columns, with "suspensions": [columns]; None when not read
+    materials: list | None  # None when not read
     evaluation: dict | None
+    whole: bool = True
 
 
-def read(case_no, data, where):
-    """The checked ``Change`` of a received payload ``data``; BatchInvalid naming ``where`` and the field."""
+def read(case_no, data, where, *, whole=True, items=True):
+    """The checked ``Change`` of a received payload ``data``; BatchInvalid naming ``where`` and the field.
+
+    ``whole=False`` reads the event, the catalogue, the case's derived columns
+    and (when ``items``) the items only: the rest is neither checked nor given.
+    """
     if not isinstance(data, dict):
         raise BatchInvalid(f"{where}：变更内容应为 JSON 对象")
+    evaluation = data.get("evaluation") if whole else None
+    return Change(
+        case_no=case_no,
+        event=_clean(data.get("event"), EVENT_COLUMNS, f"{where} event"),
+        catalogue=_text(data.get("catalogue"), 200, f"{where} catalogue"),
+        case=_clean(data.get("case"), CASE_COLUMNS if whole else DERIVED_COLUMNS, f"{where} case"),
+        items=_items(data, where) if whole or items else None,
+        materials=[_clean(m, MATERIAL_COLUMNS, f"{where} materials[{n}]")
+                   for n, m in enumerate(_list(data, "materials", where))] if whole else None,
+        evaluation=None if evaluation is None else _clean(evaluation, EVALUATION_COLUMNS, f"{where} evaluation"),
+        whole=whole)
+
+
+def _items(data, where):
     items = {}
     for index, item in enumerate(_list(data, "items", where)):
         clean = _clean(item, ITEM_COLUMNS, f"{where} items[{index}]")
         clean["suspensions"] = [_clean(s, SUSPENSION_COLUMNS, f"{where} items[{index}].suspensions[{n}]")
                                 for n, s in enumerate(_list(item, "suspensions", f"{where} items[{index}]"))]
         items[clean["matter_code"]] = clean
-    evaluation = data.get("evaluation")
-    return Change(
-        case_no=case_no,
-        event=_clean(data.get("event"), EVENT_COLUMNS, f"{where} event"),
-        catalogue=_text(data.get("catalogue"), 200, f"{where} catalogue"),
-        case=_clean(data.get("case"), CASE_COLUMNS, f"{where} case"),
-        items=items,
-        materials=[_clean(m, MATERIAL_COLUMNS, f"{where} materials[{n}]")
-                   for n, m in enumerate(_list(data, "materials", where))],
-        evaluation=None if evaluation is None else _clean(evaluation, EVALUATION_COLUMNS, f"{where} evaluation"))
+    return items
 
 
 def _list(data, key, where):
