@@ -70,7 +70,8 @@ def apply_batch(received, *, from_township, where):
 
 
 class _Item:
-    """A case's item as the changes so far leave it: its columns, and whether they (or its suspensions) changed."""
+    """A case's item as the changes so far leave it: its columns, whether they changed, and its suspensions
+    when they are to be written (None: as held)."""
     __slots__ = ("id", "values", "suspensions", "changed")
 
     def __init__(self, item_id, values, suspensions=None):
@@ -207,9 +208,10 @@ class _CaseRun:
         for item in self.items.values():
             if item.changed:
                 _UPDATE_DEPARTMENT.execute(*_bound(DEPARTMENT_FIELDS, item.values), item.id)
-                _DELETE_SUSPENSIONS.execute(item.id)
-                insert_all([Suspension(item=item.id, **suspension) for suspension in item.suspensions])
-                item.changed = False
+                if item.suspensions is not None:  # a department's change (acceptance leaves them)
+                    _DELETE_SUSPENSIONS.execute(item.id)
+                    insert_all([Suspension(item=item.id, **suspension) for suspension in item.suspensions])
+                item.changed, item.suspensions = False, None
 
     def _write_checklist(self, change):
         """Of the checklist, the entries that differ from the held ones; the rating if new."""
