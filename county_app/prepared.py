@@ -94,6 +94,14 @@ class Prepared:
         _query, cursor = self._cursor(values)
         return cursor.fetchall()
 
+    def each(self, *values):
+        """The rows as the driver gives them (as ``raw_rows``), read one at a time; a loop may stop early."""
+        _query, cursor = self._cursor(values)
+        try:
+            yield from cursor
+        finally:
+            cursor.close()
+
     def first(self, *values):
         """The first row, or None."""
         rows = self.rows(*values)
