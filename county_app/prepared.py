@@ -180,5 +180,5 @@ def insert_all(rows):
         with db.cursor() as cursor:
             execute_values(cursor, sql, values, page_size=1000)
         return
-    _compiled, sql, _params, _plain = query._compile()
-    db.cursor().executemany(sql, values)
+    _query, sql, params, _plain = query._compile()
+    db.cursor().executemany(sql, [[row[p.index] if type(p) is _Slot else p for p in params] for row in values])
