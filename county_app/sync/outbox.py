@@ -18,7 +18,7 @@ from .records import SyncMark, SyncNode, SyncOutbox
 UP = ""  # the node column of a township's outbox rows
 DOWN_ACTIONS = frozenset({"result", "suspend", "resume", "conclude", "resolve"})
 MAX_BATCH_CHANGES = 500
-MAX_BATCH_BYTES = 2 * 1024 * 1024  # of payload, before compression: ~340 changes of a five-matter case
+MAX_BATCH_BYTES = 1024 * 1024  # of payload, before compression: ~170 changes of a five-matter case
 Row = namedtuple("Row", "seq case_no action payload")  # an outbox row as a batch carries it
 
 
@@ -54,7 +54,7 @@ def bump_mark(name):
 
 
 def batch_after(node, after):
-    """The outbox ``Row``s of ``node`` after ``after``, in order: at most 500, about 2 MB of payload.
+    """The outbox ``Row``s of ``node`` after ``after``, in order: at most 500, about 1 MB of payload.
 
     Rows are read one at a time, so that those past the limit are not read at all.
     """
