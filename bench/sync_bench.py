@@ -173,6 +173,16 @@ class Proxy:
         self.listener.close()
 
 
+def cpu_seconds(pid):
+    """User and system CPU seconds the process ``pid`` has used so far (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid):
     try:
         with open(f"/proc/{pid}/status") as status:
@@ -185,10 +195,12 @@ def rss_mb(pid):
 
 
 class RssSampler:
-    """VmRSS of some processes every 0.2 s; ``peak(name)`` and ``course(name)`` (the peak of each quarter)."""
+    """VmRSS of some processes every 0.2 s; ``peak(name)``, ``course(name)`` (the peak of each quarter) and
+    ``cpu[name]`` (CPU seconds used during the sampling)."""
 
     def __init__(self, processes):
         self.processes, self.samples = processes, {name: [] for name in processes}
+        self.cpu, self._cpu_start = {}, {name: cpu_seconds(p.pid) or 0 for name, p in processes.items()}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -196,9 +208,11 @@ class RssSampler:
     def _run(self):
         while not self._stop.is_set():
             for name, process in self.processes.items():
-                value = rss_mb(process.pid)
+                value, cpu = rss_mb(process.pid), cpu_seconds(process.pid)
                 if value is not None:
                     self.samples[name].append(value)
+                if cpu is not None:
+                    self.cpu[name] = cpu - self._cpu_start[name]
             self._stop.wait(0.2)
 
     def stop(self):
@@ -240,7 +254,8 @@ def one_exchange(label, template, scratch, hub_database, rate=None):
         return {"label": label, "seconds": seconds, "events": written, "cases": count(hub, "case_record"),
                 "up": proxy.up, "down": proxy.down, "town_rss": sampler.peak("township"),
                 "hub_rss": sampler.peak("hub"), "town_course": sampler.course("township"),
-                "hub_course": sampler.course("hub")}
+                "hub_course": sampler.course("hub"), "town_cpu": sampler.cpu.get("township", 0),
+                "hub_cpu": sampler.cpu.get("hub", 0)}
     finally:
         proxy.close()
         hub.stop()
@@ -252,7 +267,8 @@ def report(result):
           f"({result['events'] / result['seconds']:,.0f} events/s); on the wire {result['up'] / 1e6:.1f} MB up, "
           f"{result['down'] / 1e6:.2f} MB down, {per_event:.0f} bytes/event; peak RSS township "
           f"{result['town_rss']:.0f} MB ({result['town_course']}), hub {result['hub_rss']:.0f} MB "
-          f"({result['hub_course']})", flush=True)
+          f"({result['hub_course']}); CPU township {result['town_cpu']:.1f} s, hub {result['hub_cpu']:.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def main(argv=None):

@@ -9,6 +9,13 @@ from county_app.sync import conflicts
 from sync_nodes import at, count, rows
 from test_sync_exchange import hub, register_and_accept, sync, town  # noqa: F401 (fixtures)
 
+
+@pytest.fixture
+def hub_database():
+    """The hub on SQLite: these tests read its file (test_sync_exchange runs the exchange on PostgreSQL too)."""
+    return None
+
+
 ITEM = "select i.status, i.result_no from case_item i where i.matter_code = 'GA-0101'"
 OPEN = "select count(*) from sync_conflict where resolved_at is null"
 CHOSEN = "select chosen from sync_conflict"

@@ -1,4 +1,4 @@
-"""Applying one change received from the other side to this side's copy of its case.
+"""Applying a batch of changes received from the other side to this side's copies of their cases.
 
 Each side applies only what the sender owns (docs/sync.md, Who owns what):
 the hub takes a township's registration, checklist, status and rating, and
@@ -13,8 +13,13 @@ case's history, and the case's version moves, so a page open on it here
 sees that it changed. Call inside the batch's transaction.
 
 A hub applies a whole night's backlog (100,000 changes: bench/sync_bench.py),
-so the statements run for every change are prepared once (``prepared.py``),
-and of a case's checklist only the entries that differ are written.
+so a batch is applied case by case (``_CaseRun``): each change of the case
+is worked out in order, in memory, exactly as if applied alone (its status,
+conclusion, due date, the items it touches, its conflicts), and the case is
+then written once: its registration and checklist from its last change in
+the batch (every payload carries the whole state after its change; only the
+entries that differ are written), its items as the changes left them. The
+batch's events go in together, in their order, after its cases.
 """
 import json
 from datetime import datetime
@@ -25,81 +30,209 @@ from ..intake import namesearch, numbers
 from ..intake.cases import issue_notice
 from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Suspension
 from ..models import CatalogueVersion, MatterRow
-from . import scanstore
+from ..prepared import Prepared, insert_all, insert_new
+from . import scanstore, snapshot
 from .conflicts import apply_resolution
-from ..prepared import Prepared, insert_new
 from .records import SyncConflict
-from .snapshot import CASE_COLUMNS, DEPARTMENT_ITEM_COLUMNS, MATERIAL_COLUMNS, BatchInvalid
+from .snapshot import CASE_COLUMNS, DEPARTMENT_ITEM_COLUMNS, DERIVED_CASE_COLUMNS, MATERIAL_COLUMNS, BatchInvalid
 
 RANK = {"registered": 0, "correction": 1, "accepted": 2, "concluded": 3, "delivered": 4, "rejected": 4}
 DEPARTMENT_ACTIONS = frozenset({"result", "suspend", "resume"})
-DERIVED_CASE_COLUMNS = ("status", "due_date", "due_complete", "concluded_at", "concluded_on")
+ITEM_ACTIONS = DEPARTMENT_ACTIONS | {"accept", "resolve"}  # the changes whose items are read
 
 
-def apply_change(change, *, from_township):
-    """Apply a checked ``snapshot.Change``; returns the number of conflicts it found (0 or 1)."""
-    case = _CASE_BY_NUMBER.first(change.case_no)
-    if from_township:
-        case = _township_state(case, change)
-    elif case is None:
-        raise BatchInvalid(f"办件 {change.case_no} 在本机不存在，无法记入县级汇聚中心的办理结果")
-    conflicts = 0
-    action = change.event["action"]
-    if action in DEPARTMENT_ACTIONS:
-        conflicts = _department_change(case, change)
-    elif action == "resolve":
-        apply_resolution(case, change, str(_detail(change.event).get("matter")), from_township=from_township)
-    elif from_township and action == "accept":
-        for item in CaseItem.of_case(case.id):  # acceptance sets every item's due date
-            incoming = change.items.get(item.matter_code)
-            if incoming is not None:
-                CaseItem.update(due_date=incoming["due_date"], due_complete=incoming["due_complete"]).where(
-                    CaseItem.id == item.id).execute()
-    concluded_here = _derived_state(case, change)
-    insert_new(CaseEvent(case=case.id, **change.event, request_key=None))
-    if concluded_here and not from_township:
-        issue_notice(case, "completion", change.event["actor"])  # the 办结通知书 the window prints
+def apply_batch(received, *, from_township, where):
+    """Apply the received changes ``[{"seq", "case_no", "action", "payload"}]``, in order; the conflicts found.
+
+    ``where(change)`` names a change in a refusal (第 n 条变更). A BatchInvalid
+    refuses the whole batch (the caller's transaction then writes nothing).
+    """
+    by_case = {}
+    for change in received:
+        by_case.setdefault(change["case_no"], []).append(change)
+    conflicts, events = 0, []
+    for case_no, changes in by_case.items():
+        run = _CaseRun(case_no, from_township)
+        resolved = any(change["action"] == "resolve" for change in changes)  # written before it: read all whole
+        for index, change in enumerate(changes):
+            run.take(snapshot.read(case_no, change["payload"], where(change),
+                                   whole=resolved or index == len(changes) - 1,
+                                   items=index == 0 or change["action"] in ITEM_ACTIONS))
+        run.write()
+        conflicts += len(run.conflicts)
+        events.extend((change["seq"], CaseEvent(case=run.case.id, **event, request_key=None))
+                      for change, event in zip(changes, run.events))
+        for actor in run.concluded_by:  # the 办结通知书 the window prints
+            issue_notice(run.case, "completion", actor)
+    events.sort(key=lambda pair: pair[0])
+    insert_all([event for _seq, event in events])
     return conflicts
 
 
-def _township_state(case, change):
-    own = {k: v for k, v in change.case.items() if k not in DERIVED_CASE_COLUMNS}
-    if case is None:
-        version = _VERSION_BY_NAME.first(change.catalogue)
-        if version is None:
+class _Item:
+    """A case's item as the changes so far leave it: its columns, whether they changed, and its suspensions
+    when they are to be written (None: as held)."""
+    __slots__ = ("id", "values", "suspensions", "changed")
+
+    def __init__(self, item_id, values, suspensions=None):
+        self.id, self.values, self.suspensions, self.changed = item_id, values, suspensions, False
+
+
+class _CaseRun:
+    """The changes of one case in a batch, worked out in order in memory, then written once (``write``)."""
+
+    def __init__(self, case_no, from_township):
+        self.case_no, self.from_township = case_no, from_township
+        self.case = _CASE_BY_NUMBER.first(case_no)
+        if self.case is None and not from_township:
+            raise BatchInvalid(f"办件 {case_no} 在本机不存在，无法记入县级汇聚中心的办理结果")
+        self.items = None if self.case is None else self._held_items()
+        self.state = None if self.case is None else {name: getattr(self.case, name) for name in DERIVED_CASE_COLUMNS}
+        self.last, self.catalogue = None, None
+        self.conclusion, self.due_date = [None, None], None  # the first conclusion and the last due date seen
+        self.events, self.conflicts, self.concluded_by = [], [], []
+        self.count = self.conflicts_written = 0  # changes taken, conflicts inserted, since the last write
+
+    def _held_items(self):
+        items = {}
+        for item in CaseItem.of_case(self.case.id):
+            items.setdefault(item.matter_code, _Item(item.id, {n: getattr(item, n) for n in DEPARTMENT_ITEM_COLUMNS}))
+        return items
+
+    def take(self, change):
+        """Work out ``change`` as if applied alone after the ones taken before."""
+        if self.case is None and self.last is None:
+            self._register(change)
+        self.last, self.count = change, self.count + 1
+        action = change.event["action"]
+        if action in DEPARTMENT_ACTIONS:
+            self._department_change(change)
+        elif action == "resolve":
+            self.write()  # a resolution reads and writes the items and conflicts as they stand
+            apply_resolution(self.case, change, str(_detail(change.event).get("matter")),
+                             from_township=self.from_township)
+            self.items = self._held_items()
+        elif self.from_township and action == "accept":  # acceptance sets every item's due date
+            for code, item in self.items.items():
+                incoming = change.items.get(code)
+                if incoming is not None:
+                    item.values.update(due_date=incoming["due_date"], due_complete=incoming["due_complete"])
+                    item.changed = True
+        self._derived_state(change)
+        self.events.append(change.event)
+
+    def _register(self, change):
+        """A case new here: its items and derived state from its first change; written by ``write``."""
+        self.catalogue = _VERSION_BY_NAME.first(change.catalogue)
+        if self.catalogue is None:
             raise BatchInvalid(f"办件 {change.case_no} 依据的事项目录版本 {change.catalogue} 在县级汇聚中心没有："
                                "请先在汇聚中心导入该版本的目录，再同步")
-        derived = {k: change.case[k] for k in DERIVED_CASE_COLUMNS}
-        case = insert_new(Case(case_no=change.case_no, case_no_reversed=numbers.reversed_number(change.case_no),
-                               catalogue=version.id, **own, **derived))
-        namesearch.index_case(case.id, case.applicant_name, namesearch.agent_name(case.agent))
+        self.state = {name: change.case[name] for name in DERIVED_CASE_COLUMNS}
+        self.items = {}
         for code, item in change.items.items():
-            matter = _MATTER_BY_CODE.first(version.id, code)
+            matter = _MATTER_BY_CODE.first(self.catalogue.id, code)
             if matter is None:
                 raise BatchInvalid(f"办件 {change.case_no} 的事项 {code} 不在县级汇聚中心的目录版本 "
                                    f"{change.catalogue} 中")
-            columns = {k: v for k, v in item.items() if k != "suspensions"}
-            created = insert_new(CaseItem(case=case.id, matter=matter.id, **columns))
-            for suspension in item["suspensions"]:
-                insert_new(Suspension(item=created.id, **suspension))
-    else:
-        _UPDATE_OWN.execute(*_bound(OWN_CASE_COLUMNS, own), case.id)
-    held = {material.code: material for material in CaseMaterial.of_case(case.id)}
-    for material in change.materials:
-        current = held.get(material["code"])
-        if current is None:
-            insert_new(CaseMaterial(case=case.id, **material))
-        elif any(_plain(getattr(current, column.name)) != material[column.name] for column in MATERIAL_COLUMNS):
-            _UPDATE_MATERIAL.execute(*_bound(MATERIAL_COLUMNS, material), case.id, material["code"])
-    if change.evaluation and not Evaluation.select().where(Evaluation.case == case.id).exists():
-        Evaluation.create(case=case.id, **change.evaluation)
-    _link_scans(case, change)
-    return _CASE_BY_ID.first(case.id)
+            values = {k: v for k, v in item.items() if k != "suspensions"}
+            values["matter"] = matter.id
+            self.items[code] = _Item(None, values, item["suspensions"])
+
+    def _department_change(self, change):
+        code = str(_detail(change.event).get("matter"))
+        item, incoming = self.items.get(code), change.items.get(code)
+        if item is None or incoming is None:
+            raise BatchInvalid(f"办件 {change.case_no} 没有事项 {code}：无法记入其办理结果或暂停计时")
+        local = {name: item.values[name] for name in DEPARTMENT_ITEM_COLUMNS}
+        if _conflicts(change.event["action"], local, incoming):
+            self.conflicts.append(SyncConflict(
+                case_no=self.case_no, matter_code=code, action=change.event["action"],
+                local=json.dumps(local, ensure_ascii=False, default=str),
+                incoming=json.dumps(incoming, ensure_ascii=False, default=str)))
+            return
+        item.values.update({name: incoming[name] for name in DEPARTMENT_ITEM_COLUMNS})
+        item.suspensions, item.changed = incoming["suspensions"], True
+
+    def _derived_state(self, change):
+        """Move status forward, take a conclusion, recompute the due date; note a conclusion made now."""
+        incoming, state = change.case, self.state
+        if RANK.get(incoming["status"], -1) > RANK.get(state["status"], -1):
+            if incoming["status"] == "concluded" and state["status"] != "concluded" and not self.from_township:
+                self.concluded_by.append(change.event["actor"])
+            state["status"] = incoming["status"]
+        if incoming["concluded_at"]:  # kept: a conclusion once set (each column as SQL's COALESCE keeps it)
+            self.conclusion = [old if old is not None else new for old, new in
+                               zip(self.conclusion, (incoming["concluded_at"], incoming["concluded_on"]))]
+        dues = [item.values["due_date"] for item in self.items.values() if item.values["due_date"]]
+        if dues:
+            self.due_date = max(dues)
+
+    def write(self):
+        """Write what the changes taken so far leave: the case, its items, checklist, rating and conflicts.
+
+        The last change taken is read whole: a township's registration and
+        checklist are written from it.
+        """
+        if self.case is None:
+            self._insert_case(self.last)
+            _link_scans(self.case, self.last)
+        elif self.count:
+            if self.from_township:
+                _UPDATE_OWN.execute(*_bound(OWN_CASE_COLUMNS, self.last.case), self.case.id)
+                self._write_checklist(self.last)
+                _link_scans(self.case, self.last)
+            self._write_items()
+            _UPDATE_DERIVED.execute(self.state["status"], *self.conclusion, self.due_date, self.count, self.case.id)
+        insert_all(self.conflicts[self.conflicts_written:])
+        self.conflicts_written = len(self.conflicts)
+        self.count, self.conclusion, self.due_date = 0, [None, None], None
+
+    def _insert_case(self, change):
+        """The township's case new here: registered as its first change has it, then as the later ones left it."""
+        state, (concluded_at, concluded_on) = self.state, self.conclusion
+        case = insert_new(Case(
+            case_no=self.case_no, case_no_reversed=numbers.reversed_number(self.case_no), catalogue=self.catalogue.id,
+            **{k: v for k, v in change.case.items() if k not in DERIVED_CASE_COLUMNS},
+            status=state["status"], due_complete=state["due_complete"], due_date=self.due_date or state["due_date"],
+            concluded_at=state["concluded_at"] or concluded_at, concluded_on=state["concluded_on"] or concluded_on,
+            version=Case.version.default + self.count))
+        namesearch.index_case(case.id, case.applicant_name, namesearch.agent_name(case.agent))
+        for item in self.items.values():
+            created = insert_new(CaseItem(case=case.id, **item.values))
+            item.id, item.changed = created.id, False
+            insert_all([Suspension(item=created.id, **suspension) for suspension in item.suspensions])
+        insert_all([CaseMaterial(case=case.id, **material) for material in change.materials])
+        if change.evaluation:
+            insert_new(Evaluation(case=case.id, **change.evaluation))
+        self.case = case
+
+    def _write_items(self):
+        for item in self.items.values():
+            if item.changed:
+                _UPDATE_DEPARTMENT.execute(*_bound(DEPARTMENT_FIELDS, item.values), item.id)
+                if item.suspensions is not None:  # a department's change (acceptance leaves them)
+                    _DELETE_SUSPENSIONS.execute(item.id)
+                    insert_all([Suspension(item=item.id, **suspension) for suspension in item.suspensions])
+                item.changed, item.suspensions = False, None
+
+    def _write_checklist(self, change):
+        """Of the checklist, the entries that differ from the held ones; the rating if new."""
+        held = {material.code: material for material in CaseMaterial.of_case(self.case.id)}
+        new = []
+        for material in change.materials:
+            current = held.get(material["code"])
+            if current is None:
+                new.append(CaseMaterial(case=self.case.id, **material))
+            elif any(_plain(getattr(current, column.name)) != material[column.name] for column in MATERIAL_COLUMNS):
+                _UPDATE_MATERIAL.execute(*_bound(MATERIAL_COLUMNS, material), self.case.id, material["code"])
+        insert_all(new)
+        if change.evaluation and not Evaluation.select().where(Evaluation.case == self.case.id).exists():
+            insert_new(Evaluation(case=self.case.id, **change.evaluation))
 
 
 def _link_scans(case, change):
     """The case's scans as the township holds them; each file the hub lacks is awaited from the township."""
-    for scan in change.scans:
+    for scan in change.scans or ():
         material = CaseMaterial.get_or_none((CaseMaterial.case == case.id) & (CaseMaterial.code == scan["material"]))
         if material is None:
             raise BatchInvalid(f"办件 {change.case_no} 的扫描件 {scan['sha256'][:12]}… 挂在材料 {scan['material']} 上，"
@@ -112,25 +245,6 @@ def _link_scans(case, change):
                                 attached_at=scan["attached_at"], attached_by=scan["attached_by"])
 
 
-def _department_change(case, change):
-    code = _detail(change.event).get("matter")
-    item = _ITEM_BY_CODE.first(case.id, str(code))
-    incoming = change.items.get(str(code))
-    if item is None or incoming is None:
-        raise BatchInvalid(f"办件 {change.case_no} 没有事项 {code}：无法记入其办理结果或暂停计时")
-    local = {name: getattr(item, name) for name in DEPARTMENT_ITEM_COLUMNS}
-    if _conflicts(change.event["action"], local, incoming):
-        SyncConflict.create(case_no=case.case_no, matter_code=item.matter_code, action=change.event["action"],
-                            local=json.dumps(local, ensure_ascii=False, default=str),
-                            incoming=json.dumps(incoming, ensure_ascii=False, default=str))
-        return 1
-    _UPDATE_DEPARTMENT.execute(*_bound(DEPARTMENT_FIELDS, incoming), item.id)
-    _DELETE_SUSPENSIONS.execute(item.id)
-    for suspension in incoming["suspensions"]:
-        insert_new(Suspension(item=item.id, **suspension))
-    return 0
-
-
 def _conflicts(action, local, incoming):
     """Whether this side already holds a different department decision for the item."""
     decided = local["status"] in ("approved", "denied")
@@ -139,16 +253,6 @@ def _conflicts(action, local, incoming):
     if action == "suspend":
         return decided or (local["status"] == "suspended" and local["suspended_since"] != incoming["suspended_since"])
     return decided  # resume
-
-
-def _derived_state(case, change):
-    """Move status forward, take a conclusion, recompute the due date; whether the case concluded now."""
-    incoming = change.case
-    status = incoming["status"] if RANK.get(incoming["status"], -1) > RANK.get(case.status, -1) else case.status
-    concluded = (incoming["concluded_at"], incoming["concluded_on"]) if incoming["concluded_at"] else (None, None)
-    dues = [item.due_date for item in CaseItem.of_case(case.id) if item.due_date]
-    _UPDATE_DERIVED.execute(status, *concluded, max(dues) if dues else None, case.id)  # kept: a conclusion once set
-    return status == "concluded" and case.status != "concluded"
 
 
 def _plain(value):
@@ -162,7 +266,6 @@ def _bound(columns, values):
 
 OWN_CASE_COLUMNS = [column for column in CASE_COLUMNS if column.name not in DERIVED_CASE_COLUMNS]
 _CASE_BY_NUMBER = Prepared(lambda number: Case.select().where(Case.case_no == number))
-_CASE_BY_ID = Prepared(lambda case_id: Case.select().where(Case.id == case_id))
 _UPDATE_OWN = Prepared(lambda *values: Case.update(dict(zip(OWN_CASE_COLUMNS, values))).where(Case.id == values[-1]),
                        arity=len(OWN_CASE_COLUMNS) + 1)
 _UPDATE_MATERIAL = Prepared(lambda *values: CaseMaterial.update(dict(zip(MATERIAL_COLUMNS, values))).where(
@@ -172,13 +275,11 @@ _VERSION_BY_NAME = Prepared(lambda name: CatalogueVersion.select().where(Catalog
                             .order_by(CatalogueVersion.id.desc()).limit(1))
 _MATTER_BY_CODE = Prepared(lambda version, code: MatterRow.select().where(
     (MatterRow.catalogue == version) & (MatterRow.code == code)))
-_ITEM_BY_CODE = Prepared(lambda case_id, code: CaseItem.select().where(
-    (CaseItem.case == case_id) & (CaseItem.matter_code == code)))
 _UPDATE_DEPARTMENT = Prepared(lambda *values: CaseItem.update(dict(zip(DEPARTMENT_FIELDS, values))).where(
     CaseItem.id == values[-1]), arity=len(DEPARTMENT_FIELDS) + 1)
 _DELETE_SUSPENSIONS = Prepared(lambda item: Suspension.delete().where(Suspension.item == item))
-_UPDATE_DERIVED = Prepared(lambda status, concluded_at, concluded_on, due_date, case_id: Case.update({
-    Case.status: status, Case.version: Case.version + 1,
+_UPDATE_DERIVED = Prepared(lambda status, concluded_at, concluded_on, due_date, changes, case_id: Case.update({
+    Case.status: status, Case.version: Case.version + changes,
     Case.concluded_at: fn.COALESCE(Case.concluded_at, concluded_at),
     Case.concluded_on: fn.COALESCE(Case.concluded_on, concluded_on),
     Case.due_date: fn.COALESCE(due_date, Case.due_date)}).where(Case.id == case_id))

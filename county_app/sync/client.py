@@ -18,7 +18,7 @@ from ..db import db
 from ..models import utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
 from . import batches, outbox, scanupload, snapshot
-from .apply import apply_change
+from .apply import apply_batch
 from .errors import SyncBusy, SyncFailed
 from .hub import PULL_PATH, PUSH_PATH
 from .records import SyncRun
@@ -134,19 +134,18 @@ def apply_down(node, last, changes, report):
     """Apply one downstream batch of the hub in one transaction, each change once (a pull, or a file's batch)."""
     with db.atomic():
         mark = outbox.mark("down.applied")
-        for change in changes:
-            if change["seq"] <= mark:
-                continue
+        fresh = [change for change in changes if change["seq"] > mark]
+        for change in fresh:
             if not change["case_no"].startswith(node):
                 raise SyncFailed(f"县级汇聚中心发来的办件 {change['case_no'][:32]} 不属于本中心，本批未做任何更改",
                                  "bad_answer")
-            try:
-                parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条下行变更")
-                report.conflicts += apply_change(parsed, from_township=False)
-            except snapshot.BatchInvalid as exc:
-                raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改",
-                                 "bad_answer") from None
-            report.pulled += 1
+        try:
+            report.conflicts += apply_batch(fresh, from_township=False,
+                                            where=lambda change: f"第 {change['seq']} 条下行变更")
+        except snapshot.BatchInvalid as exc:
+            raise SyncFailed(f"县级汇聚中心发来的变更无法记入：{exc.message}；本批未做任何更改",
+                             "bad_answer") from None
+        report.pulled += len(fresh)
         if changes and last > mark:
             outbox.set_mark("down.applied", last)
 

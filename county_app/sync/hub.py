@@ -18,8 +18,8 @@ import re
 from ..catalogue import store
 from ..db import db
 from ..models import CatalogueVersion, utcnow
-from . import batches, nodes, outbox, scanstore, signing, snapshot
-from .apply import apply_change
+from . import batches, nodes, outbox, scanstore, signing
+from .apply import apply_batch
 from .errors import SyncRefused
 from .records import SyncNode
 
@@ -87,13 +87,9 @@ def apply_push(code, first, last, changes):
         if changes and first > mark + 1:
             raise SyncRefused(409, "gap", f"批次从第 {first} 条开始，但汇聚中心只收到第 {mark} 条：请从第 {mark + 1} 条重发",
                               applied_through=mark)
-        applied = conflicts = 0
-        for change in changes:
-            if change["seq"] <= mark:
-                continue  # applied before: the answer to that request was lost
-            parsed = snapshot.read(change["case_no"], change["payload"], f"第 {change['seq']} 条变更")
-            conflicts += apply_change(parsed, from_township=True)
-            applied += 1
+        fresh = [change for change in changes if change["seq"] > mark]  # the rest: applied before, answer lost
+        conflicts = apply_batch(fresh, from_township=True, where=lambda change: f"第 {change['seq']} 条变更")
+        applied = len(fresh)
         if changes and last > mark:
             SyncNode.update(applied_through=last).where(SyncNode.code == code).execute()
             mark = last

@@ -10,6 +10,7 @@ numbering order is commit order also on a database with concurrent writers.
 A township's change that attaches a scan also queues its file (``SyncScan``).
 """
 import json
+from collections import namedtuple
 
 from .. import settings
 from ..prepared import Prepared
@@ -19,7 +20,8 @@ from .records import SyncMark, SyncNode, SyncOutbox, SyncScan
 UP = ""  # the node column of a township's outbox rows
 DOWN_ACTIONS = frozenset({"result", "suspend", "resume", "conclude", "resolve"})
 MAX_BATCH_CHANGES = 500
-MAX_BATCH_BYTES = 1024 * 1024  # of payload, before compression
+MAX_BATCH_BYTES = 1024 * 1024  # of payload, before compression: ~170 changes of a five-matter case
+Row = namedtuple("Row", "seq case_no action payload")  # an outbox row as a batch carries it
 
 
 def record(case, event):
@@ -56,13 +58,16 @@ def bump_mark(name):
 
 
 def batch_after(node, after):
-    """The outbox rows of ``node`` after ``after``, in order: at most 500, about 1 MB of payload."""
+    """The outbox ``Row``s of ``node`` after ``after``, in order: at most 500, about 1 MB of payload.
+
+    Rows are read one at a time, so that those past the limit are not read at all.
+    """
     rows, size = [], 0
-    for row in _ROWS_AFTER.rows(node, after):
-        if rows and size + len(row.payload) > MAX_BATCH_BYTES:
+    for row in _ROWS_AFTER.each(node, after):
+        if rows and size + len(row[3]) > MAX_BATCH_BYTES:
             break
-        rows.append(row)
-        size += len(row.payload)
+        rows.append(Row(*row))
+        size += len(row[3])
     return rows
 
 
@@ -82,5 +87,6 @@ _BUMP_MARK = Prepared(lambda name: SyncMark.update(value=SyncMark.value + 1).whe
 _BUMP_DOWN = Prepared(lambda code: SyncNode.update(down_written=SyncNode.down_written + 1)
                       .where(SyncNode.code == code))
 _DOWN_WRITTEN = Prepared(lambda code: SyncNode.select(SyncNode.down_written).where(SyncNode.code == code).tuples())
-_ROWS_AFTER = Prepared(lambda node, after: SyncOutbox.select().where((SyncOutbox.node == node) & (SyncOutbox.seq > after))
+_ROWS_AFTER = Prepared(lambda node, after: SyncOutbox.select(
+    SyncOutbox.seq, SyncOutbox.case_no, SyncOutbox.action, SyncOutbox.payload).where((SyncOutbox.node == node) & (SyncOutbox.seq > after))
                        .order_by(SyncOutbox.seq).limit(MAX_BATCH_CHANGES))

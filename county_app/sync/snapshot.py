@@ -5,6 +5,10 @@ and never refers to rows that may change later. ``read`` checks a payload
 received from the other side field by field against the columns it will be
 written to (type, length, dates) and gives a ``Change`` of clean values, or
 a BatchInvalid naming the field: nothing unchecked reaches the database.
+A change followed in its batch by a later one of the same case is read in
+part (``whole=False``): what the receiving side takes from every change (the
+event, the status and conclusion, the items when it acts on them), not the
+registration and checklist, of which only the last state is written.
 """
 import json
 import re
@@ -36,6 +40,9 @@ LINK_COLUMNS = _columns(MaterialScan)  # filename, attached_at, attached_by
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # What a department owns of an item (docs/sync.md, Who owns what): its result, its suspensions and the
 # due date they move.
+# What the receiving side works out from each change rather than copying the last state (apply.py).
+DERIVED_CASE_COLUMNS = ("status", "due_date", "due_complete", "concluded_at", "concluded_on")
+DERIVED_COLUMNS = [column for column in CASE_COLUMNS if column.name in DERIVED_CASE_COLUMNS]
 DEPARTMENT_ITEM_COLUMNS = ("status", "due_date", "due_complete", "suspended_since", "suspended_days",
                            "result_no", "result_note", "result_at", "result_by")
 
@@ -82,39 +89,49 @@ class Change:
     case_no: str
     event: dict
     catalogue: str
-    case: dict
-    items: dict  # matter code → columns, with "suspensions": [columns]
-    materials: list
+    case: dict  # of a change read in part, only DERIVED_CASE_COLUMNS
+    items: dict | None  # matter code → columns, with "suspensions": [columns]; None when not read
+    materials: list | None  # None when not read
     evaluation: dict | None
-    scans: list  # {"material", "sha256", "kind", "size", "pages", "filename", "attached_at", "attached_by"}
+    scans: list | None  # None when not read; {"material", "sha256", "kind", "size", "pages", "filename", "attached_at", "attached_by"}
+    whole: bool = True
 
 
-def read(case_no, data, where):
-    """The checked ``Change`` of a received payload ``data``; BatchInvalid naming ``where`` and the field."""
+def read(case_no, data, where, *, whole=True, items=True):
+    """The checked ``Change`` of a received payload ``data``; BatchInvalid naming ``where`` and the field.
+
+    ``whole=False`` reads the event, the catalogue, the case's derived columns
+    and (when ``items``) the items only: the rest is neither checked nor given.
+    """
     if not isinstance(data, dict):
         raise BatchInvalid(f"{where}：变更内容应为 JSON 对象")
-    items = {}
-    for index, item in enumerate(_list(data, "items", where)):
-        clean = _clean(item, ITEM_COLUMNS, f"{where} items[{index}]")
-        clean["suspensions"] = [_clean(s, SUSPENSION_COLUMNS, f"{where} items[{index}].suspensions[{n}]")
-                                for n, s in enumerate(_list(item, "suspensions", f"{where} items[{index}]"))]
-        items[clean["matter_code"]] = clean
-    evaluation = data.get("evaluation")
+    evaluation = data.get("evaluation") if whole else None
     return Change(
         case_no=case_no,
-        event=_clean(data.get("event"), EVENT_COLUMNS, f"{where} event"),
+        event=_clean(data.get("event"), _EVENT, f"{where} event"),
         catalogue=_text(data.get("catalogue"), 200, f"{where} catalogue"),
-        case=_clean(data.get("case"), CASE_COLUMNS, f"{where} case"),
-        items=items,
-        materials=[_clean(m, MATERIAL_COLUMNS, f"{where} materials[{n}]")
-                   for n, m in enumerate(_list(data, "materials", where))],
-        evaluation=None if evaluation is None else _clean(evaluation, EVALUATION_COLUMNS, f"{where} evaluation"),
+        case=_clean(data.get("case"), _CASE if whole else _DERIVED, f"{where} case"),
+        items=_items(data, where) if whole or items else None,
+        materials=[_clean(m, _MATERIAL, f"{where} materials[{n}]")
+                   for n, m in enumerate(_list(data, "materials", where))] if whole else None,
+        evaluation=None if evaluation is None else _clean(evaluation, _EVALUATION, f"{where} evaluation"),
         scans=[_scan(s, f"{where} scans[{n}]")  # changes written before scans travelled (0012) name none
-               for n, s in enumerate(_list(data, "scans", where) if "scans" in data else [])])
+               for n, s in enumerate(_list(data, "scans", where) if "scans" in data else [])] if whole else None,
+        whole=whole)
+
+
+def _items(data, where):
+    items = {}
+    for index, item in enumerate(_list(data, "items", where)):
+        clean = _clean(item, _ITEM, f"{where} items[{index}]")
+        clean["suspensions"] = [_clean(s, _SUSPENSION, f"{where} items[{index}].suspensions[{n}]")
+                                for n, s in enumerate(_list(item, "suspensions", f"{where} items[{index}]"))]
+        items[clean["matter_code"]] = clean
+    return items
 
 
 def _scan(data, where):
-    clean = _clean(data, LINK_COLUMNS, where)
+    clean = _clean(data, _LINK, where)
     clean["material"] = _text(data.get("material"), 40, f"{where}.material")
     clean["sha256"] = _text(data.get("sha256"), 64, f"{where}.sha256")
     if not _SHA256.fullmatch(clean["sha256"]):
@@ -137,11 +154,41 @@ def _list(data, key, where):
     return value
 
 
-def _clean(data, columns, where):
+def _clean(data, plan, where):
+    """The values of the columns of ``plan`` (``_plan``) in ``data``, checked; plain text, whole numbers and allowed nulls the short
+    way (most of a payload), the rest by ``_value``, which also words the refusal."""
     if not isinstance(data, dict):
         raise BatchInvalid(f"{where}：应为 JSON 对象")
-    return {column.name: _value(column, data.get(column.name, _MISSING), f"{where}.{column.name}")
-            for column in columns}
+    clean = {}
+    for column, name, kind, limit in plan:
+        value = data.get(name, _MISSING)
+        if value is None and column.null or (type(value) is str and len(value) <= limit if kind is str else
+                                             type(value) is kind and (kind is bool or -_WHOLE < value < _WHOLE)):
+            clean[name] = value
+        else:
+            clean[name] = _value(column, value, f"{where}.{name}")
+    return clean
+
+
+def _plan(columns):
+    return [(column, column.name, *_kind(column)) for column in columns]
+
+
+def _kind(column):
+    """(type, text limit) of the values ``_clean`` takes as they come: None for those ``_value`` converts."""
+    if isinstance(column, BooleanField):
+        return bool, 0
+    if isinstance(column, IntegerField):
+        return int, 0
+    if isinstance(column, (DateTimeField, DateField)):
+        return None, 0
+    return str, MAX_TEXT if isinstance(column, TextField) else (column.max_length or 255)
+
+
+_WHOLE = 2 ** 53
+_CASE, _DERIVED, _ITEM, _SUSPENSION, _MATERIAL, _EVALUATION, _EVENT, _LINK = map(_plan, (
+    CASE_COLUMNS, DERIVED_COLUMNS, ITEM_COLUMNS, SUSPENSION_COLUMNS, MATERIAL_COLUMNS, EVALUATION_COLUMNS,
+    EVENT_COLUMNS, LINK_COLUMNS))
 
 
 _MISSING = object()
