@@ -68,6 +68,7 @@ class Hub:
         self.secret = cli(folder, "node", "add", CENTRE, "--name", "城关镇",
                           database_url=database_url).stdout.strip().splitlines()[-1]
         self.port, self.log, self.process = free_port(), folder / "serve.log", None
+        self.hold = None  # seconds the hub holds each batch's transaction open (COUNTY_APP_SYNC_TEST_HOLD)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args, check=True):
@@ -75,10 +76,13 @@ class Hub:
         return cli(self.dir, *args, check=check, database_url=self.database_url)
 
     def start(self):
+        env = environment(self.database_url)
+        if self.hold:
+            env["COUNTY_APP_SYNC_TEST_HOLD"] = str(self.hold)
         with open(self.log, "a") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "county_app", "--data-dir", str(self.dir), "serve", "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, env=environment(self.database_url))
+                stdout=out, stderr=subprocess.STDOUT, env=env)
         _wait_for(self.url + "/api/v1/health", self.process)
         return self
 

@@ -136,6 +136,9 @@ def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_
     register_and_accept(town, 120)  # about 5 batches of about 1 MB
     written = mark(town, "up.written")
     assert written == count(town, "case_event")
+    hub.stop()
+    hub.hold = 0.3  # each batch's transaction held open: the run is still going at each moment, however fast
+    hub.start()
     moments = (  # what the killed run was doing
         ("the hub has just committed a batch", lambda before: applied(hub) > before),
         ("the hub is applying a batch", lambda before: applied(hub) > before and writer_active(hub)),
@@ -161,10 +164,13 @@ def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_
 
 
 def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with_exact_counts(hub, town):
-    register_and_accept(town, 240)  # about 10 batches: the hub applies one in about 0.1 s
+    register_and_accept(town, 240)  # about 10 batches
     written = mark(town, "up.written")
+    hub.stop()
+    hub.hold = 1.0  # each batch's transaction held open a second: a kill lands inside it on any machine
+    hub.start()
     mid_batch = 0
-    for pause in (0.0, 0.02, 0.05):  # into the hub's transaction (a batch takes ~0.1 s): at its start, then further in
+    for pause in (0.2, 0.4, 0.6):  # past the request's short nonce transaction, into the batch's (held 1 s)
         before = applied(hub)
         run = start_sync(town)
         wait_until(lambda: applied(hub) > before and writer_active(hub))  # a batch committed, the next under way
@@ -176,7 +182,7 @@ def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with
         assert count(hub, "case_event") == applied(hub)  # the batch under way left nothing behind
         assert mark(town, "up.acked") <= applied(hub)
         hub.start()
-    assert mid_batch >= 2  # most kills landed inside a batch's transaction
+    assert mid_batch == 3  # every kill landed inside a batch's transaction
     assert count(town, "sync_run", "error like '%无法连接县级汇聚中心%'") == 3
     sync(town)
     assert_complete(hub, town, written, 240)

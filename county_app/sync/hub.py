@@ -13,7 +13,9 @@ machine, before its signature is even read (docs/hub.md).
 import base64
 import io
 import ipaddress
+import os
 import re
+import time
 
 from ..catalogue import store
 from ..db import db
@@ -88,6 +90,7 @@ def apply_push(code, first, last, changes):
             raise SyncRefused(409, "gap", f"批次从第 {first} 条开始，但汇聚中心只收到第 {mark} 条：请从第 {mark + 1} 条重发",
                               applied_through=mark)
         fresh = [change for change in changes if change["seq"] > mark]  # the rest: applied before, answer lost
+        _hold_for_kill_tests()
         conflicts = apply_batch(fresh, from_township=True, where=lambda change: f"第 {change['seq']} 条变更")
         applied = len(fresh)
         if changes and last > mark:
@@ -143,3 +146,11 @@ def _touch(code):
 
 def _whole(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 53
+
+
+def _hold_for_kill_tests():
+    """Fault injection: with COUNTY_APP_SYNC_TEST_HOLD=S (at most 5 s) a batch's transaction stays open S
+    seconds, so that tests/test_sync_exchange.py kills the hub inside it on any machine, however fast."""
+    hold = os.environ.get("COUNTY_APP_SYNC_TEST_HOLD")
+    if hold:
+        time.sleep(min(float(hold), 5.0))
