@@ -165,11 +165,11 @@ def test_settings_are_checked_all_or_nothing_and_name_the_field(served, make_use
     before = config_audit()
     status, _headers, _page = admin.post("/admin/settings", {
         "centre.name": f"  {NAME}\u200b ", "centre.hours": "工作日 9:00-12:00，14:00-17:30", "scan.folder": str(folder),
-        "node.role": "hub", "sync.secret": "not on the page"})
+        "node.role": "hub", "sync.node": "not on the page"})
     assert status == 302
     assert stored("centre.name") == NAME  # typed text: trimmed, the zero-width space dropped
     assert stored("scan.folder") == str(folder)
-    assert stored("node.role") is None and stored("sync.secret") is None  # not on the page: not taken from it
+    assert stored("node.role") is None and stored("sync.node") is None  # not on the page: not taken from it
     with db.connection_context():
         assert settings.get("centre.hours") == "工作日 9:00-12:00，14:00-17:30"
     assert [key for _actor, key, _value in config_audit()[len(before):]] == ["centre.name", "centre.hours",

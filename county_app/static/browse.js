@@ -55,7 +55,7 @@
   if (box) {
     box.addEventListener("keydown", function (event) {
       if (event.isComposing || event.ctrlKey || event.altKey || event.metaKey) return;
-      var typed = box.value.trim(), searched = (box.getAttribute("data-searched") || "").trim();
+      var typed = box.value.trim(), searched = box.defaultValue.trim();  // the value the page came with: what was searched
       if (event.key === "Tab" && (event.shiftKey || !typed || typed !== searched)) return;
       if (event.key !== "ArrowDown" && event.key !== "Tab") return;
       if (typed && typed !== searched) {
