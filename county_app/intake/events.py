@@ -26,6 +26,7 @@ import re
 
 from peewee import fn
 
+from .. import clock
 from ..db import db
 from ..integers import NumberError, whole_number
 from ..prepared import Prepared, insert_new
@@ -216,6 +217,9 @@ def note(case, action, actor, **detail):
 
 
 def _event(case, action, from_status, to_status, actor, detail):
+    wrong = clock.problem()
+    if wrong:  # every change is dated by this clock: not while it is wrong (the transaction rolls back)
+        raise Conflict(wrong, code="clock_wrong")
     # The request's key goes on its first event only: one request, one key, however many events.
     key, case.request_key = getattr(case, "request_key", None), None
     event = insert_new(CaseEvent(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,
