@@ -339,6 +339,10 @@ def _sync_outbox_and_nodes(database):
 
     database.create_tables([sync_records.SyncNode, sync_records.SyncOutbox, sync_records.SyncMark,
                             sync_records.SyncNonce, _SyncRun0012, _SyncConflict0012])
+    # The changes made before there was an outbox go up too: they are queued once every step has run
+    # (``_after_steps``), by the code of the day, in the same transaction. Here only their extent is noted.
+    database.execute_sql(f"INSERT INTO sync_mark (name, value) SELECT '{HISTORY_MARK}', MAX(id) FROM case_event "
+                         "HAVING MAX(id) IS NOT NULL")
 
 
 def _sync_scans(database):
@@ -357,6 +361,8 @@ def _sync_status(database):
     database.execute_sql('ALTER TABLE "sync_conflict" ADD COLUMN "chosen" VARCHAR(16) NOT NULL DEFAULT \'\'')
     database.create_tables([sync_records.SyncRefusal])
 
+
+HISTORY_MARK = "up.history"  # sync_mark: the newest event made before the outbox, until queued
 
 MIGRATIONS = [
     ("0001_initial", _initial),
@@ -424,10 +430,20 @@ def migrate(db_file, *, backup=True):
                     with db.atomic():
                         step(db)
                         models.SchemaMigration.create(name=name)
+                name = "queueing the changes made before the outbox"
+                _after_steps()
         except Exception as exc:
             kept = f"；升级前的备份：{backup_path}" if backup_path else ""
             raise MigrationFailed(f"数据库升级失败（{name}：{exc}），数据库保持升级前的状态{kept}") from exc
     return [name for name, _ in todo], backup_path
+
+
+def _after_steps():
+    """What needs the schema of the day after the steps: a township's changes made before 0012 (a version
+    without the exchange) are queued for the hub, oldest first, ahead of any later change."""
+    from .sync import outbox
+
+    outbox.queue_history(HISTORY_MARK)
 
 
 def _backup_before(data_dir, name):

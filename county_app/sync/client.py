@@ -125,7 +125,7 @@ def _pull_all(hub, data_dir, report):
         if isinstance(document.get("catalogue"), dict):
             _apply_catalogue(document["catalogue"], data_dir, report)
         apply_down(hub.node, last, changes, report)
-        if not document.get("more"):
+        if not changes:  # a pull that brought nothing: its `after` acknowledged all that came before
             return
     raise SyncFailed("下行批次过多，本次同步中止；请再运行一次", "rerun")
 
