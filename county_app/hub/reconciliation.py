@@ -18,8 +18,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from peewee import fn
-
 from ..db import db
 from ..models import utcnow
 from ..sync import reconcile
@@ -221,7 +219,3 @@ def days_of(code):
     return [Day(record) for record in SyncReconciliation.select().where(SyncReconciliation.node == code)
             .order_by(SyncReconciliation.day.desc())]
 
-
-def last_reported(code):
-    return (SyncReconciliation.select(fn.MAX(SyncReconciliation.reported_at))
-            .where(SyncReconciliation.node == code).scalar())
