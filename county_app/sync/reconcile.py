@@ -22,6 +22,7 @@ import hashlib
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 
+from ..db import db
 from ..intake.records import Case, CaseEvent
 from ..models import as_utc
 from . import batches, outbox
@@ -69,11 +70,33 @@ def footprints(days, prefix=""):
     end = datetime.combine(last + timedelta(days=2), time(), timezone.utc)
     events = (CaseEvent.select(Case.case_no, CaseEvent.at).join(Case)
               .where((CaseEvent.at >= start) & (CaseEvent.at < end) & CaseEvent.action.not_in(list(NOT_COUNTED))))
-    for case_no, moment in _of(events, prefix).tuples().iterator():
-        day = local_day(moment)
+    day_of = _LocalDays()
+    for case_no, moment in _raw(_of(events, prefix)):  # a night's 100,000 events: no model conversion per row
+        day = day_of(moment)
         if day in found:
             found[day].setdefault(case_no, [0, 0])[1] += 1
     return found
+
+
+def _raw(query):
+    """The rows of ``query`` as the driver gives them, read in pieces."""
+    cursor = db.execute_sql(*query.sql())
+    while rows := cursor.fetchmany(5000):
+        yield from rows
+
+
+class _LocalDays:
+    """``local_day`` of stored moments, remembered by the minute (events come many a minute)."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def __call__(self, moment):
+        key = moment[:16] if isinstance(moment, str) else moment.replace(second=0, microsecond=0)
+        day = self.seen.get(key)
+        if day is None:
+            day = self.seen[key] = local_day(moment)
+        return day
 
 
 def _of(query, prefix):
