@@ -8,6 +8,7 @@ import os
 import pytest
 
 from county_app import create_app
+from county_app.intake import cases
 from county_app.intake.records import Case, CaseEvent
 from county_app.sync import client, reconcile
 from county_app.sync.transport import Hub
@@ -15,6 +16,7 @@ from county_app.sync.transport import Hub
 from conftest import serving
 from sync_nodes import CENTRE, at, count, rows
 from test_sync_exchange import hub, hub_database, register_and_accept, sync, town  # noqa: F401 (fixtures)
+from test_cases_domain import newborn
 from test_sync_pages import browser, users
 
 
@@ -128,3 +130,23 @@ def test_a_reconciliation_that_fails_leaves_the_run_a_success(hub, town, monkeyp
     assert report.error == "" and report.pushed > 0 and report.reconcile.startswith("核对未完成")
     assert rows(town, "select error, reconcile like '核对未完成%' from sync_run") == [("", 1)]
     assert count(hub, "sync_reconciliation") == 0
+
+
+def test_a_case_registered_while_the_run_goes_is_in_transit_not_missing(hub, town, monkeypatch):
+    register_and_accept(town)
+    sync(town)
+    send, during = reconcile.send, []
+
+    def a_clerk_registers_meanwhile(hub_api, today=None):
+        during.append(cases.register_case(**newborn(), actor="li").case_no)  # after the push: it waits to go
+        return send(hub_api, today)
+
+    monkeypatch.setattr(reconcile, "send", a_clerk_registers_meanwhile)
+    with at(town):
+        report = client.run_once(town, "cli:test")
+    assert report.error == "" and report.reconcile.startswith("核对最近 31 天：一致（1 天有同步期间新发生的变更"), report
+    (differences,) = rows(hub, "select differences from sync_reconciliation where listed_at is not null")[0]
+    assert [(d["case_no"], d["hub"], d["in_transit"]) for d in json.loads(differences)] == [(during[0], None, True)]
+    monkeypatch.undo()
+    assert "核对最近 31 天：一致" in sync(town)
+    assert count(hub, "sync_reconciliation", "hub_digest <> township_digest") == 0
