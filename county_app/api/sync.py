@@ -1,5 +1,5 @@
-"""``/api/v1/sync/push``, ``/pull``, ``/scans/<sha256>`` and ``/reconcile`` (``/day``): a township's signed requests to the hub (sync/hub.py
-decides).
+"""``/api/v1/sync/push``, ``/pull``, ``/scans/<sha256>`` and ``/reconcile`` (``/day``): a township's signed
+requests to the hub (sync/hub.py decides).
 
 These routes take no user login: the signature (sync/signing.py) is the
 authentication, checked before anything else reads the body. Before that,

@@ -131,9 +131,9 @@ def digest(entries):
 
 def pending_cases(node):
     """The numbers of the cases whose changes wait in ``node``'s outbox (``outbox.UP`` at a township), at most
-    MAX_PENDING + 1 (more says: too many to tell)."""
+    MAX_PENDING of them (a difference on another is then shown as real, and the next run settles it)."""
     query = (SyncOutbox.select(SyncOutbox.case_no).where(SyncOutbox.node == node).distinct()
-             .limit(MAX_PENDING + 1))
+             .limit(MAX_PENDING))
     return [case_no for (case_no,) in query.tuples()]
 
 
@@ -150,7 +150,7 @@ def send(hub, today=None):
     for name in differing:
         day = date.fromisoformat(name)
         held = footprints([day])[day]  # anew: a change may have come in since the summary
-        pending = pending_cases(outbox.UP)[:MAX_PENDING]
+        pending = pending_cases(outbox.UP)
         listed = _post(hub, RECONCILE_DAY_PATH, {
             "node": hub.node, "day": name, "cases": [[no, r, n] for no, (r, n) in sorted(held.items())],
             "pending": pending, "down_applied": outbox.mark("down.applied")})
