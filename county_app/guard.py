@@ -30,7 +30,7 @@ from . import access, accounts, clock, sessions, settings, throttle
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "api.health.health", "static"})
 SIGNED_ENDPOINTS = frozenset({"api.sync.push", "api.sync.pull", "api.sync.scan_offset",
-                              "api.sync.scan_chunk"})  # api/sync.py: HMAC-signed, no user
+                              "api.sync.scan_chunk", "api.sync.reconcile"})  # api/sync.py: HMAC-signed, no user
 # What a user with a one-time password may still do.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -362,6 +362,16 @@ def _sync_status(database):
     database.create_tables([sync_records.SyncRefusal])
 
 
+def _sync_reconciliation(database):
+    # Reconciliation (sync/reconcile.py, hub/reconciliation.py): the hub keeps each township's figures of a
+    # day beside its own, a run says how its reconciliation went, and events are found by their moment.
+    from .sync import records as sync_records
+
+    database.execute_sql('ALTER TABLE "sync_run" ADD COLUMN "reconcile" TEXT NOT NULL DEFAULT \'\'')
+    database.execute_sql('CREATE INDEX "case_event_at" ON "case_event" ("at")')
+    database.create_tables([sync_records.SyncReconciliation])
+
+
 HISTORY_MARK = "up.history"  # sync_mark: the newest event made before the outbox, until queued
 
 MIGRATIONS = [
@@ -379,6 +389,7 @@ MIGRATIONS = [
     ("0012_sync_outbox_and_nodes", _sync_outbox_and_nodes),
     ("0013_sync_scans", _sync_scans),
     ("0014_sync_status", _sync_status),
+    ("0015_sync_reconciliation", _sync_reconciliation),
 ]
 
 
