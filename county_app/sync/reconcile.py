@@ -8,9 +8,8 @@ of events and a SHA-256 over the sorted ``case_no:registered:events`` lines.
 Days are the centre's local dates, as everywhere in the program: a case's
 ``registered_on``, an event's ``at`` in local time.
 
-Counted are the events that travel both ways; a look or a print
-(``NOT_COUNTED``) is recorded where it happened and, at the hub, never goes
-down, so it is counted on neither side.
+Every event counts: a case's history at the hub is exactly what both sides
+hold (a look or a print at the hub is audited instead, ``intake.events.note``).
 
 At the end of a run, after push and pull, a township ``send``s the summary
 of its last ``DAYS`` days; the hub answers which days differ, and for each
@@ -31,7 +30,6 @@ from .records import SyncOutbox
 
 RECONCILE_PATH, RECONCILE_DAY_PATH = "/api/v1/sync/reconcile", "/api/v1/sync/reconcile/day"
 DAYS = 31  # the days each run reconciles, today included
-NOT_COUNTED = frozenset({"view_id", "print", "print_withdrawn"})
 MAX_DAY_CASES = 20_000  # footprints in one day's list: a busy township registers 300 cases a day
 MAX_PENDING = 5_000  # case numbers with changes in transit, sent with a day's list
 log = logging.getLogger("county_app.sync")
@@ -69,7 +67,7 @@ def footprints(days, prefix=""):
     start = datetime.combine(first - timedelta(days=1), time(), timezone.utc)
     end = datetime.combine(last + timedelta(days=2), time(), timezone.utc)
     events = (CaseEvent.select(Case.case_no, CaseEvent.at).join(Case)
-              .where((CaseEvent.at >= start) & (CaseEvent.at < end) & CaseEvent.action.not_in(list(NOT_COUNTED))))
+              .where((CaseEvent.at >= start) & (CaseEvent.at < end)))
     day_of = _LocalDays()
     for case_no, moment in _raw(_of(events, prefix)):  # a night's 100,000 events: no model conversion per row
         day = day_of(moment)
