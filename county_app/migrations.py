@@ -372,6 +372,12 @@ def _sync_reconciliation(database):
     database.create_tables([sync_records.SyncReconciliation])
 
 
+def _sync_run_scans(database):
+    # The township's list of runs counts the scans each run sent (views/sync.py).
+    for column in ("scans", "scan_bytes"):
+        database.execute_sql(f'ALTER TABLE "sync_run" ADD COLUMN "{column}" INTEGER NOT NULL DEFAULT 0')
+
+
 HISTORY_MARK = "up.history"  # sync_mark: the newest event made before the outbox, until queued
 
 MIGRATIONS = [
@@ -390,6 +396,7 @@ MIGRATIONS = [
     ("0013_sync_scans", _sync_scans),
     ("0014_sync_status", _sync_status),
     ("0015_sync_reconciliation", _sync_reconciliation),
+    ("0016_sync_run_scans", _sync_run_scans),
 ]
 
 

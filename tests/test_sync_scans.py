@@ -122,6 +122,7 @@ def test_a_scan_resumes_at_the_offset_the_hub_holds(hub, town):
     assert head(hub, sha) == (200, MB, len(data))
     out = cli(town, "sync", "run").stdout
     assert "已上传扫描件 1 个（2.0 MB）" in out, out  # only what the hub lacked
+    assert rows(town, "select scans, scan_bytes from sync_run") == [(1, len(data) - MB)]  # the 同步 page's list
     assert hashlib.sha256(open_scan_at_hub(hub, case_no, sha)).hexdigest() == sha
 
 

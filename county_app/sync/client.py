@@ -76,7 +76,8 @@ def run_once(data_dir, actor, report=None):
                 SyncRun.update(ended_at=utcnow(), pushed=report.pushed, pulled=report.pulled,
                                catalogue=report.catalogue, conflicts=report.conflicts,
                                error=report.error, error_kind=report.error_kind,
-                               reconcile=report.reconcile).where(SyncRun.id == run.id).execute()
+                               reconcile=report.reconcile, scans=report.scans,
+                               scan_bytes=report.scan_bytes).where(SyncRun.id == run.id).execute()
             report.stage = "done"
             return report
     finally:

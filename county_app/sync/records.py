@@ -74,6 +74,8 @@ class SyncRun(BaseModel):
     error = TextField(default="")
     error_kind = CharField(max_length=32, default="", constraints=[SQL("DEFAULT ''")])  # advice.KINDS: what the page advises
     reconcile = TextField(default="", constraints=[SQL("DEFAULT ''")])  # the reconciliation's outcome in words (0015)
+    scans = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # scan files the hub now holds whole (0016)
+    scan_bytes = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # of them, sent in this run
 
     class Meta:
         table_name = "sync_run"
