@@ -125,21 +125,27 @@ def open_checked(path):
 
 def extract_checked(checked, name, target):
     """Copy member ``name`` (or DATABASE_MEMBER) to the file ``target``, checking its size and SHA-256 against the manifest."""
-    expected = checked.database if name == DATABASE_MEMBER else checked.manifest["members"][name]
     try:
-        with _open_part(checked, name) as source, open(target, "wb") as out:
-            copied = copy_hashed(source, out, limit=expected["size"])
-    except (zipfile.BadZipFile, EOFError, zlib.error):
-        Path(target).unlink(missing_ok=True)
-        raise ArchiveError(f"备份文件已损坏：成员 {name} 的内容与校验码（CRC）不符；当前数据库未做任何更改") from None
+        with open(target, "wb") as out:
+            check_part(checked, name, out)
     except BaseException:
         Path(target).unlink(missing_ok=True)
         raise
-    if (copied["size"], copied["sha256"]) != (expected["size"], expected["sha256"]):
-        Path(target).unlink(missing_ok=True)
-        what = "数据库部分" if name == DATABASE_MEMBER else f"成员 {name}"
-        raise ArchiveError(f"备份文件已损坏或被改动：{what}的 SHA-256 校验和与清单不符；当前数据库未做任何更改")
     return target
+
+
+def check_part(checked, name, out=None):
+    """Read member ``name`` (or DATABASE_MEMBER) through, into ``out`` when given; ArchiveError unless its size and
+    SHA-256 are the manifest's (and a zip member's CRC its own)."""
+    expected = checked.database if name == DATABASE_MEMBER else checked.manifest["members"][name]
+    try:
+        with _open_part(checked, name) as source:
+            copied = copy_hashed(source, out, limit=expected["size"])
+    except (zipfile.BadZipFile, EOFError, zlib.error):
+        raise ArchiveError(f"备份文件已损坏：成员 {name} 的内容与校验码（CRC）不符；当前数据库未做任何更改") from None
+    if (copied["size"], copied["sha256"]) != (expected["size"], expected["sha256"]):
+        what = "数据库部分" if name == DATABASE_MEMBER else f"成员 {name} "
+        raise ArchiveError(f"备份文件已损坏或被改动：{what}的 SHA-256 校验和与清单不符；当前数据库未做任何更改")
 
 
 def copy_hashed(source, out=None, *, limit=None, progress=None):
