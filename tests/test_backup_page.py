@@ -71,7 +71,7 @@ def test_back_up_now_then_choose_a_backup_to_restore(admin, data_dir):
     assert status == 302
     status, _, page = admin.get("/admin/backups")
     assert "已安排恢复" in page and name in page
-    assert audit_actions(data_dir) == ["backup.create", "backup.restore_staged"]
+    assert audit_actions(data_dir) == ["backup.create", "backup.verified", "backup.restore_staged"]
     # unknown or made-up names are 404, never a path outside the folder
     for wrong in ("county-app-20200101-000000.zip", "..%2Fcounty_app.sqlite3", "secret_key"):
         assert admin.get(f"/admin/backups/{wrong}/restore")[0] == 404
