@@ -43,7 +43,7 @@ def back_up_on_the_page(browser):
         status, _, page = browser.get("/admin/backups")
         if "备份完成并已校验" in page or "备份失败" in page:
             return page
-        assert 'http-equiv="refresh"' in page and "正在备份" in page
+        assert 'http-equiv="refresh"' in page and ("正在备份" in page or "正在校验" in page)
         time.sleep(0.1)
     raise AssertionError("the backup did not finish")
 
