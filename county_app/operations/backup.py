@@ -209,8 +209,12 @@ def _append(data_dir, partial, final, label, progress, migrations, scans, centre
         if progress:
             progress(done[0], total)
 
-    with open(partial, "rb") as written:
-        database = archive.copy_hashed(written, progress=advance)
+    flush = _Flush(partial)  # the database part goes to the disk while it is read back for its checksum
+    try:
+        with open(partial, "rb") as written:
+            database = archive.copy_hashed(written, progress=advance)
+    finally:
+        flush.wait()
     members, missing, damaged = {}, [], []
     with open(partial, "r+b") as handle:
         handle.seek(database["size"])
@@ -231,6 +235,26 @@ def _append(data_dir, partial, final, label, progress, migrations, scans, centre
                 "database": database, "members": members, "missing_scans": missing, "damaged_scans": damaged,
             })
     return BackupResult(final, partial.stat().st_size, schema, len(members), missing, damaged)
+
+
+class _Flush:
+    """``os.fsync`` of a file on a thread of its own (it waits for the disk, not the interpreter)."""
+
+    def __init__(self, path):
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(path,), name="backup-flush", daemon=True)
+        self.thread.start()
+
+    def _run(self, path):
+        try:
+            _fsync(path)
+        except OSError as exc:  # raised by wait(): a write that failed late (a full disk) is reported only once
+            self.error = exc
+
+    def wait(self):
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _scans(connection):
