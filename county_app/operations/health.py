@@ -114,8 +114,8 @@ def warnings(health, now):
     elif backup.newest.problem:
         found.append(f"最新的备份 {backup.newest.name} 不可用：{backup.newest.problem}")
     elif backup.verdict is not None and not backup.verdict.ok:
-        found.append(f"最新的备份 {backup.newest.name} 校验失败：{backup.verdict.problem}。"
-                     "当前数据库可能已损坏，请联系技术人员，不要删除任何备份")
+        found.append(f"最新的备份 {backup.newest.name} 校验失败：{backup.verdict.problem}。请立即备份一次；"
+                     "若新的备份也校验失败，当前数据库或备份所在的磁盘可能有问题，请联系技术人员，不要删除任何备份")
     elif now - backup.newest.taken_at > STALE_BACKUP:
         days = (now - backup.newest.taken_at).days
         found.append(f"最新的备份是 {days} 天前的（{backup.newest.taken_at:%Y-%m-%d}）：夜间自动备份可能没有运行，"
