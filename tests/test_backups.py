@@ -443,3 +443,7 @@ def test_after_a_start_a_backup_is_taken_only_when_the_newest_is_old(app, data_d
     (first,) = (data_dir / "backups").glob("county-app-*.zip")
     runner.backup_if_stale(data_dir)  # the newest is minutes old: nothing more
     assert list((data_dir / "backups").glob("county-app-*.zip")) == [first]
+    con = sqlite3.connect(data_dir / LIVE)  # the scheduled backup was verified in full, and that is recorded
+    assert con.execute("select actor, action, entity_id from audit_log where entity = 'backup' order by id").fetchall(
+    ) == [("system:nightly", "backup.create", first.name), ("system:nightly", "backup.verified", first.name)]
+    con.close()

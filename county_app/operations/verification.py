@@ -3,12 +3,12 @@
 Taking a backup reads its checksums back (backup.py) but does not check the
 database's every index against its table: that costs 6–14 times a file copy
 (bench/RESULTS.md). The full check runs at restore, before anything changes,
-and here: after the nightly backup and 立即备份 (runner.py), with
-``backup --verify``, and on the backup taken before a migration (which is
-refused when it fails; that verdict is not recorded). The verdict goes to the audit log (``backup.verified`` / ``backup.verify_failed``,
-the backup's file name as the entity), from which ``verdicts`` tells the
-运行状况 and 备份与恢复 pages whether a backup is 已校验, 校验失败 or
-(without a verdict) 未校验.
+and here: after the nightly backup and 立即备份 (runner.py) and with
+``backup --verify``, whose verdicts go to the audit log
+(``backup.verified`` / ``backup.verify_failed``, the backup's file name as
+the entity), from which ``verdicts`` tells the 运行状况 and 备份与恢复 pages
+whether a backup is 已校验, 校验失败 or (without a verdict) 未校验; and on
+the backup taken before a migration, which is refused when it fails.
 """
 import json
 import sqlite3
@@ -29,11 +29,7 @@ _RESTORE_ONLY = "；当前数据库未做任何更改"  # said by archive's mess
 @dataclass
 class Verdict:
     ok: bool
-    problem: str = ""
-
-    @property
-    def label(self):
-        return "已校验" if self.ok else "校验失败"
+    problem: str = ""  # in Chinese, when not ok
 
 
 def verify(path):
