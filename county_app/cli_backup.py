@@ -16,12 +16,13 @@ log = logging.getLogger(__name__)
 
 @click.command("backup")
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--verify", is_flag=True, help="备份后再完整校验一次（重读校验和并做 integrity_check，约为复制文件的 6–14 倍时间）")
 @with_data_dir
 @click.pass_context
-def backup_command(ctx, file):
-    """备份数据库和扫描件到一个文件（已校验）；不写 FILE 时存入备份文件夹，并按保留规则（14 天、12 个月）清理旧备份。"""
+def backup_command(ctx, file, verify):
+    """备份数据库和扫描件到一个文件（校验和已读回核对）；不写 FILE 时存入备份文件夹，并按保留规则（14 天、12 个月）清理旧备份。"""
     from .operations.backup import BackupError
-    from .operations.runner import backup_now
+    from .operations.runner import backup_now, verify_and_record
 
     data_dir = ctx.obj["data_dir"]
     if file and Path(file).exists():
@@ -32,10 +33,15 @@ def backup_command(ctx, file):
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"已备份到 {result.path}（{result.size / (1024 * 1024):.1f} MB，数据库版本 {result.schema}，"
-               f"扫描件 {result.scans} 个，已校验）")
+               f"扫描件 {result.scans} 个，校验和已读回核对）")
     for kind, names in (("找不到", result.missing_scans), ("内容与其校验和不符（已损坏）", result.damaged_scans)):
         if names:
             click.echo(f"警告：{len(names)} 个扫描件{kind}，未能备份，例如 {names[0]}", err=True)
+    if verify:
+        verdict = verify_and_record(result.path, actor=cli_actor())
+        if not verdict.ok:
+            raise click.ClickException(f"备份文件已写好，但校验失败：{verdict.problem}")
+        click.echo("已校验：校验和与完整性检查（integrity_check）均通过")
 
 
 @click.command("restore")

@@ -414,8 +414,9 @@ def pending():
 def migrate(db_file, *, backup=True):
     """Apply pending migrations, all of them in one transaction; an existing database is backed up first.
 
-    The backup is a full, verified one (operations/backup.py: the database
-    and its scans, labelled ``before-<first pending migration>``) in the
+    The backup is a full one, verified in full before anything is migrated
+    (operations/backup.py and verification.py: the database and its scans,
+    labelled ``before-<first pending migration>``) in the
     backup folder, or in ``<data>/backups`` when that folder cannot be
     written (a USB disk not plugged in); when no backup can be taken at all,
     nothing is migrated. The pending migrations are applied and recorded in
@@ -465,16 +466,22 @@ def _after_steps():
 
 
 def _backup_before(data_dir, name):
+    from .operations import verification
     from .operations.backup import BackupError, backup_folder, take_backup
 
     try:
-        return take_backup(data_dir, label=f"before-{name}").path
+        path = take_backup(data_dir, label=f"before-{name}").path
     except BackupError as exc:
         fallback = backup_folder(data_dir)
         try:
-            return take_backup(data_dir, label=f"before-{name}", folder=fallback).path
+            path = take_backup(data_dir, label=f"before-{name}", folder=fallback).path
         except BackupError:
             raise MigrationRefused(f"升级数据库（{name}）前须先备份，但备份失败：{exc}；数据库未做任何更改") from None
+    verdict = verification.verify(path)  # an upgrade is rare: the backup it may be undone with is checked in full
+    if not verdict.ok:
+        raise MigrationRefused(f"升级数据库（{name}）前的备份 {path} 未通过校验：{verdict.problem}。"
+                               "当前数据库可能已损坏，数据库未做任何更改；请联系技术人员")
+    return path
 
 
 class MigrationFailed(RuntimeError):

@@ -20,7 +20,7 @@ import pytest
 from county_app import accounts, migrations
 from county_app.db import db
 from county_app.intake import scans
-from county_app.operations import retention
+from county_app.operations import archive, retention
 from county_app.operations.backup import BackupError
 
 from test_cases_domain import centre_window, register
@@ -64,29 +64,40 @@ def usernames(data_dir):
         con.close()
 
 
-def test_a_backup_is_one_verified_private_file_of_the_database_and_scans(centre, data_dir, tmp_path):
+def test_a_backup_is_one_private_file_of_the_database_then_a_zip_of_the_scans(centre, data_dir, tmp_path):
     done = cli(data_dir, "backup", str(tmp_path / "centre.zip"))
     assert done.returncode == 0, done.stderr
-    assert "已校验" in done.stdout and "扫描件 1 个" in done.stdout
+    assert "校验和已读回核对" in done.stdout and "扫描件 1 个" in done.stdout
     target = tmp_path / "centre.zip"
     assert target.stat().st_mode & 0o777 == 0o600
     assert not list(tmp_path.glob(".*.part"))
-    with zipfile.ZipFile(target) as archive:
+    data = target.read_bytes()
+    assert data.startswith(b"SQLite format 3\x00")
+    with zipfile.ZipFile(target) as archive:  # the zip after the database: any zip reader finds it
         manifest = json.loads(archive.read("manifest.json"))
-        assert manifest["format"] == "county-app-backup" and manifest["schema"] == migrations.MIGRATIONS[-1][0]
+        assert manifest["format"] == "county-app-backup" and manifest["format_version"] == 2
+        assert manifest["schema"] == migrations.MIGRATIONS[-1][0]
         scan_member = f"scans/{centre['sha'][:2]}/{centre['sha']}.png"
-        assert set(manifest["members"]) == {"county_app.sqlite3", scan_member}
-        for name, entry in manifest["members"].items():
-            assert hashlib.sha256(archive.read(name)).hexdigest() == entry["sha256"]
-        archive.extract("county_app.sqlite3", tmp_path / "copy")
-    con = sqlite3.connect(tmp_path / "copy" / "county_app.sqlite3")
+        assert set(manifest["members"]) == {scan_member} and archive.testzip() is None
+        assert hashlib.sha256(archive.read(scan_member)).hexdigest() == manifest["members"][scan_member]["sha256"]
+        assert min(info.header_offset for info in archive.infolist()) == manifest["database"]["size"]
+    database = data[:manifest["database"]["size"]]
+    assert hashlib.sha256(database).hexdigest() == manifest["database"]["sha256"]
+    (tmp_path / "copy.sqlite3").write_bytes(database)
+    con = sqlite3.connect(tmp_path / "copy.sqlite3")
     assert con.execute("pragma integrity_check").fetchone() == ("ok",)
+    assert con.execute("pragma journal_mode").fetchone() == ("delete",)  # self-contained: no -wal to go with it
     assert con.execute("select count(*) from case_record").fetchone() == (1,)
     con.close()
-    assert not (tmp_path / "copy" / "county_app.sqlite3-wal").exists()
     # an existing file is never overwritten
     again = cli(data_dir, "backup", str(target))
     assert again.returncode == 1 and "已存在" in again.stderr
+    verified = cli(data_dir, "backup", "--verify", str(tmp_path / "checked.zip"))
+    assert verified.returncode == 0 and "已校验：校验和与完整性检查（integrity_check）均通过" in verified.stdout
+    con = sqlite3.connect(data_dir / LIVE)
+    assert con.execute("select action, entity_id from audit_log order by id desc limit 1").fetchone() == (
+        "backup.verified", "checked.zip")
+    con.close()
 
 
 def test_restore_brings_back_the_database_and_scans_and_keeps_what_it_replaces(centre, data_dir, tmp_path):
@@ -103,8 +114,8 @@ def test_restore_brings_back_the_database_and_scans_and_keeps_what_it_replaces(c
     replaced = list(data_dir.glob("county_app.sqlite3.replaced-*"))
     assert len(replaced) == 1 and "newcomer" in usernames_of(replaced[0])
     (kept,) = (data_dir / "backups").glob("county-app-*-before-restore.zip")
-    with zipfile.ZipFile(kept) as archive:
-        assert "county_app.sqlite3" in archive.namelist()
+    with archive.open_checked(kept) as checked:
+        assert checked.database["size"] > 0 and set(checked.scans) == {f"scans/{centre['sha'][:2]}/{centre['sha']}.png"}
     assert not list(data_dir.glob(".restore-*"))
     con = sqlite3.connect(data_dir / LIVE)
     assert con.execute("select action from audit_log order by id desc limit 1").fetchone() == ("backup.restore",)
@@ -119,22 +130,44 @@ def usernames_of(path):
         con.close()
 
 
-def rewrite(source, target, *, database=None, manifest_changes=None, rehash=True):
-    """A copy of the backup ``source`` with its database bytes and/or manifest changed."""
-    with zipfile.ZipFile(source) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-        members = {name: archive.read(name) for name in manifest["members"]}
+def parts(backup):
+    """The database bytes, the manifest and the scan members of a backup file of either format."""
+    with zipfile.ZipFile(backup) as zipped:
+        manifest = json.loads(zipped.read("manifest.json"))
+        scans = {name: zipped.read(name) for name in manifest["members"] if name != "county_app.sqlite3"}
+        if manifest["format_version"] == 1:
+            database = zipped.read("county_app.sqlite3")
+        else:
+            database = Path(backup).read_bytes()[:manifest["database"]["size"]]
+    return database, manifest, scans
+
+
+def rewrite(source, target, *, database=None, manifest_changes=None, rehash=True, old_format=False):
+    """A copy of the backup ``source`` with its database bytes and/or manifest changed, in format 2 or (old_format)
+    as earlier versions wrote it: one zip whose member county_app.sqlite3 is the database."""
+    data, manifest, scans = parts(source)
+    entry = manifest.pop("database", None) or manifest["members"].pop("county_app.sqlite3")
     if database is not None:
-        members["county_app.sqlite3"] = database(members["county_app.sqlite3"])
+        data = database(data)
         if rehash:
-            manifest["members"]["county_app.sqlite3"] = {
-                "sha256": hashlib.sha256(members["county_app.sqlite3"]).hexdigest(),
-                "size": len(members["county_app.sqlite3"])}
+            entry = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
     manifest.update(manifest_changes or {})
-    with zipfile.ZipFile(target, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-        archive.writestr("manifest.json", json.dumps(manifest))
+    if old_format:
+        manifest.update(format_version=1, members={"county_app.sqlite3": entry, **manifest["members"]})
+        with zipfile.ZipFile(target, "w") as zipped:
+            zipped.writestr("county_app.sqlite3", data)
+            for name, content in scans.items():
+                zipped.writestr(name, content)
+            zipped.writestr("manifest.json", json.dumps(manifest), compress_type=zipfile.ZIP_DEFLATED)
+        return target
+    manifest["database"] = entry
+    Path(target).write_bytes(data)
+    with open(target, "r+b") as handle:
+        handle.seek(len(data))
+        with zipfile.ZipFile(handle, "w") as zipped:
+            for name, content in scans.items():
+                zipped.writestr(name, content)
+            zipped.writestr("manifest.json", json.dumps(manifest))
     return target
 
 
@@ -160,19 +193,34 @@ def damaged_page(data):
     return bytes(broken)
 
 
+NEWER = {"schema": "0099_future", "migrations": [
+    "0001_initial", "0002_cases", "0003_case_item_department_index", "0004_receipt_at_registration",
+    "0005_login_sessions", "0006_material_conditions", "0099_future"]}
+# kind: (how the bad file is made from a good backup in format 2, of the format it is in (old: 1), the message)
 BAD_FILES = {
-    "foreign": (lambda good, tmp: _write(tmp / "notes.zip", _zip_of({"readme.txt": b"hello"})), "不是本程序生成的备份文件"),
-    "not a zip": (lambda good, tmp: _write(tmp / "photo.zip", b"\xff\xd8\xff" + b"0" * 5000), "不是本程序生成的备份文件"),
-    "truncated": (lambda good, tmp: _write(tmp / "cut.zip", good.read_bytes()[: good.stat().st_size // 2]), "不完整"),
-    "checksum": (lambda good, tmp: rewrite(good, tmp / "changed.zip", database=damaged_page, rehash=False),
-                 "SHA-256 校验和与清单不符"),
-    "integrity": (lambda good, tmp: rewrite(good, tmp / "damaged.zip", database=damaged_page), "未通过完整性检查"),
-    "newer schema": (lambda good, tmp: rewrite(good, tmp / "future.zip", database=with_future_migration, manifest_changes={
-        "schema": "0099_future", "migrations": [
-            "0001_initial", "0002_cases", "0003_case_item_department_index", "0004_receipt_at_registration",
-            "0005_login_sessions", "0006_material_conditions", "0099_future"]}), "更新版本的程序"),
-    "missing": (lambda good, tmp: _write(tmp / "nothing-here.zip", None), "找不到备份文件"),
+    "foreign": (lambda good, tmp, old: _write(tmp / "notes.zip", _zip_of({"readme.txt": b"hello"})),
+                "不是本程序生成的备份文件"),
+    "not a zip": (lambda good, tmp, old: _write(tmp / "photo.zip", b"\xff\xd8\xff" + b"0" * 5000), "不是本程序生成的备份文件"),
+    "a database, not a backup": (lambda good, tmp, old: _write(tmp / "db.zip", parts(good)[0]), "不是备份文件"),
+    "truncated": (lambda good, tmp, old: _write(tmp / "cut.zip", rewrite(good, tmp / "x", old_format=old).read_bytes()[
+        : good.stat().st_size // 2]), "不完整"),
+    "truncated in the zip": (lambda good, tmp, old: _write(tmp / "cut.zip", rewrite(
+        good, tmp / "x", old_format=old).read_bytes()[:-300]), "不完整"),
+    "checksum": (lambda good, tmp, old: rewrite(good, tmp / "changed.zip", database=damaged_page, rehash=False,
+                                                old_format=old), "SHA-256 校验和与清单不符"),
+    "one byte flipped": (lambda good, tmp, old: rewrite(good, tmp / "flipped.zip", database=flip_byte, rehash=False,
+                                                        old_format=old), "SHA-256 校验和与清单不符"),
+    "integrity": (lambda good, tmp, old: rewrite(good, tmp / "damaged.zip", database=damaged_page, old_format=old),
+                  "未通过完整性检查"),
+    "newer schema": (lambda good, tmp, old: rewrite(good, tmp / "future.zip", database=with_future_migration,
+                                                    manifest_changes=NEWER, old_format=old), "更新版本的程序"),
+    "missing": (lambda good, tmp, old: _write(tmp / "nothing-here.zip", None), "找不到备份文件"),
 }
+
+
+def flip_byte(data):
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
 
 
 def _write(path, data):
@@ -191,17 +239,44 @@ def _zip_of(members):
     return buffer.getvalue()
 
 
+@pytest.mark.parametrize("old", [False, True], ids=["format 2", "old format"])
 @pytest.mark.parametrize("kind", sorted(BAD_FILES))
-def test_restore_refuses_a_bad_file_and_changes_nothing(kind, centre, data_dir, tmp_path):
+def test_restore_refuses_a_bad_file_and_changes_nothing(kind, old, centre, data_dir, tmp_path):
     good = tmp_path / "good.zip"
     assert cli(data_dir, "backup", str(good)).returncode == 0
     make, message = BAD_FILES[kind]
-    bad = make(good, tmp_path)
+    bad = make(good, tmp_path, old)
     before = live_state(data_dir)
     refused = cli(data_dir, "restore", str(bad))
     assert refused.returncode == 1
     assert message in refused.stderr and "Traceback" not in refused.stderr
     assert live_state(data_dir) == before
+
+
+def test_a_changed_scan_in_the_appended_zip_is_refused(centre, data_dir, tmp_path):
+    good = tmp_path / "good.zip"
+    assert cli(data_dir, "backup", str(good)).returncode == 0
+    data = bytearray(good.read_bytes())
+    at = data.index(b"\x89PNG", parts(good)[1]["database"]["size"]) + 40  # inside the scan's bytes
+    data[at] ^= 0x01
+    (tmp_path / "bad.zip").write_bytes(bytes(data))
+    centre["scan"].unlink()  # else the restore takes the live copy of the scan and never reads this one
+    before = live_state(data_dir)
+    refused = cli(data_dir, "restore", str(tmp_path / "bad.zip"))
+    assert refused.returncode == 1 and "CRC" in refused.stderr and "Traceback" not in refused.stderr
+    assert live_state(data_dir) == before
+
+
+def test_a_backup_in_the_old_format_is_still_restored(centre, data_dir, tmp_path):
+    assert cli(data_dir, "backup", str(tmp_path / "monday.zip")).returncode == 0
+    old = rewrite(tmp_path / "monday.zip", tmp_path / "monday-old.zip", old_format=True)
+    with db.connection_context():
+        accounts.add_user("newcomer", "clerk", "correct horse 42", actor="test")
+    db.close_all()
+    centre["scan"].unlink()
+    restored = cli(data_dir, "restore", str(old))
+    assert restored.returncode == 0, restored.stderr
+    assert "newcomer" not in usernames(data_dir) and digest(centre["scan"]) == centre["sha"]
 
 
 def test_restore_refuses_while_the_server_runs_on_the_folder(centre, data_dir, tmp_path):
@@ -368,3 +443,7 @@ def test_after_a_start_a_backup_is_taken_only_when_the_newest_is_old(app, data_d
     (first,) = (data_dir / "backups").glob("county-app-*.zip")
     runner.backup_if_stale(data_dir)  # the newest is minutes old: nothing more
     assert list((data_dir / "backups").glob("county-app-*.zip")) == [first]
+    con = sqlite3.connect(data_dir / LIVE)  # the scheduled backup was verified in full, and that is recorded
+    assert con.execute("select actor, action, entity_id from audit_log where entity = 'backup' order by id").fetchall(
+    ) == [("system:nightly", "backup.create", first.name), ("system:nightly", "backup.verified", first.name)]
+    con.close()

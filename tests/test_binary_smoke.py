@@ -101,7 +101,7 @@ def test_the_built_program_as_a_user_runs_it(executable, tmp_path):
         assert status == 200 and "收件回执" in page and "<svg" in page  # with its QR code (segno)
 
         backup = tmp_path / "before-the-second-case.zip"
-        assert "已校验" in command("backup", str(backup))
+        assert "已校验：校验和与完整性检查" in command("backup", "--verify", str(backup))
         status, dropped = call(BASE, "POST", "/api/v1/cases", newborn(), token=token)
         assert status == 201, dropped
         code, out, err = run(executable, "restore", str(backup), env=env)

@@ -14,7 +14,7 @@ from county_app import create_app, migrations, settings
 from county_app.db import db
 from county_app.operations import health, logs
 from county_app.operations.backup import BackupError, take_backup
-from county_app.operations.runner import backup_now
+from county_app.operations.runner import backup_now, verify_and_record
 from county_app.views.catalogue import stop_checks
 from conftest import serving
 from web_client import WebClient
@@ -54,7 +54,11 @@ def test_the_last_backup_shows_verified_and_a_later_failure_is_a_warning(admin, 
     with db.connection_context():
         made = backup_now(data_dir, actor="test")
     page = admin.get("/admin/health")[2]
-    assert made.path.name in page and "已校验" in page and "还没有任何备份" not in page
+    assert made.path.name in page and "未校验" in page and "还没有任何备份" not in page
+    with db.connection_context():
+        assert verify_and_record(made.path, actor="test").ok
+    page = admin.get("/admin/health")[2]
+    assert made.path.name in page and "已校验" in page and "未校验" not in page
     (tmp_path / "usb").mkdir()
     with db.connection_context():
         settings.change({"backup.folder": str(tmp_path / "usb")}, actor="test")
@@ -65,6 +69,22 @@ def test_the_last_backup_shows_verified_and_a_later_failure_is_a_warning(admin, 
     assert "的备份失败：备份文件夹" in page and "没有备份" in page
     assert "最近一次备份（" in page and "）失败：备份文件夹" in page  # among the warnings
     assert "目前不存在或无法访问" in page  # the folder itself is a warning too
+
+
+def test_a_backup_that_fails_its_verification_is_shown_and_warned_of(admin, data_dir):
+    with db.connection_context():
+        made = backup_now(data_dir, actor="test")
+    with open(made.path, "r+b") as backup:  # one byte of the database part changed on the disk
+        backup.seek(5000)
+        byte = backup.read(1)
+        backup.seek(5000)
+        backup.write(bytes([byte[0] ^ 0xFF]))
+    with db.connection_context():
+        verdict = verify_and_record(made.path, actor="test")
+    assert not verdict.ok and "数据库部分的 SHA-256 校验和与清单不符" in verdict.problem
+    page = admin.get("/admin/health")[2]
+    assert "校验失败" in page and f"最新的备份 {made.path.name} 校验失败" in page
+    assert "当前数据库未做任何更改" not in page  # the restore's wording is not the verification's
 
 
 def test_a_configured_sync_without_a_record_says_so(admin, data_dir):

@@ -1,6 +1,5 @@
 """Migrations: the step-by-step schema equals the models; init is idempotent and backs up first."""
 import sqlite3
-import zipfile
 
 import pytest
 
@@ -9,6 +8,7 @@ from county_app.intake import records
 from county_app.sync import records as sync_records
 from county_app.bootstrap import initialise
 from county_app.db import bind, database_path, db
+from county_app.operations import archive as backup_archive
 
 ALL_MODELS = models.MODELS + records.MODELS + sync_records.MODELS
 
@@ -63,11 +63,34 @@ def test_pending_migration_backs_the_database_up_first(data_dir, monkeypatch, tm
     report = initialise(data_dir, load_seed=False)
     assert report.applied == ["0099_note"]
     assert report.backup.parent == data_dir / "backups" and report.backup.name.endswith("-before-0099_note.zip")
-    with zipfile.ZipFile(report.backup) as archive:  # a full backup (test_backups.py checks the format)
-        archive.extract("county_app.sqlite3", tmp_path)
+    with backup_archive.open_checked(report.backup) as checked:  # a full backup (test_backups.py checks the format)
+        backup_archive.extract_checked(checked, "county_app.sqlite3", tmp_path / "county_app.sqlite3")
     backed_up = schema(tmp_path / "county_app.sqlite3")
     assert "note" not in backed_up and "user" in backed_up
     assert "note" in schema(database_path(data_dir))
+
+
+def test_a_migration_is_refused_when_its_backup_fails_the_full_check(data_dir, monkeypatch):
+    initialise(data_dir, load_seed=False)
+    db.close_all()
+    live = database_path(data_dir)
+    con = sqlite3.connect(live)
+    con.execute("pragma wal_checkpoint(truncate)")
+    (number,) = con.execute("select pageno from dbstat where name = 'audit_log_at' and ncell > 0").fetchone()
+    page = con.execute("pragma page_size").fetchone()[0]
+    con.close()
+    data = bytearray(live.read_bytes())
+    start = (number - 1) * page
+    data[start + 8: start + 200] = b"\xff" * 192  # an index page damaged: the backup copies it as it is
+    live.write_bytes(bytes(data))
+    before = schema(live)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [("0099_note", lambda database: None)])
+    with pytest.raises(migrations.MigrationRefused, match="未通过校验.*integrity_check"):
+        initialise(data_dir, load_seed=False)
+    con = sqlite3.connect(live)
+    assert "0099_note" not in {row[0] for row in con.execute("select name from schema_migration")}
+    con.close()
+    assert schema(live) == before
 
 
 def test_failing_migration_changes_nothing(data_dir, monkeypatch):

@@ -11,13 +11,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from county_app import create_app, migrations
 from county_app.db import db
+from county_app.operations import archive as backup_archive
 from conftest import serving
 from test_migrations import schema
 from web_client import WebClient
@@ -75,8 +75,8 @@ def test_each_schema_version_upgrades_with_its_data(version, data_dir, tmp_path)
         assert ", ".join(pending) in upgraded.stdout
         backups = list((data_dir / "backups").glob(f"county-app-*-before-{pending[0]}.zip"))
         assert len(backups) == 1 and str(backups[0]) in upgraded.stdout
-        with zipfile.ZipFile(backups[0]) as archive:
-            archive.extract("county_app.sqlite3", tmp_path)
+        with backup_archive.open_checked(backups[0]) as checked:
+            backup_archive.extract_checked(checked, "county_app.sqlite3", tmp_path / "county_app.sqlite3")
         assert facts(tmp_path / "county_app.sqlite3") == before  # the backup is of the old database
     else:
         assert "无（已是最新）" in upgraded.stdout

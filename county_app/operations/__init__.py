@@ -2,10 +2,11 @@
 
 - ``instance``: the data folder's lock, held by ``serve`` (and by a restore), so
   that nothing replaces the database under a running server;
-- ``archive``: the backup file's format (one zip: the database copy, the stored
-  scans and a manifest with the schema version and a SHA-256 per member) and the
+- ``archive``: the backup file's format (the database copy, then a zip of the stored
+  scans and a manifest with the schema version and a SHA-256 per part) and the
   checks a file must pass before anything is restored from it;
-- ``backup``: taking a verified online backup, and listing the backups of a folder;
+- ``backup``: taking an online backup whose checksums are read back, and listing the backups of a folder;
+- ``verification``: a backup checked in full after it is taken (``integrity_check``), and the verdicts;
 - ``retention``: which of a folder's backups to keep (14 daily, 12 monthly);
 - ``restore``: replacing the database and scans from a checked backup;
 - ``runner``: one backup at a time in the background, for the admin page and the nightly job;

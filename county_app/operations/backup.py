@@ -1,14 +1,19 @@
-"""Taking a backup: an online copy of the database with SQLite's backup API, and the scans, in one verified file.
+"""Taking a backup: an online copy of the database with SQLite's backup API, and the scans, in one checked file.
 
 The copy is made while the program runs (a read transaction: writers go
-on), checked with ``PRAGMA integrity_check`` on a second thread while it is
-written with the scan files it names into a zip under a temporary name
-(``.….part``) in the target folder. Only when the check passed and the zip
-is complete, flushed to disk and read back without error does it get its
-final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``:
-a file with that name is always a whole, verified backup. Any error — a full
-disk, a USB disk pulled out, a folder that cannot be written — removes the
-temporary files and leaves the older backups as they were.
+on) straight into the backup file under a temporary name (``.….part``) in
+the target folder; it is read once for its SHA-256, then the scan files it
+names and the manifest are appended as a zip (archive.py, format 2). Only
+when the file is complete, flushed to disk and read back without error (its
+structure, the database's size as its header says, each zip member's CRC)
+does it get its final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``: a file
+with that name is always a whole backup whose checksums were read back. Any
+error — a full disk, a USB disk pulled out, a folder that cannot be written
+— removes the temporary file and leaves the older backups as they were.
+
+The full ``PRAGMA integrity_check`` of a backup is not part of taking it
+(it costs 6–14 times a file copy): a restore runs it before anything
+changes, and the nightly backup is verified afterwards (verification.py).
 """
 import errno
 import logging
@@ -38,7 +43,7 @@ class BackupError(Exception):
 
 
 class DatabaseDamaged(BackupError):
-    """The live database failed its integrity check or is not a database at all."""
+    """The live database cannot be read to be copied (not a database, or its pages malformed)."""
 
 
 @dataclass
@@ -124,7 +129,7 @@ def describe(path):
         with archive.open_checked(path) as checked:
             info.schema = checked.schema
             info.created_at = checked.manifest.get("created_at", "")
-            info.scans = len(checked.manifest["members"]) - 1
+            info.scans = len(checked.scans)
     except ArchiveError as exc:
         info.problem = str(exc)
     return info
@@ -147,16 +152,13 @@ def _take(data_dir, db_file, target, label, folder, progress, prune):
             final = where / _dated_name(where, label)
         if not where.is_dir():
             raise BackupError(f"备份文件夹 {where} 不存在或无法访问（如果是 U 盘，请检查是否已插好），未做备份")
-        snapshot = where / f".{final.name}.sqlite3.part"
         partial = where / f".{final.name}.part"
         try:
-            result = _write(data_dir, source, snapshot, partial, final, label, progress)
+            result = _write(data_dir, source, partial, final, label, progress)
         except BaseException as exc:
-            for leftover in (partial, snapshot, Path(f"{snapshot}-journal")):
+            for leftover in (partial, Path(f"{partial}-journal")):
                 _remove(leftover)
             raise _as_backup_error(exc, where) from None
-        finally:
-            _remove(snapshot)
     finally:
         source.close()
     log.info("backup written: %s (%d bytes, schema %s, %d scans)", result.path, result.size, result.schema,
@@ -171,29 +173,21 @@ def _take(data_dir, db_file, target, label, folder, progress, prune):
     return result
 
 
-def _write(data_dir, source, snapshot, partial, final, label, progress):
-    copy = sqlite3.connect(paths.private_file(snapshot))  # personal data: readable by this user only
+def _write(data_dir, source, partial, final, label, progress):
+    partial.unlink(missing_ok=True)  # of a backup into the same FILE killed mid-way
+    copy = sqlite3.connect(paths.private_file(partial))  # personal data: readable by this user only
     try:
-        # A scratch file: the zip is what is flushed to disk, so the copy needs no journal nor syncs.
+        # Written into the backup file itself, which is flushed once when complete: no journal nor syncs here.
         copy.execute("PRAGMA journal_mode=OFF")
         copy.execute("PRAGMA synchronous=OFF")
         source.backup(copy)
-        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        copy.execute("PRAGMA journal_mode=DELETE")  # a self-contained database, no -wal beside it
         migrations = [row[0] for row in copy.execute("SELECT name FROM schema_migration")]
         scans = _scans(copy)
         centre = {key: _setting(copy, key) for key in ("centre.code", "centre.name", "node.role")}
     finally:
         copy.close()
-    check = _IntegrityCheck(snapshot)  # reads the copy while the zip is written from it: two cores at work
-    try:
-        result = _zip(data_dir, snapshot, partial, final, label, progress, migrations, scans, centre)
-    except BaseException:
-        check.stop()
-        raise
-    problems = check.wait()
-    if problems != ["ok"]:
-        raise DatabaseDamaged("数据库副本未通过完整性检查（integrity_check）：" + "；".join(problems[:3])
-                              + "。当前数据库可能已损坏，请联系技术人员，不要删除任何备份；未生成备份文件")
+    result = _append(data_dir, partial, final, label, progress, migrations, scans, centre)
     _fsync(partial)
     archive.read_back(partial)
     os.replace(partial, final)
@@ -204,39 +198,10 @@ def _write(data_dir, source, snapshot, partial, final, label, progress):
     return result
 
 
-class _IntegrityCheck:
-    """``PRAGMA integrity_check`` of a database file in a thread of its own (SQLite lets go of the GIL)."""
-
-    def __init__(self, path):
-        self.problems, self.error = None, None
-        self.connection = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        self.thread = threading.Thread(target=self._run, name="backup-check", daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            self.problems = [row[0] for row in self.connection.execute("PRAGMA integrity_check")]
-        except BaseException as exc:  # given to the backup's own thread by wait()
-            self.error = exc
-        finally:
-            self.connection.close()
-
-    def stop(self):
-        """The backup failed otherwise: end the check now (its file is about to be removed)."""
-        self.connection.interrupt()
-        self.thread.join()
-
-    def wait(self):
-        """The check's findings (``["ok"]`` for a sound file); its error, if it had one, is raised here."""
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.problems
-
-
-def _zip(data_dir, snapshot, partial, final, label, progress, migrations, scans, centre):
+def _append(data_dir, partial, final, label, progress, migrations, scans, centre):
+    """The database's SHA-256 read from ``partial``, then the scans and the manifest appended to it as a zip."""
     schema = archive.known_schema(migrations)
-    total = snapshot.stat().st_size + sum(_size(data_dir / relative) for relative, _ in scans)
+    total = partial.stat().st_size + sum(_size(data_dir / relative) for relative, _ in scans)
     done = [0]
 
     def advance(count):
@@ -244,24 +209,52 @@ def _zip(data_dir, snapshot, partial, final, label, progress, migrations, scans,
         if progress:
             progress(done[0], total)
 
+    flush = _Flush(partial)  # the database part goes to the disk while it is read back for its checksum
+    try:
+        with open(partial, "rb") as written:
+            database = archive.copy_hashed(written, progress=advance)
+    finally:
+        flush.wait()
     members, missing, damaged = {}, [], []
-    with zipfile.ZipFile(paths.private_file(partial), "w", allowZip64=True) as out:
-        members[archive.DATABASE_MEMBER] = archive.write_member(out, archive.DATABASE_MEMBER, snapshot, advance)
-        for relative, sha in scans:
-            path = data_dir / relative
-            if not archive.is_scan_member(relative) or not path.is_file():
-                missing.append(relative)
-                continue
-            members[relative] = archive.write_member(out, relative, path, advance)
-            if members[relative]["sha256"] != sha:
-                damaged.append(relative)  # its content no longer matches its name; a restore leaves it out
-        archive.write_manifest(out, {
-            "format": archive.FORMAT, "format_version": archive.FORMAT_VERSION,
-            "program_version": __version__, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "label": label, "schema": schema, "migrations": migrations, "centre": centre,
-            "members": members, "missing_scans": missing, "damaged_scans": damaged,
-        })
-    return BackupResult(final, partial.stat().st_size, schema, len(members) - 1, missing, damaged)
+    with open(partial, "r+b") as handle:
+        handle.seek(database["size"])
+        with zipfile.ZipFile(handle, "w", allowZip64=True) as out:  # starts where the database ends
+            for relative, sha in scans:
+                path = data_dir / relative
+                if not archive.is_scan_member(relative) or not path.is_file():
+                    missing.append(relative)
+                    continue
+                members[relative] = archive.write_member(out, relative, path, advance)
+                if members[relative]["sha256"] != sha:
+                    damaged.append(relative)  # its content no longer matches its name; a restore leaves it out
+            archive.write_manifest(out, {
+                "format": archive.FORMAT, "format_version": archive.FORMAT_VERSION,
+                "program_version": __version__,
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "label": label, "schema": schema, "migrations": migrations, "centre": centre,
+                "database": database, "members": members, "missing_scans": missing, "damaged_scans": damaged,
+            })
+    return BackupResult(final, partial.stat().st_size, schema, len(members), missing, damaged)
+
+
+class _Flush:
+    """``os.fsync`` of a file on a thread of its own (it waits for the disk, not the interpreter)."""
+
+    def __init__(self, path):
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(path,), name="backup-flush", daemon=True)
+        self.thread.start()
+
+    def _run(self, path):
+        try:
+            _fsync(path)
+        except OSError as exc:  # raised by wait(): a write that failed late (a full disk) is reported only once
+            self.error = exc
+
+    def wait(self):
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _scans(connection):

@@ -6,7 +6,8 @@ check of ``backup.describe``, scan sizes come from the ``scan`` table), and
 decides the warnings here, so that the page only shows them:
 
 - free disk space below ``LOW_DISK`` on the data folder's disk (or the backup folder's, when another);
-- no backup yet, the newest one older than ``STALE_BACKUP``, unusable, or a later attempt that failed;
+- no backup yet, the newest one older than ``STALE_BACKUP``, unusable, failed its verification
+  (verification.py: 已校验 / 校验失败 / 未校验 from the audit log), or a later attempt that failed;
 - the exchange with the hub, when configured: its newest run failed (with what to do, ``sync.advice``);
 - this PC's clock, when it cannot date a change (``clock.problem``) or shows a time long after this
   version was made (``clock.ahead``);
@@ -23,6 +24,7 @@ from pathlib import Path
 from .. import __version__, clock, settings
 from ..db import DB_FILENAME
 from ..models import AuditLog, SchemaMigration, as_utc, utcnow
+from . import verification
 from .backup import NAME, backup_folder, describe
 
 LOW_DISK = 1024 ** 3  # bytes: below this, a backup or a day of scans may not fit
@@ -47,6 +49,7 @@ class Disk:
 class LastBackup:
     folder: Path
     newest: object = None  # backup.BackupInfo of the newest dated or labelled backup, or None
+    verdict: object = None  # verification.Verdict of the newest, None while it is not verified
     failed_at: datetime | None = None  # a failed attempt after the newest backup (UTC), and why
     failure: str = ""
     folder_problem: str = ""
@@ -117,6 +120,9 @@ def warnings(health, now):
             found.append("还没有任何备份：请在“备份与恢复”页立即备份一次")
     elif backup.newest.problem:
         found.append(f"最新的备份 {backup.newest.name} 不可用：{backup.newest.problem}")
+    elif backup.verdict is not None and not backup.verdict.ok:
+        found.append(f"最新的备份 {backup.newest.name} 校验失败：{backup.verdict.problem}。请立即备份一次；"
+                     "若新的备份也校验失败，当前数据库或备份所在的磁盘可能有问题，请联系技术人员，不要删除任何备份")
     elif now - backup.newest.taken_at > STALE_BACKUP:
         days = (now - backup.newest.taken_at).days
         found.append(f"最新的备份是 {days} 天前的（{backup.newest.taken_at:%Y-%m-%d}）：夜间自动备份可能没有运行，"
@@ -206,6 +212,8 @@ def _last_backup(folder, chosen):
             found.newest = describe(folder / max(names))
         except OSError:
             found.folder_problem = f"无法读取备份文件夹 {folder} 中的备份"
+        else:
+            found.verdict = verification.verdicts([found.newest.name]).get(found.newest.name)
     recent = utcnow() - RECENT_ATTEMPTS  # bounds the read on a long log (``at`` is indexed)
     attempt = (AuditLog.select(AuditLog.action, AuditLog.at, AuditLog.detail)
                .where(AuditLog.at >= recent, AuditLog.action.in_(("backup.create", "backup.failed")))

@@ -124,8 +124,8 @@ def _unpack_scans(checked, data_dir, staging):
     """Unpack the scans the live folder lacks into ``staging``; give their relative paths."""
     damaged = set(checked.manifest.get("damaged_scans") or ())
     wanted = []
-    for name, entry in checked.manifest["members"].items():
-        if name == archive.DATABASE_MEMBER or name in damaged:
+    for name, entry in checked.scans.items():
+        if name in damaged:
             continue
         present = data_dir / name
         if present.is_file() and present.stat().st_size == entry["size"]:

@@ -3,9 +3,12 @@
 ``backup_now`` is the one entry for a backup of the running node (the
 ``backup`` command, the nightly job, the page's 立即备份): it takes the
 backup into the configured folder (or a given file) and writes the outcome
-to the audit log. ``BackgroundBackup`` runs it in a thread so that a request
-never waits for a backup; the page shows its progress and result. A second
-start while one runs is refused (take_backup also allows one at a time).
+to the audit log. ``verify_and_record`` then checks it in full
+(verification.py) and audits the verdict: the nightly job and 立即备份 do,
+``backup --verify`` does. ``BackgroundBackup`` runs a backup and its
+verification in a thread so that a request never waits for them; the page
+shows their progress and result. A second start while one runs is refused
+(take_backup also allows one at a time).
 """
 import logging
 import threading
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from .. import audit, settings
 from ..db import db
+from . import verification
 from .backup import BackupError, backup_folder, list_backups, take_backup
 
 log = logging.getLogger(__name__)
@@ -45,14 +49,27 @@ def backup_now(data_dir, *, actor, target=None, progress=None):
         raise
     _audit(actor, "backup.create", result.path.name, folder=str(result.path.parent), size=result.size,
            schema=result.schema, scans=result.scans, missing_scans=len(result.missing_scans),
-           damaged_scans=len(result.damaged_scans), verified=True)
+           damaged_scans=len(result.damaged_scans))
     return result
 
 
+def verify_and_record(path, *, actor):
+    """Verify the backup ``path`` in full and audit the verdict; give the Verdict."""
+    verdict = verification.verify(path)
+    if verdict.ok:
+        _audit(actor, verification.VERIFIED, Path(path).name, folder=str(Path(path).parent))
+    else:
+        log.error("backup %s failed its verification: %s", path, verdict.problem)
+        _audit(actor, verification.FAILED, Path(path).name, folder=str(Path(path).parent), problem=verdict.problem)
+    return verdict
+
+
 def scheduled_backup(data_dir):
-    """The nightly job: a backup into the configured folder; a failure is logged and audited, never raised."""
+    """The nightly job: a backup into the configured folder, then its verification; a failure is logged and
+    audited, never raised."""
+    actor = "system:nightly"
     try:
-        backup_now(data_dir, actor="system:nightly")
+        verify_and_record(backup_now(data_dir, actor=actor).path, actor=actor)
     except Exception:
         log.exception("the nightly backup failed")
 
@@ -84,11 +101,16 @@ class Progress:
     total: int = 0
     finished_at: float | None = None
     result: object = None  # BackupResult
+    verdict: object = None  # verification.Verdict, once the backup is verified
     error: str = ""
 
     @property
     def running(self):
         return self.finished_at is None
+
+    @property
+    def verifying(self):
+        return self.running and self.result is not None
 
     @property
     def percent(self):
@@ -119,6 +141,7 @@ class BackgroundBackup:
 
         try:
             state.result = backup_now(self.data_dir, actor=state.actor, progress=progress)
+            state.verdict = verify_and_record(state.result.path, actor=state.actor)
         except BackupError as exc:
             state.error = str(exc)
         except Exception as exc:  # reported on the page; the details go to the log

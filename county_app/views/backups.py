@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from .. import audit, guard, limits
 from ..db import db
-from ..operations import staged
+from ..operations import staged, verification
 from ..operations.archive import ArchiveError, open_checked
 from ..operations.backup import DEFAULT_FOLDER, NAME, describe, list_backups, require_sqlite, BackupError
 from ..operations.runner import BackgroundBackup, configured_folder
@@ -74,8 +74,9 @@ def index():
     except OSError as exc:
         backups, folder_problem = [], f"无法读取备份文件夹 {folder}（{exc.strerror or exc}）"
     state = _runner().state
+    verdicts = verification.verdicts([info.name for info in backups])
     return render_template("backups/index.html", backups=backups, folder=folder, folder_problem=folder_problem,
-                           not_yet=not_yet,
+                           not_yet=not_yet, verdicts=verdicts,
                            state=state, pending=staged.pending(_data_dir()), postgres=postgres,
                            upload_mb=UPLOAD_LIMIT // (1024 * 1024))
 
