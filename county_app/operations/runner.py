@@ -11,13 +11,13 @@ shows their progress and result. A second start while one runs is refused
 (take_backup also allows one at a time).
 """
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from .. import audit, settings
+from ..background import OneAtATime
 from ..db import db
 from . import verification
 from .backup import BackupError, backup_folder, list_backups, take_backup
@@ -117,25 +117,18 @@ class Progress:
         return int(100 * self.done / self.total) if self.total else 0
 
 
-class BackgroundBackup:
-    """At most one backup in the background; ``state`` says how the latest one goes or went."""
+class BackgroundBackup(OneAtATime):
+    """At most one backup in the background (立即备份); ``state`` says how the latest one goes or went."""
 
     def __init__(self, data_dir):
+        super().__init__("backup")
         self.data_dir = Path(data_dir)
-        self.state = None
-        self._lock = threading.Lock()
 
     def start(self, actor):
         """Start a backup; False when one is running already."""
-        with self._lock:
-            if self.state is not None and self.state.running:
-                return False
-            self.state = state = Progress(time.time(), actor)
-        thread = threading.Thread(target=self._run, args=(state,), name="backup", daemon=True)
-        thread.start()
-        return True
+        return super().start(Progress(time.time(), actor))
 
-    def _run(self, state):
+    def work(self, state):
         def progress(done, total):
             state.done, state.total = done, total
 
@@ -147,5 +140,3 @@ class BackgroundBackup:
         except Exception as exc:  # reported on the page; the details go to the log
             log.exception("backup from the admin page failed")
             state.error = f"备份失败（{type(exc).__name__}），详情见日志"
-        finally:
-            state.finished_at = time.time()

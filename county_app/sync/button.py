@@ -7,10 +7,10 @@ like every run, so a scheduled run or ``sync run`` already syncing makes the
 button's run end at once with 「同步正在进行」.
 """
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 
+from ..background import OneAtATime
 from . import client
 from .errors import SyncBusy
 
@@ -36,24 +36,18 @@ class Progress:
                 "seconds": int((self.finished_at or time.time()) - self.started_at)}
 
 
-class BackgroundSync:
+class BackgroundSync(OneAtATime):
     """At most one button run per program; ``state`` says how the latest one goes or went."""
 
     def __init__(self, data_dir):
+        super().__init__("sync-button")
         self.data_dir = data_dir
-        self.state = None
-        self._lock = threading.Lock()
 
     def start(self, actor):
         """Start a run; False when the button's previous run is still going."""
-        with self._lock:
-            if self.state is not None and self.state.running:
-                return False
-            self.state = state = Progress(actor)
-        threading.Thread(target=self._run, args=(state,), name="sync-button", daemon=True).start()
-        return True
+        return super().start(Progress(actor))
 
-    def _run(self, state):
+    def work(self, state):
         try:
             client.run_once(self.data_dir, state.actor, report=state.report)
         except SyncBusy as exc:
@@ -61,5 +55,3 @@ class BackgroundSync:
         except Exception as exc:  # shown on the page; the details go to the log
             log.exception("sync from the page failed")
             state.report.error = f"同步失败（{type(exc).__name__}），详情见日志"
-        finally:
-            state.finished_at = time.time()
