@@ -12,7 +12,7 @@ from county_app.db import db
 from county_app.sync import status
 
 from conftest import PASSWORD, serving
-from sync_nodes import CENTRE, cli, count, free_port, rows, served_hub, township
+from sync_nodes import CENTRE, Hub, cli, count, free_port, rows, served_hub, township
 from test_sync_conflicts import decided_on_both_sides
 from test_sync_exchange import register_and_accept, sync
 from test_sync_schedule import wait_for
@@ -171,3 +171,30 @@ def test_the_hub_page_shows_townships_refusals_overdue_items_and_conflicts(hub, 
     assert [(department, total) for department, _by_node, total in later] == \
         sorted(open_items, key=lambda row: (-row[1], row[0]))
     assert all(by_node == [(CENTRE, total)] for _department, by_node, total in later)
+
+
+def test_a_browser_sees_the_button_run_go_then_its_outcome(tmp_path, browser_page):
+    hub = Hub(tmp_path / "hub")
+    hub.hold = 2  # each batch's transaction held open 2 s at the hub: the run lasts long enough to watch
+    hub.start()
+    try:
+        town = township(tmp_path / "town", hub)
+        register_and_accept(town, 2)
+        waiting = count(town, "sync_outbox")
+        app = create_app(town, {"TESTING": True})
+        users(town, ("boss", "admin"))
+        with serving(app) as url:
+            page = browser_page
+            page.goto(url + "/login")
+            page.fill("#username", "boss")
+            page.fill("#password", PASSWORD)
+            page.press("#password", "Enter")
+            page.wait_for_url(url + "/")
+            page.goto(url + "/sync")
+            page.click("button:has-text('立即同步')")
+            page.wait_for_selector("#sync-progress[data-running]")
+            page.screenshot(path="/tmp/sync-button-running.png")
+            page.wait_for_selector(f"text=同步完成：上传 {waiting} 条", timeout=60_000)  # polled, then reloaded
+            assert page.locator("#sync-progress[data-running]").count() == 0
+    finally:
+        hub.stop()

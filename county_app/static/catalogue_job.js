@@ -1,10 +1,8 @@
-// The catalogue job page: polls the job's small JSON status and shows its progress;
-// once the job is done, the page is loaded again and shows the answer. Works offline.
+// The catalogue job page: shows the job's progress (progress_poll.js); once the job is done,
+// the page is loaded again and shows the answer.
 (function () {
   var box = document.getElementById("job-progress");
   if (!box) return;
-  var statusUrl = box.getAttribute("data-status-url");
-  var pageUrl = box.getAttribute("data-page-url");
   var stage = document.getElementById("job-stage");
   var count = document.getElementById("job-count");
   var position = document.getElementById("job-position");
@@ -24,20 +22,5 @@
     seconds.textContent = status.seconds;
   }
 
-  function poll() {
-    var request = new XMLHttpRequest();
-    request.open("GET", statusUrl);
-    request.setRequestHeader("Accept", "application/json");
-    request.onload = function () {
-      if (request.status !== 200) { window.location.replace(pageUrl); return; }
-      var status = JSON.parse(request.responseText);
-      if (status.state === "done") { window.location.replace(pageUrl); return; }
-      show(status);
-      window.setTimeout(poll, 1000);
-    };
-    request.onerror = function () { window.setTimeout(poll, 2000); };
-    request.send();
-  }
-
-  window.setTimeout(poll, 500);
+  window.pollProgress(box, show, function (status) { return status.state === "done"; }, 500);
 })();
