@@ -34,11 +34,11 @@ from ..prepared import Prepared, insert_all, insert_new
 from . import scanstore, snapshot
 from .conflicts import apply_resolution
 from .records import SyncConflict
-from .snapshot import CASE_COLUMNS, DEPARTMENT_ITEM_COLUMNS, DERIVED_CASE_COLUMNS, MATERIAL_COLUMNS, BatchInvalid
+from .snapshot import (CASE_COLUMNS, DEPARTMENT_ITEM_COLUMNS, DERIVED_CASE_COLUMNS, ITEM_ACTIONS, MATERIAL_COLUMNS,
+                       BatchInvalid)
 
 RANK = {"registered": 0, "correction": 1, "accepted": 2, "concluded": 3, "delivered": 4, "rejected": 4}
 DEPARTMENT_ACTIONS = frozenset({"result", "suspend", "resume"})
-ITEM_ACTIONS = DEPARTMENT_ACTIONS | {"accept", "resolve"}  # the changes whose items are read
 
 
 def apply_batch(received, *, from_township, where):
@@ -53,11 +53,10 @@ def apply_batch(received, *, from_township, where):
     conflicts, events = 0, []
     for case_no, changes in by_case.items():
         run = _CaseRun(case_no, from_township)
-        resolved = any(change["action"] == "resolve" for change in changes)  # written before it: read all whole
-        for index, change in enumerate(changes):
+        for index, change in enumerate(changes):  # read as far as taken (what outbox.batch_after sends)
             run.take(snapshot.read(case_no, change["payload"], where(change),
-                                   whole=resolved or index == len(changes) - 1,
-                                   items=index == 0 or change["action"] in ITEM_ACTIONS))
+                                   whole=index == len(changes) - 1 or change["action"] == "resolve",
+                                   items=index == 0 and run.case is None or change["action"] in ITEM_ACTIONS))
         run.write()
         conflicts += len(run.conflicts)
         events.extend((change["seq"], CaseEvent(case=run.case.id, **event, request_key=None))

@@ -8,7 +8,9 @@ a BatchInvalid naming the field: nothing unchecked reaches the database.
 A change followed in its batch by a later one of the same case is read in
 part (``whole=False``): what the receiving side takes from every change (the
 event, the status and conclusion, the items when it acts on them), not the
-registration and checklist, of which only the last state is written.
+registration and checklist, of which only the last state is written. Such a
+change also travels in part (``part``, docs/sync.md, Push): the sender cuts
+its payload to what the receiver reads of it.
 """
 import json
 import re
@@ -43,6 +45,9 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # What the receiving side works out from each change rather than copying the last state (apply.py).
 DERIVED_CASE_COLUMNS = ("status", "due_date", "due_complete", "concluded_at", "concluded_on")
 DERIVED_COLUMNS = [column for column in CASE_COLUMNS if column.name in DERIVED_CASE_COLUMNS]
+# The changes whose items the receiving side reads (apply.py): a department's acts, acceptance (the due
+# dates), a conflict's resolution.
+ITEM_ACTIONS = frozenset({"result", "suspend", "resume", "accept", "resolve"})
 DEPARTMENT_ITEM_COLUMNS = ("status", "due_date", "due_complete", "suspended_since", "suspended_days",
                            "result_no", "result_note", "result_at", "result_by")
 
@@ -82,6 +87,41 @@ def payload(case_id, event):
                   .join_from(MaterialScan, CaseMaterial).where(CaseMaterial.case == case_id)
                   .order_by(MaterialScan.id)],
     }, ensure_ascii=False, separators=(",", ":"))
+
+
+def part(text, *, items):
+    """The JSON text a change carries when a later change of its case follows in its batch (``outbox.batch_after``).
+
+    Of the stored payload ``text``: the event, the catalogue, the case's
+    ``DERIVED_CASE_COLUMNS`` and, when ``items``, the items: what ``read``
+    with ``whole=False`` takes, not the registration, checklist, rating and
+    scans, of which the receiver writes only the last change's. The values
+    are copied as text; the keys are read in order, stopping once those
+    needed are found (``payload`` writes them first, before the checklist).
+    """
+    keys = _PART_ITEMS if items else _PART
+    found, at = {}, 1
+    try:
+        while len(found) < len(keys) and text[at - 1] != "}":  # payload() writes no whitespace
+            key, at = _DECODER.raw_decode(text, at)
+            start = at + 1  # past the colon
+            value, at = _DECODER.raw_decode(text, start)
+            if key in keys:
+                found[key] = value if key == "case" else text[start:at]
+            at += 1  # past the comma
+    except (ValueError, IndexError, TypeError):  # not as payload() writes it: read whole
+        data = json.loads(text)
+        found = {key: data[key] if key == "case" else json.dumps(data[key], ensure_ascii=False)
+                 for key in keys if key in data}
+    if "case" in found:
+        case = found["case"]
+        found["case"] = json.dumps({name: case[name] for name in DERIVED_CASE_COLUMNS if name in case}
+                                   if isinstance(case, dict) else case, ensure_ascii=False)
+    return "{%s}" % ",".join(f'"{key}":{found[key]}' for key in keys if key in found)
+
+
+_DECODER = json.JSONDecoder()
+_PART, _PART_ITEMS = ("event", "catalogue", "case"), ("event", "catalogue", "case", "items")
 
 
 @dataclass
