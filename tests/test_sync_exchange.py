@@ -132,8 +132,16 @@ def assert_complete(hub, town, written, cases):
     assert count(town, "sync_outbox") == 0 and count(hub, "sync_outbox") == 0  # acknowledged, then forgotten
 
 
-def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_counts(hub, town):
-    register_and_accept(town, 120)  # about 5 batches of about 1 MB
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Batches of at most 170 changes in the processes started from here (COUNTY_APP_SYNC_TEST_BATCH, read by
+    sync/outbox.py): a backlog of a few hundred cases then takes several batches, so that kills land between
+    and inside them."""
+    monkeypatch.setenv("COUNTY_APP_SYNC_TEST_BATCH", "170")
+
+
+def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_counts(hub, town, small_batches):
+    register_and_accept(town, 120)  # 840 changes: 5 batches
     written = mark(town, "up.written")
     assert written == count(town, "case_event")
     hub.stop()
@@ -163,8 +171,9 @@ def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_
     assert f"已上传变更 {written - acked} 条" in out
 
 
-def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with_exact_counts(hub, town):
-    register_and_accept(town, 240)  # about 10 batches
+def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with_exact_counts(hub, town,
+                                                                                              small_batches):
+    register_and_accept(town, 240)  # 1,680 changes: 10 batches
     written = mark(town, "up.written")
     hub.stop()
     hub.hold = 1.0  # each batch's transaction held open a second: a kill lands inside it on any machine
