@@ -30,7 +30,7 @@ from ..intake import namesearch, numbers
 from ..intake.cases import issue_notice
 from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Suspension
 from ..models import CatalogueVersion, MatterRow
-from ..prepared import Prepared, insert_all, insert_new
+from ..prepared import Prepared, insert_all, insert_new, insert_rows
 from . import scanstore, snapshot
 from .conflicts import apply_resolution
 from .records import SyncConflict
@@ -65,12 +65,12 @@ def apply_batch(received, *, from_township, where):
     conflicts, events = 0, []
     for run, changes in zip(runs, by_case.values()):
         conflicts += len(run.conflicts)
-        events.extend((change["seq"], CaseEvent(case=run.case.id, **event, request_key=None))
+        events.extend((change["seq"], {**event, "case": run.case.id, "request_key": None})
                       for change, event in zip(changes, run.events))
         for actor in run.concluded_by:  # the 办结通知书 the window prints
             issue_notice(run.case, "completion", actor)
     events.sort(key=lambda pair: pair[0])
-    insert_all([event for _seq, event in events])
+    insert_rows(CaseEvent, [event for _seq, event in events])
     return conflicts
 
 
@@ -244,13 +244,14 @@ def _insert_cases(runs):
         run.case = case
     namesearch.index_cases([(case.id, case.applicant_name, namesearch.agent_name(case.agent)) for case in cases])
     items = [(run.case.id, item) for run in runs for item in run.items.values()]
-    insert_all([CaseItem(case=case_id, **item.values) for case_id, item in items])
+    insert_rows(CaseItem, [{**item.values, "case": case_id} for case_id, item in items])
     item_ids = {(case_id, code): item_id for item_id, case_id, code in CaseItem.select(
         CaseItem.id, CaseItem.case, CaseItem.matter_code).where(CaseItem.case.in_(list(ids.values()))).tuples()}
     for case_id, item in items:
         item.id, item.changed = item_ids[case_id, item.values["matter_code"]], False
-    insert_all([Suspension(item=item.id, **suspension) for _case_id, item in items for suspension in item.suspensions])
-    insert_all([CaseMaterial(case=run.case.id, **material) for run in runs for material in run.last.materials])
+    insert_rows(Suspension, [{**suspension, "item": item.id} for _case_id, item in items
+                             for suspension in item.suspensions])
+    insert_rows(CaseMaterial, [{**material, "case": run.case.id} for run in runs for material in run.last.materials])
     insert_all([Evaluation(case=run.case.id, **run.last.evaluation) for run in runs if run.last.evaluation])
     for run in runs:
         _link_scans(run.case, run.last)
