@@ -154,6 +154,14 @@ def insert_new(row):
     return row
 
 
+_PLAIN_TYPES = {CharField: str, TextField: str, IntegerField: int, AutoField: int}
+
+
+def _stored(field):
+    """The field whose column holds ``field``'s values (a foreign key's: the key it refers to)."""
+    return field.rel_field if isinstance(field, ForeignKeyField) else field
+
+
 def _default(default):
     return default() if callable(default) else default
 
@@ -181,9 +189,14 @@ def insert_rows(model, rows):
     if not rows:
         return
     fields, query = _insert_of(model)
-    defaults = {field.name: field.default for field in fields}
-    values = [tuple(field.db_value(row[field.name] if field.name in row else _default(defaults[field.name]))
-                    for field in fields) for row in rows]
+    plan = [(field.name, field.default, _PLAIN_TYPES.get(type(_stored(field))), field.db_value) for field in fields]
+    values = []
+    for row in rows:
+        out = []
+        for name, default, plain, convert in plan:
+            value = row[name] if name in row else _default(default)
+            out.append(value if value is None or type(value) is plain else convert(value))  # as db_value gives them
+        values.append(tuple(out))
     if db.dialect == "postgresql":
         from psycopg2.extras import execute_values
 

@@ -195,8 +195,8 @@ def _list(data, key, where):
 
 
 def _clean(data, plan, where):
-    """The values of the columns of ``plan`` (``_plan``) in ``data``, checked; plain text, whole numbers and allowed nulls the short
-    way (most of a payload), the rest by ``_value``, which also words the refusal."""
+    """The values of the columns of ``plan`` (``_plan``) in ``data``, checked; plain text, whole numbers, moments,
+    days and allowed nulls the short way (a payload's all), the rest by ``_value``, which also words the refusal."""
     if not isinstance(data, dict):
         raise BatchInvalid(f"{where}：应为 JSON 对象")
     clean = {}
@@ -205,9 +205,29 @@ def _clean(data, plan, where):
         if value is None and column.null or (type(value) is str and len(value) <= limit if kind is str else
                                              type(value) is kind and (kind is bool or -_WHOLE < value < _WHOLE)):
             clean[name] = value
-        else:
+        elif kind is _MOMENT and type(value) is str and len(value) <= limit and _moment(value):
+            clean[name] = value
+        elif kind is _DAY_KIND and type(value) is str and (day := _day(value)) is not None:
+            clean[name] = day
+        else:  # anything else: refused (or converted) by _value, the field's name worded only then
             clean[name] = _value(column, value, f"{where}.{name}")
     return clean
+
+
+def _moment(text):
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _day(text):
+    """The date of ``text`` written YYYY-MM-DD, or None."""
+    try:
+        return date.fromisoformat(text) if _DAY.fullmatch(text) else None
+    except ValueError:
+        return None
 
 
 def _plan(columns):
@@ -215,17 +235,21 @@ def _plan(columns):
 
 
 def _kind(column):
-    """(type, text limit) of the values ``_clean`` takes as they come: None for those ``_value`` converts."""
+    """(type, text limit) of the values ``_clean`` takes as they come, or checks (a moment: as text; a day: as a
+    date); ``_value`` words the refusal of any other."""
     if isinstance(column, BooleanField):
         return bool, 0
     if isinstance(column, IntegerField):
         return int, 0
-    if isinstance(column, (DateTimeField, DateField)):
-        return None, 0
+    if isinstance(column, DateTimeField):
+        return _MOMENT, 40
+    if isinstance(column, DateField):
+        return _DAY_KIND, 10
     return str, MAX_TEXT if isinstance(column, TextField) else (column.max_length or 255)
 
 
 _WHOLE = 2 ** 53
+_MOMENT, _DAY_KIND = "moment", "day"  # checked by _clean, a day given as a date
 _CASE, _DERIVED, _ITEM, _SUSPENSION, _MATERIAL, _EVALUATION, _EVENT, _LINK = map(_plan, (
     CASE_COLUMNS, DERIVED_COLUMNS, ITEM_COLUMNS, SUSPENSION_COLUMNS, MATERIAL_COLUMNS, EVALUATION_COLUMNS,
     EVENT_COLUMNS, LINK_COLUMNS))
