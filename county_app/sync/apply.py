@@ -19,7 +19,9 @@ conclusion, due date, the items it touches, its conflicts), and the case is
 then written once: its registration and checklist from its last change in
 the batch (every payload carries the whole state after its change; only the
 entries that differ are written), its items as the changes left them. The
-batch's events go in together, in their order, after its cases.
+cases new here are written last, together (``_insert_cases``: a statement
+per table, not per row), and the batch's events go in together, in their
+order, after its cases.
 """
 import json
 from datetime import datetime
