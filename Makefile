@@ -50,11 +50,13 @@ run: setup
 
 # Browser and print tests drive Debian's chromium; without CJK fonts Chinese renders as boxes.
 # The print tests render the printed PDFs with poppler (pdftoppm) and read their QR codes with zbar (zbarimg).
+# tests/test_clock.py runs the program with its clock set wrong through libfaketime (faketime).
 browser:
 	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 || \
-	    ! command -v zbarimg >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
+	    ! command -v zbarimg >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 || \
+	    ! command -v faketime >/dev/null 2>&1; then \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk zbar-tools poppler-utils; fi
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk zbar-tools poppler-utils faketime; fi
 
 # The catalogue tests re-save workbooks with LibreOffice Calc, as a county officer's PC may save them.
 # Without it those tests are skipped (with a message), so a failed install does not stop the others.

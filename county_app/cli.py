@@ -261,14 +261,14 @@ def config_set(ctx, key, value):
 
 
 _MAINTENANCE_STEPS = {"scans": "清理扫描文件", "uploads": "清理目录上传文件", "logins": "清理登录记录",
-                      "optimize": "更新数据库查询统计"}
+                      "incoming": "清理扫描件上传残片", "optimize": "更新数据库查询统计"}
 
 
 @cli.command("maintenance")
 @with_data_dir
 @click.pass_context
 def maintenance_command(ctx):
-    """立即执行一次夜间维护：清理无人引用的扫描文件、过期的目录上传文件和已结束的登录，更新数据库查询统计。"""
+    """立即执行一次夜间维护：清理无人引用的扫描文件、过期的目录上传文件、已结束的登录和不再等待的扫描件上传残片，更新数据库查询统计。"""
     from .maintenance import run_maintenance
 
     data_dir = open_database(ctx)
@@ -278,6 +278,9 @@ def maintenance_command(ctx):
     click.echo(f"已删除超过一天未确认的目录上传文件 {report.uploads_removed} 个")
     click.echo(f"已清理已结束或过期的登录会话 {report.sessions_removed} 个、过期的登录失败计数 {report.throttles_removed} 条、"
                f"过期的新办件草稿 {report.drafts_removed} 份")
+    if report.partials_removed:
+        click.echo(f"已删除不再等待或长期未续传的扫描件上传残片 {report.partials_removed} 个"
+                   f"（共 {report.partial_bytes_freed / (1024 * 1024):.1f} MB）")
     click.echo("数据库查询统计已更新" if report.optimized else "数据库查询统计未更新")
     for step, message in report.failures.items():
         click.echo(f"失败 {_MAINTENANCE_STEPS.get(step, step)}：{message}", err=True)

@@ -84,6 +84,8 @@ def sync_run(ctx):
                + (f"，已上传扫描件 {report.scans} 个（{report.scan_bytes / MB:.1f} MB）" if report.scans else "")
                + (f"，已更新事项目录为 {report.catalogue}" if report.catalogue else "")
                + (f"，同步冲突 {report.conflicts} 处（请管理员处理）" if report.conflicts else ""))
+    if report.reconcile:
+        click.echo(report.reconcile)
     if report.error:
         raise click.ClickException(f"同步未完成：{report.error}")
 

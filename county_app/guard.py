@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import access, accounts, sessions, settings, throttle
+from . import access, accounts, clock, sessions, settings, throttle
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "api.health.health", "static"})
 SIGNED_ENDPOINTS = frozenset({"api.sync.push", "api.sync.pull", "api.sync.scan_offset",
-                              "api.sync.scan_chunk"})  # api/sync.py: HMAC-signed, no user
+                              "api.sync.scan_chunk", "api.sync.reconcile"})  # api/sync.py: HMAC-signed, no user
 # What a user with a one-time password may still do.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -202,7 +202,18 @@ def _template_helpers():
         "role_label": access.ROLES.get(user.role, user.role) if user else "",
         "centre_name": _centre_name(),
         "setup_missing": lambda: _setup_missing(user),
+        "clock_problem": lambda: _clock_problem(user),
     }
+
+
+def _clock_problem(user):
+    """clock.problem for a logged-in user: the PC's clock cannot date a change now."""
+    if user is None:
+        return ""
+    try:
+        return clock.problem()
+    except Exception:  # an error page must still render when the database is the problem
+        return ""
 
 
 def _setup_missing(user):

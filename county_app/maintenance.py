@@ -1,5 +1,5 @@
 """Nightly maintenance: orphaned scan files, stale catalogue uploads, finished logins (and the intake
-drafts that live as long as one), the planner's statistics.
+drafts that live as long as one), a hub's partial scan uploads no longer awaited, the planner's statistics.
 
 ``serve`` runs it on the ``maintenance.cron`` schedule (jobs.py) and
 ``county-app maintenance`` runs it once. Each step's failure is logged and
@@ -20,6 +20,7 @@ from .db import db, is_postgresql
 from .intake import drafts
 from .intake.records import Scan
 from .intake.scans import EXTENSIONS, SCAN_DIR
+from .sync import scanstore
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class MaintenanceReport:
     sessions_removed: int = 0
     throttles_removed: int = 0
     drafts_removed: int = 0
+    partials_removed: int = 0  # a hub's partial scan uploads (sync.scanstore)
+    partial_bytes_freed: int = 0
     optimized: bool = False
     failures: dict = field(default_factory=dict)  # step ("scans", "uploads", "logins", "optimize") → error message
 
@@ -60,17 +63,19 @@ def run_maintenance(data_dir, now=None):
     report = MaintenanceReport()
     with db.connection_context():
         for step, action in (("scans", _remove_orphaned_scans), ("uploads", _drop_uploads),
-                             ("logins", _drop_finished_logins), ("optimize", _optimize)):
+                             ("logins", _drop_finished_logins), ("incoming", _drop_partial_uploads),
+                             ("optimize", _optimize)):
             try:
                 action(data_dir, now, report)
             except Exception as exc:
                 log.exception("maintenance step %s failed", step)
                 report.failures[step] = str(exc) or type(exc).__name__
     log.info("maintenance: removed %d orphaned scan files (%d bytes), %d stale catalogue uploads, "
-             "%d finished login sessions, %d idle login throttle rows and %d old intake drafts; statistics %s; "
-             "failed steps: %s",
+             "%d finished login sessions, %d idle login throttle rows, %d old intake drafts and %d partial "
+             "scan uploads (%d bytes); statistics %s; failed steps: %s",
              report.scans_removed, report.scan_bytes_freed, report.uploads_removed, report.sessions_removed,
-             report.throttles_removed, report.drafts_removed, "refreshed" if report.optimized else "not refreshed",
+             report.throttles_removed, report.drafts_removed, report.partials_removed, report.partial_bytes_freed,
+             "refreshed" if report.optimized else "not refreshed",
              ", ".join(report.failures) or "none")
     return report
 
@@ -155,6 +160,10 @@ def _drop_finished_logins(data_dir, now, report):
     report.sessions_removed = sessions.prune(datetime.fromtimestamp(now, timezone.utc))
     report.throttles_removed = throttle.prune(now)
     report.drafts_removed = drafts.prune(datetime.fromtimestamp(now, timezone.utc))
+
+
+def _drop_partial_uploads(data_dir, now, report):
+    report.partials_removed, report.partial_bytes_freed = scanstore.drop_stale_partials(data_dir, now)
 
 
 def _optimize(data_dir, now, report):

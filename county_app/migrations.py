@@ -339,6 +339,10 @@ def _sync_outbox_and_nodes(database):
 
     database.create_tables([sync_records.SyncNode, sync_records.SyncOutbox, sync_records.SyncMark,
                             sync_records.SyncNonce, _SyncRun0012, _SyncConflict0012])
+    # The changes made before there was an outbox go up too: they are queued once every step has run
+    # (``_after_steps``), by the code of the day, in the same transaction. Here only their extent is noted.
+    database.execute_sql(f"INSERT INTO sync_mark (name, value) SELECT '{HISTORY_MARK}', MAX(id) FROM case_event "
+                         "HAVING MAX(id) IS NOT NULL")
 
 
 def _sync_scans(database):
@@ -358,6 +362,24 @@ def _sync_status(database):
     database.create_tables([sync_records.SyncRefusal])
 
 
+def _sync_reconciliation(database):
+    # Reconciliation (sync/reconcile.py, hub/reconciliation.py): the hub keeps each township's figures of a
+    # day beside its own, a run says how its reconciliation went, and events are found by their moment.
+    from .sync import records as sync_records
+
+    database.execute_sql('ALTER TABLE "sync_run" ADD COLUMN "reconcile" TEXT NOT NULL DEFAULT \'\'')
+    database.execute_sql('CREATE INDEX "case_event_at" ON "case_event" ("at")')
+    database.create_tables([sync_records.SyncReconciliation])
+
+
+def _sync_run_scans(database):
+    # The township's list of runs counts the scans each run sent (views/sync.py).
+    for column in ("scans", "scan_bytes"):
+        database.execute_sql(f'ALTER TABLE "sync_run" ADD COLUMN "{column}" INTEGER NOT NULL DEFAULT 0')
+
+
+HISTORY_MARK = "up.history"  # sync_mark: the newest event made before the outbox, until queued
+
 MIGRATIONS = [
     ("0001_initial", _initial),
     ("0002_cases", _cases),
@@ -373,6 +395,8 @@ MIGRATIONS = [
     ("0012_sync_outbox_and_nodes", _sync_outbox_and_nodes),
     ("0013_sync_scans", _sync_scans),
     ("0014_sync_status", _sync_status),
+    ("0015_sync_reconciliation", _sync_reconciliation),
+    ("0016_sync_run_scans", _sync_run_scans),
 ]
 
 
@@ -424,10 +448,20 @@ def migrate(db_file, *, backup=True):
                     with db.atomic():
                         step(db)
                         models.SchemaMigration.create(name=name)
+                name = "queueing the changes made before the outbox"
+                _after_steps()
         except Exception as exc:
             kept = f"；升级前的备份：{backup_path}" if backup_path else ""
             raise MigrationFailed(f"数据库升级失败（{name}：{exc}），数据库保持升级前的状态{kept}") from exc
     return [name for name, _ in todo], backup_path
+
+
+def _after_steps():
+    """What needs the schema of the day after the steps: a township's changes made before 0012 (a version
+    without the exchange) are queued for the hub, oldest first, ahead of any later change."""
+    from .sync import outbox
+
+    outbox.queue_history(HISTORY_MARK)
 
 
 def _backup_before(data_dir, name):

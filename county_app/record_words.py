@@ -50,6 +50,8 @@ AUDIT_ACTIONS = {
     "rectification.close": "办结差评整改",
     "case.correction_override": "再次出具一次性补正告知书",
     "case.view_id": "查看完整证件号码",
+    "case.print": "打印通知书（县级汇聚中心）",
+    "case.print_withdrawn": "撤销打印记录（县级汇聚中心）",
     "backup.create": "备份",
     "backup.failed": "备份失败",
     "backup.upload": "上传备份文件",

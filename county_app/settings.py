@@ -151,6 +151,7 @@ SETTINGS = [
     SettingSpec("sync.node", "", "本节点在汇聚中心登记的编码"),
     SettingSpec("sync.secret", "", "与汇聚中心共享的同步密钥（县级管理员执行 node add 或 node secret 时生成）；只能填写，不显示；留空则保持不变",
                 secret=True, label="同步密钥", section=SYNC),
+    SettingSpec("clock.accepted_until", "", "管理员在“运行状况”页确认无误的最后一次办理时间（电脑时钟曾经调快时留下的记录，clock.py）；由程序写入"),
     SettingSpec("catalogue.max_upload_mb", "20", "导入事项目录时允许的最大文件大小（MB，1–20）", _upload_mb),
     SettingSpec("scan.folder", "", "扫描仪保存文件的文件夹（完整路径，须已存在）；窗口可一键把其中最新的文件作为材料扫描件上传",
                 _folder, label="扫描文件夹", section=SCANNER, max_length=260),

@@ -44,6 +44,11 @@ def cli(data_dir, *args, check=True, database_url=None):
     return done
 
 
+def command(side, *args, check=True):
+    """``county-app`` run at ``side``: a township's folder, or a ``Hub`` (on its database)."""
+    return side.cli(*args, check=check) if isinstance(side, Hub) else cli(side, *args, check=check)
+
+
 def start_sync(data_dir):
     return subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "sync", "run"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment())

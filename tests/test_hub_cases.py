@@ -160,6 +160,19 @@ def test_the_case_page_at_the_hub_for_a_department(hub):
     assert "<th>所属乡镇</th>" in board
 
 
+def test_a_look_at_the_full_id_number_at_the_hub_is_audited_not_added_to_the_cases_history(hub):
+    """The hub's history of a case is what both sides hold (docs/sync.md): a department's look goes to the
+    操作日志 only, so that the township's and the hub's events of a case still count the same."""
+    with db.connection_context():
+        events = db.execute_sql("select count(*) from case_event").fetchone()[0]
+    status, answer = hub.api.police.post(f"/api/v1/cases/{hub.li}/id-number", {})
+    assert status == 200 and len(answer["id_number"]) == 18, answer
+    with db.connection_context():
+        assert db.execute_sql("select count(*) from case_event").fetchone()[0] == events
+        assert db.execute_sql("select actor, entity_id from audit_log where action = 'case.view_id'").fetchall() \
+            == [("gaj", hub.li)]
+
+
 @ON_BOTH
 def test_a_department_no_matter_names_is_refused_at_the_hub(hub, run_cli):
     done = run_cli("user", "add", "cgj", "--role", "department", "--department", "县城管局", "--password-stdin",

@@ -8,6 +8,7 @@ Nothing is written in the folder it was started from. A port in use and a
 second copy on the same data folder end with a message, not a traceback;
 the second copy sends the browser to the copy that runs.
 """
+import os
 import socket
 import sys
 import time
@@ -15,6 +16,7 @@ import time
 import pytest
 
 from program import PYTHON_PROGRAM, Running, environment, free_port, port_in_use, run
+from test_backups import live_state, read_only
 
 DEFAULT_URL = "http://127.0.0.1:8080/"
 
@@ -125,3 +127,16 @@ def test_a_crashed_copys_address_is_not_trusted(tmp_path):
     finally:
         assert program.stop() == 0
 
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_a_data_folder_that_cannot_be_written_ends_with_a_message_and_is_left_alone(tmp_path):
+    data_dir = tmp_path / "data"
+    assert run(PYTHON_PROGRAM, "init", env=environment(data_dir))[0] == 0
+    before = live_state(data_dir)
+    with read_only(data_dir):
+        for args in ((), ("serve", "--port", str(free_port()))):  # a double-click, and serve
+            code, out, err = run(PYTHON_PROGRAM, *args, env=environment(data_dir), timeout=60)
+            assert code == 1 and "请检查数据文件夹是否可写" in err and str(data_dir) in err, out + err
+            assert "Traceback" not in out + err
+    assert live_state(data_dir) == before

@@ -1,5 +1,6 @@
 """The exchange between two real processes over loopback: a hub served by ``county-app serve``, a township
 running ``county-app sync run``, each on its own data folder (docs/sync.md)."""
+import shutil
 import subprocess
 import sys
 import time
@@ -270,3 +271,36 @@ def test_downstream_numbering_holds_with_concurrent_writers_at_the_hub_while_the
     assert count(town, "case_record", "status = 'concluded'") == 18
     assert rows(hub, EVENTS_BY_CASE) == rows(town, EVENTS_BY_CASE)
     assert count(hub, "sync_outbox") == 0
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
+
+
+@pytest.mark.parametrize("version", ["0002_cases", "0011_case_search"])
+def test_cases_made_before_the_exchange_existed_go_up_after_the_upgrade(version, hub, tmp_path):
+    """A centre that worked with a version without the exchange: its cases and their whole history reach
+    the hub at the first run after the upgrade (queued by the upgrade, oldest first, ahead of later changes)."""
+    town = tmp_path / "old-town"
+    town.mkdir()
+    shutil.copyfile(FIXTURES / f"{version}.sqlite3", town / "county_app.sqlite3")
+    cli(town, "init")
+    cli(town, "config", "set", "sync.url", hub.url)
+    cli(town, "config", "set", "sync.secret", hub.secret)
+    old_events = count(town, "case_event")
+    assert count(town, "sync_outbox") == old_events > 0
+    # the hub must know the catalogue version the old cases name: the county imports it, then its current one
+    cli(town, "catalogue", "export", str(tmp_path / "old.xlsx"))
+    hub.cli("catalogue", "export", str(tmp_path / "current.xlsx"))
+    hub.cli("catalogue", "import", "--allow-older", str(tmp_path / "old.xlsx"))
+    hub.cli("catalogue", "import", str(tmp_path / "current.xlsx"))
+    first = rows(town, "select min(case_no) from case_record")[0][0]
+    with at(town):  # a change after the upgrade goes after them
+        materials.log_material(first, "JMSFZ", "original_verified", actor="wangfang")
+    sync(town)
+    cases_sql = "select case_no, status, applicant_name from case_record order by case_no"
+    assert rows(hub, cases_sql) == rows(town, cases_sql) and len(rows(hub, cases_sql)) == 2
+    assert rows(hub, EVENTS_BY_CASE) == rows(town, EVENTS_BY_CASE)
+    material = "select m.status from case_material m join case_record c on c.id = m.case_id " \
+               "where c.case_no = ? and m.code = 'JMSFZ'"
+    assert rows(hub, material, first) == rows(town, material, first) == [("original_verified",)]
+    assert count(town, "sync_outbox") == 0

@@ -11,8 +11,8 @@ from county_app.intake import outcomes
 from county_app.sync import envelope
 
 from conftest import sample_pdf
-from sync_nodes import CENTRE, COUNTY, at, cli, count, rows
-from test_sync_exchange import register_and_accept
+from sync_nodes import CENTRE, COUNTY, Hub, at, cli, command, count, rows
+from test_sync_exchange import hub_database, register_and_accept  # noqa: F401 (a fixture)
 from test_sync_scans import case_with_scan
 from workbooks import Book
 
@@ -20,17 +20,14 @@ OTHER = "331128102000"
 
 
 @pytest.fixture
-def hub(tmp_path):
-    """A hub's data folder (not served: files need no network) with the township CENTRE registered."""
-    folder = tmp_path / "hub"
-    folder.mkdir()
-    cli(folder, "init", "--role", "hub", "--code", COUNTY, "--name", "安澜县")
-    return folder
+def hub(tmp_path, hub_database):
+    """A hub (not served: files need no network), on SQLite or PostgreSQL, with the township CENTRE registered."""
+    return Hub(tmp_path / "hub", hub_database)
 
 
 @pytest.fixture
 def secret(hub):
-    return cli(hub, "node", "add", CENTRE, "--name", "城关镇").stdout.strip().splitlines()[-1]
+    return hub.secret
 
 
 @pytest.fixture
@@ -49,8 +46,9 @@ def usb(tmp_path):
     return folder
 
 
-def export(folder, usb, *options):
-    out = cli(folder, "sync", "export", str(usb), *options).stdout
+def export(side, usb, *options):
+    """(the file, the output) of ``sync export`` at a township's folder or the hub."""
+    out = command(side, "sync", "export", str(usb), *options).stdout
     return usb / out.split("已导出同步文件 ")[1].split("：")[0], out
 
 
@@ -69,21 +67,21 @@ def test_the_exchange_by_usb_stick_both_ways_applied_once(hub, town, usb, tmp_pa
     assert f"变更 {written} 条（1 批），扫描件 1 个" in out, out
     assert up.name.startswith(f"sync-{CENTRE}-to-{COUNTY}-")
 
-    out = cli(hub, "sync", "import", str(up)).stdout
+    out = hub.cli("sync", "import", str(up)).stdout
     assert f"已导入同步文件：记入变更 {written} 条（1 批），扫描件 1 个" in out, out
     assert count(hub, "case_event") == written and count(hub, "case_record") == 3
-    stored = hub / rows(hub, "select path from scan where sha256 = ?", sha)[0][0]
+    stored = hub.dir / rows(hub, "select path from scan where sha256 = ?", sha)[0][0]
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == sha
     assert count(hub, "sync_scan") == 0
     before = state(hub)
-    assert "记入变更 0 条" in cli(hub, "sync", "import", str(up)).stdout  # again: applied once
+    assert "记入变更 0 条" in hub.cli("sync", "import", str(up)).stdout  # again: applied once
     assert state(hub) == before
 
     # the hub answers: results recorded by a department, a newer catalogue
     with at(hub):
         outcomes.record_result(numbers[0], "GA-0101", "approved", actor="gaj", result_no="HUB-1")
     newer = Book().set("目录信息", 2, "内容", "2026.12-02").set("目录信息", 4, "内容", "2026-12-01")
-    cli(hub, "catalogue", "import", str(newer.save(tmp_path / "newer.xlsx")))
+    hub.cli("catalogue", "import", str(newer.save(tmp_path / "newer.xlsx")))
     down, out = export(hub, usb, "--node", CENTRE)
     assert "变更 1 条（1 批）" in out, out
     out = cli(town, "sync", "import", str(down)).stdout
@@ -98,7 +96,7 @@ def test_the_exchange_by_usb_stick_both_ways_applied_once(hub, town, usb, tmp_pa
     _next, out = export(town, usb)
     assert "变更 0 条（0 批）" in out
     assert count(hub, "sync_outbox") == 1
-    cli(hub, "sync", "import", str(_next))
+    hub.cli("sync", "import", str(_next))
     assert count(hub, "sync_outbox") == 0
     assert count(town, "case_event") == count(hub, "case_event")
 
@@ -109,7 +107,7 @@ def test_tampered_misaddressed_unknown_and_revoked_files_are_refused_and_change_
     before = state(hub)
 
     def refused(folder, path, words):
-        done = cli(folder, "sync", "import", str(path), check=False)
+        done = command(folder, "sync", "import", str(path), check=False)
         assert done.returncode == 1 and words in done.stderr, done.stdout + done.stderr
         assert state(folder) == snapshot[folder]
 
@@ -131,7 +129,7 @@ def test_tampered_misaddressed_unknown_and_revoked_files_are_refused_and_change_
     refused(town, up, "不是发给本机")  # the township's own file, for the hub
 
     # a hub file for another township
-    cli(hub, "node", "add", OTHER, "--name", "乙镇")
+    hub.cli("node", "add", OTHER, "--name", "乙镇")
     other, _ = export(hub, usb, "--node", OTHER)
     snapshot[hub] = state(hub)
     refused(town, other, f"是发给 {OTHER} 的")
@@ -141,10 +139,10 @@ def test_tampered_misaddressed_unknown_and_revoked_files_are_refused_and_change_
     cli(stranger, "init", "--role", "hub", "--code", COUNTY, "--name", "安澜县")
     snapshot[stranger] = state(stranger)
     refused(stranger, up, f"节点 {CENTRE} 未在县级汇聚中心登记")
-    cli(hub, "node", "revoke", CENTRE)
+    hub.cli("node", "revoke", CENTRE)
     snapshot[hub] = state(hub)
     refused(hub, up, "已被县级汇聚中心停用")
-    assert "sync file refused" in (hub / "logs" / "county-app.log").read_text(encoding="utf-8")
+    assert "sync file refused" in (hub.dir / "logs" / "county-app.log").read_text(encoding="utf-8")
 
 
 def test_a_signed_file_whose_members_would_inflate_is_refused(hub, secret, town, usb):
@@ -161,7 +159,7 @@ def test_a_signed_file_whose_members_would_inflate_is_refused(hub, secret, town,
     signed = usb / "bomb.sync"  # signed with the true secret: only the limits stop it
     signed.write_bytes(envelope.MAGIC + line + envelope.signature(secret, line).encode() + b"\n" + payload)
     before = state(hub)
-    done = cli(hub, "sync", "import", str(signed), check=False)
+    done = hub.cli("sync", "import", str(signed), check=False)
     assert done.returncode == 1 and "经过压缩" in done.stderr, done.stderr
     assert state(hub) == before
 

@@ -12,12 +12,12 @@ from county_app.sync import batches, outbox, signing
 from county_app.sync.hub import PULL_PATH, PUSH_PATH
 
 from sync_nodes import CENTRE, at, cli, count, rows, served_hub, township
-from test_sync_exchange import register_and_accept
+from test_sync_exchange import hub_database, register_and_accept  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
-def hub(tmp_path):
-    with served_hub(tmp_path / "hub") as node:
+def hub(tmp_path, hub_database):
+    with served_hub(tmp_path / "hub", hub_database) as node:
         yield node
 
 
@@ -58,8 +58,8 @@ def post(hub, body, *, path=PUSH_PATH, node=CENTRE, secret=None, headers=None, n
 
 
 def nothing_applied(hub):
-    return count(hub.dir, "case_record") == 0 and count(hub.dir, "case_event") == 0 and \
-        rows(hub.dir, "select applied_through from sync_node") == [(0,)]
+    return count(hub, "case_record") == 0 and count(hub, "case_event") == 0 and \
+        rows(hub, "select applied_through from sync_node") == [(0,)]
 
 
 def test_a_batch_sent_twice_is_applied_once(hub, town):
@@ -69,10 +69,10 @@ def test_a_batch_sent_twice_is_applied_once(hub, town):
     assert first == (200, {"applied_through": events, "applied": events, "conflicts": 0})
     again = post(hub, body)  # the answer was lost: the township sends it again, with a new nonce
     assert again == (200, {"applied_through": events, "applied": 0, "conflicts": 0})
-    assert count(hub.dir, "case_event") == events and count(hub.dir, "case_record") == 1
+    assert count(hub, "case_event") == events and count(hub, "case_record") == 1
     # the next run finds the batch acknowledged and resumes after it
     assert "已上传变更 %d 条" % events in cli(town, "sync", "run").stdout
-    assert count(hub.dir, "case_event") == events
+    assert count(hub, "case_event") == events
 
 
 def test_a_batch_after_a_gap_is_refused_with_the_mark(hub, town):
@@ -137,17 +137,17 @@ def test_changes_sent_in_part_are_checked_and_applied_once_from_any_mark(hub, to
     events = count(town, "case_event")
     assert post(hub, batches.encode(sent)) == (200, {"applied_through": events, "applied": events - 3,
                                                      "conflicts": 0})
-    assert count(hub.dir, "case_event") == events
+    assert count(hub, "case_event") == events
     for sql in ("select case_no, status, applicant_name, id_number, form, due_date from case_record order by case_no",
                 "select c.case_no, m.code, m.status, m.copies from case_material m join case_record c "
                 "on c.id = m.case_id order by 1, 2",
                 "select c.case_no, i.matter_code, i.status, i.due_date from case_item i join case_record c "
                 "on c.id = i.case_id order by 1, 2"):
-        assert rows(hub.dir, sql) == rows(town, sql), sql
+        assert rows(hub, sql) == rows(town, sql), sql
 
 
 def state(hub):
-    return count(hub.dir, "case_record"), count(hub.dir, "case_event"), rows(hub.dir, "select applied_through "
+    return count(hub, "case_record"), count(hub, "case_event"), rows(hub, "select applied_through "
                                                                                        "from sync_node")
 
 
@@ -171,12 +171,12 @@ def test_hostile_requests_are_refused_with_nothing_applied_and_logged(hub, town)
 
 
 def test_a_revoked_node_is_refused_until_given_a_new_secret(hub, town):
-    cli(hub.dir, "node", "revoke", CENTRE)
+    hub.cli("node", "revoke", CENTRE)
     refused = cli(town, "sync", "run", check=False)
     assert refused.returncode == 1 and "已被县级汇聚中心停用" in refused.stderr
     assert nothing_applied(hub)
-    secret = cli(hub.dir, "node", "secret", CENTRE).stdout.strip().splitlines()[-1]
+    secret = hub.cli("node", "secret", CENTRE).stdout.strip().splitlines()[-1]
     assert "签名不正确" in cli(town, "sync", "run", check=False).stderr  # the old secret no longer works
     cli(town, "config", "set", "sync.secret", secret)
     assert cli(town, "sync", "run").returncode == 0
-    assert count(hub.dir, "case_event") == count(town, "case_event")
+    assert count(hub, "case_event") == count(town, "case_event")

@@ -2,6 +2,8 @@
 also through a proxy that cuts the link every few hundred KB; and a full run through that proxy converges."""
 import hashlib
 import json
+import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -11,6 +13,7 @@ import pytest
 from county_app.intake import cases, outcomes, scans, workflow
 from county_app.sync import batches, signing
 from county_app.sync.hub import scan_path
+from county_app.sync.records import SyncScan
 
 from flaky_proxy import FlakyProxy
 from sync_nodes import CENTRE, at, cli, count, rows, served_hub, township
@@ -119,6 +122,7 @@ def test_a_scan_resumes_at_the_offset_the_hub_holds(hub, town):
     assert head(hub, sha) == (200, MB, len(data))
     out = cli(town, "sync", "run").stdout
     assert "已上传扫描件 1 个（2.0 MB）" in out, out  # only what the hub lacked
+    assert rows(town, "select scans, scan_bytes from sync_run") == [(1, len(data) - MB)]  # the 同步 page's list
     assert hashlib.sha256(open_scan_at_hub(hub, case_no, sha)).hexdigest() == sha
 
 
@@ -217,3 +221,38 @@ def test_the_township_page_counts_the_scans_waiting_to_go(hub, town):
         assert "<strong>1</strong> 个扫描件（共 1.5 MB）尚未上传" in admin.get("/sync")[2]
         cli(town, "sync", "run")
         assert "个扫描件" not in admin.get("/sync")[2]
+
+
+def test_a_scan_the_hub_does_not_await_is_reported_and_the_run_still_brings_the_results_down(hub, town):
+    first, _ = case_with_scan(town, big_pdf(200_000))
+    second, forgotten = case_with_scan(town, big_pdf(300_000))
+    assert post(hub, batches.encode(outbox_batch(town)))[0] == 200  # both cases went up, no file yet
+    with at(hub):
+        SyncScan.delete().where(SyncScan.sha256 == forgotten).execute()  # the hub no longer awaits it
+        outcomes.record_result(first, "GA-0101", "approved", actor="gaj", result_no="HUB-1")
+    done = cli(town, "sync", "run", check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and f"县级汇聚中心没有在等待扫描件 {forgotten[:12]}" in output, output
+    assert "已上传扫描件 1 个" in output and "Traceback" not in output
+    item = "select c.case_no, i.result_no from case_item i join case_record c on c.id = i.case_id " \
+           "where i.matter_code = 'GA-0101' order by c.case_no"
+    assert rows(town, item) == [(first, "HUB-1"), (second, "")]  # the pull was not skipped
+    assert rows(town, "select sha256 from sync_scan") == [(forgotten,)]  # still waiting, for the next run
+
+
+def test_maintenance_at_the_hub_removes_partial_uploads_no_longer_awaited_or_left_for_a_month(hub, town):
+    data = big_pdf(200_000)
+    (_, dropped), (_, kept), (_, stale) = (case_with_scan(town, data + bytes([n])) for n in range(3))
+    assert post(hub, batches.encode(outbox_batch(town)))[0] == 200
+    for sha in (dropped, kept, stale):
+        assert put(hub, sha, 0, data[:50_000])[0] == 200
+    partial = {sha: hub.dir / "sync_incoming" / CENTRE / f"{sha}.part" for sha in (dropped, kept, stale)}
+    with at(hub):
+        SyncScan.delete().where(SyncScan.sha256 == dropped).execute()  # e.g. its node revoked meanwhile
+    hours, days = 3600, 86400
+    for sha, age in ((dropped, 2 * hours), (kept, 29 * days), (stale, 31 * days)):
+        os.utime(partial[sha], (time.time() - age,) * 2)
+    out = hub.cli("maintenance").stdout
+    assert "已删除不再等待或长期未续传的扫描件上传残片 2 个" in out, out
+    assert {sha: path.exists() for sha, path in partial.items()} == {dropped: False, kept: True, stale: False}
+    assert head(hub, stale) == (200, 0, len(data) + 1)  # still awaited: it starts again from 0

@@ -1,5 +1,5 @@
-"""``/api/v1/sync/push``, ``/pull`` and ``/scans/<sha256>``: a township's signed requests to the hub (sync/hub.py
-decides).
+"""``/api/v1/sync/push``, ``/pull``, ``/scans/<sha256>`` and ``/reconcile`` (``/day``): a township's signed
+requests to the hub (sync/hub.py decides).
 
 These routes take no user login: the signature (sync/signing.py) is the
 authentication, checked before anything else reads the body. Before that,
@@ -38,6 +38,14 @@ def push():
 def pull():
     body = hub.answer_pull(current_app.config["DATA_DIR"], request.headers, request.get_data(cache=False))
     return Response(body, content_type="application/json", headers={"Content-Encoding": "gzip"})
+
+
+@bp.post("/reconcile")
+@bp.post("/reconcile/day")
+def reconcile():
+    answer = hub.receive_reconciliation(current_app.config["DATA_DIR"], request.path, request.headers,
+                                        request.get_data(cache=False))
+    return jsonify(answer)
 
 
 @bp.route("/scans/<sha256>", methods=["HEAD"])

@@ -26,6 +26,7 @@ import re
 
 from peewee import fn
 
+from .. import audit, clock, settings
 from ..db import db
 from ..integers import NumberError, whole_number
 from ..prepared import Prepared, insert_new
@@ -210,12 +211,22 @@ def note(case, action, actor, **detail):
 
     The version stays, so looking at a case never makes another clerk's next
     write stale. Must run inside the caller's ``db.atomic()``.
+
+    At the hub a case's history holds only what both sides hold (the
+    township's acts and the departments', docs/sync.md): a look or a print
+    there goes to the 操作日志 instead (``case.<action>``), and None is returned.
     """
     _require_transaction()
+    if settings.is_hub():
+        audit.record(actor_name(actor), f"case.{action}", "case", case.case_no, **detail)
+        return None
     return _event(case, action, case.status, case.status, actor, detail)
 
 
 def _event(case, action, from_status, to_status, actor, detail):
+    wrong = clock.problem()
+    if wrong:  # every change is dated by this clock: not while it is wrong (the transaction rolls back)
+        raise Conflict(wrong, code="clock_wrong")
     # The request's key goes on its first event only: one request, one key, however many events.
     key, case.request_key = getattr(case, "request_key", None), None
     event = insert_new(CaseEvent(case=case.id, actor=actor_name(actor), action=action, from_status=from_status,

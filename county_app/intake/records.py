@@ -218,7 +218,7 @@ class MaterialScan(BaseModel):
 class CaseEvent(BaseModel):
     """One change of a case; ``id`` is the strictly increasing sequence number."""
     case = ForeignKeyField(Case, backref="events", on_delete="CASCADE")
-    at = DateTimeField(default=utcnow)
+    at = DateTimeField(default=utcnow, index=True)  # a day's events, reconciled (sync/reconcile.py; 0015)
     actor = CharField()
     action = CharField(max_length=32)
     from_status = CharField(max_length=16, default="")

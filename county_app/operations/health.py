@@ -8,6 +8,8 @@ decides the warnings here, so that the page only shows them:
 - free disk space below ``LOW_DISK`` on the data folder's disk (or the backup folder's, when another);
 - no backup yet, the newest one older than ``STALE_BACKUP``, unusable, or a later attempt that failed;
 - the exchange with the hub, when configured: its newest run failed (with what to do, ``sync.advice``);
+- this PC's clock, when it cannot date a change (``clock.problem``) or shows a time long after this
+  version was made (``clock.ahead``);
 - the working-day calendar: the current year without a known 调休 arrangement, or, from
   ``CALENDAR_NOTICE_FROM`` (1 December), the next year without one.
 """
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from .. import __version__, settings
+from .. import __version__, clock, settings
 from ..db import DB_FILENAME
 from ..models import AuditLog, SchemaMigration, as_utc, utcnow
 from .backup import NAME, backup_folder, describe
@@ -74,6 +76,9 @@ class Health:
     sync_configured: bool
     last_sync: object  # sync.status.Run of the newest run, or None
     calendar: list  # YearCoverage of last year, this year, next year
+    clock_problem: str = ""  # clock.problem: changes of cases are refused until it is settled
+    clock_ahead: str = ""  # clock.ahead
+    clock_to_accept: object = None  # clock.to_accept: records dated ahead an administrator may accept
     warnings: list = field(default_factory=list)
 
 
@@ -91,6 +96,7 @@ def gather(data_dir, *, today=None, now=None):
         scan_count=scan_count, scan_bytes=scan_bytes, backup=_last_backup(folder, chosen=bool(configured)),
         sync_configured=bool(settings.get("sync.url")), last_sync=last_sync_run(),
         calendar=calendar_coverage(range(today.year - 1, today.year + 2)),
+        clock_problem=clock.problem(), clock_ahead=clock.ahead(), clock_to_accept=clock.to_accept(),
     )
     health.warnings = warnings(health, now)
     return health
@@ -98,7 +104,8 @@ def gather(data_dir, *, today=None, now=None):
 
 def warnings(health, now):
     """The warnings ``health`` calls for at local time ``now``, in Chinese, most urgent first."""
-    found = [f"{disk.what} {disk.folder} 所在磁盘只剩 {disk.free / 1024 ** 3:.2f} GB 可用空间（低于 1 GB）："
+    found = [warning for warning in (health.clock_problem, health.clock_ahead) if warning]
+    found += [f"{disk.what} {disk.folder} 所在磁盘只剩 {disk.free / 1024 ** 3:.2f} GB 可用空间（低于 1 GB）："
              "备份和扫描件可能写不下，请清理磁盘或更换更大的磁盘" for disk in health.disks if disk.low]
     backup = health.backup
     if backup.folder_problem:

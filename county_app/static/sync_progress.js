@@ -6,7 +6,7 @@
   if (!box || !box.hasAttribute("data-running")) return;
   var statusUrl = box.getAttribute("data-status-url");
   var pageUrl = box.getAttribute("data-page-url");
-  var stages = { push: "正在上传", scans: "正在上传扫描件", pull: "正在下载" };
+  var stages = { push: "正在上传", scans: "正在上传扫描件", pull: "正在下载", reconcile: "正在与汇聚中心核对" };
 
   function set(id, text) { var el = document.getElementById(id); if (el) el.textContent = text; }
 

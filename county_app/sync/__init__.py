@@ -8,4 +8,5 @@
 - ``hub``: what the hub does with a push and a pull; ``client``: a township's run, ``transport`` its requests.
 - ``scanupload``, ``scanstore``: scans sent in resumable chunks, and the hub's side of them.
 - ``files``: the same exchange as one signed file, for a USB stick.
+- ``reconcile``: what each side holds per day, and a township's report of it after each run.
 """

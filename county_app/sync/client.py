@@ -18,7 +18,7 @@ from ..catalogue import store
 from ..db import db
 from ..models import utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
-from . import batches, outbox, scanupload, snapshot
+from . import batches, outbox, reconcile, scanupload, snapshot
 from .apply import apply_batch
 from .errors import SyncBusy, SyncFailed
 from .hub import PULL_PATH, PUSH_PATH
@@ -40,7 +40,8 @@ class RunReport:
     error: str = ""
     error_kind: str = ""  # advice.KINDS
     to_push: int = 0  # changes waiting to go when the run started
-    stage: str = ""  # "push", "pull", "done": how far a run in progress is
+    stage: str = ""  # "push", "pull", "reconcile", "done": how far a run in progress is
+    reconcile: str = ""  # the reconciliation after a complete exchange, in words (never the run's error)
 
 
 def run_once(data_dir, actor, report=None):
@@ -68,12 +69,16 @@ def run_once(data_dir, actor, report=None):
                 scanupload.send_all(hub, report)
                 report.stage = "pull"
                 _pull_all(hub, Path(data_dir), report)
+                report.stage = "reconcile"
+                report.reconcile = reconcile.after_run(hub)
             except SyncFailed as exc:
                 report.error, report.error_kind = str(exc), exc.kind
             with db.atomic():
                 SyncRun.update(ended_at=utcnow(), pushed=report.pushed, pulled=report.pulled,
                                catalogue=report.catalogue, conflicts=report.conflicts,
-                               error=report.error, error_kind=report.error_kind).where(SyncRun.id == run.id).execute()
+                               error=report.error, error_kind=report.error_kind,
+                               reconcile=report.reconcile, scans=report.scans,
+                               scan_bytes=report.scan_bytes).where(SyncRun.id == run.id).execute()
             report.stage = "done"
             return report
     finally:
@@ -142,7 +147,7 @@ def _pull_all(hub, data_dir, report):
         if isinstance(document.get("catalogue"), dict):
             _apply_catalogue(document["catalogue"], data_dir, report)
         apply_down(hub.node, last, changes, report)
-        if not document.get("more"):
+        if not changes:  # a pull that brought nothing: its `after` acknowledged all that came before
             return
     raise SyncFailed("下行批次过多，本次同步中止；请再运行一次", "rerun")
 

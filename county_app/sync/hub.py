@@ -7,6 +7,8 @@ is refused with 409 and the mark. A batch touching a case that is not the
 node's (its number does not begin with the node's code) is refused whole.
 ``answer_pull`` forgets what the township acknowledged and answers the next
 downstream batch, and the catalogue in force when the township lacks it.
+``receive_reconciliation`` checks the signature of a township's
+reconciliation request and hands it to ``hub/reconciliation.py``.
 ``require_https`` refuses a request that came over plain HTTP from another
 machine, before its signature is even read (docs/hub.md).
 """
@@ -19,8 +21,9 @@ import time
 
 from ..catalogue import store
 from ..db import db
+from ..hub import reconciliation
 from ..models import CatalogueVersion, utcnow
-from . import batches, nodes, outbox, scanstore, signing
+from . import batches, nodes, outbox, reconcile, scanstore, signing
 from .apply import apply_batch
 from .errors import SyncRefused
 from .records import SyncNode
@@ -123,6 +126,16 @@ def answer_pull(data_dir, headers, body):
         extra["catalogue"] = {"id": current.id, "version": current.version,
                               "workbook": base64.b64encode(workbook.getvalue()).decode("ascii")}
     return batches.encode_rows(node.code, rows, **extra)
+
+
+def receive_reconciliation(data_dir, path, headers, body):
+    """The answer to a signed reconciliation request at ``path`` (``reconcile.RECONCILE_PATH`` or ``…_DAY_PATH``)."""
+    if path not in (reconcile.RECONCILE_PATH, reconcile.RECONCILE_DAY_PATH):
+        raise SyncRefused(404, "not_found", "没有这个核对接口")
+    node = _signed_node(data_dir, path, headers, body)
+    with db.atomic():
+        _touch(node.code)
+    return reconciliation.receive(node.code, path, batches.decode(body))
 
 
 def scan_offset(data_dir, headers, sha256):

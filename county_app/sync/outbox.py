@@ -27,8 +27,9 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 Row = namedtuple("Row", "seq case_no action payload")  # an outbox row as a batch carries it
 
 
-def record(case, event):
-    """Write the outbox row of ``event`` (just inserted for ``case``); inside the change's transaction."""
+def record(case, event, state=None):
+    """Write the outbox row of ``event`` (just inserted for ``case``); inside the change's transaction.
+    ``state`` is ``snapshot.case_state`` of the case when already read."""
     if settings.get("node.role") == "hub":
         if event.action not in DOWN_ACTIONS:
             return
@@ -39,9 +40,31 @@ def record(case, event):
     else:
         node, seq = UP, bump_mark("up.written")
     SyncOutbox.insert(node=node, seq=seq, case_no=case.case_no, action=event.action,
-                      payload=snapshot.payload(case.id, event)).execute()
+                      payload=snapshot.payload(case.id, event, state)).execute()
     if node == UP and event.action == "scan":  # its file follows the change (sync/scanupload.py)
         SyncScan.insert(node=UP, sha256=json.loads(event.detail)["sha256"], seq=seq).on_conflict_ignore().execute()
+
+
+def queue_history(name):
+    """Queue the changes a township made before it had an outbox: every event up to the mark ``name``,
+    case by case, oldest first, then forget the mark (migrations, in the upgrade's transaction).
+
+    Each carries the case's state of today (the states in between were never kept); the hub takes
+    them in order, as it takes a case's changes within one batch. At the hub nothing goes up.
+    """
+    through = _MARK.scalar(name)
+    if through is None:
+        return
+    if settings.get("node.role") != "hub":
+        from ..intake.records import Case, CaseEvent
+
+        case = state = None
+        for event in CaseEvent.select().where(CaseEvent.id <= through).order_by(CaseEvent.case, CaseEvent.id):
+            if case is None or case.id != event.case_id:  # one case at a time in memory, its state read once
+                case = Case.get_by_id(event.case_id)
+                state = snapshot.case_state(case.id)
+            record(case, event, state)
+    SyncMark.delete().where(SyncMark.name == name).execute()
 
 
 def mark(name):

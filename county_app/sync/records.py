@@ -11,9 +11,10 @@ township one to send (``node`` "", ``seq`` the change that attached it), at
 the hub one a township's change named and whose file has not arrived.
 ``SyncNonce`` remembers the nonces of the last ten minutes, ``SyncRun`` each run of a township, ``SyncConflict`` a
 department-owned record changed on both sides, ``SyncRefusal`` (at the hub)
-the latest requests refused for each township.
+the latest requests refused for each township, ``SyncReconciliation`` (at the hub) each township's figures of
+a day beside the hub's (sync/reconcile.py, hub/reconciliation.py).
 """
-from peewee import SQL, CharField, DateTimeField, IntegerField, TextField
+from peewee import SQL, CharField, DateField, DateTimeField, IntegerField, TextField
 
 from ..models import BaseModel, utcnow
 
@@ -72,6 +73,9 @@ class SyncRun(BaseModel):
     conflicts = IntegerField(default=0)
     error = TextField(default="")
     error_kind = CharField(max_length=32, default="", constraints=[SQL("DEFAULT ''")])  # advice.KINDS: what the page advises
+    reconcile = TextField(default="", constraints=[SQL("DEFAULT ''")])  # the reconciliation's outcome in words (0015)
+    scans = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # scan files the hub now holds whole (0016)
+    scan_bytes = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # of them, sent in this run
 
     class Meta:
         table_name = "sync_run"
@@ -115,4 +119,25 @@ class SyncScan(BaseModel):
         indexes = ((("node", "sha256"), True), (("node", "seq"), False))
 
 
-MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict, SyncRefusal, SyncScan]
+class SyncReconciliation(BaseModel):
+    """One day of one township as the township reported it and as the hub holds it (hub/reconciliation.py)."""
+    node = CharField(max_length=12)
+    day = DateField()
+    reported_at = DateTimeField(default=utcnow)
+    township_cases = IntegerField()
+    township_events = IntegerField()
+    township_digest = CharField(max_length=64)
+    hub_cases = IntegerField()
+    hub_events = IntegerField()
+    hub_digest = CharField(max_length=64)
+    listed_at = DateTimeField(null=True)  # when the township's list of the day's cases came (a differing day)
+    differences = TextField(default="[]")  # JSON [{"case_no", "township": [r, n] | null, "hub": …, "in_transit"}]
+    differences_total = IntegerField(default=0)  # all of them; ``differences`` keeps the first few hundred
+
+    class Meta:
+        table_name = "sync_reconciliation"
+        indexes = ((("node", "day"), True),)
+
+
+MODELS = [SyncNode, SyncOutbox, SyncMark, SyncNonce, SyncRun, SyncConflict, SyncRefusal, SyncScan,
+          SyncReconciliation]

@@ -9,9 +9,12 @@ its size the stored offset, and only a file whose SHA-256 is its name moves
 into the scan store (``scans/ab/<sha256>.<ext>``, the path of its Scan row).
 A file no change of that township named is refused: a node cannot fill the
 hub's disk with files no case holds. Nothing is ever read whole: files are
-hashed and copied in 1 MB pieces.
+hashed and copied in 1 MB pieces. The nightly maintenance removes partial
+uploads no longer awaited, and those untouched for 30 days
+(``drop_stale_partials``).
 """
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -25,6 +28,9 @@ from .records import SyncScan
 
 INCOMING_DIR = "sync_incoming"
 CHUNK = 1024 * 1024
+PARTIAL_GRACE = 3600  # seconds: a younger partial upload may be written to right now
+PARTIAL_KEPT = 30 * 86400  # seconds: an awaited upload untouched this long starts again from 0
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _appending = threading.Lock()  # one serve per data folder (operations/instance.py): a lock in the process suffices
 
 
@@ -127,3 +133,32 @@ def _stored(scan):
 
 def _partial(node, sha256):
     return Path(db.data_dir) / INCOMING_DIR / node / f"{sha256}.part"
+
+
+def drop_stale_partials(data_dir, now):
+    """Remove partial uploads under ``sync_incoming/`` older than PARTIAL_GRACE whose scan that node no
+    longer sends (stored meanwhile, its node revoked, a change undone), or untouched for PARTIAL_KEPT;
+    ``(files removed, bytes freed)``. Only the names ``append`` and ``place`` write are touched."""
+    root, removed, freed = Path(data_dir) / INCOMING_DIR, 0, 0
+    if not root.is_dir() or root.is_symlink():
+        return 0, 0
+    for folder in root.iterdir():
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            sha256, dot, suffix = path.name.partition(".")
+            if not (dot and suffix in ("part", "file") and _SHA256.fullmatch(sha256)) or path.is_symlink():
+                continue
+            with _appending:  # not while a chunk is being appended to it
+                try:
+                    info = path.stat()
+                except FileNotFoundError:
+                    continue
+                age = now - info.st_mtime
+                awaited = SyncScan.select().where((SyncScan.node == folder.name)
+                                                  & (SyncScan.sha256 == sha256)).exists()
+                if age < PARTIAL_GRACE or (awaited and age < PARTIAL_KEPT):
+                    continue
+                path.unlink(missing_ok=True)
+            removed, freed = removed + 1, freed + info.st_size
+    return removed, freed

@@ -54,8 +54,12 @@ def sent(row):
 
 
 def send_all(hub, report):
-    """Send every scan whose change the hub acknowledged; counts into ``report`` (``scans``, ``scan_bytes``)."""
-    acked, after, damaged = outbox.mark("up.acked"), -1, []
+    """Send every scan whose change the hub acknowledged; counts into ``report`` (``scans``, ``scan_bytes``).
+
+    A scan that cannot go (lost or damaged here, or not awaited by the hub)
+    stays waiting and is reported; the others go, and the run goes on to pull.
+    """
+    acked, after, damaged, unawaited = outbox.mark("up.acked"), -1, [], []
     while rows := waiting(after, acked):
         for row in rows:
             after = row.seq
@@ -63,21 +67,28 @@ def send_all(hub, report):
             if path is None:
                 damaged.append(row.sha256[:12])
                 continue
-            report.scan_bytes += _send(hub, row.sha256, path)
+            sent_bytes = _send(hub, row.sha256, path)
+            if sent_bytes is None:
+                unawaited.append(row.sha256[:12])
+                continue
+            report.scan_bytes += sent_bytes
             sent(row)
             report.scans += 1
     if damaged:
         report.error = (f"扫描件 {'、'.join(damaged[:5])}… 在本机已丢失或损坏（内容与 SHA-256 不符），未上传；"
                         "请在办件页面重新扫描该材料")
         report.error_kind = "scan_damaged"
+    elif unawaited:  # a HEAD answer has no body to say why: the one reason the hub has
+        report.error = (f"县级汇聚中心没有在等待扫描件 {'、'.join(unawaited[:5])}…（它没有收到提到该扫描件的办件变更），"
+                        "这些扫描件暂未上传，其余已同步：请联系县级管理员核对两端的同步记录")
+        report.error_kind = "refused"
 
 
 def _send(hub, sha256, path):
-    """Send the file from the hub's offset on; the bytes sent."""
+    """Send the file from the hub's offset on; the bytes sent, or None when the hub does not await it."""
     status, headers, _ = hub.request("HEAD", upload_path(sha256), accept=(200, 404))
-    if status == 404:  # a HEAD answer has no body to say why: the one reason the hub has
-        raise SyncFailed(f"县级汇聚中心没有在等待扫描件 {sha256[:12]}…（它没有收到提到该扫描件的办件变更）："
-                         "请联系县级管理员核对两端的同步记录", "refused")
+    if status == 404:
+        return None
     stored, size = _offsets(headers)
     chunk, drops, sent_bytes = CHUNK, 0, 0
     with open(path, "rb") as handle:

@@ -65,8 +65,16 @@ def _dumped(row, columns):
     return out
 
 
-def payload(case_id, event):
-    """The JSON text of a change: ``event`` and the state of case ``case_id`` now (inside the transaction)."""
+def payload(case_id, event, state=None):
+    """The JSON text of a change: ``event`` and the state of case ``case_id`` now (inside the transaction);
+    ``state``, when given, is that case's ``state`` already read."""
+    event_json = json.dumps({**_dumped(event, EVENT_COLUMNS), "id": event.id}, ensure_ascii=False,
+                            separators=(",", ":"))
+    return '{"event":' + event_json + "," + (state or case_state(case_id))[1:]
+
+
+def case_state(case_id):
+    """The JSON text of the state of case ``case_id`` now: a payload without its event."""
     case = Case.get_by_id(case_id)
     items = []
     for item in CaseItem.of_case(case_id):
@@ -75,7 +83,6 @@ def payload(case_id, event):
                                                                     for s in suspensions]})
     evaluation = Evaluation.get_or_none(Evaluation.case == case_id)
     return json.dumps({
-        "event": {**_dumped(event, EVENT_COLUMNS), "id": event.id},
         "catalogue": CatalogueVersion.by_id(case.catalogue_id).version,
         "case": _dumped(case, CASE_COLUMNS),
         "items": items,

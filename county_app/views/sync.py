@@ -7,10 +7,11 @@ runs, and a small JSON status lets a script show the counts as they grow),
 also starts a run, and resolves conflicts here or on the case page. The
 sync settings are on the settings page (section 同步), like every setting.
 """
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from .. import audit, guard
 from ..db import db
+from ..hub import reconciliation
 from ..intake.errors import IntakeError
 from ..sync import conflicts, nodes, status
 from ..sync.button import BackgroundSync
@@ -33,6 +34,20 @@ def index():
     state = _button().state
     town = status.township(also_named=[state.actor] if state else [])
     return render_template("sync/township.html", town=town, state=state, sides=conflicts.SIDES)
+
+
+@bp.route("/sync/reconciliation")
+@guard.requires("sync.manage")
+def reconciled():
+    """At the hub: every township's last reconciliation, and one township's days (``?node=CODE``)."""
+    if not nodes.is_hub():
+        abort(404)
+    townships = reconciliation.overview()
+    chosen = next((t for t in townships if t.code == request.args.get("node", "")), None)
+    if chosen is None and len(townships) == 1:
+        chosen = townships[0]
+    return render_template("sync/reconciliation.html", townships=townships, chosen=chosen,
+                           days=reconciliation.days_of(chosen.code) if chosen else [])
 
 
 @bp.route("/sync/run", methods=["POST"])
