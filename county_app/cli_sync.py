@@ -118,6 +118,8 @@ def sync_import(ctx, file):
                + (f"，汇聚中心确认已收到本机变更 {report.acknowledged} 条" if report.acknowledged else "")
                + (f"，已更新事项目录为 {report.catalogue}" if report.catalogue else "")
                + (f"，同步冲突 {report.conflicts} 处（请管理员处理）" if report.conflicts else ""))
+    if report.reconcile:
+        click.echo(report.reconcile)
 
 
 def _or_fail(action):

@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 from county_app.intake import outcomes
+from county_app.intake.records import Case
 from county_app.sync import envelope
 
 from conftest import sample_pdf
@@ -69,6 +70,9 @@ def test_the_exchange_by_usb_stick_both_ways_applied_once(hub, town, usb, tmp_pa
 
     out = hub.cli("sync", "import", str(up)).stdout
     assert f"已导入同步文件：记入变更 {written} 条（1 批），扫描件 1 个" in out, out
+    assert "核对最近 31 天：一致" in out, out  # the file carries the township's figures (docs/sync.md)
+    assert rows(hub, "select count(*), sum(township_events), sum(hub_events) from sync_reconciliation") \
+        == [(31, written, written)]
     assert count(hub, "case_event") == written and count(hub, "case_record") == 3
     stored = hub.dir / rows(hub, "select path from scan where sha256 = ?", sha)[0][0]
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == sha
@@ -163,3 +167,15 @@ def test_a_signed_file_whose_members_would_inflate_is_refused(hub, secret, town,
     assert done.returncode == 1 and "经过压缩" in done.stderr, done.stderr
     assert state(hub) == before
 
+
+
+def test_a_case_lost_at_the_hub_is_named_when_the_file_is_imported_again(hub, town, usb):
+    first, second = register_and_accept(town, 2)
+    up, _ = export(town, usb)
+    hub.cli("sync", "import", str(up))
+    with at(hub):  # lost behind the program's back
+        Case.delete().where(Case.case_no == second).execute()
+    out = hub.cli("sync", "import", str(up)).stdout  # nothing new to apply; reconciled again
+    assert "记入变更 0 条" in out and "核对最近 31 天：1 天不一致" in out, out
+    differences = rows(hub, "select differences from sync_reconciliation where differences_total > 0")
+    assert len(differences) == 1 and [d["case_no"] for d in json.loads(differences[0][0])] == [second]

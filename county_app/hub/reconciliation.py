@@ -57,6 +57,23 @@ def take_summary(code, document):
     return {"differ": differ}
 
 
+def from_file(code, document):
+    """Reconcile township ``code`` from its offline file's ``reconcile.for_file`` document, as a network run
+    does in two requests; the outcome as ``reconcile.described`` takes it. SyncRefused when malformed."""
+    lists = document.get("lists") if isinstance(document, dict) else None
+    if not isinstance(lists, dict):
+        raise _malformed("同步文件的核对数据应为 {node, days, lists, down_applied}")
+    outcome = {"days": 0, "differing": 0, "in_transit": 0}
+    differing = take_summary(code, document)["differ"]
+    outcome["days"] = len(document["days"])
+    for day in differing:
+        state = take_day(code, {"node": code, "day": day, "cases": lists.get(day), "pending": [],
+                                "down_applied": document.get("down_applied")})["state"]
+        outcome["differing"] += state == "differ"
+        outcome["in_transit"] += state == "in_transit"
+    return outcome
+
+
 def take_day(code, document):
     """Compare township ``code``'s footprints of one day with the hub's, and keep the differences;
     ``{"state": "same" | "in_transit" | "differ", "differences": n}``."""

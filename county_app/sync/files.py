@@ -12,8 +12,8 @@ A file is ``envelope.MAGIC``, one line of header JSON (from, to, kind, created, 
 and SHA-256 of the payload), one line of HMAC-SHA256 over the magic and the
 header with the node's secret, then the payload: a zip whose members are all
 stored uncompressed (``manifest.json``, ``batches/NNNNNN.json.gz`` in the
-network's bounded gzip form, ``scans/<sha256>``, ``catalogue.xlsx``), so no
-member can inflate. The addressee, the sender and the signature are checked
+network's bounded gzip form, ``scans/<sha256>``, ``catalogue.xlsx``, a
+township's ``reconcile.json``), so no member can inflate. The addressee, the sender and the signature are checked
 first, then the payload's size and SHA-256 by streaming it; only then is the
 zip opened, each member read within its own limit.
 """
@@ -35,7 +35,8 @@ from ..intake.scans import MAX_SCAN_BYTES
 from ..digests import file_sha256
 from ..models import CatalogueVersion, utcnow
 from ..operations.instance import DataFolderBusy, DataFolderLock
-from . import batches, client, envelope, hub, hubkey, nodes, outbox, scanstore, scanupload
+from ..hub import reconciliation
+from . import batches, client, envelope, hub, hubkey, nodes, outbox, reconcile, scanstore, scanupload
 from .envelope import FileRefused
 from .errors import SyncBusy, SyncRefused
 from .records import SyncNode, SyncScan
@@ -43,6 +44,8 @@ from .records import SyncNode, SyncScan
 envelope.MAGIC = b"COUNTY-APP SYNC FILE 1\n"
 MAX_CATALOGUE = 20 * 1024 * 1024
 MAX_WANTED = 10_000  # scans listed as still awaited in a hub's file
+RECONCILE_MEMBER = "reconcile.json"  # a township's figures of its last days (reconcile.for_file)
+MAX_RECONCILE = 16 * 1024 * 1024  # 31 busy days are a few hundred KB
 envelope.PIECE = 1024 * 1024
 log = logging.getLogger("county_app.sync")
 
@@ -57,6 +60,7 @@ class FileReport:
     acknowledged: int = 0  # a township's changes the hub's file says it applied
     catalogue: str = ""
     skipped: list = field(default_factory=list)  # scans left out (lost or damaged here)
+    reconcile: str = ""  # at the hub, a township's file reconciled (reconcile.described)
 
 
 # ----------------------------------------------------------------------------- export
@@ -123,8 +127,9 @@ def _write_up(archive, me, report):
                 archive.write(path, f"scans/{row.sha256}")
                 sent[row.sha256] = True
     report.batches, report.scans = len(names), len(sent)
+    archive.writestr(RECONCILE_MEMBER, json.dumps(reconcile.for_file(me), ensure_ascii=False))
     return {"batches": names, "scans": list(sent), "down_applied": outbox.mark("down.applied"),
-            "catalogue_applied": outbox.mark("catalogue.applied")}
+            "catalogue_applied": outbox.mark("catalogue.applied"), "reconcile": RECONCILE_MEMBER}
 
 
 def _write_down(archive, code, report):
@@ -204,7 +209,17 @@ def _import_up(archive, manifest, code):
         raise FileRefused(exc.message) from None
     with db.atomic():
         outbox.acknowledged(code, down_applied)
+    if manifest.get("reconcile") == RECONCILE_MEMBER:  # after the changes: the two sides now hold the same
+        report.reconcile = _reconciled(code, envelope.member(archive, RECONCILE_MEMBER, MAX_RECONCILE))
     return report
+
+
+def _reconciled(code, member):
+    """The file's reconciliation in words; a failure here leaves what the file applied applied."""
+    try:
+        return reconcile.described(reconciliation.from_file(code, json.loads(member)))
+    except (SyncRefused, ValueError) as exc:
+        return f"核对未完成：{getattr(exc, 'message', exc)}"
 
 
 def _scan_member(archive, sha):

@@ -135,6 +135,17 @@ def pending_cases(node):
     return [case_no for (case_no,) in query.tuples()]
 
 
+def for_file(node, today=None):
+    """What a township's offline file carries to reconcile (``files``): the summaries of its last DAYS days
+    and the footprints of each, the hub comparing the days that differ at import (``hub/reconciliation.py``
+    ``from_file``). Nothing is in transit at the township: the file carries its whole outbox."""
+    days = days_ending(today or date.today())
+    held = footprints(days)
+    return {"node": node, "days": [summary(day, held[day]) for day in days],
+            "lists": {day.isoformat(): [[no, r, n] for no, (r, n) in sorted(held[day].items())] for day in days},
+            "down_applied": outbox.mark("down.applied")}
+
+
 def send(hub, today=None):
     """Reconcile this township's last DAYS days with ``hub`` (a ``transport.Hub``); the hub's answer to the
     last request, ``{"days", "differing", "in_transit"}`` (days counted). SyncFailed when refused."""
