@@ -118,16 +118,17 @@ def part(text, *, items):
             at += 1  # past the comma
     except (ValueError, IndexError, TypeError):  # not as payload() writes it: read whole
         data = json.loads(text)
-        found = {key: data[key] if key == "case" else json.dumps(data[key], ensure_ascii=False)
+        found = {key: data[key] if key == "case" else json.dumps(data[key], ensure_ascii=False, separators=_TIGHT)
                  for key in keys if key in data}
     if "case" in found:
         case = found["case"]
         found["case"] = json.dumps({name: case[name] for name in DERIVED_CASE_COLUMNS if name in case}
-                                   if isinstance(case, dict) else case, ensure_ascii=False)
+                                   if isinstance(case, dict) else case, ensure_ascii=False, separators=_TIGHT)
     return "{%s}" % ",".join(f'"{key}":{found[key]}' for key in keys if key in found)
 
 
 _DECODER = json.JSONDecoder()
+_TIGHT = (",", ":")
 _PART, _PART_ITEMS = ("event", "catalogue", "case"), ("event", "catalogue", "case", "items")
 
 
