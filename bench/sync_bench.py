@@ -251,11 +251,14 @@ def one_exchange(label, template, scratch, hub_database, rate=None):
         assert run.returncode == 0, output
         assert rows(hub, "select applied_through from sync_node")[0][0] == written, output
         assert count(hub, "case_event") == written, "the hub should hold every event once"
+        started = time.perf_counter()  # a run with nothing to send: what the run's reconciliation costs alone
+        cli(town, "sync", "run")
+        again = time.perf_counter() - started
         return {"label": label, "seconds": seconds, "events": written, "cases": count(hub, "case_record"),
                 "up": proxy.up, "down": proxy.down, "town_rss": sampler.peak("township"),
                 "hub_rss": sampler.peak("hub"), "town_course": sampler.course("township"),
                 "hub_course": sampler.course("hub"), "town_cpu": sampler.cpu.get("township", 0),
-                "hub_cpu": sampler.cpu.get("hub", 0)}
+                "hub_cpu": sampler.cpu.get("hub", 0), "again": again}
     finally:
         proxy.close()
         hub.stop()
@@ -268,6 +271,7 @@ def report(result):
           f"{result['down'] / 1e6:.2f} MB down, {per_event:.0f} bytes/event; peak RSS township "
           f"{result['town_rss']:.0f} MB ({result['town_course']}), hub {result['hub_rss']:.0f} MB "
           f"({result['hub_course']}); CPU township {result['town_cpu']:.1f} s, hub {result['hub_cpu']:.1f} s; "
+          f"a second run, nothing to send (its reconciliation of the last days): {result['again']:.1f} s; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 

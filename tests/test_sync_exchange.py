@@ -133,8 +133,17 @@ def assert_complete(hub, town, written, cases):
     assert count(town, "sync_outbox") == 0 and count(hub, "sync_outbox") == 0  # acknowledged, then forgotten
 
 
-def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_counts(hub, town):
-    register_and_accept(town, 120)  # about 5 batches of about 1 MB
+@pytest.fixture
+def batches_of(monkeypatch):
+    """``batches_of(n)``: batches of at most n changes in the processes started from then on
+    (COUNTY_APP_SYNC_TEST_BATCH, read by sync/outbox.py), so that a backlog of a few hundred cases takes
+    several batches and kills land between and inside them."""
+    return lambda changes: monkeypatch.setenv("COUNTY_APP_SYNC_TEST_BATCH", str(changes))
+
+
+def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_counts(hub, town, batches_of):
+    batches_of(100)  # 840 changes: 9 batches (a killed run may have sent the next one already: it reads ahead)
+    register_and_accept(town, 120)
     written = mark(town, "up.written")
     assert written == count(town, "case_event")
     hub.stop()
@@ -164,8 +173,10 @@ def test_the_township_killed_at_several_moments_then_a_run_completes_with_exact_
     assert f"已上传变更 {written - acked} 条" in out
 
 
-def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with_exact_counts(hub, town):
-    register_and_accept(town, 240)  # about 10 batches
+def test_the_hub_killed_while_applying_a_push_several_times_then_completion_with_exact_counts(hub, town,
+                                                                                              batches_of):
+    batches_of(170)  # 1,680 changes: 10 batches
+    register_and_accept(town, 240)
     written = mark(town, "up.written")
     hub.stop()
     hub.hold = 1.0  # each batch's transaction held open a second: a kill lands inside it on any machine

@@ -8,10 +8,10 @@ import urllib.request
 
 import pytest
 
-from county_app.sync import batches, signing
+from county_app.sync import batches, outbox, signing
 from county_app.sync.hub import PULL_PATH, PUSH_PATH
 
-from sync_nodes import CENTRE, cli, count, rows, served_hub, township
+from sync_nodes import CENTRE, at, cli, count, rows, served_hub, township
 from test_sync_exchange import hub_database, register_and_accept  # noqa: F401 (a fixture)
 
 
@@ -33,6 +33,16 @@ def outbox_batch(folder, node=CENTRE):
                for seq, case_no, action, payload in rows(folder, "select seq, case_no, action, payload "
                                                                  "from sync_outbox order by seq")]
     return {"node": node, "first": changes[0]["seq"], "last": changes[-1]["seq"], "changes": changes}
+
+
+def sent_batch(folder):
+    """The first batch as the township sends it (``outbox.batch_after``): a change followed by a later one of
+    its case carries part of its payload."""
+    with at(folder):
+        sent = outbox.batch_after(outbox.UP, 0)
+    changes = [{"seq": row.seq, "case_no": row.case_no, "action": row.action, "payload": json.loads(row.payload)}
+               for row in sent]
+    return {"node": CENTRE, "first": changes[0]["seq"], "last": changes[-1]["seq"], "changes": changes}
 
 
 def post(hub, body, *, path=PUSH_PATH, node=CENTRE, secret=None, headers=None, now=None):
@@ -100,6 +110,40 @@ def refusals(hub, town):
     no_item["changes"][-1]["payload"]["event"].update(action="result", detail='{"matter": "NO-SUCH"}')
     no_item["last"] += 1
     yield "a result for no item", lambda: post(hub, batches.encode(no_item)), 422, "没有事项 NO-SUCH"
+    cut_short = sent_batch(town)  # its last change dropped: the case's last one left carries only part
+    cut_short["changes"].pop()
+    cut_short["last"] -= 1
+    yield "a case's last change in part", lambda: post(hub, batches.encode(cut_short)), 422, "case.bundle_code：缺少"
+    no_items = sent_batch(town)
+    del no_items["changes"][0]["payload"]["items"]
+    yield "a new case's first change without items", lambda: post(hub, batches.encode(no_items)), 422, "items 应为列表"
+
+
+def test_changes_sent_in_part_are_checked_and_applied_once_from_any_mark(hub, town):
+    register_and_accept(town)  # two cases, their changes in one batch
+    sent = sent_batch(town)
+    last_of_case = {change["case_no"]: change["seq"] for change in sent["changes"]}
+    for change in sent["changes"]:
+        whole = change["seq"] == last_of_case[change["case_no"]]
+        assert ("materials" in change["payload"]) == whole, change["seq"]
+        assert ("items" in change["payload"]) == (whole or change["action"] in ("register", "accept")), change["seq"]
+        assert set(change["payload"]["case"]) == ({"status", "due_date", "due_complete", "concluded_at", "concluded_on"}
+                                                  if not whole else set(change["payload"]["case"]))
+    # the first three arrive whole (an older batch, its answer lost), then the batch sent in part: the hub
+    # skips what it holds and applies the rest, each case's last change whole
+    whole = outbox_batch(town)
+    first_three = {**whole, "last": 3, "changes": whole["changes"][:3]}
+    assert post(hub, batches.encode(first_three)) == (200, {"applied_through": 3, "applied": 3, "conflicts": 0})
+    events = count(town, "case_event")
+    assert post(hub, batches.encode(sent)) == (200, {"applied_through": events, "applied": events - 3,
+                                                     "conflicts": 0})
+    assert count(hub, "case_event") == events
+    for sql in ("select case_no, status, applicant_name, id_number, form, due_date from case_record order by case_no",
+                "select c.case_no, m.code, m.status, m.copies from case_material m join case_record c "
+                "on c.id = m.case_id order by 1, 2",
+                "select c.case_no, i.matter_code, i.status, i.due_date from case_item i join case_record c "
+                "on c.id = i.case_id order by 1, 2"):
+        assert rows(hub, sql) == rows(town, sql), sql
 
 
 def state(hub):

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..db import db
+from ..db import db, refresh_statistics
+from ..intake.records import Case, CaseEvent
 from ..models import utcnow
 from ..sync import reconcile
 from ..sync.errors import SyncRefused
@@ -40,6 +41,7 @@ def take_summary(code, document):
     """Keep township ``code``'s summaries of its days beside the hub's; ``{"differ": [days that differ]}``."""
     reported = _summaries(code, document)
     days = [day for day, _figures in reported]
+    refresh_statistics(Case, CaseEvent)  # a night's backlog may just have arrived (db.refresh_statistics)
     held = reconcile.footprints(days, prefix=code)
     now, differ = utcnow(), []
     with db.atomic():

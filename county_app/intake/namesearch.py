@@ -28,7 +28,7 @@ import unicodedata
 from peewee import SQL, Select, fn
 
 from ..db import db
-from ..prepared import Prepared
+from ..prepared import Prepared, insert_rows
 from .casejson import SUMMARY_COLUMNS
 from .records import Case, CaseNameGram
 
@@ -81,6 +81,12 @@ def index_case(case_id, applicant_name, agent_name_text):
     """Write the bigrams of a new case's names; call inside the registering transaction."""
     for gram in case_grams(applicant_name, agent_name_text):
         _ADD_GRAM.execute(gram, case_id)
+
+
+def index_cases(cases):
+    """``index_case`` of many new cases ``[(case_id, applicant_name, agent_name_text)]`` in one statement."""
+    insert_rows(CaseNameGram, [{"gram": gram, "case": case_id} for case_id, applicant_name, agent_name_text in cases
+                               for gram in case_grams(applicant_name, agent_name_text)])
 
 
 def searchable(text):

@@ -19,7 +19,9 @@ conclusion, due date, the items it touches, its conflicts), and the case is
 then written once: its registration and checklist from its last change in
 the batch (every payload carries the whole state after its change; only the
 entries that differ are written), its items as the changes left them. The
-batch's events go in together, in their order, after its cases.
+cases new here are written last, together (``_insert_cases``: a statement
+per table, not per row), and the batch's events go in together, in their
+order, after its cases.
 """
 import json
 from datetime import datetime
@@ -30,15 +32,15 @@ from ..intake import namesearch, numbers
 from ..intake.cases import issue_notice
 from ..intake.records import Case, CaseEvent, CaseItem, CaseMaterial, Evaluation, MaterialScan, Suspension
 from ..models import CatalogueVersion, MatterRow
-from ..prepared import Prepared, insert_all, insert_new
+from ..prepared import Prepared, insert_all, insert_new, insert_rows
 from . import scanstore, snapshot
 from .conflicts import apply_resolution
 from .records import SyncConflict
-from .snapshot import CASE_COLUMNS, DEPARTMENT_ITEM_COLUMNS, DERIVED_CASE_COLUMNS, MATERIAL_COLUMNS, BatchInvalid
+from .snapshot import (CASE_COLUMNS, DEPARTMENT_ITEM_COLUMNS, DERIVED_CASE_COLUMNS, ITEM_ACTIONS, MATERIAL_COLUMNS,
+                       BatchInvalid)
 
 RANK = {"registered": 0, "correction": 1, "accepted": 2, "concluded": 3, "delivered": 4, "rejected": 4}
 DEPARTMENT_ACTIONS = frozenset({"result", "suspend", "resume"})
-ITEM_ACTIONS = DEPARTMENT_ACTIONS | {"accept", "resolve"}  # the changes whose items are read
 
 
 def apply_batch(received, *, from_township, where):
@@ -50,22 +52,27 @@ def apply_batch(received, *, from_township, where):
     by_case = {}
     for change in received:
         by_case.setdefault(change["case_no"], []).append(change)
-    conflicts, events = 0, []
+    held = {case.case_no: case for case in Case.select().where(Case.case_no.in_(list(by_case)))} if by_case else {}
+    catalogue, runs = _Catalogue(), []
     for case_no, changes in by_case.items():
-        run = _CaseRun(case_no, from_township)
-        resolved = any(change["action"] == "resolve" for change in changes)  # written before it: read all whole
-        for index, change in enumerate(changes):
+        run = _CaseRun(case_no, from_township, held.get(case_no), catalogue)
+        for index, change in enumerate(changes):  # read as far as taken (what outbox.batch_after sends)
             run.take(snapshot.read(case_no, change["payload"], where(change),
-                                   whole=resolved or index == len(changes) - 1,
-                                   items=index == 0 or change["action"] in ITEM_ACTIONS))
-        run.write()
+                                   whole=index == len(changes) - 1 or change["action"] == "resolve",
+                                   items=index == 0 and run.case is None or change["action"] in ITEM_ACTIONS))
+        if run.case is not None:  # held here (or registered by a resolution's write): written now
+            run.write()
+        runs.append(run)
+    _insert_cases([run for run in runs if run.case is None])
+    conflicts, events = 0, []
+    for run, changes in zip(runs, by_case.values()):
         conflicts += len(run.conflicts)
-        events.extend((change["seq"], CaseEvent(case=run.case.id, **event, request_key=None))
+        events.extend((change["seq"], {**event, "case": run.case.id, "request_key": None})
                       for change, event in zip(changes, run.events))
         for actor in run.concluded_by:  # the 办结通知书 the window prints
             issue_notice(run.case, "completion", actor)
     events.sort(key=lambda pair: pair[0])
-    insert_all([event for _seq, event in events])
+    insert_rows(CaseEvent, [event for _seq, event in events])
     return conflicts
 
 
@@ -81,9 +88,8 @@ class _Item:
 class _CaseRun:
     """The changes of one case in a batch, worked out in order in memory, then written once (``write``)."""
 
-    def __init__(self, case_no, from_township):
-        self.case_no, self.from_township = case_no, from_township
-        self.case = _CASE_BY_NUMBER.first(case_no)
+    def __init__(self, case_no, from_township, case, catalogue):
+        self.case_no, self.from_township, self.case, self.lookup = case_no, from_township, case, catalogue
         if self.case is None and not from_township:
             raise BatchInvalid(f"办件 {case_no} 在本机不存在，无法记入县级汇聚中心的办理结果")
         self.items = None if self.case is None else self._held_items()
@@ -123,14 +129,14 @@ class _CaseRun:
 
     def _register(self, change):
         """A case new here: its items and derived state from its first change; written by ``write``."""
-        self.catalogue = _VERSION_BY_NAME.first(change.catalogue)
+        self.catalogue = self.lookup.version(change.catalogue)
         if self.catalogue is None:
             raise BatchInvalid(f"办件 {change.case_no} 依据的事项目录版本 {change.catalogue} 在县级汇聚中心没有："
                                "请先在汇聚中心导入该版本的目录，再同步")
         self.state = {name: change.case[name] for name in DERIVED_CASE_COLUMNS}
         self.items = {}
         for code, item in change.items.items():
-            matter = _MATTER_BY_CODE.first(self.catalogue.id, code)
+            matter = self.lookup.matter(self.catalogue.id, code)
             if matter is None:
                 raise BatchInvalid(f"办件 {change.case_no} 的事项 {code} 不在县级汇聚中心的目录版本 "
                                    f"{change.catalogue} 中")
@@ -174,37 +180,32 @@ class _CaseRun:
         checklist are written from it.
         """
         if self.case is None:
-            self._insert_case(self.last)
-            _link_scans(self.case, self.last)
-        elif self.count:
+            _insert_cases([self])
+            return
+        if self.count:
             if self.from_township:
                 _UPDATE_OWN.execute(*_bound(OWN_CASE_COLUMNS, self.last.case), self.case.id)
                 self._write_checklist(self.last)
                 _link_scans(self.case, self.last)
             self._write_items()
             _UPDATE_DERIVED.execute(self.state["status"], *self.conclusion, self.due_date, self.count, self.case.id)
+        self._written()
+
+    def _written(self):
         insert_all(self.conflicts[self.conflicts_written:])
         self.conflicts_written = len(self.conflicts)
         self.count, self.conclusion, self.due_date = 0, [None, None], None
 
-    def _insert_case(self, change):
-        """The township's case new here: registered as its first change has it, then as the later ones left it."""
+    def _new_case(self):
+        """The township's case new here (not inserted): registered as its first change has it, then as the later
+        ones left it."""
         state, (concluded_at, concluded_on) = self.state, self.conclusion
-        case = insert_new(Case(
+        return Case(
             case_no=self.case_no, case_no_reversed=numbers.reversed_number(self.case_no), catalogue=self.catalogue.id,
-            **{k: v for k, v in change.case.items() if k not in DERIVED_CASE_COLUMNS},
+            **{k: v for k, v in self.last.case.items() if k not in DERIVED_CASE_COLUMNS},
             status=state["status"], due_complete=state["due_complete"], due_date=self.due_date or state["due_date"],
             concluded_at=state["concluded_at"] or concluded_at, concluded_on=state["concluded_on"] or concluded_on,
-            version=Case.version.default + self.count))
-        namesearch.index_case(case.id, case.applicant_name, namesearch.agent_name(case.agent))
-        for item in self.items.values():
-            created = insert_new(CaseItem(case=case.id, **item.values))
-            item.id, item.changed = created.id, False
-            insert_all([Suspension(item=created.id, **suspension) for suspension in item.suspensions])
-        insert_all([CaseMaterial(case=case.id, **material) for material in change.materials])
-        if change.evaluation:
-            insert_new(Evaluation(case=case.id, **change.evaluation))
-        self.case = case
+            version=Case.version.default + self.count)
 
     def _write_items(self):
         for item in self.items.values():
@@ -228,6 +229,52 @@ class _CaseRun:
         insert_all(new)
         if change.evaluation and not Evaluation.select().where(Evaluation.case == self.case.id).exists():
             insert_new(Evaluation(case=self.case.id, **change.evaluation))
+
+
+def _insert_cases(runs):
+    """Write the cases of ``runs``, new here, together: each table's new rows in one statement (SQLite:
+    ``executemany``; PostgreSQL: multi-row INSERTs, not a round trip per row), the ids read back by key; the
+    rows come in the order the runs would write them one by one."""
+    if not runs:
+        return
+    cases = [run._new_case() for run in runs]
+    insert_all(cases)
+    ids = dict(Case.select(Case.case_no, Case.id).where(Case.case_no.in_([case.case_no for case in cases])).tuples())
+    for run, case in zip(runs, cases):
+        case.id = ids[case.case_no]
+        case._dirty.clear()
+        run.case = case
+    namesearch.index_cases([(case.id, case.applicant_name, namesearch.agent_name(case.agent)) for case in cases])
+    items = [(run.case.id, item) for run in runs for item in run.items.values()]
+    insert_rows(CaseItem, [{**item.values, "case": case_id} for case_id, item in items])
+    item_ids = {(case_id, code): item_id for item_id, case_id, code in CaseItem.select(
+        CaseItem.id, CaseItem.case, CaseItem.matter_code).where(CaseItem.case.in_(list(ids.values()))).tuples()}
+    for case_id, item in items:
+        item.id, item.changed = item_ids[case_id, item.values["matter_code"]], False
+    insert_rows(Suspension, [{**suspension, "item": item.id} for _case_id, item in items
+                             for suspension in item.suspensions])
+    insert_rows(CaseMaterial, [{**material, "case": run.case.id} for run in runs for material in run.last.materials])
+    insert_all([Evaluation(case=run.case.id, **run.last.evaluation) for run in runs if run.last.evaluation])
+    for run in runs:
+        _link_scans(run.case, run.last)
+        run._written()
+
+
+class _Catalogue:
+    """The catalogue versions and matters a batch names, each read once."""
+
+    def __init__(self):
+        self.versions, self.matters = {}, {}
+
+    def version(self, name):
+        if name not in self.versions:
+            self.versions[name] = _VERSION_BY_NAME.first(name)
+        return self.versions[name]
+
+    def matter(self, version_id, code):
+        if (version_id, code) not in self.matters:
+            self.matters[version_id, code] = _MATTER_BY_CODE.first(version_id, code)
+        return self.matters[version_id, code]
 
 
 def _link_scans(case, change):
@@ -265,7 +312,6 @@ def _bound(columns, values):
 
 
 OWN_CASE_COLUMNS = [column for column in CASE_COLUMNS if column.name not in DERIVED_CASE_COLUMNS]
-_CASE_BY_NUMBER = Prepared(lambda number: Case.select().where(Case.case_no == number))
 _UPDATE_OWN = Prepared(lambda *values: Case.update(dict(zip(OWN_CASE_COLUMNS, values))).where(Case.id == values[-1]),
                        arity=len(OWN_CASE_COLUMNS) + 1)
 _UPDATE_MATERIAL = Prepared(lambda *values: CaseMaterial.update(dict(zip(MATERIAL_COLUMNS, values))).where(

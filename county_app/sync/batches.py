@@ -28,13 +28,21 @@ def encode_rows(node, rows, **extra):
     """The batch of outbox ``rows`` (and ``extra`` keys) as compressed JSON bytes.
 
     Each payload is already JSON text: it is spliced in as it is, not parsed
-    and written again (the township's CPU for a night's backlog).
+    and written again (the township's CPU for a night's backlog), and
+    compressed change by change, so that the batch's whole text is never
+    held at once.
     """
     head = json.dumps({"node": node, "first": rows[0].seq if rows else 0, "last": rows[-1].seq if rows else 0,
                        **extra}, ensure_ascii=False, separators=(",", ":"))
-    changes = ",".join('{"seq":%d,"case_no":%s,"action":%s,"payload":%s}' % (
-        row.seq, json.dumps(row.case_no), json.dumps(row.action, ensure_ascii=False), row.payload) for row in rows)
-    return gzip.compress(f'{head[:-1]},"changes":[{changes}]}}'.encode("utf-8"), compresslevel=GZIP_LEVEL)
+    gzipped = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+    out = [gzipped.compress(f'{head[:-1]},"changes":['.encode("utf-8"))]
+    for index, row in enumerate(rows):
+        out.append(gzipped.compress(('%s{"seq":%d,"case_no":%s,"action":%s,"payload":%s}' % (
+            "," if index else "", row.seq, json.dumps(row.case_no), json.dumps(row.action, ensure_ascii=False),
+            row.payload)).encode("utf-8")))
+    out.append(gzipped.compress(b"]}"))
+    out.append(gzipped.flush())
+    return b"".join(out)
 
 
 def decode(body):

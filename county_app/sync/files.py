@@ -154,10 +154,7 @@ def _write_down(archive, code, report):
 
 def _write_batch(archive, index, node, rows):
     name = f"batches/{index + 1:06d}.json.gz"
-    archive.writestr(name, batches.encode({
-        "node": node, "first": rows[0].seq, "last": rows[-1].seq,
-        "changes": [{"seq": r.seq, "case_no": r.case_no, "action": r.action, "payload": json.loads(r.payload)}
-                    for r in rows]}))
+    archive.writestr(name, batches.encode_rows(node, rows))  # the network's batch, as outbox.batch_after cut it
     return name
 
 

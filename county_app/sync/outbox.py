@@ -10,6 +10,7 @@ numbering order is commit order also on a database with concurrent writers.
 A township's change that attaches a scan also queues its file (``SyncScan``).
 """
 import json
+import os
 from collections import namedtuple
 
 from .. import settings
@@ -19,8 +20,10 @@ from .records import SyncMark, SyncNode, SyncOutbox, SyncScan
 
 UP = ""  # the node column of a township's outbox rows
 DOWN_ACTIONS = frozenset({"result", "suspend", "resume", "conclude", "resolve"})
-MAX_BATCH_CHANGES = 500
-MAX_BATCH_BYTES = 1024 * 1024  # of payload, before compression: ~170 changes of a five-matter case
+# A batch: at most MAX_BATCH_CHANGES changes, about MAX_BATCH_BYTES of payload as sent (before compression).
+# Tests that need a backlog of several batches lower the first with COUNTY_APP_SYNC_TEST_BATCH (tests only).
+MAX_BATCH_CHANGES = int(os.environ.get("COUNTY_APP_SYNC_TEST_BATCH") or 2000)
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 Row = namedtuple("Row", "seq case_no action payload")  # an outbox row as a batch carries it
 
 
@@ -81,16 +84,31 @@ def bump_mark(name):
 
 
 def batch_after(node, after):
-    """The outbox ``Row``s of ``node`` after ``after``, in order: at most 500, about 1 MB of payload.
+    """The outbox ``Row``s of ``node`` after ``after``, in order, as a batch carries them.
 
-    Rows are read one at a time, so that those past the limit are not read at all.
+    At most ``MAX_BATCH_CHANGES`` changes and about ``MAX_BATCH_BYTES`` of
+    payload as sent. A change followed in the batch by a later one of its
+    case carries only part of its payload (``snapshot.part``; docs/sync.md,
+    Push): the items only when it is its case's first in the batch or acts
+    on them, and a ``resolve`` always whole. Rows are read one at a time, so
+    that those past the limit are not read at all.
     """
-    rows, size = [], 0
-    for row in _ROWS_AFTER.each(node, after):
-        if rows and size + len(row[3]) > MAX_BATCH_BYTES:
+    rows, size, first, last = [], 0, {}, {}  # case number → index of its first, of its last row so far
+    for seq, case_no, action, payload in _ROWS_AFTER.each(node, after):
+        before, grown, cut = last.get(case_no), size + len(payload), None
+        if before is not None and rows[before].action != "resolve":
+            earlier = rows[before]
+            cut = snapshot.part(earlier.payload, items=first[case_no] == before
+                                or earlier.action in snapshot.ITEM_ACTIONS)
+            grown -= len(earlier.payload) - len(cut)
+        if rows and grown > MAX_BATCH_BYTES:
             break
-        rows.append(Row(*row))
-        size += len(row[3])
+        if cut is not None:
+            rows[before] = rows[before]._replace(payload=cut)
+        first.setdefault(case_no, len(rows))
+        last[case_no] = len(rows)
+        rows.append(Row(seq, case_no, action, payload))
+        size = grown
     return rows
 
 

@@ -8,7 +8,9 @@ a BatchInvalid naming the field: nothing unchecked reaches the database.
 A change followed in its batch by a later one of the same case is read in
 part (``whole=False``): what the receiving side takes from every change (the
 event, the status and conclusion, the items when it acts on them), not the
-registration and checklist, of which only the last state is written.
+registration and checklist, of which only the last state is written. Such a
+change also travels in part (``part``, docs/sync.md, Push): the sender cuts
+its payload to what the receiver reads of it.
 """
 import json
 import re
@@ -43,6 +45,9 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # What the receiving side works out from each change rather than copying the last state (apply.py).
 DERIVED_CASE_COLUMNS = ("status", "due_date", "due_complete", "concluded_at", "concluded_on")
 DERIVED_COLUMNS = [column for column in CASE_COLUMNS if column.name in DERIVED_CASE_COLUMNS]
+# The changes whose items the receiving side reads (apply.py): a department's acts, acceptance (the due
+# dates), a conflict's resolution.
+ITEM_ACTIONS = frozenset({"result", "suspend", "resume", "accept", "resolve"})
 DEPARTMENT_ITEM_COLUMNS = ("status", "due_date", "due_complete", "suspended_since", "suspended_days",
                            "result_no", "result_note", "result_at", "result_by")
 
@@ -89,6 +94,42 @@ def case_state(case_id):
                   .join_from(MaterialScan, CaseMaterial).where(CaseMaterial.case == case_id)
                   .order_by(MaterialScan.id)],
     }, ensure_ascii=False, separators=(",", ":"))
+
+
+def part(text, *, items):
+    """The JSON text a change carries when a later change of its case follows in its batch (``outbox.batch_after``).
+
+    Of the stored payload ``text``: the event, the catalogue, the case's
+    ``DERIVED_CASE_COLUMNS`` and, when ``items``, the items: what ``read``
+    with ``whole=False`` takes, not the registration, checklist, rating and
+    scans, of which the receiver writes only the last change's. The values
+    are copied as text; the keys are read in order, stopping once those
+    needed are found (``payload`` writes them first, before the checklist).
+    """
+    keys = _PART_ITEMS if items else _PART
+    found, at = {}, 1
+    try:
+        while len(found) < len(keys) and text[at - 1] != "}":  # payload() writes no whitespace
+            key, at = _DECODER.raw_decode(text, at)
+            start = at + 1  # past the colon
+            value, at = _DECODER.raw_decode(text, start)
+            if key in keys:
+                found[key] = value if key == "case" else text[start:at]
+            at += 1  # past the comma
+    except (ValueError, IndexError, TypeError):  # not as payload() writes it: read whole
+        data = json.loads(text)
+        found = {key: data[key] if key == "case" else json.dumps(data[key], ensure_ascii=False, separators=_TIGHT)
+                 for key in keys if key in data}
+    if "case" in found:
+        case = found["case"]
+        found["case"] = json.dumps({name: case[name] for name in DERIVED_CASE_COLUMNS if name in case}
+                                   if isinstance(case, dict) else case, ensure_ascii=False, separators=_TIGHT)
+    return "{%s}" % ",".join(f'"{key}":{found[key]}' for key in keys if key in found)
+
+
+_DECODER = json.JSONDecoder()
+_TIGHT = (",", ":")
+_PART, _PART_ITEMS = ("event", "catalogue", "case"), ("event", "catalogue", "case", "items")
 
 
 @dataclass
@@ -162,8 +203,8 @@ def _list(data, key, where):
 
 
 def _clean(data, plan, where):
-    """The values of the columns of ``plan`` (``_plan``) in ``data``, checked; plain text, whole numbers and allowed nulls the short
-    way (most of a payload), the rest by ``_value``, which also words the refusal."""
+    """The values of the columns of ``plan`` (``_plan``) in ``data``, checked; plain text, whole numbers, moments,
+    days and allowed nulls the short way (a payload's all), the rest by ``_value``, which also words the refusal."""
     if not isinstance(data, dict):
         raise BatchInvalid(f"{where}：应为 JSON 对象")
     clean = {}
@@ -172,9 +213,29 @@ def _clean(data, plan, where):
         if value is None and column.null or (type(value) is str and len(value) <= limit if kind is str else
                                              type(value) is kind and (kind is bool or -_WHOLE < value < _WHOLE)):
             clean[name] = value
-        else:
+        elif kind is _MOMENT and type(value) is str and len(value) <= limit and _moment(value):
+            clean[name] = value
+        elif kind is _DAY_KIND and type(value) is str and (day := _day(value)) is not None:
+            clean[name] = day
+        else:  # anything else: refused (or converted) by _value, the field's name worded only then
             clean[name] = _value(column, value, f"{where}.{name}")
     return clean
+
+
+def _moment(text):
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _day(text):
+    """The date of ``text`` written YYYY-MM-DD, or None."""
+    try:
+        return date.fromisoformat(text) if _DAY.fullmatch(text) else None
+    except ValueError:
+        return None
 
 
 def _plan(columns):
@@ -182,17 +243,21 @@ def _plan(columns):
 
 
 def _kind(column):
-    """(type, text limit) of the values ``_clean`` takes as they come: None for those ``_value`` converts."""
+    """(type, text limit) of the values ``_clean`` takes as they come, or checks (a moment: as text; a day: as a
+    date); ``_value`` words the refusal of any other."""
     if isinstance(column, BooleanField):
         return bool, 0
     if isinstance(column, IntegerField):
         return int, 0
-    if isinstance(column, (DateTimeField, DateField)):
-        return None, 0
+    if isinstance(column, DateTimeField):
+        return _MOMENT, 40
+    if isinstance(column, DateField):
+        return _DAY_KIND, 10
     return str, MAX_TEXT if isinstance(column, TextField) else (column.max_length or 255)
 
 
 _WHOLE = 2 ** 53
+_MOMENT, _DAY_KIND = "moment", "day"  # checked by _clean, a day given as a date
 _CASE, _DERIVED, _ITEM, _SUSPENSION, _MATERIAL, _EVALUATION, _EVENT, _LINK = map(_plan, (
     CASE_COLUMNS, DERIVED_COLUMNS, ITEM_COLUMNS, SUSPENSION_COLUMNS, MATERIAL_COLUMNS, EVALUATION_COLUMNS,
     EVENT_COLUMNS, LINK_COLUMNS))
