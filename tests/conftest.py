@@ -256,6 +256,15 @@ def browser_page(chromium):
         context.close()
 
 
+def browser_login(page, base, username, password=PASSWORD):
+    """Log ``username`` in through the login form in the browser ``page`` and wait until it has left it."""
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.press("#password", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 def sample_pdf(pages=2):
     """A small, well-formed PDF with ``pages`` blank A4 pages (with a correct xref table)."""
     kids = " ".join(f"{3 + i} 0 R" for i in range(pages))

@@ -3,7 +3,7 @@
 Drives Debian's chromium through Playwright against the app served by waitress
 (``live_server``, seed catalogue loaded). Screenshots at 1366×768 go to /tmp.
 """
-from conftest import PASSWORD
+from conftest import PASSWORD, browser_login
 
 SCREENSHOT = "/tmp/browse.png"
 
@@ -89,11 +89,7 @@ def test_down_arrow_searches_the_typed_text_before_choosing(live_server, make_us
     """餐饮 typed on the home page, then ↓ and Enter, opens 开办餐饮店一件事 — not the catalogue's first card."""
     make_user("li", "clerk")
     page = browser_page
-    page.goto(live_server + "/login")
-    page.fill("#username", "li")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(live_server + "/")
+    browser_login(page, live_server, "li")
     assert focused(page, "el.id") == "search-q"
     first_card = page.locator("[data-keynav] a").first.inner_text()
     assert "餐饮" not in first_card

@@ -24,7 +24,7 @@ from test_cases_domain import CENTRE, FATHER_ID, MOTHER_ID, PHONE, newborn
 from test_material_conditions_api import RETIREE, RETIREMENT, RETIREMENT_FORM
 from test_migrations import ALL_MODELS, schema
 
-from conftest import ON_BOTH
+from conftest import ON_BOTH, browser_login
 from plans import query_plan
 
 NOODLES = {"kind": "company", "name": "安澜县老赵面馆有限公司", "credit_code": "91350100M000100Y43",
@@ -286,19 +286,13 @@ def test_the_hint_and_the_focus_agree_on_the_results_in_chromium(live_server, ma
     """One hit: the focus is on its link and Enter opens it; Tab or ↓ from the box reaches the first result."""
     from county_app.models import User
 
-    from conftest import PASSWORD
-
     make_user("li", "clerk")
     with db.connection_context():
         with db.atomic():
             settings.put("centre.code", CENTRE)
         case = cases.register_case(**newborn(), actor=User.get(User.username == "li"))
     page = browser_page
-    page.goto(live_server + "/login")
-    page.fill("#username", "li")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(live_server + "/")
+    browser_login(page, live_server, "li")
 
     def focused():
         return page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")

@@ -20,7 +20,7 @@ import pytest
 from county_app.catalogue.checks import Busy, CheckRunner
 from county_app.db import db
 from county_app.models import AuditLog, CatalogueVersion
-from conftest import PASSWORD, serving
+from conftest import PASSWORD, browser_login, serving
 from workbooks import Book, many_materials, many_shared_strings, raw_workbook, rows_xml, MINIMAL, catalogue_xml, \
     wide_material_rows
 
@@ -179,11 +179,7 @@ def test_a_job_is_seen_by_its_owner_only(served, make_user, tmp_path):
 def test_a_browser_sees_the_progress_then_the_preview(served, browser_page, tmp_path):
     path = many_materials(tmp_path / "large.xlsx", 30_000)
     page = browser_page
-    page.goto(served + "/login")
-    page.fill("#username", "officer")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(served + "/")
+    browser_login(page, served, "officer")
     page.goto(served + "/catalogue/")
     page.set_input_files("#workbook", str(path))
     page.click("#upload-form button[type=submit]")
@@ -314,11 +310,7 @@ def test_a_browser_publishes_an_older_file_only_with_the_tick(served, browser_pa
     old = Book().set("目录信息", 2, "内容", "2026.10-01").set("目录信息", 4, "内容", "2026-10-01")
     old.merge("一件事事项", "A2:A3").hide_rows("材料", 3)
     page = browser_page
-    page.goto(served + "/login")
-    page.fill("#username", "officer")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(served + "/")
+    browser_login(page, served, "officer")
     page.goto(served + "/catalogue/")
     page.set_input_files("#workbook", str(old.save(tmp_path / "old.xlsx")))
     page.click("#upload-form button[type=submit]")

@@ -22,7 +22,7 @@ from county_app.intake import cases
 from county_app.intake.records import CaseEvent
 from county_app.models import User
 
-from conftest import PASSWORD
+from conftest import browser_login
 from test_cases_domain import CENTRE, newborn
 from test_notices import page, record_print, register, window  # noqa: F401  (window is a fixture)
 
@@ -54,11 +54,7 @@ def test_opening_large_type_and_a_cancelled_dialog_count_nothing_and_only_prints
     number = f"{case.case_no}-01"
     page = browser_page
     page.add_init_script("window.__dialogs = 0; window.print = function () { window.__dialogs += 1; };")
-    page.goto(live_server + "/login")
-    page.fill("#username", "li")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(live_server + "/")
+    browser_login(page, live_server, "li")
 
     def logged():
         with db.connection_context():

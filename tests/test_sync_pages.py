@@ -11,7 +11,7 @@ from county_app import accounts, create_app, settings
 from county_app.db import db
 from county_app.sync import status
 
-from conftest import PASSWORD, serving
+from conftest import PASSWORD, browser_login, serving
 from sync_nodes import CENTRE, Hub, cli, count, free_port, rows, served_hub, township
 from test_sync_conflicts import decided_on_both_sides
 from test_sync_exchange import register_and_accept, sync
@@ -185,11 +185,7 @@ def test_a_browser_sees_the_button_run_go_then_its_outcome(tmp_path, browser_pag
         users(town, ("boss", "admin"))
         with serving(app) as url:
             page = browser_page
-            page.goto(url + "/login")
-            page.fill("#username", "boss")
-            page.fill("#password", PASSWORD)
-            page.press("#password", "Enter")
-            page.wait_for_url(url + "/")
+            browser_login(page, url, "boss")
             page.goto(url + "/sync")
             page.click("button:has-text('立即同步')")
             page.wait_for_selector("#sync-progress[data-running]")

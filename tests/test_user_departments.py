@@ -13,7 +13,7 @@ from county_app import accounts
 from county_app.db import db
 from county_app.models import AuditLog, User
 
-from conftest import PASSWORD, serving
+from conftest import PASSWORD, browser_login, serving
 from web_client import WebClient
 
 
@@ -118,10 +118,7 @@ def test_an_administrator_edits_name_role_and_department(served, make_user, brow
 
     # The page in a browser: the select shows the department, keyboard first.
     page = browser_page
-    page.goto(served + "/login")
-    page.fill("#username", "boss")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
+    browser_login(page, served, "boss")
     page.goto(served + "/admin/users/gcj")
     assert page.input_value("#department") == "县住房和城乡建设局"
     page.focus("#display_name")

@@ -24,7 +24,7 @@ from county_app.intake import cases, lists, materials, visibility, workflow
 from county_app.intake.records import CaseEvent
 from county_app.models import User
 
-from conftest import ON_BOTH, PASSWORD, login
+from conftest import ON_BOTH, browser_login, login
 from plans import query_plan
 from test_cases_api import Api
 from test_cases_domain import CENTRE, MOTHER_ID, PHONE, newborn, supply_all_but_marriage_certificate
@@ -218,11 +218,7 @@ def test_a_department_s_searches_use_indexes(county):
 
 def test_the_case_page_as_a_department_user_in_chromium(county, browser_page):
     page_ = browser_page
-    page_.goto(county.base + "/login")
-    page_.fill("#username", "gaj")
-    page_.fill("#password", PASSWORD)
-    page_.press("#password", "Enter")
-    page_.wait_for_url(county.base + "/")
+    browser_login(page_, county.base, "gaj")
     page_.goto(county.base + f"/cases?q={PHONE}")
     assert page_.locator(f"text={county.newborn}").count() >= 1
     page_.goto(county.base + f"/cases/{county.newborn}")
