@@ -80,12 +80,16 @@ def window_rules(db_backend, monkeypatch):
     A node on PostgreSQL can only be a hub, where nobody registers, accepts or
     delivers (access.AT_HUB: the township owns them); those tests run the
     window's workflow on PostgreSQL for its SQL, so the hub's refusals are
-    set aside for them. The hub's own rules: tests/test_hub_cases.py.
+    set aside for them, and so is its keeping a look or a print in the
+    操作日志 rather than the case's history. The hub's own rules:
+    tests/test_hub_cases.py.
     """
     if db_backend == "postgresql":
         from county_app import access
+        from county_app.intake import events
 
         monkeypatch.setattr(access, "AT_HUB", {})
+        monkeypatch.setattr(events, "notes_are_audited", lambda: False)
 
 
 @pytest.fixture

@@ -217,10 +217,15 @@ def note(case, action, actor, **detail):
     there goes to the 操作日志 instead (``case.<action>``), and None is returned.
     """
     _require_transaction()
-    if settings.is_hub():
+    if notes_are_audited():
         audit.record(actor_name(actor), f"case.{action}", "case", case.case_no, **detail)
         return None
     return _event(case, action, case.status, case.status, actor, detail)
+
+
+def notes_are_audited():
+    """Whether a note goes to the 操作日志 instead of the case's history: at the hub (see ``note``)."""
+    return settings.is_hub()
 
 
 def _event(case, action, from_status, to_status, actor, detail):
