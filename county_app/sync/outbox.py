@@ -59,7 +59,8 @@ def queue_history(name):
         from ..intake.records import Case, CaseEvent
 
         case = state = None
-        for event in CaseEvent.select().where(CaseEvent.id <= through).order_by(CaseEvent.case, CaseEvent.id):
+        events = CaseEvent.select().where(CaseEvent.id <= through).order_by(CaseEvent.case, CaseEvent.id)
+        for event in events.iterator():  # not all held at once
             if case is None or case.id != event.case_id:  # one case at a time in memory, its state read once
                 case = Case.get_by_id(event.case_id)
                 state = snapshot.case_state(case.id)
