@@ -17,7 +17,7 @@ from county_app.intake.errors import Conflict
 from county_app.intake.records import Case
 from county_app.models import User
 
-from conftest import PASSWORD
+from conftest import browser_login
 from test_cases_domain import CENTRE, newborn
 from test_notices import restaurant
 from web_client import WebClient
@@ -106,11 +106,7 @@ def test_the_admin_menu_wraps_between_entries_at_1366(live_server, make_user, br
     with db.connection_context(), db.atomic():  # a township's usual name: the brand takes its room in the bar
         settings.put("centre.name", "安澜县城关镇便民服务中心")
     page = browser_page
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    browser_login(page, live_server, "boss")
     assert page.viewport_size == {"width": 1366, "height": 768}
     entries = page.locator(".topbar nav a")
     assert entries.count() >= 8  # an administrator's menu: too long for one line beside the brand
@@ -130,11 +126,7 @@ def test_a_long_centre_name_keeps_the_admin_menu_to_two_lines_and_a_name_is_show
         User.update(display_name="系统管理员").where(User.username == "boss").execute()  # the role's own name
         settings.put("centre.name", "城关镇人民政府便民服务中心（县一件事一次办示范窗口）")
     page = browser_page
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    browser_login(page, live_server, "boss")
     page.goto(f"{live_server}/sync")
     who = page.locator(".topbar .who").inner_text()
     assert who.startswith("系统管理员") and "系统管理员（系统管理员）" not in who

@@ -189,6 +189,22 @@ class Book:
         return read_workbook(self.save(folder / name), **options)
 
 
+def exported_column(catalogue, path, sheet: str, header: str) -> list:
+    """Write ``catalogue`` to ``path`` as the program exports it, check that it reads back the same, and give
+    the values of column ``header`` of ``sheet`` as written, below the header row."""
+    from county_app.catalogue.xlsx_write import write_workbook
+
+    write_workbook(catalogue, path)
+    assert read_workbook(path).catalogue == catalogue
+    workbook = openpyxl.load_workbook(path)
+    try:
+        rows = workbook[sheet]
+        column = [c.value for c in rows[1]].index(header)
+        return [row[column].value for row in rows.iter_rows(min_row=2)]
+    finally:
+        workbook.close()
+
+
 def messages(problems) -> list[str]:
     """Problems as the ``place: message`` lines a user sees."""
     return [str(problem) for problem in problems]
