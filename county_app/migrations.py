@@ -449,7 +449,7 @@ def migrate(db_file, *, backup=True):
                     with db.atomic():
                         step(db)
                         models.SchemaMigration.create(name=name)
-                name = "queueing the changes made before the outbox"
+                name = "把升级前的办件变更排入同步队列"  # named in the message, should it fail
                 _after_steps()
         except Exception as exc:
             kept = f"；升级前的备份：{backup_path}" if backup_path else ""

@@ -118,7 +118,7 @@ def answer_pull(data_dir, headers, body):
                                             "汇聚中心的数据可能从旧备份恢复，请联系县级管理员", applied_through=written)
         outbox.acknowledged(node.code, after)
         rows = outbox.batch_after(node.code, after)
-    extra = {"more": bool(rows) and rows[-1].seq < written}
+    extra = {}
     current = CatalogueVersion.in_force()
     if current is not None and current.id > catalogue_after:
         workbook = io.BytesIO()
