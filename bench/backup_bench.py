@@ -8,10 +8,12 @@ copies the database file twice — ``shutil.copyfile`` alone (what ``cp``
 does; the data may still be only in the page cache when it returns) and
 ``shutil.copyfile`` followed by an fsync of the copy (what a backup must do
 to be one) — and takes a backup of it (``operations.backup.take_backup``
-into a file: the online copy with SQLite's backup API straight into the
-backup file, one SHA-256 read pass, the zip of scans and manifest appended,
-the fsync, the read-back of its structure and zip members, the rename; NOT
-the full ``integrity_check``, which runs at restore and in the verification
+into a file: the database file's bytes under a read transaction that holds
+them still, hashed as they are written (operations/snapshot.py; the run
+line says ``file``, or ``backup API`` where it fell back to SQLite's backup
+API and a SHA-256 read pass), the zip of scans and manifest appended, the
+fsync, the read-back of its structure and zip members, the rename; NOT the
+full ``integrity_check``, which runs at restore and in the verification
 after the nightly backup). All into the same scratch folder beside the data.
 Prints each time, the load average, the medians and the ratio against both
 copies. ``--stages`` also times the backup's parts one by one, and the full
@@ -67,7 +69,8 @@ def main(argv=None):
             (scratch / "copy.sqlite3").unlink()
             flushed = _timed(lambda: _copy_and_fsync(database, scratch / "copy.sqlite3"))
             (scratch / "copy.sqlite3").unlink()
-            backed = _timed(lambda: take_backup(data, scratch / f"backup-{run}.zip"))
+            taken = []
+            backed = _timed(lambda: taken.append(take_backup(data, scratch / f"backup-{run}.zip")))
             if args.stages and run == args.runs:
                 kept = scratch / f"backup-{run}.zip"
             else:
@@ -76,7 +79,7 @@ def main(argv=None):
             synced.append(flushed)
             backups.append(backed)
             line = (f"run {run} (load {load:.1f}): copy {copied:.2f} s, copy+fsync {flushed:.2f} s, "
-                    f"backup {backed:.2f} s, ratio {backed / copied:.2f} / {backed / flushed:.2f}")
+                    f"backup {backed:.2f} s ({taken[0].copied_by}), ratio {backed / copied:.2f} / {backed / flushed:.2f}")
             if args.also:
                 others.append(_other_backup(args.also, data, scratch / f"other-{run}.zip"))
                 line += f"; --also backup {others[-1]:.2f} s, ratio {others[-1] / copied:.2f} / {others[-1] / flushed:.2f}"
@@ -103,19 +106,23 @@ def _copy_and_fsync(source, target):
 
 def _stages(database, scratch, copy, backup_file):
     """Each part of a backup alone (× the plain copy), as take_backup does it, and the verification of one backup."""
-    from county_app.operations import archive, verification
+    from county_app.operations import archive, snapshot, verification
 
     part = scratch / "part.zip"
-    source = sqlite3.connect(database)
+
+    def frozen_copy():
+        with snapshot.frozen(database) as frozen, open(part, "wb") as out:
+            snapshot.copy(frozen, out)
 
     def online_copy():
         part.unlink(missing_ok=True)
-        target = sqlite3.connect(part)
+        source, target = sqlite3.connect(database), sqlite3.connect(part)
         target.execute("PRAGMA journal_mode=OFF")
         target.execute("PRAGMA synchronous=OFF")
         source.backup(target)
         target.execute("PRAGMA journal_mode=DELETE")
         target.close()
+        source.close()
 
     def checksum():
         with open(part, "rb") as handle:
@@ -132,15 +139,16 @@ def _stages(database, scratch, copy, backup_file):
             os.fsync(handle.fileno())
 
     print("stages, each alone (× the copy):")
-    for label, step in (("online copy into the file", online_copy), ("SHA-256 read pass", checksum),
+    for label, step in (("frozen snapshot's bytes, hashed as written", frozen_copy),
                         ("zip appended (no scans)", append), ("fsync", fsync),
+                        ("fallback: online copy with the backup API", online_copy),
+                        ("fallback: SHA-256 read pass", checksum),
                         ("read back (structure, CRC)", lambda: archive.read_back(backup_file)),
                         ("verification: SHA-256 again + integrity_check", lambda: verification.verify(backup_file)),
                         ("  of which integrity_check in place", lambda: archive.integrity(backup_file, in_place=True)),
                         ("  quick_check in place, for comparison", lambda: _quick_check(backup_file))):
         took = _timed(step)
         print(f"  {label:48} {took:6.2f} s  {took / copy:5.2f}", flush=True)
-    source.close()
 
 
 def _quick_check(path):

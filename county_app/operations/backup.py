@@ -1,15 +1,18 @@
-"""Taking a backup: an online copy of the database with SQLite's backup API, and the scans, in one checked file.
+"""Taking a backup: an online copy of the database and the scans, in one checked file.
 
-The copy is made while the program runs (a read transaction: writers go
-on) straight into the backup file under a temporary name (``.….part``) in
-the target folder; it is read once for its SHA-256, then the scan files it
-names and the manifest are appended as a zip (archive.py, format 2). Only
-when the file is complete, flushed to disk and read back without error (its
-structure, the database's size as its header says, each zip member's CRC)
-does it get its final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``: a file
-with that name is always a whole backup whose checksums were read back. Any
-error — a full disk, a USB disk pulled out, a folder that cannot be written
-— removes the temporary file and leaves the older backups as they were.
+The copy is made while the program runs (writers go on) straight into the
+backup file under a temporary name (``.….part``) in the target folder: the
+database file's bytes under a read transaction that holds them still
+(snapshot.py), hashed as they are written, or — when writers leave no such
+moment — SQLite's backup API, then one read for the SHA-256. The scan files
+it names and the manifest are appended as a zip (archive.py, format 2).
+Only when the file is complete, flushed to disk and read back without error
+(its structure, the database's size as its header says, each zip member's
+CRC) does it get its final name ``county-app-YYYYMMDD-HHMMSS[-label].zip``:
+a file with that name is always a whole backup whose checksums were read
+back. Any error — a full disk, a USB disk pulled out, a folder that cannot
+be written — removes the temporary file and leaves the older backups as
+they were.
 
 The full ``PRAGMA integrity_check`` of a backup is not part of taking it
 (it costs 6–14 times a file copy): a restore runs it before anything
@@ -28,7 +31,7 @@ from pathlib import Path
 
 from .. import __version__, paths
 from ..db import DB_FILENAME, db, is_postgresql
-from . import archive
+from . import archive, snapshot
 from .archive import ArchiveError
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ class BackupResult:
     scans: int
     missing_scans: list = field(default_factory=list)
     damaged_scans: list = field(default_factory=list)
+    copied_by: str = ""  # "file" (a frozen snapshot's bytes) or "backup API"
 
 
 def require_sqlite():
@@ -139,30 +143,26 @@ def describe(path):
 
 
 def _take(data_dir, db_file, target, label, folder, progress, prune):
-    source = sqlite3.connect(db_file, timeout=10)
+    configured = _read_setting(db_file, "backup.folder")
+    if target is not None:
+        final = Path(target).resolve()
+        where = final.parent
+    else:
+        where = Path(folder) if folder else backup_folder(data_dir, configured)
+        if where == data_dir / DEFAULT_FOLDER:
+            _make_folder(where)
+        final = where / _dated_name(where, label)
+    if not where.is_dir():
+        raise BackupError(f"备份文件夹 {where} 不存在或无法访问（如果是 U 盘，请检查是否已插好），未做备份")
+    partial = where / f".{final.name}.part"
     try:
-        configured = _setting(source, "backup.folder")
-        if target is not None:
-            final = Path(target).resolve()
-            where = final.parent
-        else:
-            where = Path(folder) if folder else backup_folder(data_dir, configured)
-            if where == data_dir / DEFAULT_FOLDER:
-                _make_folder(where)
-            final = where / _dated_name(where, label)
-        if not where.is_dir():
-            raise BackupError(f"备份文件夹 {where} 不存在或无法访问（如果是 U 盘，请检查是否已插好），未做备份")
-        partial = where / f".{final.name}.part"
-        try:
-            result = _write(data_dir, source, partial, final, label, progress)
-        except BaseException as exc:
-            for leftover in (partial, Path(f"{partial}-journal")):
-                _remove(leftover)
-            raise _as_backup_error(exc, where) from None
-    finally:
-        source.close()
-    log.info("backup written: %s (%d bytes, schema %s, %d scans)", result.path, result.size, result.schema,
-             result.scans)
+        result = _write(data_dir, db_file, partial, final, label, _Meter(progress))
+    except BaseException as exc:
+        for leftover in (partial, Path(f"{partial}-journal")):
+            _remove(leftover)
+        raise _as_backup_error(exc, where) from None
+    log.info("backup written: %s (%d bytes, schema %s, %d scans, copied by %s)", result.path, result.size,
+             result.schema, result.scans, result.copied_by)
     if target is None and prune:
         from .retention import prune as prune_folder
 
@@ -173,22 +173,29 @@ def _take(data_dir, db_file, target, label, folder, progress, prune):
     return result
 
 
-def _write(data_dir, source, partial, final, label, progress):
+def _write(data_dir, db_file, partial, final, label, meter):
     partial.unlink(missing_ok=True)  # of a backup into the same FILE killed mid-way
-    copy = sqlite3.connect(paths.private_file(partial))  # personal data: readable by this user only
+    paths.private_file(partial)  # personal data: readable by this user only
+    flush = _Flush(partial)  # the disk writes while the copy goes on
     try:
-        # Written into the backup file itself, which is flushed once when complete: no journal nor syncs here.
-        copy.execute("PRAGMA journal_mode=OFF")
-        copy.execute("PRAGMA synchronous=OFF")
-        source.backup(copy)
-        copy.execute("PRAGMA journal_mode=DELETE")  # a self-contained database, no -wal beside it
-        migrations = [row[0] for row in copy.execute("SELECT name FROM schema_migration")]
-        scans = _scans(copy)
-        centre = {key: _setting(copy, key) for key in ("centre.code", "centre.name", "node.role")}
-    finally:
-        copy.close()
-    result = _append(data_dir, partial, final, label, progress, migrations, scans, centre)
-    _fsync(partial)
+        with snapshot.frozen(db_file) as frozen:
+            if frozen is not None:
+                facts, copied_by = _Facts.read(frozen.connection), "file"
+                meter.total = frozen.size + facts.scan_bytes(data_dir)
+                with open(partial, "r+b") as out:
+                    database = snapshot.copy(frozen, out, meter.advance)
+        if frozen is None:
+            log.info("backup: writers kept the database busy; copying it with the backup API")
+            facts, copied_by = _online_copy(db_file, partial), "backup API"
+            meter.total = partial.stat().st_size + facts.scan_bytes(data_dir)
+            with open(partial, "rb") as written:
+                database = archive.copy_hashed(written, progress=meter.advance)
+        result = _append(data_dir, partial, final, label, meter, facts, database)
+    except BaseException:
+        flush.stop()
+        raise
+    flush.finish()
+    result.copied_by = copied_by
     archive.read_back(partial)
     os.replace(partial, final)
     _fsync_folder(final.parent)
@@ -198,69 +205,128 @@ def _write(data_dir, source, partial, final, label, progress):
     return result
 
 
-def _append(data_dir, partial, final, label, progress, migrations, scans, centre):
-    """The database's SHA-256 read from ``partial``, then the scans and the manifest appended to it as a zip."""
-    schema = archive.known_schema(migrations)
-    total = partial.stat().st_size + sum(_size(data_dir / relative) for relative, _ in scans)
-    done = [0]
+@dataclass
+class _Facts:
+    """What the manifest says of the copied database, read from the copy's own snapshot."""
+    migrations: list
+    scans: list  # (relative path, sha256)
+    centre: dict
 
-    def advance(count):
-        done[0] += count
-        if progress:
-            progress(done[0], total)
+    @classmethod
+    def read(cls, connection):
+        return cls([row[0] for row in connection.execute("SELECT name FROM schema_migration")], _scans(connection),
+                   {key: _setting(connection, key) for key in ("centre.code", "centre.name", "node.role")})
 
-    flush = _Flush(partial)  # the database part goes to the disk while it is read back for its checksum
+    def scan_bytes(self, data_dir):
+        return sum(_size(data_dir / relative) for relative, _ in self.scans)
+
+
+class _Meter:
+    """Bytes done of ``total``, told to ``progress(done, total)``."""
+
+    def __init__(self, progress):
+        self.progress, self.done, self.total = progress, 0, 0
+
+    def advance(self, count):
+        self.done += count
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
+def _online_copy(db_file, partial):
+    """Copy the database into ``partial`` with SQLite's backup API (when no frozen snapshot came); give its _Facts."""
+    source = sqlite3.connect(db_file, timeout=10)
+    copy = sqlite3.connect(partial)
     try:
-        with open(partial, "rb") as written:
-            database = archive.copy_hashed(written, progress=advance)
+        # Written into the backup file itself, which is flushed once when complete: no journal nor syncs here.
+        copy.execute("PRAGMA journal_mode=OFF")
+        copy.execute("PRAGMA synchronous=OFF")
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")  # a self-contained database, no -wal beside it
+        return _Facts.read(copy)
     finally:
-        flush.wait()
+        copy.close()
+        source.close()
+
+
+def _append(data_dir, partial, final, label, meter, facts, database):
+    """The scans and the manifest appended to the database part of ``partial`` as a zip."""
+    schema = archive.known_schema(facts.migrations)
     members, missing, damaged = {}, [], []
     with open(partial, "r+b") as handle:
         handle.seek(database["size"])
         with zipfile.ZipFile(handle, "w", allowZip64=True) as out:  # starts where the database ends
-            for relative, sha in scans:
+            for relative, sha in facts.scans:
                 path = data_dir / relative
                 if not archive.is_scan_member(relative) or not path.is_file():
                     missing.append(relative)
                     continue
-                members[relative] = archive.write_member(out, relative, path, advance)
+                members[relative] = archive.write_member(out, relative, path, meter.advance)
                 if members[relative]["sha256"] != sha:
                     damaged.append(relative)  # its content no longer matches its name; a restore leaves it out
             archive.write_manifest(out, {
                 "format": archive.FORMAT, "format_version": archive.FORMAT_VERSION,
                 "program_version": __version__,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "label": label, "schema": schema, "migrations": migrations, "centre": centre,
+                "label": label, "schema": schema, "migrations": facts.migrations, "centre": facts.centre,
                 "database": database, "members": members, "missing_scans": missing, "damaged_scans": damaged,
             })
     return BackupResult(final, partial.stat().st_size, schema, len(members), missing, damaged)
 
 
 class _Flush:
-    """``os.fsync`` of a file on a thread of its own (it waits for the disk, not the interpreter)."""
+    """``os.fsync`` of a file being written, again and again on a thread of its own until ``finish``.
+
+    Each fsync waits for the disk, not the interpreter: the disk writes what
+    the copy has written so far while the copy goes on, and the last fsync,
+    once the file is complete, has little left to write.
+    """
 
     def __init__(self, path):
-        self.error = None
-        self.thread = threading.Thread(target=self._run, args=(path,), name="backup-flush", daemon=True)
+        self.error, self.done = None, threading.Event()
+        self.handle = open(path, "rb+")  # Windows flushes only a handle open for writing
+        self.thread = threading.Thread(target=self._run, name="backup-flush", daemon=True)
         self.thread.start()
 
-    def _run(self, path):
+    def _run(self):
         try:
-            _fsync(path)
-        except OSError as exc:  # raised by wait(): a write that failed late (a full disk) is reported only once
+            while not self.done.is_set():
+                os.fsync(self.handle.fileno())
+                self.done.wait(0.05)
+        except OSError as exc:  # raised by finish(): a write that failed late (a full disk) is reported only once
             self.error = exc
 
-    def wait(self):
+    def stop(self):
+        """End the flushing (the file is to be removed); errors are the caller's own by now."""
+        self.done.set()
         self.thread.join()
+        self.handle.close()
+
+    def finish(self):
+        """One last fsync of the complete file; OSError when it, or an earlier one, failed."""
+        self.stop()
         if self.error is not None:
             raise self.error
+        _fsync(self.handle.name)
 
 
 def _scans(connection):
     if not connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='scan'").fetchone():
         return []  # a schema from before scans
     return [(path, sha) for path, sha in connection.execute("SELECT path, sha256 FROM scan ORDER BY path")]
+
+
+def _read_setting(db_file, key):
+    try:
+        connection = sqlite3.connect(db_file, timeout=10)
+    except sqlite3.Error:
+        return ""  # the copy that follows says what is wrong
+    try:
+        return _setting(connection, key)
+    except sqlite3.DatabaseError:
+        return ""
+    finally:
+        connection.close()
 
 
 def _setting(connection, key):
