@@ -1,10 +1,10 @@
 """Schedules written as crontab text (minute hour day month weekday), in Beijing time.
 
 One reading for the settings that hold them and the scheduler that runs them.
+APScheduler is imported when a trigger is made (with the scheduler, after
+the first page), not when the pages that show a schedule are loaded.
 """
 import re
-
-from apscheduler.triggers.cron import CronTrigger
 
 TIMEZONE = "Asia/Shanghai"
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab's numbering: 0 (and 7) is Sunday
@@ -35,6 +35,8 @@ def crontab_trigger(text):
     ``from_crontab`` warns of it): numeric weekdays are given as names here, so
     ``1-5`` means Monday to Friday as in crontab.
     """
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = text.split()
     if len(fields) == 5:
         fields[4] = _weekday_names(fields[4])

@@ -5,11 +5,12 @@ know the secret. Encrypted with a key outside the database, a copy of the
 database alone (a backup on a USB stick) does not give the secrets away;
 the key file must be kept with the backups of a hub (README), else after a
 restore on another PC every township needs ``node secret`` again.
+
+``cryptography`` (its OpenSSL and Rust bindings: 7 MB of the window's
+memory) is imported only when a secret is sealed or unsealed: at the hub.
 """
 import secrets
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
 
 from .. import paths
 from .errors import NodeError
@@ -18,6 +19,8 @@ KEY_FILENAME = "sync_hub.key"
 
 
 def _fernet(data_dir):
+    from cryptography.fernet import Fernet
+
     path = paths.private_file(Path(data_dir) / KEY_FILENAME)
     if not path.stat().st_size:
         path.write_bytes(Fernet.generate_key())
@@ -36,6 +39,8 @@ def seal(data_dir, secret):
 
 def unseal(data_dir, sealed):
     """The secret ``seal`` encrypted; NodeError when the hub's key is not the one that sealed it."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(data_dir).decrypt(sealed.encode("ascii")).decode("ascii")
     except (InvalidToken, ValueError):
