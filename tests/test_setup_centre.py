@@ -6,6 +6,7 @@ administrator uses it (keyboard only; screenshots at 1366×768 in /tmp), and
 a plain HTTP client for the refusals.
 """
 import json
+import time
 
 import pytest
 
@@ -191,3 +192,26 @@ def test_config_set_names_the_field_and_is_audited(app, run_cli):
     ok = run_cli("config", "set", "centre.name", NAME)
     assert ok.exit_code == 0 and ok.stdout.strip().endswith(f"centre.name = {NAME}")
     assert config_audit()[-1][1:] == ("centre.name", NAME)
+
+
+def test_the_backup_folder_chosen_on_the_settings_page_is_where_backups_go(served, make_user, tmp_path):
+    make_user("boss", "admin")
+    admin = WebClient(served)
+    admin.login("boss")
+    assert 'name="backup.folder"' in admin.get("/admin/settings")[2]
+    status, _headers, page = admin.post("/admin/settings", {"backup.folder": "U盘备份"})
+    assert status == 422 and "备份文件夹（backup.folder）：须写完整路径" in page and stored("backup.folder") is None
+    usb = tmp_path / "U盘备份"
+    usb.mkdir()
+    status, _headers, _page = admin.post("/admin/settings", {"backup.folder": str(usb)})
+    assert status == 302 and stored("backup.folder") == str(usb)
+    assert config_audit()[-1] == ("boss", "backup.folder", str(usb))
+    status, _headers, _page = admin.post("/admin/backups/run", {}, token_from="/admin/backups")
+    assert status == 302
+    for _ in range(600):  # 立即备份 and its verification run in the background
+        page = admin.get("/admin/backups")[2]
+        if "已校验" in page:
+            break
+        time.sleep(0.1)
+    (taken,) = usb.glob("county-app-*.zip")
+    assert str(usb) in page and taken.name in page and "已校验" in page
