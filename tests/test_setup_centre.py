@@ -15,7 +15,7 @@ from county_app.db import db
 from county_app.models import AuditLog, Setting
 from county_app.views.catalogue import stop_checks
 
-from conftest import PASSWORD, serving
+from conftest import serving
 from web_client import WebClient
 
 CODE = "331128101000"
