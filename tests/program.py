@@ -32,6 +32,24 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def fake_browser(folder):
+    """(environment entries for a fake browser, the file where it writes each address it is asked to open)."""
+    log = Path(folder) / "opened.txt"
+    script = Path(folder) / "browser.py"
+    script.write_text(f"import sys\nwith open({str(log)!r}, 'a') as f:\n    f.write(sys.argv[1] + '\\n')\n")
+    return {"BROWSER": f"{sys.executable} {script} %s", "COUNTY_APP_NO_BROWSER": ""}, log
+
+
+def opened(log, timeout=10):
+    """The addresses the fake browser was asked to open, waiting for the first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text().strip():
+            return log.read_text().split()
+        time.sleep(0.05)
+    return []
+
+
 def port_in_use(port):
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0

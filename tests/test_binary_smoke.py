@@ -3,15 +3,17 @@
 ``make binary`` builds ``dist/county-app`` (PyInstaller, one file; make rebuilds
 it only when something it bundles changed). The test starts it with no
 arguments on a fresh data folder from the folder it lies in, as a
-double-click does, waits for the first page, and then uses the same
-executable's commands and its HTTP API: a newer catalogue is exported,
-edited and imported, a clerk and an API token are made, a case is
-registered, a scan uploaded (checked in a child process: the executable
-started again), its printed 收件回执 fetched, a backup taken, a second case
-registered, the program stopped with Ctrl+C, the backup restored and the
-program started again: the first case is there, the second is gone. Nothing
-may appear beside the executable, and nothing is added to the folder it
-unpacks itself into while it runs.
+double-click does, and waits for the first page. A second double-click
+then opens the browser on the copy that runs, and a start on another data
+folder finds port 8080 taken. The test then uses the same executable's
+commands and its HTTP API: a newer catalogue is exported, edited and
+imported, a clerk and an API token are made, a case is registered, a scan
+uploaded (checked in a child process: the executable started again), its
+printed 收件回执 fetched, a backup taken, a second case registered, the
+program stopped with Ctrl+C, the backup restored and the program started
+again: the first case is there, the second is gone. Nothing may appear
+beside the executable, and nothing is added to the folder it unpacks itself
+into while it runs.
 """
 import subprocess
 from datetime import datetime
@@ -20,7 +22,7 @@ import openpyxl
 import pytest
 
 from conftest import sample_pdf
-from program import EXECUTABLE, ROOT, Running, call, environment, port_in_use, run
+from program import EXECUTABLE, ROOT, Running, call, environment, fake_browser, opened, port_in_use, run
 from test_cases_api import Api
 from test_cases_domain import CENTRE, newborn
 
@@ -82,6 +84,14 @@ def test_the_built_program_as_a_user_runs_it(executable, tmp_path):
         program.wait_ready(BASE + "/login", timeout=120)
         unpacked = files_under(unpack_folder(unpack))
         assert "网址：http://127.0.0.1:8080/" in program.output and f"数据文件夹：{data_dir}" in program.output
+        browser_env, opened_log = fake_browser(tmp_path)
+        code, out, err = run(executable, env={**env, **browser_env, "TMPDIR": str(tmp_path)})  # a second double-click
+        assert code == 1 and "Traceback" not in out + err
+        assert f"本程序已经在运行，使用同一个数据文件夹 {data_dir}，网址 {BASE}/（已在浏览器中打开）" in err
+        assert opened(opened_log) == [BASE + "/"]
+        elsewhere = environment(tmp_path / "another-data", TMPDIR=str(tmp_path))  # 8080 is the first copy's
+        code, out, err = run(executable, env=elsewhere)
+        assert code == 1 and "端口 8080 已被其他程序占用" in err and "Traceback" not in out + err
         command("config", "set", "centre.code", CENTRE)
         command("catalogue", "export", str(tmp_path / "seed.xlsx"))
         newer_catalogue(tmp_path / "seed.xlsx", tmp_path / "newer.xlsx")

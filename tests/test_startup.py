@@ -10,12 +10,10 @@ the second copy sends the browser to the copy that runs.
 """
 import os
 import socket
-import sys
-import time
 
 import pytest
 
-from program import PYTHON_PROGRAM, Running, environment, free_port, port_in_use, run
+from program import PYTHON_PROGRAM, Running, environment, fake_browser, free_port, opened, port_in_use, run
 from test_backups import live_state, read_only
 
 DEFAULT_URL = "http://127.0.0.1:8080/"
@@ -23,21 +21,7 @@ DEFAULT_URL = "http://127.0.0.1:8080/"
 
 @pytest.fixture
 def browser_log(tmp_path):
-    """(environment entries for a fake browser, the file where it writes each address it is asked to open)."""
-    log = tmp_path / "opened.txt"
-    script = tmp_path / "browser.py"
-    script.write_text(f"import sys\nwith open({str(log)!r}, 'a') as f:\n    f.write(sys.argv[1] + '\\n')\n")
-    return {"BROWSER": f"{sys.executable} {script} %s", "COUNTY_APP_NO_BROWSER": ""}, log
-
-
-def opened(log, timeout=10):
-    """The addresses the fake browser was asked to open, waiting for the first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.exists() and log.read_text().strip():
-            return log.read_text().split()
-        time.sleep(0.05)
-    return []
+    return fake_browser(tmp_path)
 
 
 def test_double_click_sets_up_serves_opens_the_browser_and_stops_on_ctrl_c(tmp_path, browser_log):
