@@ -3,6 +3,7 @@ parametrised with ``ON_BOTH``, also a new PostgreSQL database of a throw-away cl
 import atexit
 import contextlib
 import os
+import signal
 import threading
 
 import pytest
@@ -16,6 +17,12 @@ from county_app.db import db
 from county_app.views.catalogue import stop_checks
 
 PASSWORD = "correct horse 42"
+
+# The tests stop the programs they start as a user does, with Ctrl+C (SIGINT). A shell that runs a command in
+# the background without job control (`make test &`, nohup) starts it with SIGINT ignored, and every program
+# started below would inherit that and never stop: a Python handler here becomes the default behaviour in them.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- the database: SQLite, or PostgreSQL for a hub -----------------------------

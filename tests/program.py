@@ -2,6 +2,7 @@
 executable), its console, its HTTP answers; used by tests/test_startup.py, tests/test_binary_smoke.py
 and bench/binary_bench.py.
 """
+import contextlib
 import json
 import os
 import signal
@@ -86,15 +87,42 @@ class Running:
 
     def stop(self, timeout=20):
         """Ctrl+C, as a user stops it; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        interrupt(self.process, timeout)
         self._out.close()
         return self.process.returncode
+
+
+def interrupt(process, timeout=30):
+    """Ctrl+C to ``process``; when it has not ended within ``timeout`` seconds it is killed with every process
+    it started (the one-file program's unpacked child would outlive its parent), so no test leaves one behind."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        for pid in [*descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(5)
+
+
+@contextlib.contextmanager
+def started_serving(data_dir):
+    """``serve --port 0`` on ``data_dir`` until its console gives the address (it then holds the folder and has
+    applied any restore chosen for its start); yields the lines it printed until then. Ctrl+C at the end."""
+    server = subprocess.Popen([*PYTHON_PROGRAM, "--data-dir", str(data_dir), "serve", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    try:
+        printed = []
+        for line in server.stdout:
+            printed.append(line)
+            if "网址：" in line:
+                break
+        yield printed
+    finally:
+        interrupt(server)
+        server.stdout.close()
 
 
 def run(command, *args, env, cwd=None, input=None, timeout=120):

@@ -22,6 +22,7 @@ import urllib.request
 import psycopg2
 
 from county_app.db import bind, db
+from program import interrupt
 
 COUNTY = "331128"
 CENTRE = "331128101000"
@@ -97,12 +98,7 @@ class Hub:
     def stop(self):
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        interrupt(self.process)
 
 
 @contextlib.contextmanager

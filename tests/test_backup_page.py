@@ -2,7 +2,6 @@
 on the page (listed or uploaded) after a confirmation, applied by the real ``serve`` at its next start."""
 import http.client
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 from county_app import accounts, migrations
 from county_app.db import db
 from conftest import serving
+from program import started_serving
 from web_client import WebClient
 
 
@@ -122,19 +122,8 @@ def test_serve_applies_the_restore_chosen_on_the_page_at_its_next_start(admin, s
     with db.connection_context():
         accounts.add_user("later", "clerk", "correct horse 42", actor="test")  # after the backup
     db.close_all()
-    server = subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "serve",
-                               "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = []
-    try:
-        for line in server.stdout:
-            output.append(line)
-            if "网址：" in line:
-                break
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-        server.stdout.close()
-    text = "".join(output)
+    with started_serving(data_dir) as printed:
+        text = "".join(printed)
     assert "已恢复备份" in text and "被替换的数据库" in text, text
     assert not (data_dir / "restore-pending.json").exists()
     con = sqlite3.connect(data_dir / "county_app.sqlite3")
@@ -156,19 +145,8 @@ def test_a_chosen_backup_that_fails_its_full_check_at_the_start_changes_nothing(
     rewrite(good, data_dir / "backups" / name, database=damaged_page, rehash=False)
     assert admin.post(f"/admin/backups/{name}/restore", {})[0] == 302
     db.close_all()
-    server = subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "serve",
-                               "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = []
-    try:
-        for line in server.stdout:
-            output.append(line)
-            if "网址：" in line:
-                break
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-        server.stdout.close()
-    text = "".join(output)
+    with started_serving(data_dir) as printed:
+        text = "".join(printed)
     assert "恢复失败" in text and "SHA-256 校验和与清单不符" in text, text
     assert not list(data_dir.glob("county_app.sqlite3.replaced-*")) and not list(data_dir.glob(".restore-*"))
     assert not (data_dir / "restore-pending.json").exists()

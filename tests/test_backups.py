@@ -21,8 +21,8 @@ from county_app import accounts, migrations
 from county_app.db import db
 from county_app.intake import scans
 from county_app.operations import archive, retention
-from county_app.operations.backup import BackupError
 
+from program import started_serving
 from test_cases_domain import centre_window, register
 from test_cases_scans import png
 
@@ -281,22 +281,13 @@ def test_a_backup_in_the_old_format_is_still_restored(centre, data_dir, tmp_path
 
 def test_restore_refuses_while_the_server_runs_on_the_folder(centre, data_dir, tmp_path):
     assert cli(data_dir, "backup", str(tmp_path / "good.zip")).returncode == 0
-    server = subprocess.Popen([sys.executable, "-m", "county_app", "--data-dir", str(data_dir), "serve", "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for line in server.stdout:  # serve prints the address once it holds the folder and has initialised
-            if "网址：" in line:
-                break
+    with started_serving(data_dir):
         before = live_state(data_dir)
         refused = cli(data_dir, "restore", str(tmp_path / "good.zip"))
         assert refused.returncode == 1 and "正由另一个正在运行的本程序使用" in refused.stderr
         second = cli(data_dir, "serve", "--port", "0")
         assert second.returncode == 1 and "本程序已经在运行" in second.stderr
         assert live_state(data_dir) == before
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-        server.stdout.close()
     assert cli(data_dir, "restore", str(tmp_path / "good.zip")).returncode == 0
 
 

@@ -5,8 +5,8 @@ import json
 import logging
 import re
 import sqlite3
+import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -170,6 +170,29 @@ def test_a_command_logs_into_its_data_folder(run_cli, data_dir):
     assert run_cli("backup").exit_code == 0
     _drop_our_handlers()
     assert "backup written" in (data_dir / "logs" / "county-app.log").read_text(encoding="utf-8")
+
+
+def test_the_schedulers_routine_is_not_logged_but_a_failed_job_is(data_dir):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    def fails():
+        raise RuntimeError("the nightly job broke")
+
+    path = logs.configure(data_dir)
+    scheduler = BackgroundScheduler()
+    try:
+        scheduler.start()
+        scheduler.add_job(lambda: None, id="fine", name="a routine job")
+        scheduler.add_job(fails, id="broken", name="a broken job")
+        deadline = time.monotonic() + 10
+        while scheduler.get_jobs() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        scheduler.shutdown(wait=True)
+        _drop_our_handlers()
+    logged = path.read_text(encoding="utf-8")
+    assert "the nightly job broke" in logged and "a broken job" in logged, logged
+    assert "a routine job" not in logged and "Running job" not in logged, logged
 
 
 def test_a_folder_without_room_for_logs_still_runs(data_dir):

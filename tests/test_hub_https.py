@@ -9,7 +9,6 @@ X-Forwarded-For decide, and only from the proxy's address. A township whose
 """
 import contextlib
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from county_app.sync import batches, signing
 from county_app.sync.hub import PULL_PATH
 
+from program import interrupt
 from sync_nodes import CENTRE, _wait_for, cli, count, free_port
 
 
@@ -50,12 +50,7 @@ def hub_serving(folder, *options):
         _wait_for(f"http://127.0.0.1:{port}/api/v1/health", server)
         yield port, secret
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        interrupt(server)
 
 
 def pull(host, port, secret, **headers):

@@ -4,7 +4,9 @@
 data folder is known. ``logs/county-app.log`` is rotated by size
 (MAX_BYTES, BACKUP_COUNT older files kept: a few weeks of a centre's
 activity, bounded on a small disk). It receives INFO and above of every
-logger; ``serve`` also echoes them on its console. An unexpected error of a
+logger but the scheduler's, whose INFO is a line for every run of every
+job (two each 30 s, burying what matters); its warnings and the errors of
+a failed job still come. ``serve`` also echoes them on its console. An unexpected error of a
 request is logged here under its error number (views/errors.py).
 """
 import logging
@@ -48,6 +50,7 @@ def configure(data_dir, *, console=False):
         root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return path
 
 
