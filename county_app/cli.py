@@ -56,8 +56,9 @@ def init(ctx, role, code, name):
         raise click.ClickException(str(exc)) from None
     click.echo(f"数据文件夹：{ctx.obj['data_dir']}")
     if report.backup:
-        click.echo(f"升级前已备份（数据库和扫描件，已校验）：{report.backup}")
-    click.echo("已执行的数据库迁移：" + (", ".join(report.applied) if report.applied else "无（已是最新）"))
+        _say_upgraded(report)
+    else:
+        click.echo("已执行的数据库迁移：" + (", ".join(report.applied) if report.applied else "无（已是最新）"))
     if report.seed is not None:
         if report.seed.errors:
             for error in report.seed.errors:
@@ -68,6 +69,12 @@ def init(ctx, role, code, name):
         then = "" if code else "，然后在“系统设置”填写本中心区划代码"  # --code given: nothing left to set
         click.echo(f"已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改{then}）：")
         click.echo(report.admin_password)
+
+
+def _say_upgraded(report):
+    """An existing database brought to this version: the verified backup taken first, the migrations run."""
+    click.echo(f"升级前已备份（数据库和扫描件，已校验）：{report.backup}")
+    click.echo("已执行的数据库迁移：" + ", ".join(report.applied))
 
 
 @cli.command()
@@ -115,6 +122,8 @@ def serve(ctx, host, port, threads, browser, behind_proxy, proxy_address):
         raise click.ClickException(str(exc)) from None
     cli_backup.apply_staged_restore(data_dir, lock, cli_actor())
     report = _initialise(data_dir)
+    if report.backup:  # a new version started on an older database (not a new one: it has nothing to back up)
+        _say_upgraded(report)
     if report.admin_password:
         click.echo(f"已创建管理员账号 admin，一次性初始密码（只显示这一次；登录后须先修改）：{report.admin_password}")
     from .views.catalogue import stop_checks

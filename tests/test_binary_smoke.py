@@ -13,8 +13,11 @@ printed 收件回执 fetched, a backup taken, a second case registered, the
 program stopped with Ctrl+C, the backup restored and the program started
 again: the first case is there, the second is gone. Nothing may appear
 beside the executable, and nothing is added to the folder it unpacks itself
-into while it runs.
+into while it runs. Double-clicked on a data folder an older version made,
+it backs the database up, upgrades it and serves its cases.
 """
+import json
+import shutil
 import subprocess
 from datetime import datetime
 
@@ -25,6 +28,7 @@ from conftest import sample_pdf
 from program import EXECUTABLE, ROOT, Running, call, environment, fake_browser, opened, port_in_use, run
 from test_cases_api import Api
 from test_cases_domain import CENTRE, newborn
+from test_upgrades import FIXTURES, facts
 
 BASE = "http://127.0.0.1:8080"
 NEW_VERSION = "2099.01-01"
@@ -134,3 +138,30 @@ def test_the_built_program_as_a_user_runs_it(executable, tmp_path):
         assert "Traceback" not in (tmp_path / console).read_text(encoding="utf-8")
     assert files_under(beside) == before  # nothing beside the executable
     assert list(unpack.iterdir()) == []  # the unpacked program is removed when it ends
+
+
+def test_the_built_program_upgrades_a_centres_older_database(executable, tmp_path):
+    if port_in_use(8080):
+        pytest.skip("port 8080 is taken on this machine by another program")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(FIXTURES / "0002_cases.sqlite3", data_dir / "county_app.sqlite3")  # made by that version's code
+    before = facts(data_dir / "county_app.sqlite3")
+    assert len(before["cases"]) == 2
+    env = environment(data_dir, TMPDIR=str(tmp_path))
+    program = Running(executable, env=env, cwd=EXECUTABLE.parent, log=tmp_path / "console")  # a double-click
+    try:
+        program.wait_ready(BASE + "/login", timeout=120)
+        code, out, err = run(executable, "token", "issue", "wangfang", env=env)  # the old version's clerk
+        assert code == 0, out + err
+        token = out.strip().splitlines()[-1]
+        for case_no, _, applicant in before["cases"]:
+            status, case = call(BASE, "GET", f"/api/v1/cases/{case_no}", token=token)
+            assert status == 200 and applicant in json.dumps(case, ensure_ascii=False), case
+    finally:
+        assert program.stop() == 0, program.output
+    first = "0003_case_item_department_index"
+    (backup,) = (data_dir / "backups").glob(f"county-app-*-before-{first}.zip")
+    assert f"升级前已备份（数据库和扫描件，已校验）：{backup}" in program.output
+    assert f"已执行的数据库迁移：{first}, " in program.output and "Traceback" not in program.output
+    assert facts(data_dir / "county_app.sqlite3") == before
