@@ -25,6 +25,15 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture
+def port_8080():
+    """For a test of the program as a double-click starts it, on its default port 8080, which must be free."""
+    from program import port_in_use
+
+    if port_in_use(8080):
+        pytest.skip("port 8080 is taken on this machine by another program")
+
+
 # --- the database: SQLite, or PostgreSQL for a hub -----------------------------
 
 ON_BOTH = pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)

@@ -96,9 +96,8 @@ class Hub:
         kill_hard(self.process)
 
     def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        interrupt(self.process)
+        if self.process is not None:
+            interrupt(self.process)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ import openpyxl
 import pytest
 
 from conftest import sample_pdf
-from program import EXECUTABLE, ROOT, Running, call, environment, fake_browser, opened, port_in_use, run
+from program import EXECUTABLE, ROOT, Running, call, environment, fake_browser, opened, run
 from test_cases_api import Api
 from test_cases_domain import CENTRE, newborn
 from test_upgrades import FIXTURES, facts
@@ -68,9 +68,7 @@ def newer_catalogue(exported, target):
     book.close()
 
 
-def test_the_built_program_as_a_user_runs_it(executable, tmp_path):
-    if port_in_use(8080):
-        pytest.skip("port 8080 is taken on this machine by another program")
+def test_the_built_program_as_a_user_runs_it(executable, port_8080, tmp_path):
     data_dir, unpack = tmp_path / "data", tmp_path / "unpack"
     unpack.mkdir()
     env = environment(data_dir, TMPDIR=str(unpack), TEMP=str(unpack), TMP=str(unpack))
@@ -140,9 +138,7 @@ def test_the_built_program_as_a_user_runs_it(executable, tmp_path):
     assert list(unpack.iterdir()) == []  # the unpacked program is removed when it ends
 
 
-def test_the_built_program_upgrades_a_centres_older_database(executable, tmp_path):
-    if port_in_use(8080):
-        pytest.skip("port 8080 is taken on this machine by another program")
+def test_the_built_program_upgrades_a_centres_older_database(executable, port_8080, tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     shutil.copyfile(FIXTURES / "0002_cases.sqlite3", data_dir / "county_app.sqlite3")  # made by that version's code

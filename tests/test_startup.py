@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from program import PYTHON_PROGRAM, Running, environment, fake_browser, free_port, opened, port_in_use, run
+from program import PYTHON_PROGRAM, Running, environment, fake_browser, free_port, opened, run
 from test_backups import live_state, read_only
 
 DEFAULT_URL = "http://127.0.0.1:8080/"
@@ -24,9 +24,7 @@ def browser_log(tmp_path):
     return fake_browser(tmp_path)
 
 
-def test_double_click_sets_up_serves_opens_the_browser_and_stops_on_ctrl_c(tmp_path, browser_log):
-    if port_in_use(8080):
-        pytest.skip("port 8080 is taken on this machine by another program")
+def test_double_click_sets_up_serves_opens_the_browser_and_stops_on_ctrl_c(tmp_path, port_8080, browser_log):
     data_dir, beside = tmp_path / "data", tmp_path / "beside-the-program"
     beside.mkdir()
     browser_env, log = browser_log
